@@ -1,0 +1,29 @@
+/*
+ * The check driver: runs the passes over a stack and reports into a
+ * problem table. The programs call this and hold no overlay logic.
+ */
+#ifndef OVERLAY_FSCK_H
+#define OVERLAY_FSCK_H
+
+#include <stdbool.h>
+
+#include "overlay/problem.h"
+#include "overlay/stack.h"
+
+struct ovl_fsck_opts {
+	bool upper_only;	/* reach lower entries only by lookup */
+	bool verbose;		/* progress by pass on stderr-like stream */
+	bool force;		/* -f: check even if it looks clean */
+};
+
+struct ovl_fsck_stats {
+	unsigned long entries[64];	/* per layer idx (capped) */
+	unsigned long index_entries;
+	unsigned long work_entries;
+};
+
+/* Run every pass. Returns 0, or 8 on an operational failure. */
+int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
+		 struct ovl_report *r, struct ovl_fsck_stats *stats);
+
+#endif

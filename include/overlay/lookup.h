@@ -1,0 +1,31 @@
+/*
+ * Safe lookups inside one layer: never leave the layer root, never follow
+ * a symlink or magic link. openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS) where the kernel has it, a component-by-component
+ * O_NOFOLLOW walk otherwise.
+ */
+#ifndef OVERLAY_LOOKUP_H
+#define OVERLAY_LOOKUP_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+/*
+ * Open relpath (components separated by '/', no leading '/', "" = the root
+ * itself) below rootfd with flags (O_PATH, O_RDONLY|O_DIRECTORY, ...).
+ * O_NOFOLLOW and O_CLOEXEC are always added. Returns an fd or -1 with
+ * errno: ELOOP for a symlink on the way, EXDEV for a '..' escape.
+ */
+int ovl_open_beneath(int rootfd, const char *relpath, size_t len, int flags);
+
+/* Open a child dir of dirfd for reading (getdents), never following. */
+int ovl_open_dir_at(int dirfd, const char *name);
+
+/* lstat of a child; 0 or -1 with errno. */
+int ovl_stat_at(int dirfd, const char *name, struct stat *st);
+
+/* Is this a whiteout: a char device 0/0 (xattr whiteouts are decided by
+ * the caller from the xattr and its parent). */
+int ovl_is_whiteout_stat(const struct stat *st);
+
+#endif

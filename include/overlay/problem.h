@@ -1,0 +1,86 @@
+/*
+ * The problem table and the reporter. Checks describe what they found with
+ * ovl_problem(); the reporter decides from the mode whether to print, ask
+ * or fix, and counts. Checks never print or prompt themselves.
+ */
+#ifndef OVERLAY_PROBLEM_H
+#define OVERLAY_PROBLEM_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define PF_PREEN	(1u << 0)
+#define PF_NOFIX	(1u << 1)
+#define PF_OPER		(1u << 2)
+
+enum ovl_severity { NOTE, WARNING, ERROR };
+
+enum ovl_problem_class {
+	OVL_PC_stack, OVL_PC_layer, OVL_PC_whiteout, OVL_PC_opaque,
+	OVL_PC_redirect, OVL_PC_metacopy, OVL_PC_origin, OVL_PC_impure,
+	OVL_PC_index, OVL_PC_COUNT
+};
+
+enum ovl_problem_code {
+#define PR(code, cls, sev, flags, msg, fix) PR_##code,
+#include "overlay/problem_codes.h"
+#undef PR
+	PR_COUNT
+};
+
+struct ovl_problem_def {
+	const char *name;	/* "WH_ORPHAN" */
+	enum ovl_problem_class cls;
+	enum ovl_severity severity;
+	unsigned flags;
+	const char *message;
+	const char *fix;	/* prompt word: "Remove", "" when PF_NOFIX */
+};
+
+const struct ovl_problem_def *ovl_problem_def(enum ovl_problem_code code);
+const char *ovl_problem_class_name(enum ovl_problem_class cls);
+const char *ovl_severity_name(enum ovl_severity sev);
+
+enum ovl_mode {
+	OVL_MODE_NO,		/* -n: report only, write nothing */
+	OVL_MODE_YES,		/* -y */
+	OVL_MODE_PREEN,		/* -p / -a */
+	OVL_MODE_ASK,		/* interactive */
+};
+
+/* Where and what: the context of one problem. */
+struct ovl_pctx {
+	const char *layer;	/* "upper", "lower1", "index", "work", "stack" */
+	const char *path;	/* path inside the layer, starting with '/' */
+	size_t pathlen;		/* bytes of path, (size_t)-1 = strlen */
+	const char *detail;	/* extra words, may be NULL */
+};
+
+struct ovl_report {
+	enum ovl_mode mode;
+	FILE *out;
+	bool verbose;
+	unsigned long count[PR_COUNT];
+	unsigned long by_class[OVL_PC_COUNT];
+	unsigned long errors;	/* ERROR + WARNING problems left */
+	unsigned long fixed;
+	unsigned long notes;
+	bool operational;	/* a PF_OPER problem was seen */
+};
+
+void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out);
+
+/*
+ * Report one problem. Returns true when the caller should apply the fix
+ * (never in OVL_MODE_NO). Prints one line:
+ *   CODE layer:/path: message[: detail]
+ */
+bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
+		 const struct ovl_pctx *pctx);
+
+/* The fsck(8) exit code the counts call for: 0, 1, 4, 8 or-ed. */
+int ovl_report_exit(const struct ovl_report *r);
+/* Print the closing summary lines. */
+void ovl_report_summary(const struct ovl_report *r);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * The problem table, one row per inconsistency (X-macro, expanded by
+ * problem.h and problem.c; the man page lists the same codes and a test
+ * keeps the two in step).
+ *
+ * PR(CODE, class, severity, flags, message, fix-prompt)
+ *
+ * severity: ERROR   the kernel refuses the mount, returns EIO/ESTALE/EINVAL,
+ *                   shows a deleted entry again, or will lose data
+ *           WARNING stale or inconsistent, tolerated by the kernel today
+ *           NOTE    worth knowing, not a problem: exit code unchanged
+ * flags:    PF_PREEN  -p may apply the fix unasked
+ *           PF_NOFIX  no automatic fix; reported only
+ *           PF_OPER   an operational error (exit 8), not an inconsistency
+ */
+PR(STK_NS_MIXED, stack, WARNING, PF_NOFIX,
+   "overlay xattrs of both namespaces (trusted. and user.) in one stack", "")
+PR(STK_FEATURE_OFF, stack, ERROR, PF_NOFIX,
+   "layers use a feature the given mount options turn off (lookup fails with EPERM)", "")
+PR(STK_UPPER_ORIGIN_BAD, stack, WARNING, PF_PREEN,
+   "upper root origin cannot be parsed", "Remove")
+PR(STK_UPPER_ORIGIN_STALE, stack, ERROR, 0,
+   "upper root origin does not match the lower root (mount refused with index=on)", "Re-base")
+PR(STK_INDEX_UPPER_STALE, stack, ERROR, 0,
+   "W/index upper handle does not match the upper root (mount refused)", "Re-base")
+PR(STK_INDEX_UPPER_BAD, stack, ERROR, 0,
+   "W/index upper handle cannot be parsed", "Rewrite")
+PR(STK_VOLATILE_DIRTY, stack, ERROR, PF_PREEN,
+   "W/work/incompat/volatile/dirty left by a volatile mount: every mount fails with EINVAL", "Clear")
+PR(STK_WORK_LEFTOVER, stack, ERROR, PF_PREEN,
+   "W/work holds leftovers the kernel cannot empty (the overlay would mount read-only, without index)", "Clear")
+PR(STK_WORK_NOT_DIR, stack, ERROR, 0,
+   "W/work or W/index is not a directory (mount refused)", "Move aside")
+PR(STK_UUID_NONE, stack, NOTE, PF_NOFIX,
+   "filesystem of this layer has no uuid: origins on it carry a null uuid", "")
+PR(STK_UUID_XATTR_BAD, stack, WARNING, PF_PREEN,
+   "upper root uuid xattr is not 16 bytes", "Remove")
+PR(STK_NO_WORKDIR, stack, NOTE, PF_NOFIX,
+   "no work dir given: checks of W/work and W/index skipped", "")
+PR(STK_MOUNTED, stack, WARNING, PF_NOFIX,
+   "the stack is mounted: results may be inconsistent", "")
+
+PR(LY_UNREADABLE, layer, ERROR, PF_OPER | PF_NOFIX,
+   "cannot read", "")
+PR(LY_XATTR_UNREADABLE, layer, ERROR, PF_NOFIX,
+   "overlay xattr cannot be read", "")
+PR(LY_XATTR_HUGE, layer, ERROR, 0,
+   "overlay xattr value is too large to be valid", "Remove")
+PR(LY_XATTR_UNKNOWN, layer, NOTE, PF_NOFIX,
+   "unknown overlay xattr", "")
+PR(LY_XATTR_OTHER_NS, layer, WARNING, PF_NOFIX,
+   "overlay xattr of the other namespace: ignored by this stack", "")
+PR(LY_NAME_CONTROL, layer, NOTE, PF_NOFIX,
+   "name holds control bytes or invalid UTF-8 (shown escaped)", "")
+PR(LY_SYMLINK_LOOP, layer, WARNING, PF_NOFIX,
+   "symlink resolves to itself inside the layer", "")
+
+PR(WH_ORPHAN, whiteout, WARNING, PF_PREEN,
+   "orphan whiteout: hides nothing in the layers below", "Remove")
+PR(WH_NOT_EMPTY, whiteout, WARNING, 0,
+   "whiteout xattr on an entry that is not an empty regular file: not a whiteout", "Remove xattr")
+PR(WH_XATTR_NO_OPAQUE_X, whiteout, ERROR, PF_PREEN,
+   "xattr whiteout whose parent lacks opaque=x: listed by readdir but gives ENOENT", "Mark parent")
+PR(WH_XATTR_IN_UPPER, whiteout, ERROR, PF_PREEN,
+   "xattr whiteout in the upper layer: listed by readdir but gives ENOENT", "Replace with whiteout")
+PR(WH_OVER_LOWER_ROOT, whiteout, NOTE, PF_NOFIX,
+   "whiteout in a data-only layer has no effect", "")
+
+PR(OP_BAD_VALUE, opaque, WARNING, PF_PREEN,
+   "opaque xattr value is neither 'y' nor 'x'", "Remove")
+PR(OP_NOT_DIR, opaque, WARNING, PF_PREEN,
+   "opaque xattr on a non-directory", "Remove")
+
+PR(RD_INVALID, redirect, ERROR, PF_PREEN,
+   "invalid redirect: the dir vanishes from the merged view (EINVAL)", "Remove")
+PR(RD_ESCAPE, redirect, ERROR, PF_PREEN,
+   "redirect with a '.' or '..' component: would climb out of the layer", "Remove")
+PR(RD_TARGET_MISSING, redirect, ERROR, PF_PREEN,
+   "redirect target not found in any layer below", "Remove")
+PR(RD_TARGET_NOT_DIR, redirect, ERROR, PF_PREEN,
+   "redirect target in the layers below is not a directory", "Remove")
+PR(RD_DUPLICATE, redirect, ERROR, 0,
+   "duplicate redirect: another dir in this layer redirects to the same target", "Remove")
+PR(RD_NO_WHITEOUT, redirect, ERROR, PF_PREEN,
+   "renamed dir: the old name is not covered by a whiteout, the lower dir shows twice", "Create whiteout")
+PR(RD_LOOP, redirect, ERROR, 0,
+   "redirect to an ancestor of the dir: the merged tree would loop", "Remove")
+PR(RD_NOT_DIR, redirect, WARNING, PF_PREEN,
+   "redirect on a non-directory that is neither metacopy nor a hard link", "Remove")
+PR(RD_FOLLOW_OFF, redirect, ERROR, PF_NOFIX,
+   "redirect present while redirect_dir does not follow redirects (EPERM)", "")
+
+PR(MC_TOO_SHORT, metacopy, ERROR, 0,
+   "metacopy xattr of 1-3 bytes: the kernel returns EIO", "Repair")
+PR(MC_BAD_HEADER, metacopy, WARNING, 0,
+   "metacopy header invalid (EIO once verity=on)", "Repair")
+PR(MC_BAD_HEADER_VERITY, metacopy, ERROR, 0,
+   "metacopy header invalid under verity=on/require: the kernel returns EIO", "Repair")
+PR(MC_NOT_REG, metacopy, WARNING, PF_PREEN,
+   "metacopy xattr on a non-regular file", "Remove")
+PR(MC_NO_DATA, metacopy, ERROR, 0,
+   "metacopy file without lower data: dropped from readdir, EIO on lookup", "Quarantine")
+PR(MC_DATA_NOT_REG, metacopy, ERROR, 0,
+   "lower data of a metacopy file is not a regular file: EIO on lookup", "Quarantine")
+PR(MC_DATA_ONLY_MISSING, metacopy, ERROR, 0,
+   "data object in the data-only layers missing: open gives ENOENT", "Quarantine")
+PR(MC_SIZE_MISMATCH, metacopy, WARNING, 0,
+   "size of the metacopy file differs from its lower data", "Re-point")
+PR(MC_DIGEST_MISSING, metacopy, ERROR, 0,
+   "verity=require and the metacopy xattr carries no digest: EIO", "Add digest")
+PR(MC_DIGEST_MISMATCH, metacopy, ERROR, 0,
+   "fs-verity digest of the lower data differs from the metacopy digest", "Quarantine")
+PR(MC_VERITY_MISSING, metacopy, ERROR, 0,
+   "metacopy digest set, verity=on, lower data has no fs-verity: EIO", "Enable verity")
+PR(MC_PARTIAL_DATA, metacopy, NOTE, PF_NOFIX,
+   "metacopy file holds data blocks: an interrupted data copy-up", "")
+PR(MC_FOLLOW_OFF, metacopy, ERROR, PF_NOFIX,
+   "metacopy file while metacopy=off (EPERM on lookup)", "")
+
+PR(OR_BAD, origin, WARNING, PF_PREEN,
+   "origin file handle cannot be parsed (ignored by the kernel with a warning)", "Remove")
+PR(OR_UUID_UNKNOWN, origin, WARNING, 0,
+   "origin uuid matches no lower layer's filesystem", "Re-base")
+PR(OR_STALE, origin, WARNING, 0,
+   "origin does not match the lower inode at this path", "Re-base")
+PR(OR_STALE_VERIFY, origin, ERROR, 0,
+   "origin does not match the lower inode at this path (ESTALE with index=on)", "Re-base")
+PR(OR_MOVED, origin, WARNING, 0,
+   "origin resolves to a lower inode at another path", "Re-point")
+PR(OR_GONE, origin, WARNING, 0,
+   "origin resolves to no inode of the lower filesystem", "Re-base")
+PR(OR_TYPE, origin, ERROR, 0,
+   "origin resolves to an inode of another file type", "Re-base")
+
+PR(IM_MISSING, impure, WARNING, PF_PREEN,
+   "dir has children with origin or redirect but is not marked impure", "Set impure")
+PR(IM_BAD_VALUE, impure, WARNING, PF_PREEN,
+   "impure xattr value is not 'y'", "Rewrite")
+PR(IM_NOT_DIR, impure, WARNING, PF_PREEN,
+   "impure xattr on a non-directory", "Remove")
+
+PR(IX_BAD_NAME, index, ERROR, 0,
+   "index entry name is not the hex of a file handle: mount refused (EINVAL)", "Move aside")
+PR(IX_NO_ORIGIN, index, ERROR, 0,
+   "index entry has no origin xattr: mount refused (ENODATA)", "Rewrite origin")
+PR(IX_ORIGIN_MISMATCH, index, ERROR, 0,
+   "index entry origin differs from its name", "Rewrite origin")
+PR(IX_STALE, index, WARNING, 0,
+   "index entry for a lower inode that no longer exists (removed at mount)", "Quarantine")
+PR(IX_ORPHAN, index, ERROR, 0,
+   "index entry with no upper alias: deleted at mount, its data lost", "Quarantine")
+PR(IX_NLINK_BAD, index, ERROR, 0,
+   "nlink xattr missing or unparseable on an indexed hard link", "Recompute")
+PR(IX_NLINK_WRONG, index, WARNING, 0,
+   "nlink xattr disagrees with the real link counts", "Recompute")
+PR(IX_MISSING, index, WARNING, 0,
+   "upper hard link of a lower inode has no index entry", "Create index entry")
+PR(IX_DIR_NO_UPPER, index, ERROR, 0,
+   "directory index entry without an upper handle", "Remove")
+PR(IX_DIR_UPPER_STALE, index, WARNING, 0,
+   "directory index entry's upper handle resolves to nothing", "Remove")
+PR(IX_EMPTY_DIR, index, NOTE, PF_NOFIX,
+   "empty directory in W/index (tolerated)", "")
+PR(IX_UNKNOWN, index, ERROR, 0,
+   "unexpected entry in W/index: mount refused", "Move aside")

@@ -1,0 +1,30 @@
+/* Small helpers shared by every module: allocation, escaping for output. */
+#ifndef OVERLAY_UTIL_H
+#define OVERLAY_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OVL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that cannot fail: on out-of-memory print one line and exit 8. */
+void *ovl_xmalloc(size_t size);
+void *ovl_xcalloc(size_t n, size_t size);
+void *ovl_xrealloc(void *ptr, size_t size);
+char *ovl_xstrdup(const char *s);
+char *ovl_xstrndup(const char *s, size_t n);
+
+/*
+ * Escape bytes that must not reach a terminal or a line-based log:
+ * control bytes, DEL, backslash and invalid UTF-8 become \n, \t, \\ or \xHH.
+ * Valid UTF-8 is kept. Writes at most outlen-1 bytes plus NUL and returns
+ * the length the full escape needs (like snprintf).
+ */
+size_t ovl_escape(const char *in, size_t inlen, char *out, size_t outlen);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes). */
+void ovl_hex_encode(const void *buf, size_t len, char *out);
+/* Parse lowercase or uppercase hex; returns bytes written or -1 on bad input. */
+long ovl_hex_decode(const char *hex, size_t hexlen, void *out, size_t outsize);
+
+#endif
