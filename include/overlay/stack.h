@@ -96,6 +96,13 @@ void ovl_stack_detect(struct ovl_stack *s);
  */
 int ovl_stack_mounted(const struct ovl_stack *s, char *mnt, size_t mntlen);
 
+/*
+ * The uuid the kernel puts in origin handles for the filesystem of fd
+ * (its s_uuid): FS_IOC_GETFSUUID, else libblkid on the device of dev,
+ * else all zero with OVL_UUID_SRC_NONE.
+ */
+enum ovl_uuid_source ovl_fs_uuid(int fd, dev_t dev, uint8_t uuid[16]);
+
 /* The layer whose filesystem has this uuid (first match), or NULL. */
 struct ovl_layer *ovl_stack_layer_by_uuid(struct ovl_stack *s,
 					  const uint8_t uuid[16],
