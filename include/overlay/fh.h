@@ -46,6 +46,7 @@ enum ovl_fh_err {
 	OVL_FH_BAD_FLAGS,	/* unknown flag bits */
 	OVL_FH_BAD_ENDIAN,	/* other endianness and not any-endian */
 	OVL_FH_TOO_LONG,	/* fid longer than MAX_HANDLE_SZ */
+	OVL_FH_BAD_HEX,		/* index name: not hex (ovl_fh_from_hex only) */
 };
 
 enum ovl_fh_err ovl_fh_parse(const void *buf, size_t size, struct ovl_fh *fh);

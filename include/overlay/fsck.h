@@ -6,6 +6,7 @@
 #define OVERLAY_FSCK_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "overlay/problem.h"
 #include "overlay/stack.h"
@@ -25,5 +26,9 @@ struct ovl_fsck_stats {
 /* Run every pass. Returns 0, or 8 on an operational failure. */
 int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		 struct ovl_report *r, struct ovl_fsck_stats *stats);
+
+/* "upper: N entries, lower1: N entries, ..., index: N entries, work: N entries" */
+void ovl_fsck_print_stats(const struct ovl_stack *s, const struct ovl_fsck_opts *o,
+			  const struct ovl_fsck_stats *stats, FILE *out);
 
 #endif

@@ -14,9 +14,14 @@
  * Open relpath (components separated by '/', no leading '/', "" = the root
  * itself) below rootfd with flags (O_PATH, O_RDONLY|O_DIRECTORY, ...).
  * O_NOFOLLOW and O_CLOEXEC are always added. Returns an fd or -1 with
- * errno: ELOOP for a symlink on the way, EXDEV for a '..' escape.
+ * errno: ELOOP for a symlink on the way, EXDEV for a leading '/' or any
+ * '..' component, EINVAL for an empty or "." component. A symlink as the
+ * last component is ELOOP, except with O_PATH (an fd of the link itself).
  */
 int ovl_open_beneath(int rootfd, const char *relpath, size_t len, int flags);
+
+/* Test hook: non-zero makes ovl_open_beneath skip openat2 and walk. */
+extern int ovl_lookup_force_fallback;
 
 /* Open a child dir of dirfd for reading (getdents), never following. */
 int ovl_open_dir_at(int dirfd, const char *name);

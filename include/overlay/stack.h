@@ -77,6 +77,7 @@ static inline struct ovl_layer *ovl_stack_upper(struct ovl_stack *s)
  * shape (dirs exist, upper and work on one fs, neither inside the other,
  * a lower is not the upper) and fill in filesystem identities.
  * Returns OVL_STACK_OK or an exit class with a one-line reason in err.
+ * Call ovl_stack_close() afterwards in every case, after an error too.
  */
 int ovl_stack_open(struct ovl_stack *s, struct ovl_opts *opts,
 		   char *err, size_t errlen);

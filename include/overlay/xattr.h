@@ -56,6 +56,8 @@ enum ovl_xattr_class ovl_xattr_classify(const char *name, enum ovl_ns ns,
  * /proc/self/fd of an O_PATH descriptor on older kernels.
  */
 ssize_t ovl_xattr_list_at(int dirfd, const char *name, char *buf, size_t size);
+/* Test hook: non-zero makes the calls above always use the fallback. */
+extern int ovl_xattr_force_fallback;
 ssize_t ovl_xattr_get_at(int dirfd, const char *name, const char *xname,
 			 void *buf, size_t size);
 
@@ -68,7 +70,8 @@ struct ovl_xattrs {
 	unsigned escaped;	/* count of escaped overlay.overlay.* names */
 	unsigned unknown;	/* count of unknown NS.overlay.* names */
 	size_t len[OVL_XA_COUNT];
-	unsigned char *val[OVL_XA_COUNT];	/* NUL-terminated copy, or NULL */
+	/* NUL-terminated copy; NULL when absent, huge or unreadable. */
+	unsigned char *val[OVL_XA_COUNT];
 };
 
 static inline bool ovl_xattrs_has(const struct ovl_xattrs *x, enum ovl_xattr_id id)

@@ -1,1 +1,305 @@
-/* stub: being written */
+/*
+ * The walker. Each directory of a layer is read once; every entry gets one
+ * fstatat and one read of its overlay xattrs, then one merged-view lookup
+ * when a check needs to know what lies below it. Entries are visited in
+ * name order so that output is the same on every filesystem.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "overlay/lookup.h"
+#include "overlay/redirect.h"
+#include "overlay/util.h"
+#include "check/internal.h"
+#include "strset.h"
+#include "walk.h"
+
+static void path_push(struct ovl_ctx *c, const char *name)
+{
+	size_t nlen = strlen(name);
+	size_t need = c->pathlen + 1 + nlen + 1;
+
+	if (need > c->pathcap) {
+		while (need > c->pathcap)
+			c->pathcap *= 2;
+		c->path = ovl_xrealloc(c->path, c->pathcap);
+	}
+	if (c->pathlen > 1)
+		c->path[c->pathlen++] = '/';
+	memcpy(c->path + c->pathlen, name, nlen + 1);
+	c->pathlen += nlen;
+}
+
+static void path_pop(struct ovl_ctx *c, size_t len)
+{
+	c->pathlen = len;
+	c->path[len] = '\0';
+}
+
+void ovl_report_at(struct ovl_ctx *c, const char *layer, const char *path,
+		   enum ovl_problem_code code, const char *detail)
+{
+	struct ovl_pctx p = {
+		.layer = layer,
+		.path = path,
+		.pathlen = (size_t)-1,
+		.detail = detail,
+	};
+	ovl_problem(c->r, code, &p);
+}
+
+void ovl_report_here(struct ovl_ctx *c, enum ovl_problem_code code, const char *detail)
+{
+	struct ovl_pctx p = {
+		.layer = c->layer ? c->layer->name : "stack",
+		.path = c->path,
+		.pathlen = c->pathlen,
+		.detail = detail,
+	};
+	ovl_problem(c->r, code, &p);
+}
+
+int ovl_ctx_mountfd(struct ovl_ctx *c, int layer)
+{
+	if (c->mountfd[layer] == -1) {
+		int fd = openat(c->s->layers[layer].fd, ".",
+				O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		c->mountfd[layer] = fd >= 0 ? fd : -2;
+	}
+	return c->mountfd[layer] >= 0 ? c->mountfd[layer] : -1;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read the names of a dir, sorted. NULL-terminated array, or NULL. */
+static char **read_names(int dirfd, size_t *count)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return NULL;
+	}
+	size_t n = 0, cap = 64;
+	char **names = ovl_xmalloc(cap * sizeof(*names));
+	struct dirent *de;
+
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (n + 1 >= cap) {
+			cap *= 2;
+			names = ovl_xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = ovl_xstrdup(de->d_name);
+	}
+	int err = errno;
+	closedir(d);
+	if (err) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		errno = err;
+		return NULL;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	names[n] = NULL;
+	*count = n;
+	return names;
+}
+
+static void frame_flags(struct ovl_ctx *c, struct ovl_frame *f, const struct ovl_xattrs *xa)
+{
+	const char *op = ovl_xattrs_has(xa, OVL_XA_OPAQUE) ? (const char *)xa->val[OVL_XA_OPAQUE] : NULL;
+	const char *im = ovl_xattrs_has(xa, OVL_XA_IMPURE) ? (const char *)xa->val[OVL_XA_IMPURE] : NULL;
+
+	f->opaque = op && xa->len[OVL_XA_OPAQUE] == 1 ? op[0] : 0;
+	f->xwhiteouts = f->opaque == 'x' || ovl_xattrs_has(xa, OVL_XA_WHITEOUTS);
+	f->impure = im != NULL;
+	f->impure_needed = false;
+}
+
+/* A redirect the lookup may follow: valid, and followed by this stack. */
+static const char *usable_redirect(struct ovl_ctx *c, const struct ovl_node *n)
+{
+	const char *rd = ovl_node_xattr(n, OVL_XA_REDIRECT);
+	bool abs;
+
+	if (!rd || !c->s->redirect_follow)
+		return NULL;
+	if (ovl_redirect_parse(rd, n->xa.len[OVL_XA_REDIRECT], &abs) != OVL_RD_OK)
+		return NULL;
+	return rd;
+}
+
+static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f);
+
+static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
+{
+	struct ovl_node n = {
+		.layer = c->layer,
+		.parent = f,
+		.dirfd = f->fd,
+		.name = name,
+	};
+	size_t saved = c->pathlen;
+	bool upper = c->layer->kind == OVL_LAYER_UPPER;
+
+	path_push(c, name);
+	if (ovl_stat_at(f->fd, name, &n.st) < 0) {
+		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+		goto out;
+	}
+	if (c->layer->idx < (int)OVL_ARRAY_SIZE(c->stats->entries))
+		c->stats->entries[c->layer->idx]++;
+	if (ovl_xattrs_read(f->fd, name, c->s->ns, &n.xa) < 0) {
+		ovl_report_here(c, PR_LY_XATTR_UNREADABLE, strerror(errno));
+		memset(&n.xa, 0, sizeof(n.xa));
+	}
+	n.whiteout = ovl_is_whiteout_stat(&n.st);
+	n.xwhiteout = ovl_xattrs_has(&n.xa, OVL_XA_WHITEOUT);
+	if (ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN) || ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))
+		f->impure_needed = true;
+
+	bool is_dir = S_ISDIR(n.st.st_mode);
+	bool metacopy = S_ISREG(n.st.st_mode) && ovl_xattrs_has(&n.xa, OVL_XA_METACOPY);
+	bool origin = upper && ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN);
+	bool need_lookup = is_dir || n.whiteout || n.xwhiteout || metacopy || origin ||
+			   ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT);
+	struct ovl_frame child = { .fd = -1 };
+	struct ovl_lookup_res res = { .first = OVL_HIT_NONE, .first_layer = -1,
+				      .data_layer = -1, .data_fd = -1 };
+
+	if (is_dir) {
+		ovl_below_init(&child.below, c->s);
+		frame_flags(c, &child, &n.xa);
+	}
+	if (need_lookup) {
+		struct ovl_lookup_req req = {
+			.name = name,
+			.redirect = (is_dir || metacopy) ? usable_redirect(c, &n) : NULL,
+			.is_dir = is_dir,
+			.want_data = metacopy,
+			.want_fh = origin,
+			.layer = c->layer->idx,
+		};
+		/* An opaque dir merges with nothing below. */
+		if (is_dir && child.opaque == 'y') {
+			req.redirect = NULL;
+			if (ovl_merge_lookup(c->s, &f->below, &req, NULL, &res) < 0)
+				ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+		} else if (ovl_merge_lookup(c->s, &f->below, &req,
+					    is_dir ? &child.below : NULL, &res) < 0) {
+			ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+		}
+	}
+
+	ovl_check_entry(c, &n, &res);
+	if (is_dir && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))
+		ovl_check_redirect(c, &n, &res);
+	if (ovl_xattrs_has(&n.xa, OVL_XA_METACOPY))
+		ovl_check_metacopy(c, &n, &res);
+	if (origin) {
+		/* A metacopy file without data is one problem, not two. */
+		if (!metacopy || res.data_status == OVL_DATA_OK)
+			ovl_check_origin(c, &n, &res);
+		ovl_check_upper_hardlink(c, &n);
+	}
+
+	if (is_dir) {
+		child.up = f;
+		child.depth = f->depth + 1;
+		child.pathlen = c->pathlen;
+		n.frame = &child;
+		if (child.depth > c->max_depth) {
+			ovl_report_here(c, PR_LY_UNREADABLE, "directory tree too deep, not descended");
+		} else {
+			child.fd = ovl_open_dir_at(f->fd, name);
+			if (child.fd < 0) {
+				ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+			} else {
+				walk_dir(c, &child);
+				path_pop(c, child.pathlen);
+				ovl_check_dir_end(c, &n);
+				close(child.fd);
+			}
+		}
+		ovl_below_free(&child.below);
+	}
+	if (res.data_fd >= 0)
+		close(res.data_fd);
+	ovl_xattrs_free(&n.xa);
+out:
+	path_pop(c, saved);
+}
+
+static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f)
+{
+	size_t count = 0;
+	char **names = read_names(f->fd, &count);
+
+	if (!names) {
+		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		visit(c, f, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+int ovl_walk_layer(struct ovl_ctx *c, int layer)
+{
+	struct ovl_layer *L = &c->s->layers[layer];
+	struct ovl_node root = {
+		.layer = L,
+		.dirfd = L->fd,
+		.name = "",
+	};
+	struct ovl_frame f = { .fd = -1 };
+
+	c->layer = L;
+	c->path[0] = '/';
+	c->path[1] = '\0';
+	c->pathlen = 1;
+	ovl_strset_free(c->redirects);
+	c->redirects = ovl_strset_new();
+
+	/* Root xattrs through a real fd: xattr syscalls refuse O_PATH ones. */
+	f.fd = openat(L->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f.fd < 0 || fstat(f.fd, &root.st) < 0 ||
+	    ovl_xattrs_read(f.fd, "", c->s->ns, &root.xa) < 0) {
+		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+		if (f.fd >= 0)
+			close(f.fd);
+		return -1;
+	}
+	root.dirfd = f.fd;
+	ovl_below_init(&f.below, c->s);
+	if (L->kind != OVL_LAYER_DATA)
+		ovl_below_root(&f.below, c->s, layer);
+	frame_flags(c, &f, &root.xa);
+	f.pathlen = 1;
+	root.frame = &f;
+
+	walk_dir(c, &f);
+	path_pop(c, 1);
+	ovl_check_dir_end(c, &root);
+
+	ovl_below_free(&f.below);
+	close(f.fd);
+	ovl_xattrs_free(&root.xa);
+	return 0;
+}

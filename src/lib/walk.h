@@ -1,0 +1,72 @@
+/*
+ * The walker: reads each layer once (getdents + fstatat + the overlay
+ * xattrs of every entry), keeps one path buffer that grows and shrinks
+ * with the descent, and hands every entry to the checks.
+ */
+#ifndef OVL_WALK_H
+#define OVL_WALK_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "overlay/fsck.h"
+#include "overlay/problem.h"
+#include "overlay/stack.h"
+#include "overlay/xattr.h"
+#include "merge.h"
+
+struct ovl_strset;
+
+/* A directory being walked. */
+struct ovl_frame {
+	struct ovl_frame *up;
+	int fd;			/* O_RDONLY|O_DIRECTORY */
+	struct ovl_below below;	/* dirs of the layers below merging with it */
+	size_t pathlen;		/* length of its path in ctx->path */
+	int depth;
+	char opaque;		/* 'y', 'x' or 0 */
+	bool impure;		/* impure=y present */
+	bool impure_needed;	/* a child has origin or redirect */
+	bool xwhiteouts;	/* opaque=x or the 6.7 whiteouts marker */
+};
+
+/* One entry of a layer, as the checks see it. */
+struct ovl_node {
+	const struct ovl_layer *layer;
+	struct ovl_frame *parent;	/* NULL for a layer root */
+	int dirfd;			/* parent dir fd (layer root fd for the root) */
+	const char *name;		/* "" for a layer root */
+	struct stat st;
+	struct ovl_xattrs xa;
+	bool whiteout;			/* char device 0/0 */
+	bool xwhiteout;			/* whiteout xattr present */
+	struct ovl_frame *frame;	/* for dirs: the frame of its children */
+};
+
+struct ovl_ctx {
+	struct ovl_stack *s;
+	struct ovl_report *r;
+	const struct ovl_fsck_opts *o;
+	struct ovl_fsck_stats *stats;
+	char *path;		/* "/a/b" of the entry being checked */
+	size_t pathlen;
+	size_t pathcap;
+	const struct ovl_layer *layer;	/* layer being walked */
+	struct ovl_strset *redirects;	/* redirect targets seen in this layer */
+	int *mountfd;		/* per layer: O_RDONLY root for open_by_handle_at */
+	int max_depth;
+};
+
+/* Walk one layer from its root. */
+int ovl_walk_layer(struct ovl_ctx *c, int layer);
+
+/* Report a problem at the current path of the walk. */
+void ovl_report_here(struct ovl_ctx *c, enum ovl_problem_code code, const char *detail);
+/* Report a problem at an explicit layer name and path. */
+void ovl_report_at(struct ovl_ctx *c, const char *layer, const char *path,
+		   enum ovl_problem_code code, const char *detail);
+
+/* An fd of a layer root fit for open_by_handle_at, cached. */
+int ovl_ctx_mountfd(struct ovl_ctx *c, int layer);
+
+#endif

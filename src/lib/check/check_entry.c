@@ -1,1 +1,127 @@
-/* stub: being written */
+/*
+ * Per-entry checks that need no more than the entry, its parent and the
+ * first thing below it: names, overlay xattr sanity, whiteouts, opaque and
+ * impure values, the impure mark of a dir.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* Control bytes, DEL, or bytes that are not valid UTF-8. */
+bool ovl_name_is_hostile(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	while (*p) {
+		unsigned char b = *p;
+		int extra;
+
+		if (b < 0x20 || b == 0x7f)
+			return true;
+		if (b < 0x80) {
+			p++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf)
+			extra = 1;
+		else if (b >= 0xe0 && b <= 0xef)
+			extra = 2;
+		else if (b >= 0xf0 && b <= 0xf4)
+			extra = 3;
+		else
+			return true;
+		for (int i = 1; i <= extra; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return true;
+		p += extra + 1;
+	}
+	return false;
+}
+
+static void check_xattr_sanity(struct ovl_ctx *c, const struct ovl_node *n)
+{
+	for (int id = 0; id < OVL_XA_COUNT; id++) {
+		if (n->xa.huge & (1u << id))
+			ovl_report_here(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id));
+		if (n->xa.unreadable & (1u << id))
+			ovl_report_here(c, PR_LY_XATTR_UNREADABLE, ovl_xattr_short_name(id));
+		if (n->xa.other_ns & (1u << id))
+			ovl_report_here(c, PR_LY_XATTR_OTHER_NS, ovl_xattr_short_name(id));
+	}
+	if (n->xa.unknown)
+		ovl_report_here(c, PR_LY_XATTR_UNKNOWN, NULL);
+}
+
+/*
+ * A whiteout is an orphan when nothing below it carries its name: no
+ * layer below has an entry there that the whiteout would hide.
+ */
+static void check_whiteout(struct ovl_ctx *c, const struct ovl_node *n,
+			   const struct ovl_lookup_res *res)
+{
+	if (c->layer->kind == OVL_LAYER_DATA)
+		return;
+	if (res->first == OVL_HIT_NONE || res->first == OVL_HIT_WHITEOUT)
+		ovl_report_here(c, PR_WH_ORPHAN, NULL);
+}
+
+static void check_xwhiteout(struct ovl_ctx *c, const struct ovl_node *n,
+			    const struct ovl_lookup_res *res)
+{
+	if (!S_ISREG(n->st.st_mode) || n->st.st_size != 0) {
+		ovl_report_here(c, PR_WH_NOT_EMPTY, NULL);
+		return;
+	}
+	if (c->layer->kind == OVL_LAYER_UPPER) {
+		ovl_report_here(c, PR_WH_XATTR_IN_UPPER, NULL);
+		return;
+	}
+	if (!n->parent || !n->parent->xwhiteouts)
+		ovl_report_here(c, PR_WH_XATTR_NO_OPAQUE_X, NULL);
+	check_whiteout(c, n, res);
+}
+
+void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
+		     const struct ovl_lookup_res *res)
+{
+	bool is_dir = S_ISDIR(n->st.st_mode);
+
+	if (ovl_name_is_hostile(n->name))
+		ovl_report_here(c, PR_LY_NAME_CONTROL, NULL);
+	check_xattr_sanity(c, n);
+
+	if (n->whiteout)
+		check_whiteout(c, n, res);
+	else if (n->xwhiteout)
+		check_xwhiteout(c, n, res);
+
+	const char *op = ovl_node_xattr(n, OVL_XA_OPAQUE);
+	if (op) {
+		if (!is_dir)
+			ovl_report_here(c, PR_OP_NOT_DIR, NULL);
+		else if (n->xa.len[OVL_XA_OPAQUE] != 1 || (op[0] != 'y' && op[0] != 'x'))
+			ovl_report_here(c, PR_OP_BAD_VALUE, op);
+	}
+
+	const char *im = ovl_node_xattr(n, OVL_XA_IMPURE);
+	if (im && c->layer->kind == OVL_LAYER_UPPER) {
+		if (!is_dir)
+			ovl_report_here(c, PR_IM_NOT_DIR, NULL);
+		else if (n->xa.len[OVL_XA_IMPURE] != 1 || im[0] != 'y')
+			ovl_report_here(c, PR_IM_BAD_VALUE, im);
+	}
+}
+
+/*
+ * The kernel fixes inode numbers in readdir only of dirs marked impure:
+ * an upper dir with a child that has origin or redirect must be marked.
+ */
+void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n)
+{
+	struct ovl_frame *f = n->frame;
+
+	if (c->layer->kind != OVL_LAYER_UPPER || !f)
+		return;
+	if (f->impure_needed && !f->impure)
+		ovl_report_here(c, PR_IM_MISSING, NULL);
+}

@@ -1,1 +1,123 @@
-/* stub: being written */
+/*
+ * Metacopy files: the xattr as the kernel judges it under this stack's
+ * verity= mode, and the lower data inode it needs: present, a regular
+ * file, the same size, and matching the fs-verity digest when one is set.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "overlay/metacopy.h"
+#include "overlay/verity.h"
+#include "internal.h"
+
+/* A readable fd of an O_PATH one: reopen through its own magic link. */
+static int reopen_rdonly(int opath_fd)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", opath_fd);
+	return open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+}
+
+static void check_digest(struct ovl_ctx *c, const struct ovl_metacopy *mc,
+			 const struct ovl_lookup_res *res)
+{
+	uint8_t digest[OVL_METACOPY_DIGEST_MAX];
+	size_t dlen = 0;
+	unsigned algo = 0;
+	int fd = reopen_rdonly(res->data_fd);
+
+	if (fd < 0)
+		return;
+	if (ovl_verity_measure(fd, &algo, digest, &dlen) == 0) {
+		if (algo != mc->digest_algo || dlen != mc->digest_len ||
+		    memcmp(digest, mc->digest, dlen) != 0)
+			ovl_report_here(c, PR_MC_DIGEST_MISMATCH, "measured fs-verity digest");
+		close(fd);
+		return;
+	}
+	if (c->s->verity != OVL_VERITY_OFF)
+		ovl_report_here(c, PR_MC_VERITY_MISSING, NULL);
+	if (ovl_verity_compute(fd, mc->digest_algo, digest, &dlen) == 0 &&
+	    (dlen != mc->digest_len || memcmp(digest, mc->digest, dlen) != 0))
+		ovl_report_here(c, PR_MC_DIGEST_MISMATCH, "computed fs-verity digest");
+	close(fd);
+}
+
+/* Data blocks in a metacopy file: a data copy-up was cut short. */
+static bool has_data(const struct ovl_node *n)
+{
+	/* ext4 counts an external xattr block in st_blocks: look closer only
+	 * when there is more than one block. */
+	if (n->st.st_blocks * 512 <= 4096 || n->st.st_size == 0)
+		return false;
+	int fd = openat(n->dirfd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	off_t d = lseek(fd, 0, SEEK_DATA);
+	close(fd);
+	return d >= 0 && d < n->st.st_size;
+}
+
+void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
+			const struct ovl_lookup_res *res)
+{
+	const char *val = ovl_node_xattr(n, OVL_XA_METACOPY);
+	size_t len = n->xa.len[OVL_XA_METACOPY];
+	struct ovl_metacopy mc;
+	char detail[96];
+
+	if (!val)
+		return;		/* huge or unreadable: reported already */
+	if (!S_ISREG(n->st.st_mode)) {
+		ovl_report_here(c, PR_MC_NOT_REG, NULL);
+		return;
+	}
+	if (c->s->opts.metacopy == OVL_OFF) {
+		ovl_report_here(c, PR_MC_FOLLOW_OFF, NULL);
+		return;
+	}
+	enum ovl_metacopy_err err = ovl_metacopy_parse(val, len, &mc);
+	if (err == OVL_MC_TOO_SHORT) {
+		ovl_report_here(c, PR_MC_TOO_SHORT, NULL);
+		return;
+	}
+	if (err != OVL_MC_OK)
+		ovl_report_here(c, c->s->verity == OVL_VERITY_OFF ? PR_MC_BAD_HEADER
+								  : PR_MC_BAD_HEADER_VERITY,
+				ovl_metacopy_strerror(err));
+
+	switch (res->data_status) {
+	case OVL_DATA_OK:
+		break;
+	case OVL_DATA_MISSING:
+		ovl_report_here(c, PR_MC_NO_DATA, NULL);
+		return;
+	case OVL_DATA_NOT_REG:
+		ovl_report_here(c, PR_MC_DATA_NOT_REG, NULL);
+		return;
+	case OVL_DATA_ONLY_MISSING:
+		ovl_report_here(c, PR_MC_DATA_ONLY_MISSING, NULL);
+		return;
+	}
+
+	if (n->st.st_size != res->data_st.st_size) {
+		snprintf(detail, sizeof(detail), "%lld bytes here, %lld in %s",
+			 (long long)n->st.st_size, (long long)res->data_st.st_size,
+			 c->s->layers[res->data_layer].name);
+		ovl_report_here(c, PR_MC_SIZE_MISMATCH, detail);
+	}
+
+	bool digest = err == OVL_MC_OK && !mc.empty && mc.digest_len > 0;
+	if (c->s->verity == OVL_VERITY_REQUIRE && !digest)
+		ovl_report_here(c, PR_MC_DIGEST_MISSING, NULL);
+	if (digest && res->data_fd >= 0)
+		check_digest(c, &mc, res);
+
+	if (has_data(n))
+		ovl_report_here(c, PR_MC_PARTIAL_DATA, NULL);
+}

@@ -1,1 +1,108 @@
-/* stub: being written */
+/*
+ * Origin file handles of upper entries: parseable, from the filesystem of
+ * a lower layer, and naming the lower inode the kernel finds for this
+ * entry. When the inode at the path differs, the handle is decoded to
+ * tell a moved inode from a gone one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "overlay/fh.h"
+#include "overlay/util.h"
+#include "internal.h"
+
+/* Decode a handle on the filesystem of one layer; fd (O_PATH) or -1. */
+static int open_handle(struct ovl_ctx *c, int layer, const struct ovl_fh *fh)
+{
+	int mfd = ovl_ctx_mountfd(c, layer);
+	if (mfd < 0)
+		return -1;
+	struct file_handle *h = ovl_xmalloc(sizeof(*h) + fh->fid_len);
+	h->handle_bytes = (unsigned)fh->fid_len;
+	h->handle_type = fh->type;
+	memcpy(h->f_handle, fh->fid, fh->fid_len);
+	int fd = open_by_handle_at(mfd, h, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	free(h);
+	return fd;
+}
+
+static bool layer_matches(const struct ovl_ctx *c, int i, const struct ovl_fh *fh)
+{
+	const struct ovl_layer *L = &c->s->layers[i];
+
+	if (ovl_fh_uuid_is_null(fh))
+		return true;	/* uuid=null, or a filesystem without one */
+	return memcmp(L->uuid, fh->uuid, sizeof(L->uuid)) == 0;
+}
+
+void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
+		      const struct ovl_lookup_res *res)
+{
+	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	size_t len = n->xa.len[OVL_XA_ORIGIN];
+	struct ovl_fh fh;
+	bool is_dir = S_ISDIR(n->st.st_mode);
+	bool metacopy = ovl_xattrs_has(&n->xa, OVL_XA_METACOPY);
+
+	if (!val)
+		return;
+	enum ovl_fh_err err = ovl_fh_parse(val, len, &fh);
+	if (err == OVL_FH_EMPTY)
+		return;		/* the kernel reads an empty origin as none */
+	if (err != OVL_FH_OK) {
+		ovl_report_here(c, PR_OR_BAD, ovl_fh_strerror(err));
+		return;
+	}
+
+	int first = -1, last = -1;
+	for (int i = 1; i < c->s->nlayers; i++) {
+		if (!layer_matches(c, i, &fh))
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+	}
+	if (first < 0) {
+		ovl_report_here(c, PR_OR_UUID_UNKNOWN, NULL);
+		return;
+	}
+
+	/* The inode found by path is the one the kernel checks against. */
+	bool at_path = res->first_fh_ok && res->first_layer >= first &&
+		       res->first_layer <= last;
+	if (at_path && ovl_fh_same_fid(&fh, &res->first_fh))
+		return;
+
+	int fd = -1;
+	struct stat st;
+	for (int i = first; i <= last && fd < 0; i++) {
+		if (!layer_matches(c, i, &fh))
+			continue;
+		fd = open_handle(c, i, &fh);
+	}
+	/* Which mismatches make the kernel fail a lookup with ESTALE. */
+	bool verified = is_dir ? c->s->nfs_export : metacopy && c->s->index;
+	bool other_at_path = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
+
+	if (fd >= 0) {
+		int ok = fstat(fd, &st);
+		close(fd);
+		if (ok == 0 && (st.st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
+			ovl_report_here(c, PR_OR_TYPE, NULL);
+			return;
+		}
+		/* A plain copied-up file is found by its handle, not its path. */
+		if (!is_dir && !metacopy)
+			return;
+		ovl_report_here(c, other_at_path && verified ? PR_OR_STALE_VERIFY : PR_OR_MOVED,
+				NULL);
+		return;
+	}
+	if (other_at_path)
+		ovl_report_here(c, verified ? PR_OR_STALE_VERIFY : PR_OR_STALE, NULL);
+	else
+		ovl_report_here(c, PR_OR_GONE, NULL);
+}

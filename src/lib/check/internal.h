@@ -1,0 +1,37 @@
+/*
+ * The checks: each looks at one entry (or one dir when its children are
+ * done, or one of the stack's fixed places) and reports problems. Checks
+ * only read; they never print or prompt themselves.
+ */
+#ifndef OVL_CHECK_INTERNAL_H
+#define OVL_CHECK_INTERNAL_H
+
+#include "../walk.h"
+
+/* Per entry, in this order, called by the walker. */
+void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
+		     const struct ovl_lookup_res *res);	/* names, xattrs, whiteouts, opaque, impure */
+void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
+			const struct ovl_lookup_res *res);	/* dir redirects */
+void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
+			const struct ovl_lookup_res *res);
+void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
+		      const struct ovl_lookup_res *res);
+/* When a dir's children are done. */
+void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n);
+
+/* Fixed places. */
+void ovl_check_stack_roots(struct ovl_ctx *c);	/* pass 1 */
+void ovl_check_index(struct ovl_ctx *c);	/* W/index */
+void ovl_check_work(struct ovl_ctx *c);		/* W/work */
+void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n);
+
+/* Small shared helpers. */
+bool ovl_name_is_hostile(const char *name);
+/* A value of an overlay xattr of n, or NULL. */
+static inline const char *ovl_node_xattr(const struct ovl_node *n, enum ovl_xattr_id id)
+{
+	return ovl_xattrs_has(&n->xa, id) ? (const char *)n->xa.val[id] : NULL;
+}
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * The check driver: the passes in order, each owning one kind of
+ * knowledge. Pass 1 the stack's fixed places, then one walk per layer
+ * (upper first, lowers unless --upper-only), then W/index and W/work.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "overlay/fsck.h"
+#include "overlay/util.h"
+#include "check/internal.h"
+#include "strset.h"
+#include "walk.h"
+
+/* Each level of the walk holds one fd per layer it merges. */
+static int depth_limit(const struct ovl_stack *s)
+{
+	struct rlimit rl;
+	long fds = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		fds = rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
+	}
+	long depth = (fds - 64) / (s->nlayers + 2);
+	if (depth > 4096)
+		depth = 4096;
+	return depth < 16 ? 16 : (int)depth;
+}
+
+static void pass(struct ovl_ctx *c, int *n, const char *what)
+{
+	(*n)++;
+	if (c->o->verbose)
+		fprintf(c->r->out, "Pass %d: checking %s\n", *n, what);
+}
+
+int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
+		 struct ovl_report *r, struct ovl_fsck_stats *stats)
+{
+	struct ovl_ctx c = {
+		.s = s,
+		.r = r,
+		.o = o,
+		.stats = stats,
+		.pathcap = 4096,
+	};
+	int npass = 0;
+	char what[64];
+
+	memset(stats, 0, sizeof(*stats));
+	c.path = ovl_xmalloc(c.pathcap);
+	strcpy(c.path, "/");
+	c.pathlen = 1;
+	c.mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*c.mountfd));
+	for (int i = 0; i < s->nlayers; i++)
+		c.mountfd[i] = -1;
+	c.max_depth = depth_limit(s);
+
+	pass(&c, &npass, "the stack");
+	ovl_check_stack_roots(&c);
+
+	if (s->has_upper) {
+		pass(&c, &npass, "upper");
+		ovl_walk_layer(&c, 0);
+	}
+	if (!o->upper_only) {
+		for (int i = 1; i <= s->nlower; i++) {
+			snprintf(what, sizeof(what), "%s", s->layers[i].name);
+			pass(&c, &npass, what);
+			ovl_walk_layer(&c, i);
+		}
+	}
+	c.layer = NULL;
+	if (s->indexfd >= 0) {
+		pass(&c, &npass, "W/index");
+		ovl_check_index(&c);
+	}
+	if (s->has_work) {
+		pass(&c, &npass, "W/work");
+		ovl_check_work(&c);
+	}
+
+	for (int i = 0; i < s->nlayers; i++)
+		if (c.mountfd[i] >= 0)
+			close(c.mountfd[i]);
+	free(c.mountfd);
+	free(c.path);
+	ovl_strset_free(c.redirects);
+	return r->operational ? 8 : 0;
+}
+
+void ovl_fsck_print_stats(const struct ovl_stack *s, const struct ovl_fsck_opts *o,
+			  const struct ovl_fsck_stats *stats, FILE *out)
+{
+	const char *sep = "";
+
+	for (int i = 0; i < s->nlayers && i < (int)OVL_ARRAY_SIZE(stats->entries); i++) {
+		if (i == 0 && !s->has_upper)
+			continue;
+		if (i > 0 && (o->upper_only || s->layers[i].kind == OVL_LAYER_DATA))
+			continue;
+		fprintf(out, "%s%s: %lu entries", sep, s->layers[i].name, stats->entries[i]);
+		sep = ", ";
+	}
+	if (s->indexfd >= 0) {
+		fprintf(out, "%sindex: %lu entries", sep, stats->index_entries);
+		sep = ", ";
+	}
+	if (s->has_work)
+		fprintf(out, "%swork: %lu entries", sep, stats->work_entries);
+	fputc('\n', out);
+}
