@@ -13,10 +13,8 @@
  *           PF_NOFIX  no automatic fix; reported only
  *           PF_OPER   an operational error (exit 8), not an inconsistency
  */
-PR(STK_NS_MIXED, stack, WARNING, PF_NOFIX,
-   "overlay xattrs of both namespaces (trusted. and user.) in one stack", "")
 PR(STK_FEATURE_OFF, stack, ERROR, PF_NOFIX,
-   "layers use a feature the given mount options turn off (lookup fails with EPERM)", "")
+   "layers use xattrs of another namespace than the given options select", "")
 PR(STK_UPPER_ORIGIN_BAD, stack, WARNING, PF_PREEN,
    "upper root origin cannot be parsed", "Remove")
 PR(STK_UPPER_ORIGIN_STALE, stack, ERROR, 0,
@@ -37,8 +35,6 @@ PR(STK_UUID_XATTR_BAD, stack, WARNING, PF_PREEN,
    "upper root uuid xattr is not 16 bytes", "Remove")
 PR(STK_NO_WORKDIR, stack, NOTE, PF_NOFIX,
    "no work dir given: checks of W/work and W/index skipped", "")
-PR(STK_MOUNTED, stack, WARNING, PF_NOFIX,
-   "the stack is mounted: results may be inconsistent", "")
 
 PR(LY_UNREADABLE, layer, ERROR, PF_OPER | PF_NOFIX,
    "cannot read", "")
@@ -63,8 +59,6 @@ PR(WH_XATTR_NO_OPAQUE_X, whiteout, ERROR, PF_PREEN,
    "xattr whiteout whose parent lacks opaque=x: listed by readdir but gives ENOENT", "Mark parent")
 PR(WH_XATTR_IN_UPPER, whiteout, ERROR, PF_PREEN,
    "xattr whiteout in the upper layer: listed by readdir but gives ENOENT", "Replace with whiteout")
-PR(WH_OVER_LOWER_ROOT, whiteout, NOTE, PF_NOFIX,
-   "whiteout in a data-only layer has no effect", "")
 
 PR(OP_BAD_VALUE, opaque, WARNING, PF_PREEN,
    "opaque xattr value is neither 'y' nor 'x'", "Remove")
@@ -85,8 +79,6 @@ PR(RD_NO_WHITEOUT, redirect, ERROR, PF_PREEN,
    "renamed dir: the old name is not covered by a whiteout, the lower dir shows twice", "Create whiteout")
 PR(RD_LOOP, redirect, ERROR, 0,
    "redirect to an ancestor of the dir: the merged tree would loop", "Remove")
-PR(RD_NOT_DIR, redirect, WARNING, PF_PREEN,
-   "redirect on a non-directory that is neither metacopy nor a hard link", "Remove")
 PR(RD_FOLLOW_OFF, redirect, ERROR, PF_NOFIX,
    "redirect present while redirect_dir does not follow redirects (EPERM)", "")
 

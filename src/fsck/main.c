@@ -50,7 +50,6 @@ static void usage(FILE *out)
 static int fail_usage(const char *msg)
 {
 	fprintf(stderr, PROG ": %s\n", msg);
-	fputs("Try '" PROG " --help' for more information.\n", stderr);
 	return EXIT_USAGE;
 }
 

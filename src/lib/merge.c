@@ -221,7 +221,7 @@ static void step_done(struct step *st, int base)
 
 /* Look for the data inode of an absolute redirect in the data-only layers. */
 static void lookup_dataonly(const struct ovl_stack *s, const char *path,
-			    struct ovl_lookup_res *res)
+			    bool want_fd, struct ovl_lookup_res *res)
 {
 	struct walk_name w = { .name = (char *)path, .absolute = true };
 	char leaf[256];
@@ -237,8 +237,9 @@ static void lookup_dataonly(const struct ovl_stack *s, const char *path,
 			if (S_ISREG(st.st.st_mode)) {
 				res->data_layer = i;
 				res->data_st = st.st;
-				res->data_fd = openat(st.parentfd, st.leaf,
-						      O_PATH | O_NOFOLLOW | O_CLOEXEC);
+				if (want_fd)
+					res->data_fd = openat(st.parentfd, st.leaf,
+							      O_PATH | O_NOFOLLOW | O_CLOEXEC);
 				res->data_status = OVL_DATA_OK;
 				res->data_via_dataonly = true;
 			} else {
@@ -338,8 +339,9 @@ int ovl_merge_lookup(const struct ovl_stack *s, const struct ovl_below *parent,
 			if (!has_xattr(s, st.parentfd, st.leaf, OVL_XA_METACOPY)) {
 				res->data_layer = layer;
 				res->data_st = st.st;
-				res->data_fd = openat(st.parentfd, st.leaf,
-						      O_PATH | O_NOFOLLOW | O_CLOEXEC);
+				if (req->want_data_fd)
+					res->data_fd = openat(st.parentfd, st.leaf,
+							      O_PATH | O_NOFOLLOW | O_CLOEXEC);
 				res->data_status = OVL_DATA_OK;
 				step_done(&st, base);
 				break;
@@ -370,7 +372,7 @@ int ovl_merge_lookup(const struct ovl_stack *s, const struct ovl_below *parent,
 	/* A metacopy chain that ends on an absolute name may reach data layers. */
 	if (metacopy_seen && res->data_status == OVL_DATA_MISSING && w.absolute &&
 	    s->ndata > 0 && ret == 0)
-		lookup_dataonly(s, w.name, res);
+		lookup_dataonly(s, w.name, req->want_data_fd, res);
 
 	free(w.name);
 	return ret;

@@ -65,6 +65,7 @@ struct ovl_lookup_req {
 	const char *redirect;	/* its redirect (validated), or NULL */
 	bool is_dir;		/* collect merged dirs into `below` */
 	bool want_data;		/* follow a metacopy chain to the data inode */
+	bool want_data_fd;	/* open the data inode (O_PATH) into data_fd */
 	bool want_fh;		/* file handle of the first entry found */
 	int layer;		/* layer of the entry itself */
 };

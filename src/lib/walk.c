@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "overlay/lookup.h"
+#include "overlay/metacopy.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "check/internal.h"
@@ -191,6 +192,8 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 			.redirect = (is_dir || metacopy) ? usable_redirect(c, &n) : NULL,
 			.is_dir = is_dir,
 			.want_data = metacopy,
+			.want_data_fd = metacopy &&
+					n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN,
 			.want_fh = origin,
 			.layer = c->layer->idx,
 		};
@@ -206,7 +209,7 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	}
 
 	ovl_check_entry(c, &n, &res);
-	if (is_dir && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))
+	if ((is_dir || metacopy) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))
 		ovl_check_redirect(c, &n, &res);
 	if (ovl_xattrs_has(&n.xa, OVL_XA_METACOPY))
 		ovl_check_metacopy(c, &n, &res);

@@ -1,5 +1,6 @@
 /*
- * Dir redirects (redirect_dir=on renames): the value must be a path the
+ * Redirects (redirect_dir=on renames of dirs, renamed metacopy files).
+ * Dirs: the value must be a path the
  * kernel accepts, lead to a dir in a layer below, be the only dir of its
  * layer leading there, and the old name must be covered so the lower dir
  * does not show twice.
@@ -49,6 +50,9 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 		ovl_report_here(c, PR_RD_FOLLOW_OFF, rd);
 		return;
 	}
+	/* Redirects of metacopy files lead to data: the metacopy check follows. */
+	if (!S_ISDIR(n->st.st_mode))
+		return;
 	/* An opaque dir merges with nothing: its redirect is never used. */
 	if (n->frame && n->frame->opaque == 'y')
 		return;

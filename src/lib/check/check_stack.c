@@ -42,6 +42,13 @@ static void check_upper_root(struct ovl_ctx *c)
 			 root_handle_matches(&c->s->layers[1], &fh) == 0)
 			ovl_report_at(c, "upper", "/", PR_STK_UPPER_ORIGIN_STALE, NULL);
 	}
+	/* userxattr given (or detected) while the stack was made with trusted.*,
+	 * or the other way round: the kernel would see none of it. */
+	if (xa.other_ns && !ovl_xattrs_has(&xa, OVL_XA_ORIGIN) && !ovl_xattrs_has(&xa, OVL_XA_IMPURE))
+		ovl_report_at(c, "upper", "/", PR_STK_FEATURE_OFF,
+			      c->s->ns == OVL_NS_USER ? "userxattr selects user.overlay., "
+			      "layers hold trusted.overlay." : "layers hold user.overlay., "
+			      "the options select trusted.overlay. (add userxattr)");
 	if (ovl_xattrs_has(&xa, OVL_XA_UUID) && xa.len[OVL_XA_UUID] != 16)
 		ovl_report_at(c, "upper", "/", PR_STK_UUID_XATTR_BAD, NULL);
 	ovl_xattrs_free(&xa);

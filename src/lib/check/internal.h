@@ -12,7 +12,7 @@
 void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 		     const struct ovl_lookup_res *res);	/* names, xattrs, whiteouts, opaque, impure */
 void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
-			const struct ovl_lookup_res *res);	/* dir redirects */
+			const struct ovl_lookup_res *res);	/* dirs, metacopy files */
 void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res);
 void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
