@@ -21,14 +21,14 @@ PR(STK_UPPER_ORIGIN_STALE, stack, ERROR, 0,
    "upper root origin does not match the lower root (mount refused with index=on)", "Re-base")
 PR(STK_INDEX_UPPER_STALE, stack, ERROR, 0,
    "W/index upper handle does not match the upper root (mount refused)", "Re-base")
-PR(STK_INDEX_UPPER_BAD, stack, ERROR, 0,
-   "W/index upper handle cannot be parsed", "Rewrite")
+PR(STK_INDEX_UPPER_BAD, stack, WARNING, 0,
+   "W/index upper handle cannot be parsed (rewritten at mount)", "Rewrite")
 PR(STK_VOLATILE_DIRTY, stack, ERROR, PF_PREEN,
    "W/work/incompat/volatile/dirty left by a volatile mount: every mount fails with EINVAL", "Clear")
 PR(STK_WORK_LEFTOVER, stack, ERROR, PF_PREEN,
    "W/work holds leftovers the kernel cannot empty (the overlay would mount read-only, without index)", "Clear")
 PR(STK_WORK_NOT_DIR, stack, ERROR, 0,
-   "W/work or W/index is not a directory (mount refused)", "Move aside")
+   "W/index is not a directory (mount refused)", "Move aside")
 PR(STK_UUID_NONE, stack, NOTE, PF_NOFIX,
    "filesystem of this layer has no uuid: origins on it carry a null uuid", "")
 PR(STK_UUID_XATTR_BAD, stack, WARNING, PF_PREEN,
@@ -69,10 +69,10 @@ PR(RD_INVALID, redirect, ERROR, PF_PREEN,
    "invalid redirect: the dir vanishes from the merged view (EINVAL)", "Remove")
 PR(RD_ESCAPE, redirect, ERROR, PF_PREEN,
    "redirect with a '.' or '..' component: would climb out of the layer", "Remove")
-PR(RD_TARGET_MISSING, redirect, ERROR, PF_PREEN,
-   "redirect target not found in any layer below", "Remove")
-PR(RD_TARGET_NOT_DIR, redirect, ERROR, PF_PREEN,
-   "redirect target in the layers below is not a directory", "Remove")
+PR(RD_TARGET_MISSING, redirect, WARNING, PF_PREEN,
+   "redirect target not found in any layer below: the dir shows only its upper content", "Remove")
+PR(RD_TARGET_NOT_DIR, redirect, WARNING, PF_PREEN,
+   "redirect target in the layers below is not a directory: the dir shows only its upper content", "Remove")
 PR(RD_DUPLICATE, redirect, ERROR, 0,
    "duplicate redirect: another dir in this layer redirects to the same target", "Remove")
 PR(RD_NO_WHITEOUT, redirect, ERROR, PF_PREEN,
@@ -85,7 +85,7 @@ PR(RD_FOLLOW_OFF, redirect, ERROR, PF_NOFIX,
 PR(MC_TOO_SHORT, metacopy, ERROR, 0,
    "metacopy xattr of 1-3 bytes: the kernel returns EIO", "Repair")
 PR(MC_BAD_HEADER, metacopy, WARNING, 0,
-   "metacopy header invalid (EIO once verity=on)", "Repair")
+   "metacopy header with a digest is invalid (EIO once verity=on)", "Repair")
 PR(MC_BAD_HEADER_VERITY, metacopy, ERROR, 0,
    "metacopy header invalid under verity=on/require: the kernel returns EIO", "Repair")
 PR(MC_NOT_REG, metacopy, WARNING, PF_PREEN,
@@ -138,7 +138,7 @@ PR(IX_NO_ORIGIN, index, ERROR, 0,
 PR(IX_ORIGIN_MISMATCH, index, ERROR, 0,
    "index entry origin differs from its name", "Rewrite origin")
 PR(IX_STALE, index, WARNING, 0,
-   "index entry for a lower inode that no longer exists (removed at mount)", "Quarantine")
+   "index entry for a lower inode that no longer exists", "Quarantine")
 PR(IX_ORPHAN, index, ERROR, 0,
    "index entry with no upper alias: deleted at mount, its data lost", "Quarantine")
 PR(IX_NLINK_BAD, index, ERROR, 0,
@@ -149,8 +149,8 @@ PR(IX_MISSING, index, WARNING, 0,
    "upper hard link of a lower inode has no index entry", "Create index entry")
 PR(IX_DIR_NO_UPPER, index, ERROR, 0,
    "directory index entry without an upper handle", "Remove")
-PR(IX_DIR_UPPER_STALE, index, WARNING, 0,
-   "directory index entry's upper handle resolves to nothing", "Remove")
+PR(IX_DIR_UPPER_STALE, index, ERROR, 0,
+   "directory index entry's upper handle resolves to nothing: the dir gives EIO", "Remove")
 PR(IX_EMPTY_DIR, index, NOTE, PF_NOFIX,
    "empty directory in W/index (tolerated)", "")
 PR(IX_UNKNOWN, index, ERROR, 0,

@@ -618,9 +618,9 @@ void ovl_stack_detect(struct ovl_stack *s)
 		s->index = false;
 	}
 
-	s->redirect_follow = s->opts.redirect_dir == OVL_REDIRECT_UNSET ||
-			     s->opts.redirect_dir == OVL_REDIRECT_ON ||
-			     s->opts.redirect_dir == OVL_REDIRECT_FOLLOW;
+	/* redirect_dir=off still follows redirects (the module's
+	 * redirect_always_follow defaults to on); only nofollow refuses. */
+	s->redirect_follow = s->opts.redirect_dir != OVL_REDIRECT_NOFOLLOW;
 	s->nfs_export = s->opts.nfs_export == OVL_ON;
 	s->verity = s->opts.verity != OVL_VERITY_UNSET ? s->opts.verity :
 							OVL_VERITY_OFF;

@@ -74,6 +74,69 @@ int ovl_ctx_mountfd(struct ovl_ctx *c, int layer)
 	return c->mountfd[layer] >= 0 ? c->mountfd[layer] : -1;
 }
 
+/*
+ * Is dir fd (O_PATH) inside the root of layer L? Walk ".." up to the
+ * filesystem root comparing dev/ino: the kernel accepts a decoded dir only
+ * under the layer root.
+ */
+static bool dir_within_layer(int fd, const struct ovl_layer *L)
+{
+	int cur = dup(fd);
+	bool inside = false;
+
+	for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+		struct stat st, pst;
+		if (fstat(cur, &st) < 0)
+			break;
+		if (st.st_dev == L->dev && st.st_ino == L->ino) {
+			inside = true;
+			break;
+		}
+		int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0 || fstat(up, &pst) < 0 ||
+		    (pst.st_dev == st.st_dev && pst.st_ino == st.st_ino)) {
+			if (up >= 0)
+				close(up);
+			break;
+		}
+		close(cur);
+		cur = up;
+	}
+	if (cur >= 0)
+		close(cur);
+	return inside;
+}
+
+int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
+			struct stat *st)
+{
+	bool null = ovl_fh_uuid_is_null(fh);
+	struct file_handle *h = ovl_xmalloc(sizeof(*h) + fh->fid_len);
+
+	h->handle_bytes = (unsigned)fh->fid_len;
+	h->handle_type = fh->type;
+	memcpy(h->f_handle, fh->fid, fh->fid_len);
+	for (int i = first; i <= last; i++) {
+		const struct ovl_layer *L = &c->s->layers[i];
+		if (L->fd < 0 || (!null && memcmp(L->uuid, fh->uuid, sizeof(L->uuid)) != 0))
+			continue;
+		int mfd = ovl_ctx_mountfd(c, i);
+		if (mfd < 0)
+			continue;
+		/* O_PATH: the inode is only looked at, never read. */
+		int fd = open_by_handle_at(mfd, h, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, st) == 0 && (!S_ISDIR(st->st_mode) || dir_within_layer(fd, L))) {
+			free(h);
+			return fd;
+		}
+		close(fd);
+	}
+	free(h);
+	return -1;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -214,10 +277,14 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	if (ovl_xattrs_has(&n.xa, OVL_XA_METACOPY))
 		ovl_check_metacopy(c, &n, &res);
 	if (origin) {
-		/* A metacopy file without data is one problem, not two. */
-		if (!metacopy || res.data_status == OVL_DATA_OK)
+		/* A metacopy file without data is one problem, not two; a dir
+		 * whose redirect cannot be followed was not looked up where
+		 * its origin lives. */
+		bool rd_unusable = ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT) &&
+				   !usable_redirect(c, &n);
+		if ((!metacopy || res.data_status == OVL_DATA_OK) && !(is_dir && rd_unusable))
 			ovl_check_origin(c, &n, &res);
-		ovl_check_upper_hardlink(c, &n);
+		ovl_check_upper_hardlink(c, &n, &res);
 	}
 
 	if (is_dir) {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
+#include "overlay/fh.h"
 #include "overlay/fsck.h"
 #include "overlay/problem.h"
 #include "overlay/stack.h"
@@ -68,5 +69,13 @@ void ovl_report_at(struct ovl_ctx *c, const char *layer, const char *path,
 
 /* An fd of a layer root fit for open_by_handle_at, cached. */
 int ovl_ctx_mountfd(struct ovl_ctx *c, int layer);
+
+/*
+ * Decode a handle on the filesystems of layers [first, last] whose uuid
+ * matches (a null uuid matches any). Dirs count only inside the layer
+ * root, as the kernel accepts them. Returns an O_PATH fd with *st, or -1.
+ */
+int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
+			struct stat *st);
 
 #endif

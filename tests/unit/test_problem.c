@@ -64,9 +64,9 @@ START_TEST(line_shape)
 	ck_assert_int_eq(ovl_report_exit(&r), 4);
 
 	p.detail = "\"/x\"";
-	out = report_one(PR_RD_TARGET_MISSING, &p, &r);
-	ck_assert_str_eq(out, "RD_TARGET_MISSING upper:/a/b: redirect target not found "
-			      "in any layer below: \"/x\"\n");
+	out = report_one(PR_RD_ESCAPE, &p, &r);
+	ck_assert_str_eq(out, "RD_ESCAPE upper:/a/b: redirect with a '.' or '..' "
+			      "component: would climb out of the layer: \"/x\"\n");
 }
 END_TEST
 

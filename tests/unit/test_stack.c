@@ -669,8 +669,9 @@ START_TEST(test_stack_detect_features)
 	ck_assert_int_eq(st.verity, OVL_VERITY_REQUIRE);
 	open_detect(",index=on,nfs_export=on,metacopy=off,redirect_dir=follow");
 	ck_assert(st.index && st.nfs_export && st.redirect_follow);
+	/* off still follows (redirect_always_follow): only nofollow refuses */
 	open_detect(",redirect_dir=off");
-	ck_assert(!st.redirect_follow);
+	ck_assert(st.redirect_follow);
 	open_detect(",redirect_dir=on,metacopy=on,verity=on");
 	ck_assert(st.redirect_follow && st.metacopy);
 	ck_assert_int_eq(st.verity, OVL_VERITY_ON);

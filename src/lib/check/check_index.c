@@ -23,31 +23,12 @@
 static int resolve(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
 		   struct stat *st)
 {
-	bool null = ovl_fh_uuid_is_null(fh);
+	int fd = ovl_ctx_open_handle(c, fh, first, last, st);
 
-	for (int i = first; i <= last; i++) {
-		const struct ovl_layer *L = &c->s->layers[i];
-		if (L->fd < 0)
-			continue;
-		if (!null && memcmp(L->uuid, fh->uuid, 16) != 0)
-			continue;
-		int mfd = ovl_ctx_mountfd(c, i);
-		if (mfd < 0)
-			continue;
-		struct file_handle *h = ovl_xmalloc(sizeof(*h) + fh->fid_len);
-		h->handle_bytes = (unsigned)fh->fid_len;
-		h->handle_type = fh->type;
-		memcpy(h->f_handle, fh->fid, fh->fid_len);
-		int fd = open_by_handle_at(mfd, h, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		free(h);
-		if (fd >= 0) {
-			int ok = fstat(fd, st);
-			close(fd);
-			if (ok == 0)
-				return 0;
-		}
-	}
-	return -1;
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -106,10 +87,15 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 		ovl_report_at(c, "index", path, PR_IX_ORIGIN_MISMATCH, NULL);
 		return;
 	}
+	/* The kernel decodes the origin first: a gone lower makes the entry
+	 * stale, deleted at mount once no upper alias is left. */
 	bool lower_alive = resolve(c, name_fh, 1, c->s->nlayers - 1, &lst) == 0;
-	if (!lower_alive)
-		ovl_report_at(c, "index", path, PR_IX_STALE, NULL);
-	if (st->st_nlink <= 1) {
+	if (!lower_alive) {
+		ovl_report_at(c, "index", path, PR_IX_STALE, st->st_nlink <= 1 ?
+			      "no upper alias left: deleted at mount" : NULL);
+		if (st->st_nlink <= 1)
+			return;
+	} else if (st->st_nlink <= 1) {
 		ovl_report_at(c, "index", path, PR_IX_ORPHAN, NULL);
 		return;
 	}
@@ -209,15 +195,24 @@ next:
  * An upper hard link of a lower file (nlink > 1, with origin) needs its
  * index entry once index=on, or the kernel treats the links as unrelated.
  */
-void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n)
+void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
+			      const struct ovl_lookup_res *res)
 {
 	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
 	struct ovl_fh fh;
 	char hex[OVL_FH_HEX_MAX];
 	struct stat st;
 
-	if (!val || !c->s->index || c->s->indexfd < 0 || n->st.st_nlink < 2 ||
-	    S_ISDIR(n->st.st_mode))
+	if (!val || !c->s->index || c->s->indexfd < 0 || S_ISDIR(n->st.st_mode))
+		return;
+	/* Indexed: linked to its index entry, or carrying the nlink the
+	 * kernel writes only on indexed copies, or copied from a lower
+	 * inode that has several links. */
+	bool lower_linked = res->first == OVL_HIT_FILE && res->first_fh_ok &&
+			    res->first_st.st_nlink > 1 && val &&
+			    ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) == OVL_FH_OK &&
+			    ovl_fh_same_fid(&fh, &res->first_fh);
+	if (n->st.st_nlink < 2 && !ovl_xattrs_has(&n->xa, OVL_XA_NLINK) && !lower_linked)
 		return;
 	if (ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK)
 		return;

@@ -14,21 +14,6 @@
 #include "overlay/util.h"
 #include "internal.h"
 
-/* Decode a handle on the filesystem of one layer; fd (O_PATH) or -1. */
-static int open_handle(struct ovl_ctx *c, int layer, const struct ovl_fh *fh)
-{
-	int mfd = ovl_ctx_mountfd(c, layer);
-	if (mfd < 0)
-		return -1;
-	struct file_handle *h = ovl_xmalloc(sizeof(*h) + fh->fid_len);
-	h->handle_bytes = (unsigned)fh->fid_len;
-	h->handle_type = fh->type;
-	memcpy(h->f_handle, fh->fid, fh->fid_len);
-	int fd = open_by_handle_at(mfd, h, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	free(h);
-	return fd;
-}
-
 static bool layer_matches(const struct ovl_ctx *c, int i, const struct ovl_fh *fh)
 {
 	const struct ovl_layer *L = &c->s->layers[i];
@@ -76,21 +61,15 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	if (at_path && ovl_fh_same_fid(&fh, &res->first_fh))
 		return;
 
-	int fd = -1;
 	struct stat st;
-	for (int i = first; i <= last && fd < 0; i++) {
-		if (!layer_matches(c, i, &fh))
-			continue;
-		fd = open_handle(c, i, &fh);
-	}
+	int fd = ovl_ctx_open_handle(c, &fh, first, last, &st);
 	/* Which mismatches make the kernel fail a lookup with ESTALE. */
 	bool verified = is_dir ? c->s->nfs_export : metacopy && c->s->index;
 	bool other_at_path = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
 
 	if (fd >= 0) {
-		int ok = fstat(fd, &st);
 		close(fd);
-		if (ok == 0 && (st.st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
+		if ((st.st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
 			ovl_report_here(c, PR_OR_TYPE, NULL);
 			return;
 		}

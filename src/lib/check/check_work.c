@@ -68,10 +68,9 @@ void ovl_check_work(struct ovl_ctx *c)
 
 	if (!s->has_work)
 		return;
-	if (ovl_stat_at(s->workfd, "work", &st) == 0 && !S_ISDIR(st.st_mode))
-		ovl_report_at(c, "work", "/", PR_STK_WORK_NOT_DIR, "W/work");
+	/* A non-dir W/work is replaced by the kernel; W/index is not. */
 	if (ovl_stat_at(s->workfd, "index", &st) == 0 && !S_ISDIR(st.st_mode))
-		ovl_report_at(c, "index", "/", PR_STK_WORK_NOT_DIR, "W/index");
+		ovl_report_at(c, "index", "/", PR_STK_WORK_NOT_DIR, NULL);
 	if (s->workworkfd < 0)
 		return;
 

@@ -24,7 +24,8 @@ void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n);
 void ovl_check_stack_roots(struct ovl_ctx *c);	/* pass 1 */
 void ovl_check_index(struct ovl_ctx *c);	/* W/index */
 void ovl_check_work(struct ovl_ctx *c);		/* W/work */
-void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n);
+void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
+			      const struct ovl_lookup_res *res);
 
 /* Small shared helpers. */
 bool ovl_name_is_hostile(const char *name);
