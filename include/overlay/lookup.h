@@ -26,6 +26,17 @@ extern int ovl_lookup_force_fallback;
 /* Open a child dir of dirfd for reading (getdents), never following. */
 int ovl_open_dir_at(int dirfd, const char *name);
 
+/*
+ * The names in child dir `name` of dirfd ("" or "." for dirfd itself),
+ * without "." and "..", sorted bytewise so that output does not depend on
+ * the filesystem's order. Returns a NULL-terminated array (free with
+ * ovl_dir_names_free) and its length in *count, or NULL with errno.
+ */
+char **ovl_dir_names(int dirfd, const char *name, size_t *count);
+void ovl_dir_names_free(char **names);
+/* Does child dir `name` of dirfd hold anything? Unreadable counts as empty. */
+int ovl_dir_is_empty(int dirfd, const char *name);
+
 /* lstat of a child; 0 or -1 with errno. */
 int ovl_stat_at(int dirfd, const char *name, struct stat *st);
 

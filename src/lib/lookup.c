@@ -11,9 +11,12 @@
  * result and errno for the same input: '/' at the start or a ".."
  * component is EXDEV, an empty or "." component is EINVAL.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -25,6 +28,7 @@
 #endif
 
 #include "overlay/lookup.h"
+#include "overlay/util.h"
 
 #ifndef SYS_openat2
 #define SYS_openat2 437		/* same number on every architecture */
@@ -205,4 +209,85 @@ int ovl_stat_at(int dirfd, const char *name, struct stat *st)
 int ovl_is_whiteout_stat(const struct stat *st)
 {
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static DIR *open_dir_stream(int dirfd, const char *name)
+{
+	int fd = (!name[0] || !strcmp(name, "."))
+		 ? openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		 : ovl_open_dir_at(dirfd, name);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
+static bool is_dot(const char *n)
+{
+	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
+}
+
+char **ovl_dir_names(int dirfd, const char *name, size_t *count)
+{
+	DIR *d = open_dir_stream(dirfd, name);
+	if (!d)
+		return NULL;
+	size_t n = 0, cap = 64;
+	char **names = ovl_xmalloc(cap * sizeof(*names));
+	struct dirent *de;
+
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (is_dot(de->d_name))
+			continue;
+		if (n + 1 >= cap) {
+			cap *= 2;
+			names = ovl_xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = ovl_xstrdup(de->d_name);
+	}
+	int err = errno;
+	closedir(d);
+	names[n] = NULL;
+	if (err) {
+		ovl_dir_names_free(names);
+		errno = err;
+		return NULL;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	*count = n;
+	return names;
+}
+
+void ovl_dir_names_free(char **names)
+{
+	if (!names)
+		return;
+	for (char **p = names; *p; p++)
+		free(*p);
+	free(names);
+}
+
+int ovl_dir_is_empty(int dirfd, const char *name)
+{
+	DIR *d = open_dir_stream(dirfd, name);
+	struct dirent *de;
+	int empty = 1;
+
+	if (!d)
+		return 1;
+	while ((de = readdir(d)))
+		if (!is_dot(de->d_name)) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
 }

@@ -4,7 +4,6 @@
  * when a check needs to know what lies below it. Entries are visited in
  * name order so that output is the same on every filesystem.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -135,52 +134,6 @@ int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, i
 	}
 	free(h);
 	return -1;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Read the names of a dir, sorted. NULL-terminated array, or NULL. */
-static char **read_names(int dirfd, size_t *count)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return NULL;
-	}
-	size_t n = 0, cap = 64;
-	char **names = ovl_xmalloc(cap * sizeof(*names));
-	struct dirent *de;
-
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' &&
-		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-			continue;
-		if (n + 1 >= cap) {
-			cap *= 2;
-			names = ovl_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = ovl_xstrdup(de->d_name);
-	}
-	int err = errno;
-	closedir(d);
-	if (err) {
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-		errno = err;
-		return NULL;
-	}
-	qsort(names, n, sizeof(*names), cmp_names);
-	names[n] = NULL;
-	*count = n;
-	return names;
 }
 
 static void frame_flags(struct ovl_ctx *c, struct ovl_frame *f, const struct ovl_xattrs *xa)
@@ -317,17 +270,15 @@ out:
 static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f)
 {
 	size_t count = 0;
-	char **names = read_names(f->fd, &count);
+	char **names = ovl_dir_names(f->fd, "", &count);
 
 	if (!names) {
 		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
 		return;
 	}
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; i < count; i++)
 		visit(c, f, names[i]);
-		free(names[i]);
-	}
-	free(names);
+	ovl_dir_names_free(names);
 }
 
 int ovl_walk_layer(struct ovl_ctx *c, int layer)

@@ -5,7 +5,6 @@
  * upper dir. The kernel refuses the mount for badly named or origin-less
  * entries and deletes stale and orphan entries at mount.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,11 +30,6 @@ static int resolve(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int la
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void check_dir_entry(struct ovl_ctx *c, int fd, const char *name,
 			    const struct ovl_xattrs *xa, const char *path)
 {
@@ -43,20 +37,8 @@ static void check_dir_entry(struct ovl_ctx *c, int fd, const char *name,
 	struct stat st;
 
 	if (!ovl_xattrs_has(xa, OVL_XA_UPPER)) {
-		int dfd = ovl_open_dir_at(fd, name);
-		bool empty = true;
-		if (dfd >= 0) {
-			DIR *d = fdopendir(dfd);
-			struct dirent *de;
-			while (d && (de = readdir(d)))
-				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-					empty = false;
-			if (d)
-				closedir(d);
-			else
-				close(dfd);
-		}
-		ovl_report_at(c, "index", path, empty ? PR_IX_EMPTY_DIR : PR_IX_DIR_NO_UPPER, NULL);
+		ovl_report_at(c, "index", path, ovl_dir_is_empty(fd, name) ? PR_IX_EMPTY_DIR
+									: PR_IX_DIR_NO_UPPER, NULL);
 		return;
 	}
 	if (!xa->val[OVL_XA_UPPER] ||
@@ -124,31 +106,14 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 
 void ovl_check_index(struct ovl_ctx *c)
 {
-	int fd = openat(c->s->indexfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	size_t n = 0, cap = 64;
-	char **names;
-	struct dirent *de;
+	size_t n = 0;
+	char **names = ovl_dir_names(c->s->indexfd, "", &n);
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!names) {
 		ovl_report_at(c, "index", "/", PR_LY_UNREADABLE, strerror(errno));
 		return;
 	}
-	names = ovl_xmalloc(cap * sizeof(*names));
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap *= 2;
-			names = ovl_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = ovl_xstrdup(de->d_name);
-	}
-	qsort(names, n, sizeof(*names), cmp_names);
-
-	int dfd = dirfd(d);
+	int dfd = c->s->indexfd;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = names[i];
 		size_t plen = strlen(name) + 2;
@@ -185,10 +150,8 @@ void ovl_check_index(struct ovl_ctx *c)
 		ovl_xattrs_free(&xa);
 next:
 		free(path);
-		free(names[i]);
 	}
-	free(names);
-	closedir(d);
+	ovl_dir_names_free(names);
 }
 
 /*

@@ -3,7 +3,6 @@
  * leftovers make that fail (the overlay then mounts read-only, without
  * index), and the volatile marker makes every mount fail.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,50 +12,22 @@
 #include "overlay/lookup.h"
 #include "internal.h"
 
-static bool dir_is_empty(int parentfd, const char *name)
-{
-	int fd = ovl_open_dir_at(parentfd, name);
-	if (fd < 0)
-		return true;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return true;
-	}
-	struct dirent *de;
-	bool empty = true;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			empty = false;
-			break;
-		}
-	}
-	closedir(d);
-	return empty;
-}
-
-/* Does dir `name` in dirfd hold a non-empty dir? */
+/* Does dir `name` in parentfd hold a non-empty dir? */
 static bool has_deep_leftover(int parentfd, const char *name)
 {
 	int fd = ovl_open_dir_at(parentfd, name);
-	if (fd < 0)
-		return false;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return false;
-	}
-	struct dirent *de;
+	size_t n = 0;
+	char **names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
 	bool deep = false;
-	while (!deep && (de = readdir(d))) {
+
+	for (size_t i = 0; i < n && !deep; i++) {
 		struct stat st;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (ovl_stat_at(dirfd(d), de->d_name, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    !dir_is_empty(dirfd(d), de->d_name))
-			deep = true;
+		deep = ovl_stat_at(fd, names[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+		       !ovl_dir_is_empty(fd, names[i]);
 	}
-	closedir(d);
+	ovl_dir_names_free(names);
+	if (fd >= 0)
+		close(fd);
 	return deep;
 }
 
@@ -74,24 +45,21 @@ void ovl_check_work(struct ovl_ctx *c)
 	if (s->workworkfd < 0)
 		return;
 
-	int fd = openat(s->workworkfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	size_t n = 0;
+	char **names = ovl_dir_names(s->workworkfd, "", &n);
+	if (!names) {
 		ovl_report_at(c, "work", "/", PR_LY_UNREADABLE, strerror(errno));
 		return;
 	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = names[i];
+
 		c->stats->work_entries++;
-		if (ovl_stat_at(dirfd(d), de->d_name, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (ovl_stat_at(s->workworkfd, name, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		snprintf(path, sizeof(path), "/%s", de->d_name);
-		if (!strcmp(de->d_name, "incompat")) {
-			int ifd = ovl_open_dir_at(dirfd(d), "incompat");
+		snprintf(path, sizeof(path), "/%s", name);
+		if (!strcmp(name, "incompat")) {
+			int ifd = ovl_open_dir_at(s->workworkfd, "incompat");
 			if (ifd >= 0) {
 				if (ovl_stat_at(ifd, "volatile", &st) == 0)
 					ovl_report_at(c, "work", "/incompat/volatile",
@@ -100,8 +68,8 @@ void ovl_check_work(struct ovl_ctx *c)
 			}
 			continue;
 		}
-		if (has_deep_leftover(dirfd(d), de->d_name))
+		if (has_deep_leftover(s->workworkfd, name))
 			ovl_report_at(c, "work", path, PR_STK_WORK_LEFTOVER, NULL);
 	}
-	closedir(d);
+	ovl_dir_names_free(names);
 }
