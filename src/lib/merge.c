@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,14 +71,23 @@ static bool has_xattr(const struct ovl_stack *s, int dirfd, const char *name,
 	return n >= 0;
 }
 
-/* Redirect of a lower entry, validated; NULL when none or invalid. */
+/*
+ * Redirect of a lower entry, validated; NULL when none or invalid. A
+ * component over NAME_MAX is followed, as the kernel does: it just finds
+ * nothing (ENAMETOOLONG is "not found" there).
+ */
 static char *read_redirect(const struct ovl_stack *s, int dirfd, const char *name)
 {
 	char buf[OVL_XATTR_MAX + 1];
 	bool abs;
 	ssize_t n = ovl_xattr_get_at(dirfd, name, ovl_xattr_name(s->ns, OVL_XA_REDIRECT),
 				     buf, OVL_XATTR_MAX);
-	if (n <= 0 || ovl_redirect_parse(buf, (size_t)n, &abs) != OVL_RD_OK)
+	enum ovl_redirect_err e;
+
+	if (n <= 0)
+		return NULL;
+	e = ovl_redirect_parse(buf, (size_t)n, &abs);
+	if (e != OVL_RD_OK && e != OVL_RD_TOO_LONG)
 		return NULL;
 	return ovl_xstrndup(buf, (size_t)n);
 }
@@ -89,33 +99,64 @@ static bool is_xattr_whiteout(const struct ovl_stack *s, int dirfd, const char *
 	       has_xattr(s, dirfd, name, OVL_XA_WHITEOUT);
 }
 
-/* The lookup state as it moves down the layers. */
-struct walk_name {
-	char *name;		/* current name: one component, or "/a/b" */
+/*
+ * The lookup state as it moves down the layers, as the kernel keeps it:
+ * the name (one component, or "/a/b" once a redirect made it absolute),
+ * whether no layer below may contribute, whether the chain still looks
+ * for a data inode, and whether the last redirect looked at was absolute
+ * (only then may a metacopy chain end in the data-only layers).
+ */
+struct mstate {
+	char *name;
 	bool absolute;
+	bool stop;
+	bool is_dir;
+	bool metacopy;
+	bool abs_redirect;
+	bool follow;
+	bool renamed;		/* a redirect changed the name */
 };
 
-static void name_set(struct walk_name *w, const char *v)
+static void name_set(struct mstate *m, char *v)
 {
-	free(w->name);
-	w->name = ovl_xstrdup(v);
-	w->absolute = v[0] == '/';
+	free(m->name);
+	m->name = v;
+	m->absolute = v[0] == '/';
 }
 
-/* A relative redirect replaces the last component of the current name. */
-static void name_apply_redirect(struct walk_name *w, const char *rd)
+/*
+ * Check the redirect of a dir (or metacopy file) met at component
+ * name[prelen..] whose rest is post: the kernel resets its "absolute"
+ * flag on every such check, rewrites the name (relative: replaces this
+ * component; absolute: replaces everything before post), and an absolute
+ * redirect lets the search go on even below an opaque ancestor.
+ */
+static void check_redirect(const struct ovl_stack *s, struct mstate *m, int dirfd,
+			   const char *leaf, size_t prelen, size_t postoff)
 {
-	if (rd[0] == '/' || !w->absolute) {
-		name_set(w, rd);
+	m->abs_redirect = false;
+	if (!m->follow)
 		return;
+
+	char *rd = read_redirect(s, dirfd, leaf);
+	if (!rd)
+		return;
+
+	const char *post = m->name + postoff;
+	size_t rlen = strlen(rd), plen = strlen(post);
+	size_t keep = rd[0] == '/' ? 0 : prelen;
+	char *n = ovl_xmalloc(keep + rlen + plen + 1);
+
+	memcpy(n, m->name, keep);
+	memcpy(n + keep, rd, rlen);
+	memcpy(n + keep + rlen, post, plen + 1);
+	if (rd[0] == '/') {
+		m->abs_redirect = true;
+		m->stop = false;
 	}
-	char *slash = strrchr(w->name, '/');
-	size_t keep = (size_t)(slash - w->name) + 1;
-	char *n = ovl_xmalloc(keep + strlen(rd) + 1);
-	memcpy(n, w->name, keep);
-	strcpy(n + keep, rd);
-	free(w->name);
-	w->name = n;
+	free(rd);
+	name_set(m, n);
+	m->renamed = true;
 }
 
 struct step {
@@ -123,92 +164,108 @@ struct step {
 	struct stat st;
 	int parentfd;		/* dir holding the entry (owned when != base) */
 	const char *leaf;	/* name of the entry in parentfd */
-	bool stop;		/* no layer below may contribute */
-	bool opaque;
+	bool opaque;		/* a whiteout, or an opaque dir at the end */
+	bool metacopy;		/* a regular file with the metacopy xattr */
+	bool not_reg;		/* a non-regular entry where data was wanted */
 };
 
 /*
  * Look the current name up in one layer from base (a merged dir of the
- * parent, or the layer root for absolute names). Intermediate components
- * must be dirs; whiteouts and non-dirs on the way stop the search.
+ * parent, or the layer root for absolute names), one component at a
+ * time as ovl_lookup_layer() does: intermediate components must be dirs
+ * (never symlinks), whiteouts and non-dirs on the way end the walk, an
+ * opaque dir on the way stops the layers below, a redirect on the way
+ * rewrites the name the layers below are searched for.
  */
-static int step_layer(const struct ovl_stack *s, int base, const struct walk_name *w,
-		      bool want_dir, struct step *st, char *leafbuf, size_t leafsize)
+static int step_layer(const struct ovl_stack *s, int base, struct mstate *m,
+		      struct step *st, char leaf[NAME_MAX + 1])
 {
 	int fd = base;
-	const char *p = w->absolute ? w->name + 1 : w->name;
+	size_t rem = m->absolute ? strlen(m->name) - 1 : strlen(m->name);
 
 	memset(st, 0, sizeof(*st));
 	st->kind = OVL_HIT_NONE;
 	st->parentfd = base;
 	for (;;) {
-		const char *slash = w->absolute ? strchr(p, '/') : NULL;
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		size_t nlen = strlen(m->name);
+		const char *p = m->name + nlen - rem;
+		const char *slash = m->absolute ? strchr(p, '/') : NULL;
+		size_t len = slash ? (size_t)(slash - p) : rem;
+		size_t prelen = (size_t)(p - m->name);
+		size_t postoff = prelen + len;
 		bool last = !slash;
 
-		if (len >= leafsize) {
-			st->stop = true;
+		/* Too long for any layer: not found here, as ENAMETOOLONG is. */
+		if (len > NAME_MAX || len == 0)
 			break;
-		}
-		memcpy(leafbuf, p, len);
-		leafbuf[len] = '\0';
-		if (ovl_stat_at(fd, leafbuf, &st->st) < 0) {
+		memcpy(leaf, p, len);
+		leaf[len] = '\0';
+		if (ovl_stat_at(fd, leaf, &st->st) < 0) {
 			if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG)
 				goto fail;
 			break;
 		}
-		if (ovl_is_whiteout_stat(&st->st) || is_xattr_whiteout(s, fd, leafbuf, &st->st)) {
-			st->stop = st->opaque = true;
-			if (last) {
-				st->kind = OVL_HIT_WHITEOUT;
-				st->parentfd = fd;
-				st->leaf = leafbuf;
-				return 0;
-			}
-			break;
+		if (ovl_is_whiteout_stat(&st->st) || is_xattr_whiteout(s, fd, leaf, &st->st)) {
+			m->stop = st->opaque = true;
+			if (!last)
+				break;
+			st->kind = OVL_HIT_WHITEOUT;
+			goto found;
+		}
+		if (last && m->metacopy && !S_ISREG(st->st.st_mode)) {
+			/* the data of a metacopy file must be a regular file */
+			m->stop = st->not_reg = true;
+			st->kind = S_ISDIR(st->st.st_mode) ? OVL_HIT_DIR : OVL_HIT_FILE;
+			goto found;
 		}
 		if (!S_ISDIR(st->st.st_mode)) {
-			if (!last || want_dir) {
-				st->stop = true;
-				if (last) {
-					st->kind = OVL_HIT_FILE;
-					st->parentfd = fd;
-					st->leaf = leafbuf;
-					return 0;
-				}
+			m->stop = true;
+			if (!last)
 				break;
-			}
 			st->kind = OVL_HIT_FILE;
-			st->parentfd = fd;
-			st->leaf = leafbuf;
-			return 0;
+			if (!m->is_dir && S_ISREG(st->st.st_mode) &&
+			    has_xattr(s, fd, leaf, OVL_XA_METACOPY)) {
+				st->metacopy = true;
+				m->stop = false;
+				check_redirect(s, m, fd, leaf, prelen, postoff);
+			}
+			m->metacopy = st->metacopy;
+			goto found;
+		}
+		if (opaque_val(s, fd, leaf) == 'y') {
+			m->stop = true;
+			st->opaque = last;
+		} else {
+			check_redirect(s, m, fd, leaf, prelen, postoff);
 		}
 		if (last) {
 			st->kind = OVL_HIT_DIR;
-			st->parentfd = fd;
-			st->leaf = leafbuf;
-			if (opaque_val(s, fd, leafbuf) == 'y')
-				st->stop = st->opaque = true;
-			return 0;
+			goto found;
 		}
-		if (opaque_val(s, fd, leafbuf) == 'y')
-			st->stop = true;
-		int next = openat(fd, leafbuf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0)
+		int next = openat(fd, leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				break;	/* changed under us */
 			goto fail;
+		}
 		if (fd != base)
 			close(fd);
 		fd = next;
-		p = slash + 1;
+		rem -= len + 1;
 	}
-	/* Not found in this layer (or stopped on the way). */
+	/* Not found in this layer (or the walk ended on the way). */
 	if (fd != base)
 		close(fd);
 	st->parentfd = base;
 	return 0;
+found:
+	st->parentfd = fd;
+	st->leaf = leaf;
+	return 0;
 fail:
 	if (fd != base)
 		close(fd);
+	st->parentfd = base;
 	return -1;
 }
 
@@ -219,36 +276,35 @@ static void step_done(struct step *st, int base)
 	st->parentfd = -1;
 }
 
-/* Look for the data inode of an absolute redirect in the data-only layers. */
+/*
+ * The data inode of an absolute redirect in the data-only layers. The
+ * kernel resolves it lazily with a plain beneath/no-symlink path walk:
+ * no whiteouts or opaque dirs there, the first regular file wins, and
+ * anything else means "try the next data layer".
+ */
 static void lookup_dataonly(const struct ovl_stack *s, const char *path,
 			    bool want_fd, struct ovl_lookup_res *res)
 {
-	struct walk_name w = { .name = (char *)path, .absolute = true };
-	char leaf[256];
-
 	res->data_status = OVL_DATA_ONLY_MISSING;
 	for (int i = s->nlower + 1; i < s->nlayers; i++) {
-		struct step st;
-		int root = s->layers[i].fd;
+		struct stat st;
+		int fd = ovl_open_beneath(s->layers[i].fd, path + 1, strlen(path + 1), O_PATH);
 
-		if (step_layer(s, root, &w, false, &st, leaf, sizeof(leaf)) < 0)
+		if (fd < 0)
 			continue;
-		if (st.kind == OVL_HIT_FILE) {
-			if (S_ISREG(st.st.st_mode)) {
-				res->data_layer = i;
-				res->data_st = st.st;
-				if (want_fd)
-					res->data_fd = openat(st.parentfd, st.leaf,
-							      O_PATH | O_NOFOLLOW | O_CLOEXEC);
-				res->data_status = OVL_DATA_OK;
-				res->data_via_dataonly = true;
-			} else {
-				res->data_status = OVL_DATA_NOT_REG;
-			}
-			step_done(&st, root);
-			return;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			continue;
 		}
-		step_done(&st, root);
+		res->data_layer = i;
+		res->data_st = st;
+		res->data_status = OVL_DATA_OK;
+		res->data_via_dataonly = true;
+		if (want_fd)
+			res->data_fd = fd;
+		else
+			close(fd);
+		return;
 	}
 }
 
@@ -256,12 +312,19 @@ int ovl_merge_lookup(const struct ovl_stack *s, const struct ovl_below *parent,
 		     const struct ovl_lookup_req *req, struct ovl_below *below,
 		     struct ovl_lookup_res *res)
 {
-	struct walk_name w = { NULL, false };
-	char leaf[256];
+	struct mstate m = {
+		.is_dir = req->is_dir,
+		.metacopy = req->want_data,	/* the entry itself is metacopy */
+		.follow = s->redirect_follow,
+	};
+	char leaf[NAME_MAX + 1];
 	int ret = 0;
-	bool metacopy_seen = req->want_data;	/* the entry itself is metacopy */
-	bool use_roots = false;
+	bool use_roots;
+	bool not_reg = false;
 	int last_layer = req->layer;
+	/* lower entries of the chain: the kernel needs one before it may
+	 * look in the data-only layers (an upper metacopy cannot go there) */
+	int ctr = req->layer >= 1 && req->layer <= s->nlower;
 
 	memset(res, 0, sizeof(*res));
 	res->first = OVL_HIT_NONE;
@@ -272,11 +335,12 @@ int ovl_merge_lookup(const struct ovl_stack *s, const struct ovl_below *parent,
 	if (below)
 		ovl_below_release(below);
 
-	name_set(&w, req->redirect ? req->redirect : req->name);
+	name_set(&m, ovl_xstrdup(req->redirect ? req->redirect : req->name));
 	if (req->redirect) {
 		res->via_redirect = true;
-		use_roots = w.absolute;
+		m.abs_redirect = m.absolute;
 	}
+	use_roots = m.absolute;
 
 	/*
 	 * Relative names move down the parent's merged dirs; once a name is
@@ -300,7 +364,7 @@ int ovl_merge_lookup(const struct ovl_stack *s, const struct ovl_below *parent,
 		last_layer = layer;
 
 		struct step st;
-		if (step_layer(s, base, &w, req->is_dir, &st, leaf, sizeof(leaf)) < 0) {
+		if (step_layer(s, base, &m, &st, leaf) < 0) {
 			ret = -1;
 			break;
 		}
@@ -313,30 +377,17 @@ int ovl_merge_lookup(const struct ovl_stack *s, const struct ovl_below *parent,
 								s->layers[layer].uuid,
 								&res->first_fh) == 0;
 		}
-		if (st.kind == OVL_HIT_DIR && req->is_dir) {
-			if (below) {
+		if (req->is_dir) {
+			if (st.kind == OVL_HIT_DIR && below) {
 				int fd = openat(st.parentfd, st.leaf,
 						O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (fd >= 0)
 					below_add(below, layer, fd);
 			}
-			if (!st.stop && s->redirect_follow) {
-				char *rd = read_redirect(s, st.parentfd, st.leaf);
-				if (rd) {
-					name_apply_redirect(&w, rd);
-					res->via_redirect = true;
-					free(rd);
-					if (w.absolute)
-						use_roots = true;
-				}
-			}
-		} else if (st.kind == OVL_HIT_FILE && !req->is_dir && metacopy_seen) {
-			if (!S_ISREG(st.st.st_mode)) {
-				res->data_status = OVL_DATA_NOT_REG;
-				step_done(&st, base);
-				break;
-			}
-			if (!has_xattr(s, st.parentfd, st.leaf, OVL_XA_METACOPY)) {
+		} else if (req->want_data) {
+			if (st.not_reg) {
+				not_reg = true;
+			} else if (st.kind == OVL_HIT_FILE && !st.metacopy) {
 				res->data_layer = layer;
 				res->data_st = st.st;
 				if (req->want_data_fd)
@@ -345,60 +396,59 @@ int ovl_merge_lookup(const struct ovl_stack *s, const struct ovl_below *parent,
 				res->data_status = OVL_DATA_OK;
 				step_done(&st, base);
 				break;
+			} else if (st.kind == OVL_HIT_FILE) {
+				ctr++;	/* a lower metacopy file: data further down */
 			}
-			/* A metacopy file in a lower layer: its data is further down. */
-			char *rd = read_redirect(s, st.parentfd, st.leaf);
-			if (rd) {
-				name_apply_redirect(&w, rd);
-				res->via_redirect = true;
-				free(rd);
-				if (w.absolute)
-					use_roots = true;
-			}
-			step_done(&st, base);
-			continue;
-		} else if (st.kind == OVL_HIT_DIR && !req->is_dir && metacopy_seen) {
-			res->data_status = OVL_DATA_NOT_REG;
-			step_done(&st, base);
-			break;
+		} else if (st.kind != OVL_HIT_NONE) {
+			m.stop = true;	/* only the first entry below matters */
 		}
-		bool stop = st.stop || (st.kind != OVL_HIT_NONE && !req->is_dir) ||
-			    (st.kind == OVL_HIT_FILE);
 		step_done(&st, base);
-		if (stop)
+		if (m.stop)
 			break;
+		if (m.absolute)
+			use_roots = true;
+	}
+	if (m.renamed)
+		res->via_redirect = true;
+
+	/*
+	 * A chain still without data may go on in the data-only layers, but
+	 * only when a lower entry was found and the last redirect checked
+	 * was absolute; otherwise the kernel fails the lookup (EIO).
+	 */
+	if (req->want_data && res->data_status != OVL_DATA_OK && ret == 0) {
+		if (m.metacopy && ctr > 0 && s->ndata > 0 && m.abs_redirect && m.absolute)
+			lookup_dataonly(s, m.name, req->want_data_fd, res);
+		else if (not_reg)
+			res->data_status = OVL_DATA_NOT_REG;
 	}
 
-	/* A metacopy chain that ends on an absolute name may reach data layers. */
-	if (metacopy_seen && res->data_status == OVL_DATA_MISSING && w.absolute &&
-	    s->ndata > 0 && ret == 0)
-		lookup_dataonly(s, w.name, req->want_data_fd, res);
-
-	free(w.name);
+	free(m.name);
 	return ret;
 }
 
 enum ovl_hit_kind ovl_merge_path_kind(const struct ovl_stack *s, int layer,
 				      const char *path, bool *covered)
 {
-	struct walk_name w = { .name = (char *)path, .absolute = true };
+	/* Redirects always count here: a redirected dir hides its path. */
+	struct mstate m = { .follow = true };
 	struct step st;
-	char leaf[256];
+	char leaf[NAME_MAX + 1];
 	int root = s->layers[layer].fd;
+	enum ovl_hit_kind k;
 
 	*covered = false;
-	if (step_layer(s, root, &w, false, &st, leaf, sizeof(leaf)) < 0)
+	name_set(&m, ovl_xstrdup(path));
+	if (step_layer(s, root, &m, &st, leaf) < 0) {
+		free(m.name);
 		return OVL_HIT_NONE;
-	enum ovl_hit_kind k = st.kind;
-	if (k == OVL_HIT_NONE)
-		*covered = st.stop;
-	else if (k == OVL_HIT_DIR) {
-		char *rd = read_redirect(s, st.parentfd, st.leaf);
-		*covered = st.opaque || rd != NULL;
-		free(rd);
-	} else {
-		*covered = true;
 	}
+	k = st.kind;
+	if (k == OVL_HIT_NONE || k == OVL_HIT_DIR)
+		*covered = m.stop || m.renamed;
+	else
+		*covered = true;
 	step_done(&st, root);
+	free(m.name);
 	return k;
 }

@@ -155,7 +155,10 @@ static const char *usable_redirect(struct ovl_ctx *c, const struct ovl_node *n)
 
 	if (!rd || !c->s->redirect_follow)
 		return NULL;
-	if (ovl_redirect_parse(rd, n->xa.len[OVL_XA_REDIRECT], &abs) != OVL_RD_OK)
+	/* A component over NAME_MAX is followed by the kernel: it just
+	 * finds nothing there. */
+	enum ovl_redirect_err err = ovl_redirect_parse(rd, n->xa.len[OVL_XA_REDIRECT], &abs);
+	if (err != OVL_RD_OK && err != OVL_RD_TOO_LONG)
 		return NULL;
 	return rd;
 }

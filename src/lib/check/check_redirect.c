@@ -42,7 +42,7 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 		ovl_report_here(c, PR_RD_ESCAPE, rd);
 		return;
 	}
-	if (err != OVL_RD_OK) {
+	if (err != OVL_RD_OK && err != OVL_RD_TOO_LONG) {
 		ovl_report_here(c, PR_RD_INVALID, ovl_redirect_strerror(err));
 		return;
 	}
