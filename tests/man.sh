@@ -1,2 +1,161 @@
 #!/bin/sh
-echo "1..0 # SKIP not written yet"
+# The man page against the code: mandoc lint, the problem codes of
+# include/overlay/problem_codes.h (both ways, with class, severity and
+# preen flag), and the options `fsck.overlay --help` prints.
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-.}
+FSCK=${FSCK:-$top_builddir/fsck.overlay}
+. "$top_srcdir/tests/tap.sh"
+
+MAN=$top_srcdir/man/fsck.overlay.8
+CODES_H=$top_srcdir/include/overlay/problem_codes.h
+[ -r "$MAN" ] || skip_all "no $MAN"
+[ -r "$CODES_H" ] || skip_all "no $CODES_H"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/man-test.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+
+plan 9
+
+# 1. mandoc -Tlint: no message, exit 0. The only lines dropped are the
+# "outdated mandoc.db lacks X(8) entry" notices mandoc prints for every
+# .Xr when the machine has no mandoc.db (Debian uses man-db): they are
+# about the machine, not the page.
+if command -v mandoc >/dev/null 2>&1; then
+	mandoc -Tlint "$MAN" >"$T/lint" 2>&1
+	rc=$?
+	grep -v '^mandoc: outdated mandoc.db lacks ' "$T/lint" >"$T/lint2"
+	if [ "$rc" -eq 0 ] && [ ! -s "$T/lint2" ]; then
+		ok "mandoc -Tlint is clean"
+	else
+		diag "mandoc -Tlint exit $rc:"
+		diag "$(cat "$T/lint2")"
+		not_ok "mandoc -Tlint is clean"
+	fi
+else
+	skip "mandoc -Tlint is clean" "mandoc not installed"
+fi
+
+# The table: "CODE class SEVERITY flags" per row.
+sed -n 's/^PR(\([A-Z0-9_]*\), *\([a-z]*\), *\([A-Z]*\), *\([^,]*\),.*/\1 \2 \3 \4/p' \
+	"$CODES_H" >"$T/table"
+# The man page: "CODE class severity preen|-" per ".It Sy CODE" entry of
+# the PROBLEM CODES section; class from the enclosing .Ss, severity from
+# the entry's first line ("Error." / "Warning." / "Note." / "Error, ...").
+awk '
+	/^\.Sh / { insec = ($0 == ".Sh PROBLEM CODES"); next }
+	!insec { next }
+	function flush() { if (code != "") print code, cls, sev, preen; code = "" }
+	/^\.Ss / { flush(); cls = tolower($2); next }
+	/^\.It Sy [A-Z][A-Z0-9]*_[A-Z0-9_]*$/ {
+		flush(); code = $3; sev = ""; preen = "-"; want_sev = 1; next
+	}
+	/^\.(It|El)/ { flush(); next }
+	code != "" && want_sev {
+		s = $1; sub(/[.,]$/, "", s); sev = toupper(s); want_sev = 0; next
+	}
+	code != "" && /^\.Pq preen/ { preen = "preen" }
+	END { flush() }
+' "$MAN" >"$T/man"
+
+nrows=$(wc -l <"$T/table")
+if [ "$nrows" -gt 0 ]; then
+	ok "problem_codes.h has $nrows codes"
+else
+	not_ok "problem_codes.h has codes"
+fi
+
+# 3. every code of the table has its own entry in the man page
+cut -d' ' -f1 "$T/table" | sort >"$T/codes_h"
+cut -d' ' -f1 "$T/man" | sort >"$T/codes_man"
+missing=$(comm -23 "$T/codes_h" "$T/codes_man")
+if [ -z "$missing" ]; then
+	ok "every problem code has an entry in the man page"
+else
+	diag "no man page entry for:" "$missing"
+	not_ok "every problem code has an entry in the man page"
+fi
+
+# 4. no stale code anywhere in the man page: every CODE-looking word
+# with a class prefix must be in the table.
+grep -oE '\b(STK|LY|WH|OP|RD|MC|OR|IM|IX)_[A-Z0-9_]+\b' "$MAN" | sort -u >"$T/words_man"
+stale=$(comm -13 "$T/codes_h" "$T/words_man")
+dup=$(uniq -d "$T/codes_man")
+if [ -z "$stale" ] && [ -z "$dup" ]; then
+	ok "no stale or duplicate problem codes in the man page"
+else
+	diag "stale: $stale" "duplicate: $dup"
+	not_ok "no stale or duplicate problem codes in the man page"
+fi
+
+# 5. class, severity and preen flag agree
+bad=$(awk '
+	NR == FNR { cls[$1] = $2; sev[$1] = $3; preen[$1] = ($4 ~ /PF_PREEN/) ? "preen" : "-"; next }
+	($1 in cls) && (cls[$1] != $2 || sev[$1] != $3 || preen[$1] != $4) {
+		print $1 ": table " cls[$1] " " sev[$1] " " preen[$1] ", man page " $2 " " $3 " " $4
+	}
+' "$T/table" "$T/man")
+if [ -z "$bad" ]; then
+	ok "class, severity and preen flag of every code match the table"
+else
+	diag "$bad"
+	not_ok "class, severity and preen flag of every code match the table"
+fi
+
+# 6-9. the options --help prints
+"$FSCK" --help >"$T/help" 2>"$T/help.err"
+rc=$?
+if [ "$rc" -eq 0 ] && [ -s "$T/help" ]; then
+	ok "fsck.overlay --help prints a usage"
+else
+	diag "exit $rc, stderr: $(cat "$T/help.err")"
+	not_ok "fsck.overlay --help prints a usage"
+fi
+
+# short options: "-x" not followed by a letter or digit
+grep -oE '(^|[^A-Za-z0-9-])-[A-Za-z]([^A-Za-z0-9-]|$)' "$T/help" |
+	sed 's/^[^-]*-\([A-Za-z]\).*/\1/' | sort -u >"$T/short"
+grep -oE '(^|[^A-Za-z0-9-])--[a-z][a-z0-9-]*' "$T/help" |
+	sed 's/^[^-]*--/-/' | sort -u >"$T/long"
+nopt=$(cat "$T/short" "$T/long" | wc -l)
+missing=
+for o in $(cat "$T/short" "$T/long"); do
+	grep -Eq "(^|[ ])Fl $o( |$)" "$MAN" || missing="$missing -$o"
+done
+if [ "$nopt" -ge 8 ] && [ -z "$missing" ]; then
+	ok "every option of --help ($nopt) is in the man page"
+else
+	diag "options found in --help: $nopt; missing from the man page:$missing"
+	not_ok "every option of --help is in the man page"
+fi
+
+# -o keywords ("lowerdir=", "datadir+=", ...) of --help
+grep -oE '\b[a-z_]+\+?=' "$T/help" | sort -u >"$T/kw"
+missing=
+for k in $(cat "$T/kw"); do
+	kre=$(printf '%s' "$k" | sed 's/+/\\+/g')
+	grep -Eq "Cm $kre( |$)" "$MAN" || missing="$missing $k"
+done
+if [ -z "$missing" ]; then
+	ok "every -o option of --help ($(wc -l <"$T/kw")) is in the man page"
+else
+	diag "missing from the man page:$missing"
+	not_ok "every -o option of --help is in the man page"
+fi
+
+# every -o option of the contract is documented (cli.md lists them)
+missing=
+for k in lowerdir= lowerdir+= datadir+= upperdir= workdir= metacopy= index= \
+	redirect_dir= nfs_export= userxattr xino= uuid= verity= volatile; do
+	kre=$(printf '%s' "$k" | sed 's/+/\\+/g')
+	grep -Eq "^\.It Cm $kre( |$)" "$MAN" || missing="$missing $k"
+done
+if [ -z "$missing" ]; then
+	ok "every -o option has an entry in the man page"
+else
+	diag "no entry for:$missing"
+	not_ok "every -o option has an entry in the man page"
+fi
+
+tap_exit

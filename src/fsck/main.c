@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 	int rc = ovl_stack_open(&stack, &opts, err, sizeof(err));
 	if (rc != OVL_STACK_OK) {
 		fprintf(stderr, PROG ": %s\n", err);
+		ovl_stack_close(&stack);
 		return rc;
 	}
 	ovl_stack_detect(&stack);
