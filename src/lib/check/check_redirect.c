@@ -36,7 +36,11 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	const char *rd = ovl_node_xattr(n, OVL_XA_REDIRECT);
 	size_t len = n->xa.len[OVL_XA_REDIRECT];
 	bool absolute = false;
-	enum ovl_redirect_err err = ovl_redirect_parse(rd, len, &absolute);
+	enum ovl_redirect_err err;
+
+	if (!rd)
+		return;		/* huge or unreadable: reported already */
+	err = ovl_redirect_parse(rd, len, &absolute);
 
 	if (err == OVL_RD_DOT) {
 		ovl_report_here(c, PR_RD_ESCAPE, rd);
