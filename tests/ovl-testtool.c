@@ -8,10 +8,13 @@
  *   ovl-testtool build STACKFILE DESTDIR [HANDLEMAP]
  *	create the layers described by STACKFILE under DESTDIR (which must
  *	exist and be empty) and print the fsck.overlay layer arguments, one
- *	per line; HANDLEMAP gets "hex<TAB>spec" for every handle computed
+ *	per line; HANDLEMAP gets "hex<TAB>spec" for every handle computed.
+ *	"fs" lines mount filesystems on DESTDIR/fs1, fs2, ... (the caller
+ *	unmounts them, also when the build fails); exit 77 when a mount
+ *	or the "run-as" user is impossible here (the case is skipped)
  *   ovl-testtool snapshot DIR
- *	print every entry below DIR (sorted): path, type, mode, size, nlink,
- *	device or link target, and every xattr in hex; used to prove that a
+ *	print every entry below DIR (sorted): path, type, mode, owner, size,
+ *	nlink, device or link target, and every xattr in hex; used to prove that a
  *	-n run changed nothing
  *
  * Symlinks are never followed: entries are reached by O_PATH|O_NOFOLLOW
@@ -22,12 +25,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -40,6 +45,8 @@
 #define MAX_LAYERS	16
 #define MAX_TOK		16
 #define VAL_MAX		65536
+#define MAX_FS		4
+#define EXIT_SKIP	77	/* automake's "skipped" status */
 
 static const char *stack_file;
 static int stack_line;
@@ -57,6 +64,18 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(2);
+}
+
+/* The case cannot run on this machine (not an error in the stack). */
+static void skip_exit(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_SKIP);
 }
 
 /* ---- safe path walks ---- */
@@ -257,6 +276,18 @@ static bool userxattr;
 static char options[1024];
 static bool positional;
 static FILE *handle_map;	/* "hex<TAB>spec" of every handle computed */
+
+/* "fs TYPE L...": layer L lives in DESTDIR/fsN/L, on a fresh mount */
+static struct {
+	char name[16];
+	int fs;			/* N of DESTDIR/fsN */
+} fs_layer[MAX_LAYERS];
+static int nfs_layer, nfs;
+
+/* "run-as USER": the layers are handed to USER after the build */
+static bool run_as;
+static uid_t run_uid;
+static gid_t run_gid;
 
 struct tok {
 	char *s;		/* NUL-terminated (may hold no NUL inside) */
@@ -467,7 +498,9 @@ static int resolve(const char *lname, const char *path, const char **leaf,
 	expand_path(path, expanded, PATH_MAX);
 	if (expanded[0] != '/')
 		die("path must start with '/': %s", path);
-	snprintf(parent, sizeof(parent), "%s", destdir);
+	/* DESTDIR, or DESTDIR/fsN for a layer of an "fs" line */
+	snprintf(parent, sizeof(parent), "%.*s",
+		 (int)(strrchr(L->path, '/') - L->path), L->path);
 	return open_parent(L->fd, parent, L->name, expanded, leaf, leafbuf,
 			   NAME_MAX + 1);
 }
@@ -501,6 +534,10 @@ static void make_layer(const char *name)
 	L = &layers[nlayers++];
 	snprintf(L->name, sizeof(L->name), "%s", name);
 	snprintf(L->path, sizeof(L->path), "%s/%s", destdir, name);
+	for (int i = 0; i < nfs_layer; i++)
+		if (!strcmp(fs_layer[i].name, name))
+			snprintf(L->path, sizeof(L->path), "%s/fs%d/%s", destdir,
+				 fs_layer[i].fs, name);
 	if (mkdir(L->path, 0755) < 0)
 		die("mkdir %s: %s", L->path, strerror(errno));
 	L->fd = open(L->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -550,6 +587,78 @@ static void parse_fattrs(struct tok *t, int n, struct fattr *fa)
 	}
 }
 
+/* Which "fs" line holds layer name: 0 for the temp dir's own fs. */
+static int fs_of(const char *name)
+{
+	for (int i = 0; i < nfs_layer; i++)
+		if (!strcmp(fs_layer[i].name, name))
+			return fs_layer[i].fs;
+	return 0;
+}
+
+/*
+ * "fs TYPE L...": mount a fresh TYPE on DESTDIR/fsN for layers L. Only
+ * in-memory types: they need no device and start empty.
+ */
+static void mount_fs(struct tok *t, int n)
+{
+	char mp[PATH_MAX + 32];
+
+	if (nlayers)
+		die("\"fs\" lines come before \"layers\"");
+	if (n < 3)
+		die("fs TYPE LAYER...");
+	if (strcmp(t[1].s, "tmpfs") && strcmp(t[1].s, "ramfs"))
+		die("fs types: tmpfs, ramfs");
+	if (nfs == MAX_FS)
+		die("too many fs lines");
+	for (int i = 2; i < n; i++) {
+		if (fs_of(t[i].s))
+			die("layer %s is in two fs lines", t[i].s);
+		if (nfs_layer == MAX_LAYERS || strlen(t[i].s) >= sizeof(fs_layer[0].name))
+			die("bad fs layer \"%s\"", t[i].s);
+		snprintf(fs_layer[nfs_layer].name, sizeof(fs_layer[0].name), "%s",
+			 t[i].s);
+		fs_layer[nfs_layer++].fs = nfs + 1;
+	}
+	nfs++;
+	snprintf(mp, sizeof(mp), "%s/fs%d", destdir, nfs);
+	if (mkdir(mp, 0755) < 0)
+		die("mkdir %s: %s", mp, strerror(errno));
+	if (mount(t[1].s, mp, t[1].s, 0, "mode=0755") < 0)
+		skip_exit("cannot mount %s: %s", t[1].s, strerror(errno));
+}
+
+/*
+ * Give every entry below dfd/name to the run-as user, as an unprivileged
+ * engine owns the stacks it made (W/work and W/index are 0700).
+ */
+static void chown_tree(int dfd, const char *name, const char *rel)
+{
+	struct stat st;
+
+	if (fchownat(dfd, name, run_uid, run_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		die("chown %s: %s", rel, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return;
+	int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = sub < 0 ? NULL : fdopendir(sub);
+	struct dirent *de;
+
+	if (!d)
+		die("opendir %s: %s", rel, strerror(errno));
+	while ((de = readdir(d))) {
+		char crel[PATH_MAX];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(crel, sizeof(crel), "%s/%s", rel, de->d_name);
+		chown_tree(dirfd(d), de->d_name, crel);
+	}
+	closedir(d);
+}
+
 static void build_line(struct tok *t, int n)
 {
 	const char *cmd = t[0].s;
@@ -558,6 +667,23 @@ static void build_line(struct tok *t, int n)
 	static uint8_t val[VAL_MAX];
 	int dfd;
 
+	if (!strcmp(cmd, "fs")) {
+		mount_fs(t, n);
+		return;
+	}
+	if (!strcmp(cmd, "run-as")) {
+		struct passwd *pw;
+
+		if (n != 2)
+			die("run-as takes one user name");
+		pw = getpwnam(t[1].s);
+		if (!pw)
+			skip_exit("no user %s", t[1].s);
+		run_as = true;
+		run_uid = pw->pw_uid;
+		run_gid = pw->pw_gid;
+		return;
+	}
 	if (!strcmp(cmd, "layers")) {
 		if (nlayers)
 			die("\"layers\" given twice");
@@ -680,7 +806,7 @@ static void print_args(void)
 		const char *pfx = pass ? "data" : "lower";
 
 		for (int k = 1; k < MAX_LAYERS; k++) {
-			char want[16];
+			char want[32];
 
 			snprintf(want, sizeof(want), "%s%d", pfx, k);
 			for (int i = 0; i < nlayers; i++) {
@@ -706,7 +832,7 @@ static void print_args(void)
 			printf("-o\n%s\n", options);
 		printf("%s\n", upper->path);
 		for (int k = 1; k < MAX_LAYERS; k++) {
-			char want[16];
+			char want[32];
 
 			snprintf(want, sizeof(want), "lower%d", k);
 			for (int i = 0; i < nlayers; i++)
@@ -753,7 +879,32 @@ static int cmd_build(int argc, char **argv)
 	fclose(f);
 	if (!nlayers)
 		die("no \"layers\" line");
+	for (int i = 0; i < nfs_layer; i++) {
+		bool found = false;
+
+		for (int k = 0; k < nlayers; k++)
+			found |= !strcmp(layers[k].name, fs_layer[i].name);
+		if (!found)
+			die("fs layer %s is not in \"layers\"", fs_layer[i].name);
+	}
+	/* the kernel wants them on one fs; index links join them too */
+	if (fs_of("upper") != fs_of("work"))
+		die("upper and work must be in the same fs");
 	stack_file = NULL;
+	if (run_as) {
+		DIR *d = opendir(destdir);
+		struct dirent *de;
+
+		if (!d)
+			die("opendir %s: %s", destdir, strerror(errno));
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				chown_tree(dirfd(d), de->d_name, de->d_name);
+		closedir(d);
+		/* the user must reach the layers: mktemp made DESTDIR 0700 */
+		if (chmod(destdir, 0755) < 0)
+			die("chmod %s: %s", destdir, strerror(errno));
+	}
 	if (handle_map && fclose(handle_map) != 0)
 		die("write %s: %s", argv[3], strerror(errno));
 	print_args();
@@ -790,7 +941,8 @@ static void snap_entry(int dfd, const char *name, const char *rel)
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		die("stat %s: %s", rel, strerror(errno));
 	print_path(rel);
-	printf(" mode=%o size=%lld nlink=%lu", (unsigned)st.st_mode,
+	printf(" mode=%o owner=%u:%u size=%lld nlink=%lu", (unsigned)st.st_mode,
+	       (unsigned)st.st_uid, (unsigned)st.st_gid,
 	       (long long)(S_ISDIR(st.st_mode) ? 0 : st.st_size),
 	       S_ISDIR(st.st_mode) ? 0ul : (unsigned long)st.st_nlink);
 	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
