@@ -21,7 +21,6 @@ trap cleanup EXIT
 is_root=false
 [ "$(id -u)" -eq 0 ] && is_root=true
 
-NOT_IMPL='fsck.overlay: repair (-y, -p, -a) is not implemented yet; use -n'
 
 # ---- helpers -------------------------------------------------------------
 
@@ -123,9 +122,25 @@ assert "no lower: exit 16, one line on stderr" \
 
 for m in -y -p -a; do
 	run $m -o "$OPTS"
-	assert "$m refused: exit 16, the not-implemented line" \
-		'rc_is 16 && err_line "$NOT_IMPL" && err_one_line && out_empty'
+	assert "$m on a clean stack: exit 0, no problems, no journal written" \
+		'rc_is 0 && err_empty && out_has "^no problems found" &&
+		 [ -z "$(ls "$S/w" | grep overlay-fsck)" ]'
 done
+run -n -y -o "$OPTS"
+assert "-n with -y: exit 16, one line on stderr" \
+	'rc_is 16 && err_one_line && out_empty'
+run -p -y -o "$OPTS"
+assert "-p with -y: exit 16, one line on stderr" \
+	'rc_is 16 && err_one_line && out_empty'
+run -y "$S/u" "$S/l1"
+assert "-y without a work dir or -z: exit 16, one line on stderr" \
+	'rc_is 16 && err_one_line && out_empty'
+run -y -z "$T/journal" "$S/u" "$S/l1"
+assert "-y without a work dir but with -z: checked, exit 0" \
+	'rc_is 0 && out_has "^no problems found"'
+run --undo "$T/no-such-journal" -o "$OPTS"
+assert "--undo of a missing journal: exit 8, one line on stderr" \
+	'rc_is 8 && err_one_line && out_empty'
 
 # ---- operational errors (exit 8) -------------------------------------------
 
@@ -281,10 +296,8 @@ if $is_root && mount -t overlay overlay \
 		 err_line "fsck.overlay: warning: the stack is mounted on $M: results may be inconsistent" &&
 		 out_has "^upper: [0-9]+ entries" && out_has "^(no problems found|[0-9]+ problems? \()"'
 	run -y -o "lowerdir=$MS/l1,upperdir=$MS/u,workdir=$MS/w"
-	# refused: 8 for the mounted stack, or 16 while repair does not exist
-	assert "-y on a mounted stack: refused, nothing checked" \
-		'{ { rc_is 8 && err_has "mounted"; } || { rc_is 16 && err_line "$NOT_IMPL"; }; } &&
-		 err_one_line && out_empty'
+	assert "-y on a mounted stack: refused with exit 8, nothing checked" \
+		'rc_is 8 && err_has "mounted" && err_one_line && out_empty'
 	umount "$M"
 else
 	skip "-n on a mounted stack: the warning on stderr, checked anyway" \

@@ -15,6 +15,7 @@ struct ovl_fsck_opts {
 	bool upper_only;	/* reach lower entries only by lookup */
 	bool verbose;		/* progress by pass on stderr-like stream */
 	bool force;		/* -f: check even if it looks clean */
+	const char *journal;	/* undo journal of a repair (-z), or NULL: under W */
 };
 
 struct ovl_fsck_stats {
@@ -23,7 +24,10 @@ struct ovl_fsck_stats {
 	unsigned long work_entries;
 };
 
-/* Run every pass. Returns 0, or 8 on an operational failure. */
+/*
+ * Run every pass; unless r->mode is OVL_MODE_NO, apply the fixes the
+ * reporter accepted. Returns 0, or 8 on an operational failure.
+ */
 int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		 struct ovl_report *r, struct ovl_fsck_stats *stats);
 

@@ -54,12 +54,18 @@ struct ovl_pctx {
 	const char *path;	/* path inside the layer, starting with '/' */
 	size_t pathlen;		/* bytes of path, (size_t)-1 = strlen */
 	const char *detail;	/* extra words, may be NULL */
+	bool fixable;		/* the check has a fix to offer */
 };
 
 struct ovl_report {
 	enum ovl_mode mode;
 	FILE *out;
+	FILE *in;		/* answers in OVL_MODE_ASK */
 	bool verbose;
+	unsigned long seq;	/* problems reported so far: the id of the last */
+	bool yes_to_all;	/* 'a' answered */
+	bool cancelled;		/* 'q' answered: no more questions, exit 32 */
+	bool preen_left;	/* -p met a problem it may not fix unasked */
 	unsigned long count[PR_COUNT];
 	unsigned long by_class[OVL_PC_COUNT];
 	unsigned long errors;	/* ERROR + WARNING problems left */
@@ -71,14 +77,18 @@ struct ovl_report {
 void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out);
 
 /*
- * Report one problem. Returns true when the caller should apply the fix
- * (never in OVL_MODE_NO). Prints one line:
+ * Report one problem. Returns true when the caller should plan its fix:
+ * never with -n, never for a problem without a fix (pctx->fixable false or
+ * PF_NOFIX), with -p only for PF_PREEN rows, with -y always, and when
+ * asking only on a yes. Prints one line:
  *   CODE layer:/path: message[: detail]
+ * followed, when a fix is offered, by "  Fix? yes" / "  Fix? no" (the
+ * row's prompt word in place of Fix).
  */
 bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		 const struct ovl_pctx *pctx);
 
-/* The fsck(8) exit code the counts call for: 0, 1, 4, 8 or-ed. */
+/* The fsck(8) exit code the counts call for: 0, 1, 4, 8, 32 or-ed. */
 int ovl_report_exit(const struct ovl_report *r);
 /* Print the closing summary lines. */
 void ovl_report_summary(const struct ovl_report *r);

@@ -79,6 +79,8 @@ PR(RD_NO_WHITEOUT, redirect, ERROR, PF_PREEN,
    "renamed dir: the old name is not covered by a whiteout, the lower dir shows twice", "Create whiteout")
 PR(RD_LOOP, redirect, ERROR, 0,
    "redirect to an ancestor of the dir: the merged tree would loop", "Remove")
+PR(RD_UNUSED, redirect, WARNING, PF_PREEN,
+   "redirect on an opaque dir: never followed", "Remove")
 PR(RD_FOLLOW_OFF, redirect, ERROR, PF_NOFIX,
    "redirect present while redirect_dir does not follow redirects (EPERM)", "")
 
@@ -125,7 +127,7 @@ PR(OR_TYPE, origin, ERROR, 0,
    "origin resolves to an inode of another file type", "Re-base")
 
 PR(IM_MISSING, impure, WARNING, PF_PREEN,
-   "dir has children with origin or redirect but is not marked impure", "Set impure")
+   "dir holds merge dirs or entries with origin or redirect but is not marked impure", "Set impure")
 PR(IM_BAD_VALUE, impure, WARNING, PF_PREEN,
    "impure xattr value is not 'y'", "Rewrite")
 PR(IM_NOT_DIR, impure, WARNING, PF_PREEN,

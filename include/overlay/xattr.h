@@ -61,6 +61,15 @@ extern int ovl_xattr_force_fallback;
 ssize_t ovl_xattr_get_at(int dirfd, const char *name, const char *xname,
 			 void *buf, size_t size);
 
+/*
+ * Set / remove an xattr of entry `name` in dirfd, never following a
+ * symlink and never opening the entry for I/O (an O_PATH fd and its
+ * /proc/self/fd link). Only the repair module writes; 0 or -1 with errno.
+ */
+int ovl_xattr_set_at(int dirfd, const char *name, const char *xname,
+		     const void *val, size_t size);
+int ovl_xattr_remove_at(int dirfd, const char *name, const char *xname);
+
 /* Every overlay xattr of one entry, as read once by the walker. */
 struct ovl_xattrs {
 	unsigned present;	/* bit (1u << id) for each id found */

@@ -4,13 +4,16 @@
  * the result into an fsck(8) exit code.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "overlay/fsck.h"
 #include "overlay/opts.h"
 #include "overlay/problem.h"
+#include "overlay/repair.h"
 #include "overlay/stack.h"
 
 #define PROG "fsck.overlay"
@@ -20,6 +23,7 @@ enum {
 	EXIT_UNCORRECTED = 4,
 	EXIT_OPERATIONAL = 8,
 	EXIT_USAGE = 16,
+	EXIT_CANCELLED = 32,
 };
 
 static void usage(FILE *out)
@@ -27,6 +31,7 @@ static void usage(FILE *out)
 	fputs("Usage:\n"
 	      " " PROG " [options] -o lowerdir=L1[:L2...][::D1...],upperdir=U,workdir=W\n"
 	      " " PROG " [options] [-w WORKDIR] UPPER LOWER [LOWER...]\n"
+	      " " PROG " --undo JOURNAL [stack]\n"
 	      "\n"
 	      "Check an unmounted overlayfs layer stack.\n"
 	      "\n"
@@ -34,8 +39,12 @@ static void usage(FILE *out)
 	      " -o OPTS             overlay mount options, may be repeated\n"
 	      " -w, --workdir DIR   work dir for the positional form\n"
 	      " -n                  check only, change nothing\n"
-	      " -y                  repair everything (not implemented yet)\n"
-	      " -p, -a              repair what is safe unasked (not implemented yet)\n"
+	      " -y                  fix every problem that has a fix\n"
+	      " -p, -a              preen: fix unasked only what is safe\n"
+	      "                     (without -n/-y/-p: ask on the terminal)\n"
+	      " -z, --journal FILE  undo journal of the repair (default under\n"
+	      "                     the work dir)\n"
+	      "     --undo FILE     roll back the repair recorded in FILE\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
@@ -43,8 +52,15 @@ static void usage(FILE *out)
 	      " -h, --help          display this help\n"
 	      " -V, --version       display version\n"
 	      "\n"
-	      "Exit status: 0 clean, 4 problems left, 8 operational error,\n"
-	      "16 usage error (or-ed).\n", out);
+	      "Exit status: 0 clean, 1 problems fixed, 4 problems left,\n"
+	      "8 operational error, 16 usage error, 32 cancelled (or-ed).\n", out);
+}
+
+/* Stop between two changes: the journal stays consistent. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	ovl_repair_interrupted = 1;
 }
 
 static int fail_usage(const char *msg)
@@ -60,24 +76,37 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "upper-only", no_argument, NULL, 'U' },
+		{ "journal", required_argument, NULL, 'z' },
+		{ "undo", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
 	struct ovl_fsck_opts fo = { 0 };
 	const char *workdir = NULL;
-	bool repair = false;
+	const char *undo = NULL;
+	int mode = -1;
 	char err[512];
 	int c;
 
 	ovl_opts_init(&opts);
-	while ((c = getopt_long(argc, argv, "nyapfvVho:w:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nyapfvVho:w:z:", longopts, NULL)) != -1) {
+		int m = -1;
 		switch (c) {
 		case 'n':
+			m = OVL_MODE_NO;
 			break;
 		case 'y':
+			m = OVL_MODE_YES;
+			break;
 		case 'a':
 		case 'p':
-			repair = true;
+			m = OVL_MODE_PREEN;
+			break;
+		case 'z':
+			fo.journal = optarg;
+			break;
+		case 'X':
+			undo = optarg;
 			break;
 		case 'f':
 			fo.force = true;
@@ -110,11 +139,17 @@ int main(int argc, char **argv)
 			ovl_opts_free(&opts);
 			return EXIT_USAGE;
 		}
+		if (m >= 0) {
+			if (mode >= 0 && mode != m) {
+				ovl_opts_free(&opts);
+				return fail_usage("only one of -n, -y and -p/-a may be given");
+			}
+			mode = m;
+		}
 	}
-	if (repair) {
-		ovl_opts_free(&opts);
-		fputs(PROG ": repair (-y, -p, -a) is not implemented yet; use -n\n", stderr);
-		return EXIT_USAGE;
+	/* No mode: ask, when there is a terminal to ask on. */
+	if (mode < 0) {
+		mode = isatty(STDIN_FILENO) ? OVL_MODE_ASK : OVL_MODE_NO;
 	}
 
 	if (optind < argc) {
@@ -146,14 +181,38 @@ int main(int argc, char **argv)
 	ovl_stack_detect(&stack);
 
 	char mnt[4096];
-	if (ovl_stack_mounted(&stack, mnt, sizeof(mnt)) == 1)
+	if (ovl_stack_mounted(&stack, mnt, sizeof(mnt)) == 1) {
+		if (mode != OVL_MODE_NO || undo) {
+			fprintf(stderr, PROG ": the stack is mounted on %s: "
+				"refusing to change it\n", mnt);
+			ovl_stack_close(&stack);
+			return EXIT_OPERATIONAL;
+		}
 		fprintf(stderr, PROG ": warning: the stack is mounted on %s: "
 			"results may be inconsistent\n", mnt);
+	}
+	if (undo) {
+		rc = ovl_repair_undo(&stack, undo, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, PROG ": %s\n", err);
+		else
+			printf("rolled back the changes recorded in %s\n", undo);
+		ovl_stack_close(&stack);
+		return rc;
+	}
+	if (mode != OVL_MODE_NO && !fo.journal && !stack.has_work) {
+		ovl_stack_close(&stack);
+		return fail_usage("a repair needs the work dir (-w or workdir=) for its undo "
+				  "journal, or -z FILE");
+	}
 
 	struct ovl_report report;
 	struct ovl_fsck_stats stats;
-	ovl_report_init(&report, OVL_MODE_NO, stdout);
+	ovl_report_init(&report, mode, stdout);
+	report.in = stdin;
 	report.verbose = fo.verbose;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	rc = ovl_fsck_run(&stack, &fo, &report, &stats);
 	ovl_fsck_print_stats(&stack, &fo, &stats, stdout);
 	ovl_report_summary(&report);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "overlay/fsck.h"
+#include "overlay/repair.h"
 #include "overlay/util.h"
 #include "check/internal.h"
 #include "strset.h"
@@ -64,6 +65,11 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		c.mountfd[i] = -1;
 	c.max_depth = depth_limit(s);
 
+	struct ovl_plan plan;
+	ovl_plan_init(&plan);
+	if (r->mode != OVL_MODE_NO)
+		c.plan = &plan;
+
 	pass(&c, &npass, "the stack");
 	ovl_check_stack_roots(&c);
 
@@ -87,6 +93,19 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		pass(&c, &npass, "W/work");
 		ovl_check_work(&c);
 	}
+
+	if (plan.n) {
+		char journal[4096];
+		if (o->journal)
+			snprintf(journal, sizeof(journal), "%s", o->journal);
+		else
+			ovl_repair_default_journal(journal, sizeof(journal), s->workdir);
+		pass(&c, &npass, "applying the fixes");
+		if (ovl_repair_apply(s, &plan, journal, sizeof(journal), !o->journal, r) == 0 ||
+		    r->fixed)
+			fprintf(r->out, "undo journal: %s\n", journal);
+	}
+	ovl_plan_free(&plan);
 
 	for (int i = 0; i < s->nlayers; i++)
 		if (c.mountfd[i] >= 0)

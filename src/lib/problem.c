@@ -77,6 +77,44 @@ static void print_escaped(FILE *out, const char *s, size_t len)
 	free(big);
 }
 
+/* e2fsck's question: y(es), n(o), a(ll: yes from now on), q(uit). */
+static bool ask(struct ovl_report *r, const char *fix)
+{
+	char line[32];
+
+	if (r->cancelled)
+		return false;
+	if (r->yes_to_all) {
+		fprintf(r->out, "  %s? yes", fix);
+		return true;
+	}
+	for (;;) {
+		fprintf(r->out, "  %s<y>? ", fix);
+		fflush(r->out);
+		if (!r->in || !fgets(line, sizeof(line), r->in)) {
+			r->cancelled = true;
+			fputs("cancelled", r->out);
+			return false;
+		}
+		switch (line[0]) {
+		case 'y': case 'Y': case '\n':
+			fputs("yes", r->out);
+			return true;
+		case 'n': case 'N':
+			fputs("no", r->out);
+			return false;
+		case 'a': case 'A':
+			r->yes_to_all = true;
+			fputs("yes to all", r->out);
+			return true;
+		case 'q': case 'Q':
+			r->cancelled = true;
+			fputs("cancelled", r->out);
+			return false;
+		}
+	}
+}
+
 bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		 const struct ovl_pctx *pctx)
 {
@@ -94,6 +132,7 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 	if (def->flags & PF_OPER)
 		r->operational = true;
 
+	r->seq++;
 	fputs(def->name, r->out);
 	fputc(' ', r->out);
 	fputs(pctx && pctx->layer ? pctx->layer : "stack", r->out);
@@ -111,10 +150,32 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		fputs(": ", r->out);
 		print_escaped(r->out, pctx->detail, strlen(pctx->detail));
 	}
-	fputc('\n', r->out);
 
-	/* Repair comes with its own module; until then nothing is fixed. */
-	return false;
+	bool offered = def->severity != NOTE && r->mode != OVL_MODE_NO &&
+		       pctx && pctx->fixable && !(def->flags & PF_NOFIX);
+	bool accept = false;
+	if (offered) {
+		switch (r->mode) {
+		case OVL_MODE_YES:
+			accept = true;
+			break;
+		case OVL_MODE_PREEN:
+			accept = def->flags & PF_PREEN;
+			if (!accept)
+				r->preen_left = true;
+			break;
+		case OVL_MODE_ASK:
+			accept = ask(r, def->fix);
+			break;
+		case OVL_MODE_NO:
+			break;
+		}
+		if (r->mode != OVL_MODE_ASK)
+			fprintf(r->out, "  %s? %s", def->fix, accept ? "yes" : "no");
+	}
+	fputc('\n', r->out);
+	fflush(r->out);
+	return accept;
 }
 
 int ovl_report_exit(const struct ovl_report *r)
@@ -123,10 +184,12 @@ int ovl_report_exit(const struct ovl_report *r)
 
 	if (r->fixed)
 		code |= 1;
-	if (r->errors)
+	if (r->errors > r->fixed)
 		code |= 4;
 	if (r->operational)
 		code |= 8;
+	if (r->cancelled)
+		code |= 32;
 	return code;
 }
 
@@ -145,4 +208,9 @@ void ovl_report_summary(const struct ovl_report *r)
 		sep = ", ";
 	}
 	fputs(")\n", r->out);
+	if (r->mode != OVL_MODE_NO)
+		fprintf(r->out, "%lu fixed, %lu left\n", r->fixed, r->errors - r->fixed);
+	if (r->preen_left)
+		fputs("UNEXPECTED INCONSISTENCY: run fsck.overlay without -p (-y or "
+		      "interactively)\n", r->out);
 }

@@ -40,27 +40,54 @@ static void path_pop(struct ovl_ctx *c, size_t len)
 	c->path[len] = '\0';
 }
 
-void ovl_report_at(struct ovl_ctx *c, const char *layer, const char *path,
-		   enum ovl_problem_code code, const char *detail)
+
+static bool report(struct ovl_ctx *c, const char *layer, const char *path, size_t pathlen,
+		   enum ovl_problem_code code, const char *detail, bool fixable)
 {
 	struct ovl_pctx p = {
 		.layer = layer,
 		.path = path,
-		.pathlen = (size_t)-1,
+		.pathlen = pathlen,
 		.detail = detail,
+		.fixable = fixable && c->plan != NULL,
 	};
-	ovl_problem(c->r, code, &p);
+	return ovl_problem(c->r, code, &p);
+}
+
+void ovl_report_at(struct ovl_ctx *c, const char *layer, const char *path,
+		   enum ovl_problem_code code, const char *detail)
+{
+	report(c, layer, path, (size_t)-1, code, detail, false);
 }
 
 void ovl_report_here(struct ovl_ctx *c, enum ovl_problem_code code, const char *detail)
 {
-	struct ovl_pctx p = {
-		.layer = c->layer ? c->layer->name : "stack",
-		.path = c->path,
-		.pathlen = c->pathlen,
-		.detail = detail,
-	};
-	ovl_problem(c->r, code, &p);
+	report(c, c->layer ? c->layer->name : "stack", c->path, c->pathlen, code, detail, false);
+}
+
+bool ovl_report_fix(struct ovl_ctx *c, enum ovl_problem_code code, const char *detail)
+{
+	return report(c, c->layer ? c->layer->name : "stack", c->path, c->pathlen, code,
+		      detail, true);
+}
+
+bool ovl_report_fix_at(struct ovl_ctx *c, const char *layer, const char *path,
+		       enum ovl_problem_code code, const char *detail)
+{
+	return report(c, layer, path, (size_t)-1, code, detail, true);
+}
+
+void ovl_plan_at(struct ovl_ctx *c, enum ovl_fix_op op, int layer, const char *path,
+		 size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len)
+{
+	if (c->plan)
+		ovl_plan_add(c->plan, op, layer, path, pathlen, xattr, val, len, c->r->seq);
+}
+
+void ovl_plan_here(struct ovl_ctx *c, enum ovl_fix_op op, enum ovl_xattr_id xattr,
+		   const void *val, size_t len)
+{
+	ovl_plan_at(c, op, c->layer->idx, c->path, c->pathlen, xattr, val, len);
 }
 
 int ovl_ctx_mountfd(struct ovl_ctx *c, int layer)
@@ -226,6 +253,11 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 			ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
 		}
 	}
+
+	/* A merge dir child makes its parent impure too: the kernel stores its
+	 * origin and marks the parent at the first lookup. */
+	if (is_dir && child.below.n > 0 && upper)
+		f->impure_needed = true;
 
 	ovl_check_entry(c, &n, &res);
 	if ((is_dir || metacopy) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))

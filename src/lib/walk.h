@@ -12,6 +12,7 @@
 #include "overlay/fh.h"
 #include "overlay/fsck.h"
 #include "overlay/problem.h"
+#include "overlay/repair.h"
 #include "overlay/stack.h"
 #include "overlay/xattr.h"
 #include "merge.h"
@@ -56,6 +57,7 @@ struct ovl_ctx {
 	struct ovl_strset *redirects;	/* redirect targets seen in this layer */
 	int *mountfd;		/* per layer: O_RDONLY root for open_by_handle_at */
 	int max_depth;
+	struct ovl_plan *plan;	/* fixes accepted so far */
 };
 
 /* Walk one layer from its root. */
@@ -63,6 +65,17 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer);
 
 /* Report a problem at the current path of the walk. */
 void ovl_report_here(struct ovl_ctx *c, enum ovl_problem_code code, const char *detail);
+/* The same for a problem the check can fix: true when the fix is wanted
+ * (then plan it with ovl_plan_here / ovl_plan_at). */
+bool ovl_report_fix(struct ovl_ctx *c, enum ovl_problem_code code, const char *detail);
+bool ovl_report_fix_at(struct ovl_ctx *c, const char *layer, const char *path,
+		       enum ovl_problem_code code, const char *detail);
+/* Queue one change of the last reported problem, at the current path or
+ * at an explicit place (layer idx or OVL_FIX_WORKDIR, "/a/b"). */
+void ovl_plan_here(struct ovl_ctx *c, enum ovl_fix_op op, enum ovl_xattr_id xattr,
+		   const void *val, size_t len);
+void ovl_plan_at(struct ovl_ctx *c, enum ovl_fix_op op, int layer, const char *path,
+		 size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len);
 /* Report a problem at an explicit layer name and path. */
 void ovl_report_at(struct ovl_ctx *c, const char *layer, const char *path,
 		   enum ovl_problem_code code, const char *detail);

@@ -240,6 +240,33 @@ ssize_t ovl_xattr_get_at(int dirfd, const char *name, const char *xname,
 	return r;
 }
 
+int ovl_xattr_set_at(int dirfd, const char *name, const char *xname,
+		     const void *val, size_t size)
+{
+	char path[64];
+	int fd = ovl_xattr_proc_path(dirfd, name ? name : "", path, sizeof(path));
+	int r;
+
+	if (fd == -2)
+		return -1;
+	r = setxattr(path, xname, val, size, 0);
+	ovl_close_keep_errno(fd);
+	return r;
+}
+
+int ovl_xattr_remove_at(int dirfd, const char *name, const char *xname)
+{
+	char path[64];
+	int fd = ovl_xattr_proc_path(dirfd, name ? name : "", path, sizeof(path));
+	int r;
+
+	if (fd == -2)
+		return -1;
+	r = removexattr(path, xname);
+	ovl_close_keep_errno(fd);
+	return r;
+}
+
 /* The list of names, grown on ERANGE (names may be added meanwhile). */
 static ssize_t ovl_xattrs_list(int dirfd, const char *name, char *stackbuf,
 			       size_t stacksize, char **heap)

@@ -54,7 +54,7 @@ static char *report_one(enum ovl_problem_code code, const struct ovl_pctx *p,
 START_TEST(line_shape)
 {
 	struct ovl_report r;
-	struct ovl_pctx p = { "upper", "/a/b", (size_t)-1, NULL };
+	struct ovl_pctx p = { .layer = "upper", .path = "/a/b", .pathlen = (size_t)-1, .detail = NULL };
 	char *out = report_one(PR_WH_ORPHAN, &p, &r);
 
 	ck_assert_str_eq(out, "WH_ORPHAN upper:/a/b: orphan whiteout: hides nothing "
@@ -73,7 +73,7 @@ END_TEST
 START_TEST(path_escaped)
 {
 	struct ovl_report r;
-	struct ovl_pctx p = { "lower1", "/new\nline\x01", (size_t)-1, NULL };
+	struct ovl_pctx p = { .layer = "lower1", .path = "/new\nline\x01", .pathlen = (size_t)-1, .detail = NULL };
 	char *out = report_one(PR_LY_NAME_CONTROL, &p, &r);
 
 	ck_assert_ptr_null(strchr(out, '\x01'));
@@ -86,7 +86,7 @@ END_TEST
 START_TEST(notes_do_not_change_exit)
 {
 	struct ovl_report r;
-	struct ovl_pctx p = { "stack", "/", (size_t)-1, NULL };
+	struct ovl_pctx p = { .layer = "stack", .path = "/", .pathlen = (size_t)-1, .detail = NULL };
 
 	report_one(PR_STK_NO_WORKDIR, &p, &r);
 	ck_assert_int_eq(r.errors, 0);
@@ -98,7 +98,7 @@ END_TEST
 START_TEST(operational_exit)
 {
 	struct ovl_report r;
-	struct ovl_pctx p = { "upper", "/d", (size_t)-1, "Permission denied" };
+	struct ovl_pctx p = { .layer = "upper", .path = "/d", .pathlen = (size_t)-1, .detail = "Permission denied" };
 
 	report_one(PR_LY_UNREADABLE, &p, &r);
 	ck_assert_int_eq(ovl_report_exit(&r), 4 | 8);
@@ -109,7 +109,7 @@ START_TEST(summary_by_class)
 {
 	static char buf[1024];
 	struct ovl_report r;
-	struct ovl_pctx p = { "upper", "/a", (size_t)-1, NULL };
+	struct ovl_pctx p = { .layer = "upper", .path = "/a", .pathlen = (size_t)-1, .detail = NULL };
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 
 	ovl_report_init(&r, OVL_MODE_NO, f);

@@ -42,8 +42,9 @@ bool ovl_name_is_hostile(const char *name)
 static void check_xattr_sanity(struct ovl_ctx *c, const struct ovl_node *n)
 {
 	for (int id = 0; id < OVL_XA_COUNT; id++) {
-		if (n->xa.huge & (1u << id))
-			ovl_report_here(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id));
+		if ((n->xa.huge & (1u << id)) &&
+		    ovl_report_fix(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id)))
+			ovl_plan_here(c, OVL_FIX_RM_XATTR, id, NULL, 0);
 		if (n->xa.unreadable & (1u << id))
 			ovl_report_here(c, PR_LY_XATTR_UNREADABLE, ovl_xattr_short_name(id));
 		if (n->xa.other_ns & (1u << id))
@@ -62,23 +63,35 @@ static void check_whiteout(struct ovl_ctx *c, const struct ovl_node *n,
 {
 	if (c->layer->kind == OVL_LAYER_DATA)
 		return;
-	if (res->first == OVL_HIT_NONE || res->first == OVL_HIT_WHITEOUT)
-		ovl_report_here(c, PR_WH_ORPHAN, NULL);
+	if ((res->first == OVL_HIT_NONE || res->first == OVL_HIT_WHITEOUT) &&
+	    ovl_report_fix(c, PR_WH_ORPHAN, NULL)) {
+		if (n->whiteout)
+			ovl_plan_here(c, OVL_FIX_RM_WHITEOUT, 0, NULL, 0);
+		else	/* an xattr whiteout stops being one */
+			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_WHITEOUT, NULL, 0);
+	}
 }
 
 static void check_xwhiteout(struct ovl_ctx *c, const struct ovl_node *n,
 			    const struct ovl_lookup_res *res)
 {
 	if (!S_ISREG(n->st.st_mode) || n->st.st_size != 0) {
-		ovl_report_here(c, PR_WH_NOT_EMPTY, NULL);
+		if (ovl_report_fix(c, PR_WH_NOT_EMPTY, NULL))
+			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_WHITEOUT, NULL, 0);
 		return;
 	}
 	if (c->layer->kind == OVL_LAYER_UPPER) {
 		ovl_report_here(c, PR_WH_XATTR_IN_UPPER, NULL);
 		return;
 	}
-	if (!n->parent || !n->parent->xwhiteouts)
-		ovl_report_here(c, PR_WH_XATTR_NO_OPAQUE_X, NULL);
+	if (!n->parent || !n->parent->xwhiteouts) {
+		/* Marking the parent opaque=x makes readdir hide it too. */
+		if (!n->parent || n->parent->opaque)
+			ovl_report_here(c, PR_WH_XATTR_NO_OPAQUE_X, NULL);
+		else if (ovl_report_fix(c, PR_WH_XATTR_NO_OPAQUE_X, NULL))
+			ovl_plan_at(c, OVL_FIX_SET_XATTR, c->layer->idx, c->path,
+				    n->parent->pathlen, OVL_XA_OPAQUE, "x", 1);
+	}
 	check_whiteout(c, n, res);
 }
 
@@ -119,18 +132,22 @@ void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 
 	const char *op = ovl_node_xattr(n, OVL_XA_OPAQUE);
 	if (op) {
-		if (!is_dir)
-			ovl_report_here(c, PR_OP_NOT_DIR, NULL);
-		else if (n->xa.len[OVL_XA_OPAQUE] != 1 || (op[0] != 'y' && op[0] != 'x'))
-			ovl_report_here(c, PR_OP_BAD_VALUE, op);
+		/* Removing an invalid value keeps what the kernel shows now. */
+		bool bad = is_dir && (n->xa.len[OVL_XA_OPAQUE] != 1 || (op[0] != 'y' && op[0] != 'x'));
+		if ((!is_dir && ovl_report_fix(c, PR_OP_NOT_DIR, NULL)) ||
+		    (bad && ovl_report_fix(c, PR_OP_BAD_VALUE, op)))
+			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_OPAQUE, NULL, 0);
 	}
 
 	const char *im = ovl_node_xattr(n, OVL_XA_IMPURE);
 	if (im && c->layer->kind == OVL_LAYER_UPPER) {
-		if (!is_dir)
-			ovl_report_here(c, PR_IM_NOT_DIR, NULL);
-		else if (n->xa.len[OVL_XA_IMPURE] != 1 || im[0] != 'y')
-			ovl_report_here(c, PR_IM_BAD_VALUE, im);
+		if (!is_dir) {
+			if (ovl_report_fix(c, PR_IM_NOT_DIR, NULL))
+				ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_IMPURE, NULL, 0);
+		} else if ((n->xa.len[OVL_XA_IMPURE] != 1 || im[0] != 'y') &&
+			   ovl_report_fix(c, PR_IM_BAD_VALUE, im)) {
+			ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_IMPURE, "y", 1);
+		}
 	}
 }
 
@@ -144,6 +161,6 @@ void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n)
 
 	if (c->layer->kind != OVL_LAYER_UPPER || !f)
 		return;
-	if (f->impure_needed && !f->impure)
-		ovl_report_here(c, PR_IM_MISSING, NULL);
+	if (f->impure_needed && !f->impure && ovl_report_fix(c, PR_IM_MISSING, NULL))
+		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_IMPURE, "y", 1);
 }

@@ -74,7 +74,8 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 	if (!val)
 		return;		/* huge or unreadable: reported already */
 	if (!S_ISREG(n->st.st_mode)) {
-		ovl_report_here(c, PR_MC_NOT_REG, NULL);
+		if (ovl_report_fix(c, PR_MC_NOT_REG, NULL))
+			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_METACOPY, NULL, 0);
 		return;
 	}
 	if (c->s->opts.metacopy == OVL_OFF) {

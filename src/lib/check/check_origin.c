@@ -38,7 +38,8 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	if (err == OVL_FH_EMPTY)
 		return;		/* the kernel reads an empty origin as none */
 	if (err != OVL_FH_OK) {
-		ovl_report_here(c, PR_OR_BAD, ovl_fh_strerror(err));
+		if (ovl_report_fix(c, PR_OR_BAD, ovl_fh_strerror(err)))
+			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
 		return;
 	}
 

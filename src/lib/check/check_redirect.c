@@ -30,6 +30,37 @@ static char *redirect_target(const struct ovl_ctx *c, const struct ovl_node *n,
 	return t;
 }
 
+/*
+ * Drop a dir's redirect. Without it the dir would merge with whatever
+ * lower dir has its own name, which it never held: make it opaque then.
+ */
+static void drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
+{
+	struct ovl_lookup_req req = {
+		.name = n->name,
+		.is_dir = true,
+		.layer = c->layer->idx,
+	};
+	struct ovl_lookup_res own;
+
+	ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_REDIRECT, NULL, 0);
+	if (n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &own) == 0 &&
+	    own.first == OVL_HIT_DIR && !(n->frame && n->frame->opaque == 'y'))
+		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_OPAQUE, "y", 1);
+}
+
+/* Report a redirect problem; a dir's redirect is removed when fixed. */
+static void bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
+			 enum ovl_problem_code code, const char *detail)
+{
+	if (!S_ISDIR(n->st.st_mode)) {
+		ovl_report_here(c, code, detail);
+		return;
+	}
+	if (ovl_report_fix(c, code, detail))
+		drop_redirect(c, n);
+}
+
 void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res)
 {
@@ -43,11 +74,11 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	err = ovl_redirect_parse(rd, len, &absolute);
 
 	if (err == OVL_RD_DOT) {
-		ovl_report_here(c, PR_RD_ESCAPE, rd);
+		bad_redirect(c, n, PR_RD_ESCAPE, rd);
 		return;
 	}
 	if (err != OVL_RD_OK && err != OVL_RD_TOO_LONG) {
-		ovl_report_here(c, PR_RD_INVALID, ovl_redirect_strerror(err));
+		bad_redirect(c, n, PR_RD_INVALID, ovl_redirect_strerror(err));
 		return;
 	}
 	if (!c->s->redirect_follow) {
@@ -57,28 +88,32 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	/* Redirects of metacopy files lead to data: the metacopy check follows. */
 	if (!S_ISDIR(n->st.st_mode))
 		return;
-	/* An opaque dir merges with nothing: its redirect is never used. */
-	if (n->frame && n->frame->opaque == 'y')
+	/* An opaque dir merges with nothing: its redirect is never used
+	 * (the kernel never writes both; a repair cut short may leave both). */
+	if (n->frame && n->frame->opaque == 'y') {
+		if (ovl_report_fix(c, PR_RD_UNUSED, rd))
+			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_REDIRECT, NULL, 0);
 		return;
+	}
 
 	char *target = redirect_target(c, n, rd, absolute);
 	size_t tlen = strlen(target);
 
 	if (tlen < c->pathlen && strncmp(c->path, target, tlen) == 0 &&
 	    (c->path[tlen] == '/' || tlen == 1)) {
-		ovl_report_here(c, PR_RD_LOOP, rd);
+		bad_redirect(c, n, PR_RD_LOOP, rd);
 		goto out;
 	}
 	if (res->first == OVL_HIT_NONE || res->first == OVL_HIT_WHITEOUT) {
-		ovl_report_here(c, PR_RD_TARGET_MISSING, rd);
+		bad_redirect(c, n, PR_RD_TARGET_MISSING, rd);
 		goto out;
 	}
 	if (res->first == OVL_HIT_FILE) {
-		ovl_report_here(c, PR_RD_TARGET_NOT_DIR, rd);
+		bad_redirect(c, n, PR_RD_TARGET_NOT_DIR, rd);
 		goto out;
 	}
 	if (!ovl_strset_add(c->redirects, target, tlen)) {
-		ovl_report_here(c, PR_RD_DUPLICATE, rd);
+		bad_redirect(c, n, PR_RD_DUPLICATE, rd);
 		goto out;
 	}
 	/* A dir renamed onto its own name needs no cover. */
@@ -89,9 +124,10 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	enum ovl_hit_kind k = ovl_merge_path_kind(c->s, c->layer->idx, target, &covered);
 	if (!covered) {
 		if (k == OVL_HIT_DIR)
-			ovl_report_here(c, PR_RD_DUPLICATE, "the old name is still a merged dir");
-		else
-			ovl_report_here(c, PR_RD_NO_WHITEOUT, rd);
+			bad_redirect(c, n, PR_RD_DUPLICATE, "the old name is still a merged dir");
+		else if (ovl_report_fix(c, PR_RD_NO_WHITEOUT, rd))
+			ovl_plan_at(c, OVL_FIX_MK_WHITEOUT, c->layer->idx, target, tlen, 0,
+				    NULL, 0);
 	}
 out:
 	free(target);

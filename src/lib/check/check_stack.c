@@ -35,9 +35,11 @@ static void check_upper_root(struct ovl_ctx *c)
 	if (ovl_xattrs_has(&xa, OVL_XA_ORIGIN) && xa.val[OVL_XA_ORIGIN] && c->s->nlower > 0) {
 		enum ovl_fh_err err = ovl_fh_parse(xa.val[OVL_XA_ORIGIN],
 						   xa.len[OVL_XA_ORIGIN], &fh);
-		if (err != OVL_FH_OK && err != OVL_FH_EMPTY)
-			ovl_report_at(c, "upper", "/", PR_STK_UPPER_ORIGIN_BAD,
-				      ovl_fh_strerror(err));
+		/* The kernel writes it again at the next mount. */
+		if (err != OVL_FH_OK && err != OVL_FH_EMPTY &&
+		    ovl_report_fix_at(c, "upper", "/", PR_STK_UPPER_ORIGIN_BAD,
+				      ovl_fh_strerror(err)))
+			ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, "/", 1, OVL_XA_ORIGIN, NULL, 0);
 		else if (err == OVL_FH_OK && c->s->index &&
 			 root_handle_matches(&c->s->layers[1], &fh) == 0)
 			ovl_report_at(c, "upper", "/", PR_STK_UPPER_ORIGIN_STALE, NULL);
@@ -49,8 +51,9 @@ static void check_upper_root(struct ovl_ctx *c)
 			      c->s->ns == OVL_NS_USER ? "userxattr selects user.overlay., "
 			      "layers hold trusted.overlay." : "layers hold user.overlay., "
 			      "the options select trusted.overlay. (add userxattr)");
-	if (ovl_xattrs_has(&xa, OVL_XA_UUID) && xa.len[OVL_XA_UUID] != 16)
-		ovl_report_at(c, "upper", "/", PR_STK_UUID_XATTR_BAD, NULL);
+	if (ovl_xattrs_has(&xa, OVL_XA_UUID) && xa.len[OVL_XA_UUID] != 16 &&
+	    ovl_report_fix_at(c, "upper", "/", PR_STK_UUID_XATTR_BAD, NULL))
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, "/", 1, OVL_XA_UUID, NULL, 0);
 	ovl_xattrs_free(&xa);
 }
 
@@ -71,9 +74,12 @@ static void check_index_root(struct ovl_ctx *c)
 	if (ovl_xattrs_has(&xa, OVL_XA_UPPER) && xa.val[OVL_XA_UPPER]) {
 		enum ovl_fh_err err = ovl_fh_parse(xa.val[OVL_XA_UPPER],
 						   xa.len[OVL_XA_UPPER], &fh);
-		if (err != OVL_FH_OK)
-			ovl_report_at(c, "index", "/", PR_STK_INDEX_UPPER_BAD,
-				      ovl_fh_strerror(err));
+		if (err != OVL_FH_OK) {
+			if (ovl_report_fix_at(c, "index", "/", PR_STK_INDEX_UPPER_BAD,
+					      ovl_fh_strerror(err)))
+				ovl_plan_at(c, OVL_FIX_RM_XATTR, OVL_FIX_WORKDIR, "/index", 6,
+					    OVL_XA_UPPER, NULL, 0);
+		}
 		else if (c->s->has_upper &&
 			 root_handle_matches(&c->s->layers[0], &fh) == 0)
 			ovl_report_at(c, "index", "/", PR_STK_INDEX_UPPER_STALE, NULL);

@@ -61,15 +61,22 @@ void ovl_check_work(struct ovl_ctx *c)
 		if (!strcmp(name, "incompat")) {
 			int ifd = ovl_open_dir_at(s->workworkfd, "incompat");
 			if (ifd >= 0) {
-				if (ovl_stat_at(ifd, "volatile", &st) == 0)
-					ovl_report_at(c, "work", "/incompat/volatile",
-						      PR_STK_VOLATILE_DIRTY, NULL);
+				if (ovl_stat_at(ifd, "volatile", &st) == 0 &&
+				    ovl_report_fix_at(c, "work", "/incompat/volatile",
+						      PR_STK_VOLATILE_DIRTY, NULL))
+					ovl_plan_at(c, OVL_FIX_QUARANTINE, OVL_FIX_WORKDIR,
+						    "/work/incompat", 14, 0, NULL, 0);
 				close(ifd);
 			}
 			continue;
 		}
-		if (has_deep_leftover(s->workworkfd, name))
-			ovl_report_at(c, "work", path, PR_STK_WORK_LEFTOVER, NULL);
+		if (has_deep_leftover(s->workworkfd, name) &&
+		    ovl_report_fix_at(c, "work", path, PR_STK_WORK_LEFTOVER, NULL)) {
+			char wpath[330];
+			snprintf(wpath, sizeof(wpath), "/work%s", path);
+			ovl_plan_at(c, OVL_FIX_QUARANTINE, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+				    0, NULL, 0);
+		}
 	}
 	ovl_dir_names_free(names);
 }

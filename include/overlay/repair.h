@@ -1,0 +1,79 @@
+/*
+ * Repair: the only module that writes to the layers. Checks describe a fix
+ * as data (a plan); after the walk the plan is applied in an order that
+ * keeps the stack mountable at every step (create, then xattrs, then
+ * removals), each change first appended to an undo journal with what was
+ * there before.
+ */
+#ifndef OVERLAY_REPAIR_H
+#define OVERLAY_REPAIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "overlay/problem.h"
+#include "overlay/stack.h"
+#include "overlay/xattr.h"
+
+/* A fix's place: a layer index, or the work dir W. */
+#define OVL_FIX_WORKDIR	(-1)
+
+enum ovl_fix_op {
+	OVL_FIX_MK_WHITEOUT,	/* create a whiteout (char 0/0) */
+	OVL_FIX_SET_XATTR,	/* set an overlay xattr */
+	OVL_FIX_RM_XATTR,	/* remove an overlay xattr */
+	OVL_FIX_RM_WHITEOUT,	/* unlink a whiteout */
+	OVL_FIX_QUARANTINE,	/* move an entry aside into W/overlay-fsck.quarantine */
+};
+
+struct ovl_fix {
+	enum ovl_fix_op op;
+	int layer;		/* layer idx or OVL_FIX_WORKDIR */
+	char *path;		/* "/a/b" inside the layer (or W) */
+	enum ovl_xattr_id xattr;
+	unsigned char *val;	/* SET_XATTR value */
+	size_t len;
+	unsigned long problem;	/* which reported problem it fixes */
+	size_t order;		/* position in the plan: ties keep walk order */
+};
+
+struct ovl_plan {
+	struct ovl_fix *fixes;
+	size_t n, cap;
+};
+
+void ovl_plan_init(struct ovl_plan *p);
+void ovl_plan_free(struct ovl_plan *p);
+/* Queue a fix (copies path and value). */
+void ovl_plan_add(struct ovl_plan *p, enum ovl_fix_op op, int layer, const char *path,
+		  size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len,
+		  unsigned long problem);
+
+/*
+ * Apply the plan to the stack. The journal is a new file at journal_path
+ * (fsync'ed before every change); when `numbered`, a taken name gets a
+ * ".N" suffix written back into journal_path. Counts fixed problems
+ * into r. Returns 0, or -1 when a change failed (reported on r->out).
+ */
+int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path,
+		     size_t journal_size, bool numbered, struct ovl_report *r);
+
+/*
+ * Roll back every change recorded in a journal, newest first, after
+ * checking that each still looks as the repair left it. Returns 0, 4 when
+ * the layers changed since (nothing rolled back), 8 on other errors; a one
+ * line reason in err.
+ */
+int ovl_repair_undo(struct ovl_stack *s, const char *journal_path, char *err, size_t errlen);
+
+/* Set by a signal handler: stop before the next change (exit 32). */
+extern volatile int ovl_repair_interrupted;
+
+/* The default journal path under W: W/overlay-fsck-undo.<UTC time>. */
+void ovl_repair_default_journal(char *buf, size_t size, const char *workdir);
+
+/* Test hook: OVL_FAULT_WRITE=N kills the process (SIGKILL) at the Nth
+ * change, after its journal record and before the change itself;
+ * OVL_FAULT_AFTER=1 moves the kill to just after the change. */
+
+#endif

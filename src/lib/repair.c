@@ -1,0 +1,688 @@
+/*
+ * Repair: applies a plan of fixes, the only code that writes to a layer.
+ *
+ * Order keeps the stack mountable at every step: whiteouts are created
+ * first, then xattrs are set, then removed, then entries are removed or
+ * moved aside; a crash between two steps leaves a state the next run
+ * finishes the same way. Before each change one record goes to the undo journal and is
+ * fsync'ed: what the change is and what was there before. A crash between
+ * record and change leaves a record without its "D" line; undo and the
+ * next check both look at the layers themselves, so either state is fine.
+ *
+ * Journal (text, one record a line, bytes as hex):
+ *   overlay-fsck-journal 1
+ *   L <layer> <dev> <ino>          each layer root, W as layer -1
+ *   R <seq> <op> <layer> <path> <xattr> <old> <new>    ('-': absent)
+ *   D <seq>                        the change was made
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "overlay/lookup.h"
+#include "overlay/repair.h"
+#include "overlay/util.h"
+
+#define QUARANTINE_DIR "overlay-fsck.quarantine"
+
+volatile int ovl_repair_interrupted;
+
+void ovl_repair_default_journal(char *buf, size_t size, const char *workdir)
+{
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(buf, size, "%s/overlay-fsck-undo.%s", workdir, stamp);
+}
+
+static const char *const op_names[] = {
+	[OVL_FIX_MK_WHITEOUT] = "mkwhiteout",
+	[OVL_FIX_SET_XATTR] = "setxattr",
+	[OVL_FIX_RM_XATTR] = "rmxattr",
+	[OVL_FIX_RM_WHITEOUT] = "rmwhiteout",
+	[OVL_FIX_QUARANTINE] = "quarantine",
+};
+
+void ovl_plan_init(struct ovl_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void ovl_plan_free(struct ovl_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->fixes[i].path);
+		free(p->fixes[i].val);
+	}
+	free(p->fixes);
+	memset(p, 0, sizeof(*p));
+}
+
+void ovl_plan_add(struct ovl_plan *p, enum ovl_fix_op op, int layer, const char *path,
+		  size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len,
+		  unsigned long problem)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 16;
+		p->fixes = ovl_xrealloc(p->fixes, p->cap * sizeof(*p->fixes));
+	}
+	struct ovl_fix *f = &p->fixes[p->n++];
+	f->op = op;
+	f->layer = layer;
+	f->path = ovl_xstrndup(path, pathlen);
+	f->xattr = xattr;
+	f->val = NULL;
+	f->len = len;
+	if (val) {
+		f->val = ovl_xmalloc(len + 1);
+		memcpy(f->val, val, len);
+	}
+	f->problem = problem;
+	f->order = p->n - 1;
+}
+
+static int phase(enum ovl_fix_op op)
+{
+	switch (op) {
+	case OVL_FIX_MK_WHITEOUT:
+		return 0;
+	case OVL_FIX_SET_XATTR:
+		return 1;	/* e.g. opaque before the redirect goes */
+	case OVL_FIX_RM_XATTR:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+/* ---- the journal ---- */
+
+struct journal {
+	FILE *f;
+	unsigned long seq;
+};
+
+static void put_hex(FILE *f, const void *buf, size_t len, bool present)
+{
+	char hex[3];
+
+	if (!present) {
+		fputs(" -", f);
+		return;
+	}
+	fputs(" x", f);		/* "x" alone: present and empty */
+	for (size_t i = 0; i < len; i++) {
+		ovl_hex_encode((const unsigned char *)buf + i, 1, hex);
+		fputs(hex, f);
+	}
+}
+
+/*
+ * A journal is never appended to or overwritten: one file per run. A
+ * taken default name gets a numbered suffix; a taken -z name is an error.
+ */
+static int journal_create(char *path, size_t size, bool numbered)
+{
+	size_t base = strlen(path);
+
+	for (int i = 1; i < 1000; i++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC |
+			  O_NOFOLLOW, 0600);
+		if (fd >= 0 || errno != EEXIST || !numbered)
+			return fd;
+		snprintf(path + base, size - base, ".%d", i);
+	}
+	return -1;
+}
+
+static int journal_open(struct journal *j, char *path, size_t size, bool numbered,
+			const struct ovl_stack *s)
+{
+	int fd = journal_create(path, size, numbered);
+	struct stat st;
+
+	j->seq = 0;
+	j->f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (!j->f) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fputs("overlay-fsck-journal 1\n", j->f);
+	for (int i = 0; i < s->nlayers; i++)
+		if (s->layers[i].fd >= 0)
+			fprintf(j->f, "L %d %llu %llu\n", i, (unsigned long long)s->layers[i].dev,
+				(unsigned long long)s->layers[i].ino);
+	if (s->workfd >= 0 && fstat(s->workfd, &st) == 0)
+		fprintf(j->f, "L -1 %llu %llu\n", (unsigned long long)st.st_dev,
+			(unsigned long long)st.st_ino);
+	if (fflush(j->f) != 0 || fsync(fileno(j->f)) != 0)
+		return -1;
+	return 0;
+}
+
+static int journal_record(struct journal *j, const struct ovl_fix *f, const char *xname,
+			  const void *old, size_t oldlen, bool had_old,
+			  const void *new, size_t newlen, bool has_new)
+{
+	j->seq++;
+	fprintf(j->f, "R %lu %s %d", j->seq, op_names[f->op], f->layer);
+	put_hex(j->f, f->path, strlen(f->path), true);
+	fprintf(j->f, " %s", xname ? xname : "-");
+	put_hex(j->f, old, oldlen, had_old);
+	put_hex(j->f, new, newlen, has_new);
+	fputc('\n', j->f);
+	if (fflush(j->f) != 0 || fdatasync(fileno(j->f)) != 0)
+		return -1;
+	return 0;
+}
+
+static void journal_done(struct journal *j)
+{
+	fprintf(j->f, "D %lu\n", j->seq);
+	fflush(j->f);
+}
+
+/* Fault injection for the crash tests. */
+static void fault_point(bool after)
+{
+	static long count = -1, target;
+	static bool kill_after;
+
+	if (count < 0) {
+		const char *v = getenv("OVL_FAULT_WRITE");
+		target = v ? atol(v) : 0;
+		kill_after = getenv("OVL_FAULT_AFTER") != NULL;
+		count = 0;
+	}
+	if (!target)
+		return;
+	if (!after)
+		count++;
+	if (count == target && after == kill_after)
+		kill(getpid(), SIGKILL);
+}
+
+/* ---- applying ---- */
+
+static int root_of(const struct ovl_stack *s, int layer)
+{
+	if (layer == OVL_FIX_WORKDIR)
+		return s->workfd;
+	if (layer < 0 || layer >= s->nlayers)
+		return -1;
+	return s->layers[layer].fd;
+}
+
+/* Open the parent dir of "/a/b" inside root (O_PATH); *leaf points at "b". */
+static int open_parent(int root, const char *path, const char **leaf)
+{
+	const char *p = path[0] == '/' ? path + 1 : path;
+	const char *slash = strrchr(p, '/');
+
+	if (!slash) {
+		*leaf = p;	/* "" for the root itself */
+		return fcntl(root, F_DUPFD_CLOEXEC, 0);
+	}
+	*leaf = slash + 1;
+	return ovl_open_beneath(root, p, (size_t)(slash - p), O_PATH | O_DIRECTORY);
+}
+
+static int quarantine_dir(const struct ovl_stack *s, char *name, size_t namelen)
+{
+	static char run[32];
+
+	if (!run[0]) {
+		time_t t = time(NULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(run, sizeof(run), "%Y%m%dT%H%M%SZ", &tm);
+	}
+	if (mkdirat(s->workfd, QUARANTINE_DIR, 0700) < 0 && errno != EEXIST)
+		return -1;
+	int q = ovl_open_beneath(s->workfd, QUARANTINE_DIR, strlen(QUARANTINE_DIR),
+				 O_PATH | O_DIRECTORY);
+	if (q < 0)
+		return -1;
+	if (mkdirat(q, run, 0700) < 0 && errno != EEXIST) {
+		close(q);
+		return -1;
+	}
+	int d = ovl_open_beneath(q, run, strlen(run), O_PATH | O_DIRECTORY);
+	close(q);
+	snprintf(name, namelen, QUARANTINE_DIR "/%s", run);
+	return d;
+}
+
+static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f)
+{
+	int root = root_of(s, f->layer);
+	const char *leaf;
+	int dfd, ret = -1;
+	struct stat st;
+	const char *xname = f->op == OVL_FIX_SET_XATTR || f->op == OVL_FIX_RM_XATTR
+			    ? ovl_xattr_name(s->ns, f->xattr) : NULL;
+
+	if (root < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	dfd = open_parent(root, f->path, &leaf);
+	if (dfd < 0)
+		return -1;
+
+	switch (f->op) {
+	case OVL_FIX_SET_XATTR:
+	case OVL_FIX_RM_XATTR: {
+		unsigned char *old = ovl_xmalloc(65536);
+		ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, 65536);
+		if (n < 0 && errno != ENODATA) {
+			free(old);
+			break;
+		}
+		if (f->op == OVL_FIX_RM_XATTR && n < 0) {
+			free(old);
+			ret = 0;	/* already gone */
+			break;
+		}
+		if (journal_record(j, f, xname, old, n < 0 ? 0 : (size_t)n, n >= 0,
+				   f->val, f->len, f->op == OVL_FIX_SET_XATTR) < 0) {
+			free(old);
+			break;
+		}
+		free(old);
+		fault_point(false);
+		ret = f->op == OVL_FIX_SET_XATTR
+		      ? ovl_xattr_set_at(dfd, leaf, xname, f->val, f->len)
+		      : ovl_xattr_remove_at(dfd, leaf, xname);
+		break;
+	}
+	case OVL_FIX_MK_WHITEOUT:
+		if (ovl_stat_at(dfd, leaf, &st) == 0) {
+			ret = ovl_is_whiteout_stat(&st) ? 0 : (errno = EEXIST, -1);
+			break;
+		}
+		if (journal_record(j, f, NULL, NULL, 0, false, NULL, 0, false) < 0)
+			break;
+		fault_point(false);
+		ret = mknodat(dfd, leaf, S_IFCHR | 0000, makedev(0, 0));
+		break;
+	case OVL_FIX_RM_WHITEOUT:
+		if (ovl_stat_at(dfd, leaf, &st) < 0) {
+			ret = errno == ENOENT ? 0 : -1;
+			break;
+		}
+		if (!ovl_is_whiteout_stat(&st)) {
+			errno = EEXIST;
+			break;
+		}
+		/* Its mode and owner, so that undo makes the same whiteout. */
+		char meta[64];
+		int mlen = snprintf(meta, sizeof(meta), "%o %u %u", (unsigned)(st.st_mode & 07777),
+				    (unsigned)st.st_uid, (unsigned)st.st_gid);
+		if (journal_record(j, f, NULL, meta, (size_t)mlen, true, NULL, 0, false) < 0)
+			break;
+		fault_point(false);
+		ret = unlinkat(dfd, leaf, 0);
+		break;
+	case OVL_FIX_QUARANTINE: {
+		char qname[128], target[512];
+		int q = quarantine_dir(s, qname, sizeof(qname));
+		if (q < 0)
+			break;
+		/* One flat dir per run: the path, '/' as '%', names the entry. */
+		size_t k = 0;
+		for (const char *p = f->path + 1; *p && k + 1 < sizeof(target); p++)
+			target[k++] = *p == '/' ? '%' : *p;
+		target[k] = '\0';
+		char full[700];
+		snprintf(full, sizeof(full), "/%s/%s", qname, target);
+		if (journal_record(j, f, NULL, NULL, 0, false, full, strlen(full), true) < 0) {
+			close(q);
+			break;
+		}
+		fault_point(false);
+		ret = renameat(dfd, leaf, q, target);
+		close(q);
+		break;
+	}
+	}
+	if (ret == 0 && j->seq) {
+		fault_point(true);
+		journal_done(j);
+	}
+	int e = errno;
+	close(dfd);
+	errno = e;
+	return ret;
+}
+
+static int cmp_phase(const void *a, const void *b)
+{
+	const struct ovl_fix *x = a, *y = b;
+	int d = phase(x->op) - phase(y->op);
+
+	if (d)
+		return d;
+	/* keep the walk's order within a phase */
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path,
+		     size_t journal_size, bool numbered, struct ovl_report *r)
+{
+	struct journal j = { 0 };
+	unsigned char *failed;
+	unsigned char *touched;
+	int ret = 0;
+
+	if (!p->n)
+		return 0;
+	if (journal_open(&j, journal_path, journal_size, numbered, s) < 0) {
+		fprintf(r->out, "cannot write the undo journal %s: %s: no changes made\n",
+			journal_path, strerror(errno));
+		r->operational = true;
+		return -1;
+	}
+	qsort(p->fixes, p->n, sizeof(*p->fixes), cmp_phase);
+	failed = ovl_xcalloc(r->seq + 1, 1);
+	touched = ovl_xcalloc(r->seq + 1, 1);
+	for (size_t i = 0; i < p->n; i++) {
+		struct ovl_fix *f = &p->fixes[i];
+		if (f->problem <= r->seq)
+			touched[f->problem] = 1;
+		if (f->problem <= r->seq && failed[f->problem])
+			continue;	/* the rest of a failed fix stays undone */
+		if (ovl_repair_interrupted) {
+			r->cancelled = true;
+			if (f->problem <= r->seq)
+				failed[f->problem] = 1;
+			continue;
+		}
+		if (apply_one(s, &j, f) < 0) {
+			const char *lname = f->layer == OVL_FIX_WORKDIR ? "work dir"
+					    : s->layers[f->layer].name;
+			fprintf(r->out, "%s:%s: cannot %s: %s\n", lname, f->path,
+				op_names[f->op], strerror(errno));
+			if (f->problem <= r->seq)
+				failed[f->problem] = 1;
+			if (errno != EROFS)
+				r->operational = true;
+			ret = -1;
+		}
+	}
+	for (unsigned long i = 0; i <= r->seq; i++)
+		if (touched[i] && !failed[i])
+			r->fixed++;
+	free(failed);
+	free(touched);
+	fclose(j.f);
+	return ret;
+}
+
+/* ---- undo ---- */
+
+struct record {
+	unsigned long seq;
+	enum ovl_fix_op op;
+	int layer;
+	char *path;
+	char *xname;
+	unsigned char *old, *new;
+	size_t oldlen, newlen;
+	bool has_old, has_new, done;
+};
+
+/* " -" absent, " x<hex>" present. */
+static bool get_hex(char **cur, unsigned char **out, size_t *len, bool *present)
+{
+	char *tok = strsep(cur, " ");
+
+	*out = NULL;
+	*len = 0;
+	*present = false;
+	if (!tok)
+		return false;
+	if (!strcmp(tok, "-"))
+		return true;
+	if (tok[0] != 'x')
+		return false;
+	size_t hl = strlen(tok + 1);
+	*out = ovl_xmalloc(hl / 2 + 1);
+	long n = ovl_hex_decode(tok + 1, hl, *out, hl / 2 + 1);
+	if (n < 0)
+		return false;
+	(*out)[n] = 0;
+	*len = (size_t)n;
+	*present = true;
+	return true;
+}
+
+static int parse_record(char *line, struct record *rec)
+{
+	char *cur = line + 2, *tok;
+	unsigned char *path;
+	size_t plen;
+	bool present;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!(tok = strsep(&cur, " ")))
+		return -1;
+	rec->seq = strtoul(tok, NULL, 10);
+	if (!(tok = strsep(&cur, " ")))
+		return -1;
+	rec->op = (enum ovl_fix_op)-1;
+	for (size_t i = 0; i < OVL_ARRAY_SIZE(op_names); i++)
+		if (!strcmp(tok, op_names[i]))
+			rec->op = (enum ovl_fix_op)i;
+	if ((int)rec->op < 0 || !(tok = strsep(&cur, " ")))
+		return -1;
+	rec->layer = atoi(tok);
+	if (!get_hex(&cur, &path, &plen, &present) || !present)
+		return -1;
+	rec->path = (char *)path;
+	if (!(tok = strsep(&cur, " ")))
+		return -1;
+	rec->xname = strcmp(tok, "-") ? ovl_xstrdup(tok) : NULL;
+	if (!get_hex(&cur, &rec->old, &rec->oldlen, &rec->has_old) ||
+	    !get_hex(&cur, &rec->new, &rec->newlen, &rec->has_new))
+		return -1;
+	return 0;
+}
+
+static void record_free(struct record *rec)
+{
+	free(rec->path);
+	free(rec->xname);
+	free(rec->old);
+	free(rec->new);
+}
+
+/*
+ * Where is this change now: 1 the repair's result is there, 0 the state
+ * before it is there (the change never happened), -1 something else.
+ */
+static int record_state(struct ovl_stack *s, const struct record *rec)
+{
+	const char *leaf;
+	int root = root_of(s, rec->layer);
+	int dfd = root >= 0 ? open_parent(root, rec->path, &leaf) : -1;
+	struct stat st;
+	int state = -1;
+
+	if (dfd < 0)
+		return -1;
+	switch (rec->op) {
+	case OVL_FIX_SET_XATTR:
+	case OVL_FIX_RM_XATTR: {
+		unsigned char *cur = ovl_xmalloc(65536);
+		ssize_t n = ovl_xattr_get_at(dfd, leaf, rec->xname, cur, 65536);
+		bool now = n >= 0;
+		bool is_new = now == rec->has_new &&
+			      (!now || ((size_t)n == rec->newlen && !memcmp(cur, rec->new, rec->newlen)));
+		bool is_old = now == rec->has_old &&
+			      (!now || ((size_t)n == rec->oldlen && !memcmp(cur, rec->old, rec->oldlen)));
+		state = is_new ? 1 : is_old ? 0 : -1;
+		free(cur);
+		break;
+	}
+	case OVL_FIX_MK_WHITEOUT:
+		if (ovl_stat_at(dfd, leaf, &st) == 0)
+			state = ovl_is_whiteout_stat(&st) ? 1 : -1;
+		else
+			state = errno == ENOENT ? 0 : -1;
+		break;
+	case OVL_FIX_RM_WHITEOUT:
+		if (ovl_stat_at(dfd, leaf, &st) == 0)
+			state = ovl_is_whiteout_stat(&st) ? 0 : -1;
+		else
+			state = errno == ENOENT ? 1 : -1;
+		break;
+	case OVL_FIX_QUARANTINE: {
+		const char *qleaf;
+		int qd = open_parent(s->workfd, (const char *)rec->new, &qleaf);
+		bool here = ovl_stat_at(dfd, leaf, &st) == 0;
+		bool there = qd >= 0 && ovl_stat_at(qd, qleaf, &st) == 0;
+		if (qd >= 0)
+			close(qd);
+		state = there && !here ? 1 : here && !there ? 0 : -1;
+		break;
+	}
+	}
+	close(dfd);
+	return state;
+}
+
+static int record_revert(struct ovl_stack *s, const struct record *rec)
+{
+	const char *leaf;
+	int dfd = open_parent(root_of(s, rec->layer), rec->path, &leaf);
+	int ret = -1;
+
+	if (dfd < 0)
+		return -1;
+	switch (rec->op) {
+	case OVL_FIX_SET_XATTR:
+	case OVL_FIX_RM_XATTR:
+		ret = rec->has_old ? ovl_xattr_set_at(dfd, leaf, rec->xname, rec->old, rec->oldlen)
+				   : ovl_xattr_remove_at(dfd, leaf, rec->xname);
+		break;
+	case OVL_FIX_MK_WHITEOUT:
+		ret = unlinkat(dfd, leaf, 0);
+		break;
+	case OVL_FIX_RM_WHITEOUT: {
+		unsigned mode = 0, uid = 0, gid = 0;
+		if (rec->has_old)
+			sscanf((const char *)rec->old, "%o %u %u", &mode, &uid, &gid);
+		ret = mknodat(dfd, leaf, S_IFCHR | (mode & 07777), makedev(0, 0));
+		if (ret == 0 && rec->has_old)
+			ret = fchownat(dfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW);
+		if (ret == 0 && rec->has_old)	/* mknod is subject to the umask */
+			ret = fchmodat(dfd, leaf, mode & 07777, 0);
+		break;
+	}
+	case OVL_FIX_QUARANTINE: {
+		const char *qleaf;
+		int qd = open_parent(s->workfd, (const char *)rec->new, &qleaf);
+		ret = qd >= 0 ? renameat(qd, qleaf, dfd, leaf) : -1;
+		if (qd >= 0)
+			close(qd);
+		break;
+	}
+	}
+	close(dfd);
+	return ret;
+}
+
+int ovl_repair_undo(struct ovl_stack *s, const char *journal_path, char *err, size_t errlen)
+{
+	FILE *f = fopen(journal_path, "re");
+	struct record *recs = NULL;
+	size_t n = 0, cap = 0;
+	char *line = NULL;
+	size_t linecap = 0;
+	ssize_t len;
+	int ret = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", journal_path, strerror(errno));
+		return 8;
+	}
+	if ((len = getline(&line, &linecap, f)) < 0 ||
+	    strcmp(line, "overlay-fsck-journal 1\n") != 0) {
+		snprintf(err, errlen, "%s: not an overlay-fsck journal", journal_path);
+		ret = 8;
+		goto out;
+	}
+	while ((len = getline(&line, &linecap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (line[0] == 'L') {
+			int layer;
+			unsigned long long dev, ino;
+			struct stat st;
+			if (sscanf(line, "L %d %llu %llu", &layer, &dev, &ino) != 3)
+				continue;
+			int root = root_of(s, layer);
+			if (root < 0 || fstat(root, &st) < 0 || st.st_dev != dev || st.st_ino != ino) {
+				snprintf(err, errlen, "%s: written for another stack (layer %d differs)",
+					 journal_path, layer);
+				ret = 8;
+				goto out;
+			}
+		} else if (line[0] == 'R') {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				recs = ovl_xrealloc(recs, cap * sizeof(*recs));
+			}
+			if (parse_record(line, &recs[n]) < 0) {
+				record_free(&recs[n]);
+				snprintf(err, errlen, "%s: damaged record", journal_path);
+				ret = 8;
+				goto out;
+			}
+			n++;
+		} else if (line[0] == 'D') {
+			unsigned long seq = strtoul(line + 2, NULL, 10);
+			for (size_t i = 0; i < n; i++)
+				if (recs[i].seq == seq)
+					recs[i].done = true;
+		}
+	}
+	/* Check everything before touching anything. */
+	for (size_t i = n; i-- > 0;) {
+		int st = record_state(s, &recs[i]);
+		if (st < 0 || (st == 0 && recs[i].done)) {
+			snprintf(err, errlen, "the layers changed since the repair (%s %s): "
+				 "nothing rolled back", op_names[recs[i].op], recs[i].path);
+			ret = 4;
+			goto out;
+		}
+		recs[i].done = st == 1;
+	}
+	for (size_t i = n; i-- > 0;) {
+		if (recs[i].done && record_revert(s, &recs[i]) < 0) {
+			snprintf(err, errlen, "cannot roll back %s %s: %s", op_names[recs[i].op],
+				 recs[i].path, strerror(errno));
+			ret = 8;
+			goto out;
+		}
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		record_free(&recs[i]);
+	free(recs);
+	free(line);
+	fclose(f);
+	return ret;
+}
