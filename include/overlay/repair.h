@@ -24,6 +24,7 @@ enum ovl_fix_op {
 	OVL_FIX_RM_XATTR,	/* remove an overlay xattr */
 	OVL_FIX_RM_WHITEOUT,	/* unlink a whiteout */
 	OVL_FIX_QUARANTINE,	/* move an entry aside into W/overlay-fsck.quarantine */
+	OVL_FIX_QUARANTINE_WH,	/* the same, leaving a whiteout in its place (atomic) */
 };
 
 struct ovl_fix {

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ static const char *const op_names[] = {
 	[OVL_FIX_RM_XATTR] = "rmxattr",
 	[OVL_FIX_RM_WHITEOUT] = "rmwhiteout",
 	[OVL_FIX_QUARANTINE] = "quarantine",
+	[OVL_FIX_QUARANTINE_WH] = "quarantine-wh",
 };
 
 void ovl_plan_init(struct ovl_plan *p)
@@ -335,14 +337,16 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		fault_point(false);
 		ret = unlinkat(dfd, leaf, 0);
 		break;
-	case OVL_FIX_QUARANTINE: {
+	case OVL_FIX_QUARANTINE:
+	case OVL_FIX_QUARANTINE_WH: {
 		char qname[128], target[512];
 		int q = quarantine_dir(s, qname, sizeof(qname));
 		if (q < 0)
 			break;
-		/* One flat dir per run: the path, '/' as '%', names the entry. */
-		size_t k = 0;
-		for (const char *p = f->path + 1; *p && k + 1 < sizeof(target); p++)
+		/* One flat dir per run: layer and path, '/' as '%', name the entry. */
+		int k = snprintf(target, sizeof(target), "%s",
+				 f->layer == OVL_FIX_WORKDIR ? "W" : s->layers[f->layer].name);
+		for (const char *p = f->path; *p && k + 1 < (int)sizeof(target); p++)
 			target[k++] = *p == '/' ? '%' : *p;
 		target[k] = '\0';
 		char full[700];
@@ -352,7 +356,9 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			break;
 		}
 		fault_point(false);
-		ret = renameat(dfd, leaf, q, target);
+		/* RENAME_WHITEOUT: no moment where a lower entry shows through. */
+		ret = f->op == OVL_FIX_QUARANTINE ? renameat(dfd, leaf, q, target)
+			: renameat2(dfd, leaf, q, target, RENAME_WHITEOUT);
 		close(q);
 		break;
 	}
@@ -548,14 +554,19 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		else
 			state = errno == ENOENT ? 1 : -1;
 		break;
-	case OVL_FIX_QUARANTINE: {
+	case OVL_FIX_QUARANTINE:
+	case OVL_FIX_QUARANTINE_WH: {
 		const char *qleaf;
 		int qd = open_parent(s->workfd, (const char *)rec->new, &qleaf);
 		bool here = ovl_stat_at(dfd, leaf, &st) == 0;
+		bool wh = here && ovl_is_whiteout_stat(&st);
 		bool there = qd >= 0 && ovl_stat_at(qd, qleaf, &st) == 0;
 		if (qd >= 0)
 			close(qd);
-		state = there && !here ? 1 : here && !there ? 0 : -1;
+		if (rec->op == OVL_FIX_QUARANTINE_WH)
+			state = there && wh ? 1 : here && !wh && !there ? 0 : -1;
+		else
+			state = there && !here ? 1 : here && !there ? 0 : -1;
 		break;
 	}
 	}
@@ -591,9 +602,15 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 			ret = fchmodat(dfd, leaf, mode & 07777, 0);
 		break;
 	}
-	case OVL_FIX_QUARANTINE: {
+	case OVL_FIX_QUARANTINE:
+	case OVL_FIX_QUARANTINE_WH: {
 		const char *qleaf;
 		int qd = open_parent(s->workfd, (const char *)rec->new, &qleaf);
+		if (rec->op == OVL_FIX_QUARANTINE_WH && unlinkat(dfd, leaf, 0) < 0) {
+			if (qd >= 0)
+				close(qd);
+			break;
+		}
 		ret = qd >= 0 ? renameat(qd, qleaf, dfd, leaf) : -1;
 		if (qd >= 0)
 			close(qd);

@@ -50,6 +50,35 @@ static void check_dir_entry(struct ovl_ctx *c, int fd, const char *name,
 		ovl_report_at(c, "index", path, PR_IX_DIR_UPPER_STALE, NULL);
 }
 
+/* Move W/index/NAME into the quarantine: the kernel would refuse or
+ * delete it, and it may hold the only copy of some data. */
+static void quarantine(struct ovl_ctx *c, const char *path, enum ovl_problem_code code,
+		       const char *detail)
+{
+	char wpath[OVL_FH_HEX_MAX + 512];
+
+	if (ovl_report_fix_at(c, "index", path, code, detail)) {
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_QUARANTINE, OVL_FIX_WORKDIR, wpath, strlen(wpath), 0,
+			    NULL, 0);
+	}
+}
+
+/* Write the handle the entry is named after as its origin. */
+static void rewrite_origin(struct ovl_ctx *c, const char *path, const struct ovl_fh *name_fh,
+			   enum ovl_problem_code code)
+{
+	unsigned char buf[OVL_FH_MAX_LEN];
+	char wpath[OVL_FH_HEX_MAX + 512];
+	size_t len = ovl_fh_encode(name_fh, buf, sizeof(buf));
+
+	if (ovl_report_fix_at(c, "index", path, code, NULL) && len) {
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_SET_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+			    OVL_XA_ORIGIN, buf, len);
+	}
+}
+
 static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 			     const struct stat *st, const struct ovl_xattrs *xa,
 			     const char *path)
@@ -59,26 +88,27 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	char detail[64];
 
 	if (!ovl_xattrs_has(xa, OVL_XA_ORIGIN)) {
-		ovl_report_at(c, "index", path, PR_IX_NO_ORIGIN, NULL);
+		rewrite_origin(c, path, name_fh, PR_IX_NO_ORIGIN);
 		return;
 	}
 	if (!xa->val[OVL_XA_ORIGIN] ||
 	    ovl_fh_parse(xa->val[OVL_XA_ORIGIN], xa->len[OVL_XA_ORIGIN], &origin) != OVL_FH_OK ||
 	    origin.len != name_fh->len || !ovl_fh_same_fid(&origin, name_fh) ||
 	    memcmp(origin.uuid, name_fh->uuid, 16) != 0) {
-		ovl_report_at(c, "index", path, PR_IX_ORIGIN_MISMATCH, NULL);
+		rewrite_origin(c, path, name_fh, PR_IX_ORIGIN_MISMATCH);
 		return;
 	}
 	/* The kernel decodes the origin first: a gone lower makes the entry
 	 * stale, deleted at mount once no upper alias is left. */
 	bool lower_alive = resolve(c, name_fh, 1, c->s->nlayers - 1, &lst) == 0;
 	if (!lower_alive) {
-		ovl_report_at(c, "index", path, PR_IX_STALE, st->st_nlink <= 1 ?
-			      "no upper alias left: deleted at mount" : NULL);
-		if (st->st_nlink <= 1)
+		if (st->st_nlink <= 1) {
+			quarantine(c, path, PR_IX_STALE, "no upper alias left: deleted at mount");
 			return;
+		}
+		ovl_report_at(c, "index", path, PR_IX_STALE, NULL);
 	} else if (st->st_nlink <= 1) {
-		ovl_report_at(c, "index", path, PR_IX_ORPHAN, NULL);
+		quarantine(c, path, PR_IX_ORPHAN, NULL);
 		return;
 	}
 
@@ -132,7 +162,7 @@ void ovl_check_index(struct ovl_ctx *c)
 		if (ovl_is_whiteout_stat(&st) && name[0] == '#')
 			goto next;
 		if (ovl_fh_from_hex(name, &fh) != OVL_FH_OK) {
-			ovl_report_at(c, "index", path, PR_IX_BAD_NAME, NULL);
+			quarantine(c, path, PR_IX_BAD_NAME, NULL);
 			goto next;
 		}
 		if (ovl_is_whiteout_stat(&st))
@@ -146,7 +176,7 @@ void ovl_check_index(struct ovl_ctx *c)
 		else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
 			check_file_entry(c, &fh, &st, &xa, path);
 		else
-			ovl_report_at(c, "index", path, PR_IX_UNKNOWN, NULL);
+			quarantine(c, path, PR_IX_UNKNOWN, NULL);
 		ovl_xattrs_free(&xa);
 next:
 		free(path);

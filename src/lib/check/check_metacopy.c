@@ -22,8 +22,11 @@ static int reopen_rdonly(int opath_fd)
 	return open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 }
 
-static void check_digest(struct ovl_ctx *c, const struct ovl_metacopy *mc,
-			 const struct ovl_lookup_res *res)
+static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
+		       const char *detail);
+
+static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
+			 const struct ovl_metacopy *mc, const struct ovl_lookup_res *res)
 {
 	uint8_t digest[OVL_METACOPY_DIGEST_MAX];
 	size_t dlen = 0;
@@ -35,7 +38,7 @@ static void check_digest(struct ovl_ctx *c, const struct ovl_metacopy *mc,
 	if (ovl_verity_measure(fd, &algo, digest, &dlen) == 0) {
 		if (algo != mc->digest_algo || dlen != mc->digest_len ||
 		    memcmp(digest, mc->digest, dlen) != 0)
-			ovl_report_here(c, PR_MC_DIGEST_MISMATCH, "measured fs-verity digest");
+			unreadable(c, n, PR_MC_DIGEST_MISMATCH, "measured fs-verity digest");
 		close(fd);
 		return;
 	}
@@ -43,7 +46,7 @@ static void check_digest(struct ovl_ctx *c, const struct ovl_metacopy *mc,
 		ovl_report_here(c, PR_MC_VERITY_MISSING, NULL);
 	if (ovl_verity_compute(fd, mc->digest_algo, digest, &dlen) == 0 &&
 	    (dlen != mc->digest_len || memcmp(digest, mc->digest, dlen) != 0))
-		ovl_report_here(c, PR_MC_DIGEST_MISMATCH, "computed fs-verity digest");
+		unreadable(c, n, PR_MC_DIGEST_MISMATCH, "computed fs-verity digest");
 	close(fd);
 }
 
@@ -61,6 +64,28 @@ static bool has_data(const struct ovl_node *n)
 	off_t d = lseek(fd, 0, SEEK_DATA);
 	close(fd);
 	return d >= 0 && d < n->st.st_size;
+}
+
+/*
+ * A metacopy file the kernel cannot read (EIO/ENOENT) leaves the merged
+ * view: an upper one is moved into the quarantine with its metadata and
+ * xattrs (one rename, same inode), and a whiteout takes its place when a
+ * lower entry of its name would show through instead.
+ */
+static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
+		       const char *detail)
+{
+	if (c->layer->kind != OVL_LAYER_UPPER || !c->s->has_work) {
+		ovl_report_here(c, code, detail);
+		return;
+	}
+	if (!ovl_report_fix(c, code, detail))
+		return;
+	struct ovl_lookup_req req = { .name = n->name, .layer = c->layer->idx };
+	struct ovl_lookup_res below;
+	bool shows = n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &below) == 0 &&
+		     (below.first == OVL_HIT_DIR || below.first == OVL_HIT_FILE);
+	ovl_plan_here(c, shows ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0, NULL, 0);
 }
 
 void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
@@ -96,13 +121,13 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 	case OVL_DATA_OK:
 		break;
 	case OVL_DATA_MISSING:
-		ovl_report_here(c, PR_MC_NO_DATA, NULL);
+		unreadable(c, n, PR_MC_NO_DATA, NULL);
 		return;
 	case OVL_DATA_NOT_REG:
-		ovl_report_here(c, PR_MC_DATA_NOT_REG, NULL);
+		unreadable(c, n, PR_MC_DATA_NOT_REG, NULL);
 		return;
 	case OVL_DATA_ONLY_MISSING:
-		ovl_report_here(c, PR_MC_DATA_ONLY_MISSING, NULL);
+		unreadable(c, n, PR_MC_DATA_ONLY_MISSING, NULL);
 		return;
 	}
 
@@ -117,7 +142,7 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 	if (c->s->verity == OVL_VERITY_REQUIRE && !digest)
 		ovl_report_here(c, PR_MC_DIGEST_MISSING, NULL);
 	if (digest && res->data_fd >= 0)
-		check_digest(c, &mc, res);
+		check_digest(c, n, &mc, res);
 
 	if (has_data(n))
 		ovl_report_here(c, PR_MC_PARTIAL_DATA, NULL);

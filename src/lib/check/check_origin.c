@@ -23,6 +23,19 @@ static bool layer_matches(const struct ovl_ctx *c, int i, const struct ovl_fh *f
 	return memcmp(L->uuid, fh->uuid, sizeof(L->uuid)) == 0;
 }
 
+/* Set origin to the handle `now` with the uuid of the stored one. */
+static void plan_rebase(struct ovl_ctx *c, const struct ovl_fh *stored, const struct ovl_fh *now)
+{
+	struct ovl_fh fh = *now;
+	unsigned char buf[OVL_FH_MAX_LEN];
+
+	memcpy(fh.uuid, stored->uuid, sizeof(fh.uuid));
+	fh.flags = stored->flags;
+	size_t len = ovl_fh_encode(&fh, buf, sizeof(buf));
+	if (len)
+		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_ORIGIN, buf, len);
+}
+
 void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		      const struct ovl_lookup_res *res)
 {
@@ -68,6 +81,12 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	bool verified = is_dir ? c->s->nfs_export : metacopy && c->s->index;
 	bool other_at_path = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
 
+	/* Re-base: the inode at the path, when it is the same kind of inode
+	 * as this entry, becomes the origin (the kernel reads through the
+	 * path anyway). The uuid stays: the kernel chose it for this stack. */
+	bool rebase = other_at_path && res->first_fh_ok &&
+		      (res->first_st.st_mode & S_IFMT) == (n->st.st_mode & S_IFMT);
+
 	if (fd >= 0) {
 		close(fd);
 		if ((st.st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
@@ -77,12 +96,20 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		/* A plain copied-up file is found by its handle, not its path. */
 		if (!is_dir && !metacopy)
 			return;
-		ovl_report_here(c, other_at_path && verified ? PR_OR_STALE_VERIFY : PR_OR_MOVED,
-				NULL);
+		if (other_at_path && verified) {
+			if (rebase ? ovl_report_fix(c, PR_OR_STALE_VERIFY, NULL)
+				   : (ovl_report_here(c, PR_OR_STALE_VERIFY, NULL), false))
+				plan_rebase(c, &fh, &res->first_fh);
+			return;
+		}
+		ovl_report_here(c, PR_OR_MOVED, NULL);
 		return;
 	}
-	if (other_at_path)
-		ovl_report_here(c, verified ? PR_OR_STALE_VERIFY : PR_OR_STALE, NULL);
-	else
+	if (other_at_path) {
+		enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
+		if (rebase ? ovl_report_fix(c, code, NULL) : (ovl_report_here(c, code, NULL), false))
+			plan_rebase(c, &fh, &res->first_fh);
+	} else {
 		ovl_report_here(c, PR_OR_GONE, NULL);
+	}
 }

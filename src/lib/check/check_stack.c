@@ -11,13 +11,18 @@
 #include "overlay/fh.h"
 #include "internal.h"
 
-/* Compare a stored root handle with the handle of a layer root. */
-static int root_handle_matches(const struct ovl_layer *L, const struct ovl_fh *fh)
+/* Compare a stored root handle with the handle of a layer root; the
+ * actual handle, with the stored one's uuid and flags, goes to *now. */
+static int root_handle_matches(const struct ovl_layer *L, const struct ovl_fh *fh,
+			       unsigned char *now, size_t *nowlen)
 {
 	struct ovl_fh actual;
 
 	if (ovl_fh_of_at(L->fd, "", L->uuid, &actual) < 0)
 		return -1;	/* cannot tell */
+	memcpy(actual.uuid, fh->uuid, sizeof(actual.uuid));
+	actual.flags = fh->flags;
+	*nowlen = ovl_fh_encode(&actual, now, OVL_FH_MAX_LEN);
 	return ovl_fh_same_fid(fh, &actual);
 }
 
@@ -25,6 +30,8 @@ static void check_upper_root(struct ovl_ctx *c)
 {
 	struct ovl_xattrs xa;
 	struct ovl_fh fh;
+	unsigned char now[OVL_FH_MAX_LEN];
+	size_t nowlen = 0;
 
 	int fd = ovl_ctx_mountfd(c, 0);
 
@@ -41,8 +48,10 @@ static void check_upper_root(struct ovl_ctx *c)
 				      ovl_fh_strerror(err)))
 			ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, "/", 1, OVL_XA_ORIGIN, NULL, 0);
 		else if (err == OVL_FH_OK && c->s->index &&
-			 root_handle_matches(&c->s->layers[1], &fh) == 0)
-			ovl_report_at(c, "upper", "/", PR_STK_UPPER_ORIGIN_STALE, NULL);
+			 root_handle_matches(&c->s->layers[1], &fh, now, &nowlen) == 0 &&
+			 ovl_report_fix_at(c, "upper", "/", PR_STK_UPPER_ORIGIN_STALE, NULL) &&
+			 nowlen)
+			ovl_plan_at(c, OVL_FIX_SET_XATTR, 0, "/", 1, OVL_XA_ORIGIN, now, nowlen);
 	}
 	/* userxattr given (or detected) while the stack was made with trusted.*,
 	 * or the other way round: the kernel would see none of it. */
@@ -61,6 +70,8 @@ static void check_index_root(struct ovl_ctx *c)
 {
 	struct ovl_xattrs xa;
 	struct ovl_fh fh;
+	unsigned char now[OVL_FH_MAX_LEN];
+	size_t nowlen = 0;
 
 	int fd = openat(c->s->indexfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int ret = fd < 0 ? -1 : ovl_xattrs_read(fd, "", c->s->ns, &xa);
@@ -81,8 +92,11 @@ static void check_index_root(struct ovl_ctx *c)
 					    OVL_XA_UPPER, NULL, 0);
 		}
 		else if (c->s->has_upper &&
-			 root_handle_matches(&c->s->layers[0], &fh) == 0)
-			ovl_report_at(c, "index", "/", PR_STK_INDEX_UPPER_STALE, NULL);
+			 root_handle_matches(&c->s->layers[0], &fh, now, &nowlen) == 0 &&
+			 ovl_report_fix_at(c, "index", "/", PR_STK_INDEX_UPPER_STALE, NULL) &&
+			 nowlen)
+			ovl_plan_at(c, OVL_FIX_SET_XATTR, OVL_FIX_WORKDIR, "/index", 6,
+				    OVL_XA_UPPER, now, nowlen);
 	}
 	ovl_xattrs_free(&xa);
 }

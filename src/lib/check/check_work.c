@@ -41,7 +41,8 @@ void ovl_check_work(struct ovl_ctx *c)
 		return;
 	/* A non-dir W/work is replaced by the kernel; W/index is not. */
 	if (ovl_stat_at(s->workfd, "index", &st) == 0 && !S_ISDIR(st.st_mode))
-		ovl_report_at(c, "index", "/", PR_STK_WORK_NOT_DIR, NULL);
+		if (ovl_report_fix_at(c, "index", "/", PR_STK_WORK_NOT_DIR, NULL))
+			ovl_plan_at(c, OVL_FIX_QUARANTINE, OVL_FIX_WORKDIR, "/index", 6, 0, NULL, 0);
 	if (s->workworkfd < 0)
 		return;
 
