@@ -20,6 +20,7 @@
 
 enum ovl_fix_op {
 	OVL_FIX_MK_WHITEOUT,	/* create a whiteout (char 0/0) */
+	OVL_FIX_LINK_W,		/* hard link the entry into W at `val` (an index entry) */
 	OVL_FIX_SET_XATTR,	/* set an overlay xattr */
 	OVL_FIX_RM_XATTR,	/* remove an overlay xattr */
 	OVL_FIX_RM_WHITEOUT,	/* unlink a whiteout */

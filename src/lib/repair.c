@@ -48,6 +48,7 @@ void ovl_repair_default_journal(char *buf, size_t size, const char *workdir)
 
 static const char *const op_names[] = {
 	[OVL_FIX_MK_WHITEOUT] = "mkwhiteout",
+	[OVL_FIX_LINK_W] = "link",
 	[OVL_FIX_SET_XATTR] = "setxattr",
 	[OVL_FIX_RM_XATTR] = "rmxattr",
 	[OVL_FIX_RM_WHITEOUT] = "rmwhiteout",
@@ -97,6 +98,7 @@ static int phase(enum ovl_fix_op op)
 {
 	switch (op) {
 	case OVL_FIX_MK_WHITEOUT:
+	case OVL_FIX_LINK_W:
 		return 0;
 	case OVL_FIX_SET_XATTR:
 		return 1;	/* e.g. opaque before the redirect goes */
@@ -319,6 +321,28 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		fault_point(false);
 		ret = mknodat(dfd, leaf, S_IFCHR | 0000, makedev(0, 0));
 		break;
+	case OVL_FIX_LINK_W: {
+		const char *wleaf;
+		struct stat wst;
+		int wd = open_parent(s->workfd, (const char *)f->val, &wleaf);
+		if (wd < 0)
+			break;
+		/* Already linked (by another alias's fix): done. */
+		if (ovl_stat_at(wd, wleaf, &wst) == 0 && ovl_stat_at(dfd, leaf, &st) == 0 &&
+		    wst.st_ino == st.st_ino && wst.st_dev == st.st_dev) {
+			close(wd);
+			ret = 0;
+			break;
+		}
+		if (journal_record(j, f, NULL, NULL, 0, false, f->val, f->len, true) == 0) {
+			fault_point(false);
+			ret = linkat(dfd, leaf, wd, wleaf, 0);
+		}
+		int e = errno;
+		close(wd);
+		errno = e;
+		break;
+	}
 	case OVL_FIX_RM_WHITEOUT:
 		if (ovl_stat_at(dfd, leaf, &st) < 0) {
 			ret = errno == ENOENT ? 0 : -1;
@@ -554,6 +578,17 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		else
 			state = errno == ENOENT ? 1 : -1;
 		break;
+	case OVL_FIX_LINK_W: {
+		const char *wleaf;
+		struct stat wst;
+		int wd = open_parent(s->workfd, (const char *)rec->new, &wleaf);
+		bool here = ovl_stat_at(dfd, leaf, &st) == 0;
+		bool there = wd >= 0 && ovl_stat_at(wd, wleaf, &wst) == 0;
+		if (wd >= 0)
+			close(wd);
+		state = here && there && st.st_ino == wst.st_ino ? 1 : here && !there ? 0 : -1;
+		break;
+	}
 	case OVL_FIX_QUARANTINE:
 	case OVL_FIX_QUARANTINE_WH: {
 		const char *qleaf;
@@ -591,6 +626,14 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_MK_WHITEOUT:
 		ret = unlinkat(dfd, leaf, 0);
 		break;
+	case OVL_FIX_LINK_W: {
+		const char *wleaf;
+		int wd = open_parent(s->workfd, (const char *)rec->new, &wleaf);
+		ret = wd >= 0 ? unlinkat(wd, wleaf, 0) : -1;
+		if (wd >= 0)
+			close(wd);
+		break;
+	}
 	case OVL_FIX_RM_WHITEOUT: {
 		unsigned mode = 0, uid = 0, gid = 0;
 		if (rec->has_old)

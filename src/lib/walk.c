@@ -240,7 +240,7 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 			.want_data = metacopy,
 			.want_data_fd = metacopy &&
 					n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN,
-			.want_fh = origin,
+			.want_fh = origin || (upper && (n.whiteout || n.xwhiteout)),
 			.layer = c->layer->idx,
 		};
 		/* An opaque dir merges with nothing below. */

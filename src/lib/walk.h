@@ -18,6 +18,7 @@
 #include "merge.h"
 
 struct ovl_strset;
+struct ovl_hlinks;
 
 /* A directory being walked. */
 struct ovl_frame {
@@ -58,6 +59,7 @@ struct ovl_ctx {
 	int *mountfd;		/* per layer: O_RDONLY root for open_by_handle_at */
 	int max_depth;
 	struct ovl_plan *plan;	/* fixes accepted so far */
+	struct ovl_hlinks *hlinks;	/* upper hard links seen, for W/index */
 };
 
 /* Walk one layer from its root. */

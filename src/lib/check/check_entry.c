@@ -63,6 +63,8 @@ static void check_whiteout(struct ovl_ctx *c, const struct ovl_node *n,
 {
 	if (c->layer->kind == OVL_LAYER_DATA)
 		return;
+	if (c->layer->kind == OVL_LAYER_UPPER)
+		ovl_note_whiteout(c, res);
 	if ((res->first == OVL_HIT_NONE || res->first == OVL_HIT_WHITEOUT) &&
 	    ovl_report_fix(c, PR_WH_ORPHAN, NULL)) {
 		if (n->whiteout)

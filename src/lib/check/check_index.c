@@ -18,6 +18,133 @@
 #include "overlay/util.h"
 #include "internal.h"
 
+/*
+ * What the upper walk remembers of hard links for the index pass: per
+ * upper inode, how many upper aliases it has and how many of them stand
+ * at the path of a lower alias of the same inode (covering it); per lower
+ * inode, how many of its aliases an upper whiteout deletes. The merged
+ * view then shows aliases + lower links - covered - whited names, the
+ * count the kernel keeps in the nlink xattr. Memory follows the hard
+ * links, not the tree.
+ */
+struct hl_entry {
+	ino_t ino;
+	unsigned aliases;
+	unsigned covered;
+	bool used;
+	bool missing_reported;	/* IX_MISSING once per inode */
+};
+
+struct ovl_hlinks {
+	struct hl_entry *v;
+	size_t cap, n;
+	char **whited;		/* fid keys of whited-out lower aliases */
+	size_t nwhited, capwhited;
+	bool sorted;
+};
+
+static struct ovl_hlinks *hlinks(struct ovl_ctx *c)
+{
+	if (!c->hlinks) {
+		c->hlinks = ovl_xcalloc(1, sizeof(*c->hlinks));
+		c->hlinks->cap = 64;
+		c->hlinks->v = ovl_xcalloc(c->hlinks->cap, sizeof(*c->hlinks->v));
+	}
+	return c->hlinks;
+}
+
+static struct hl_entry *hl_slot(struct hl_entry *v, size_t cap, ino_t ino)
+{
+	for (size_t i = (size_t)(ino * 0x9e3779b97f4a7c15ULL) & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!v[i].used || v[i].ino == ino)
+			return &v[i];
+}
+
+static struct hl_entry *hl_get(struct ovl_ctx *c, ino_t ino, bool create)
+{
+	struct ovl_hlinks *hl = hlinks(c);
+	struct hl_entry *e = hl_slot(hl->v, hl->cap, ino);
+
+	if (e->used || !create)
+		return e->used ? e : NULL;
+	if (2 * (hl->n + 1) > hl->cap) {
+		struct hl_entry *old = hl->v;
+		size_t oldcap = hl->cap;
+		hl->cap *= 2;
+		hl->v = ovl_xcalloc(hl->cap, sizeof(*hl->v));
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].used)
+				*hl_slot(hl->v, hl->cap, old[i].ino) = old[i];
+		free(old);
+		e = hl_slot(hl->v, hl->cap, ino);
+	}
+	e->used = true;
+	e->ino = ino;
+	hl->n++;
+	return e;
+}
+
+void ovl_hlinks_free(struct ovl_hlinks *hl)
+{
+	if (!hl)
+		return;
+	for (size_t i = 0; i < hl->nwhited; i++)
+		free(hl->whited[i]);
+	free(hl->whited);
+	free(hl->v);
+	free(hl);
+}
+
+/* Which lower inode: fid type and bytes (the uuid is the stack's). */
+static void fid_key(const struct ovl_fh *fh, char *key)
+{
+	unsigned char b[1 + OVL_FH_FID_MAX];
+
+	b[0] = fh->type;
+	memcpy(b + 1, fh->fid, fh->fid_len);
+	ovl_hex_encode(b, 1 + fh->fid_len, key);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static unsigned whited_count(struct ovl_ctx *c, const struct ovl_fh *fh)
+{
+	struct ovl_hlinks *hl = hlinks(c);
+	char key[2 * (1 + OVL_FH_FID_MAX) + 1];
+	unsigned n = 0;
+
+	if (!hl->nwhited)
+		return 0;
+	if (!hl->sorted) {
+		qsort(hl->whited, hl->nwhited, sizeof(*hl->whited), cmp_str);
+		hl->sorted = true;
+	}
+	fid_key(fh, key);
+	for (size_t i = 0; i < hl->nwhited; i++)	/* sorted: one run */
+		if (!strcmp(hl->whited[i], key))
+			n++;
+	return n;
+}
+
+void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res)
+{
+	if (res->first != OVL_HIT_FILE || !res->first_fh_ok || res->first_st.st_nlink < 2)
+		return;
+	struct ovl_hlinks *hl = hlinks(c);
+	char key[2 * (1 + OVL_FH_FID_MAX) + 1];
+
+	fid_key(&res->first_fh, key);
+	if (hl->nwhited == hl->capwhited) {
+		hl->capwhited = hl->capwhited ? 2 * hl->capwhited : 16;
+		hl->whited = ovl_xrealloc(hl->whited, hl->capwhited * sizeof(*hl->whited));
+	}
+	hl->whited[hl->nwhited++] = ovl_xstrdup(key);
+	hl->sorted = false;
+}
+
 /* Decode fh on the filesystems of layers [first, last]: -1 gone, else 0 with st. */
 static int resolve(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
 		   struct stat *st)
@@ -112,25 +239,42 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 		return;
 	}
 
-	struct ovl_nlink nl;
-	const char *v = (const char *)xa->val[OVL_XA_NLINK];
-	if (!ovl_xattrs_has(xa, OVL_XA_NLINK) || !v ||
-	    ovl_nlink_parse(v, xa->len[OVL_XA_NLINK], &nl) < 0) {
-		ovl_report_at(c, "index", path, PR_IX_NLINK_BAD, v ? v : "missing");
-		return;
-	}
-	long lower_nlink = lower_alive ? (long)lst.st_nlink : 0;
-	long value = ovl_nlink_apply(&nl, (long)st->st_nlink, lower_nlink);
+	/*
+	 * Visible links: every upper alias, plus the lower links that no
+	 * upper alias covers and no upper whiteout deletes. Lower aliases
+	 * hidden by an opaque or removed parent dir cannot be seen from
+	 * here, so this is an upper bound: a fix never sets less, which
+	 * could make the kernel drop the entry while names remain.
+	 */
+	struct hl_entry *e = hl_get(c, st->st_ino, false);
 	long aliases = (long)st->st_nlink - 1;
-	if (value <= 0) {
-		ovl_report_at(c, "index", path, PR_IX_NLINK_BAD, v);
-		return;
+	long lower_nlink = lower_alive ? (long)lst.st_nlink : 0;
+	long hidden = (long)(e ? e->covered : 0) + (long)whited_count(c, name_fh);
+	long most = aliases + (lower_nlink > hidden ? lower_nlink - hidden : 0);
+	struct ovl_nlink nl, want = { 'U', most - (long)st->st_nlink };
+	char wantbuf[24];
+	const char *v = (const char *)xa->val[OVL_XA_NLINK];
+	bool ok = ovl_xattrs_has(xa, OVL_XA_NLINK) && v &&
+		  ovl_nlink_parse(v, xa->len[OVL_XA_NLINK], &nl) == 0;
+	long value = ok ? ovl_nlink_apply(&nl, (long)st->st_nlink, lower_nlink) : 0;
+	enum ovl_problem_code code = PR_IX_NLINK_BAD;
+
+	ovl_nlink_format(&want, wantbuf, sizeof(wantbuf));
+	if (ok && value > 0) {
+		if (value >= aliases && value <= most)
+			return;
+		code = PR_IX_NLINK_WRONG;
+		snprintf(detail, sizeof(detail), "%s gives %ld, expected %ld..%ld", v, value,
+			 aliases, most);
+	} else {
+		snprintf(detail, sizeof(detail), "%s, expected %s",
+			 ok || v ? v : "missing", wantbuf);
 	}
-	/* Visible links: every upper alias, plus lower links not copied up. */
-	if (value < aliases || value > aliases + lower_nlink) {
-		snprintf(detail, sizeof(detail), "%s gives %ld, %ld upper alias%s",
-			 v, value, aliases, aliases == 1 ? "" : "es");
-		ovl_report_at(c, "index", path, PR_IX_NLINK_WRONG, detail);
+	if (ovl_report_fix_at(c, "index", path, code, detail)) {
+		char wpath[OVL_FH_HEX_MAX + 512];
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_SET_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+			    OVL_XA_NLINK, wantbuf, strlen(wantbuf));
 	}
 }
 
@@ -209,7 +353,29 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 		return;
 	if (ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK)
 		return;
+
+	/* Count the alias, and whether it stands where a lower alias is. */
+	struct hl_entry *e = hl_get(c, n->st.st_ino, true);
+	e->aliases++;
+	struct ovl_lookup_res own;
+	const struct ovl_lookup_res *byname = res;
+	struct ovl_lookup_req req = { .name = n->name, .want_fh = true, .layer = c->layer->idx };
+	if (ovl_xattrs_has(&n->xa, OVL_XA_METACOPY) || !res->first_fh_ok) {
+		byname = NULL;
+		if (n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &own) == 0)
+			byname = &own;
+	}
+	if (byname && byname->first == OVL_HIT_FILE && byname->first_fh_ok &&
+	    ovl_fh_same_fid(&fh, &byname->first_fh))
+		e->covered++;
+
 	ovl_fh_to_hex(&fh, hex);
-	if (ovl_stat_at(c->s->indexfd, hex, &st) < 0 && errno == ENOENT)
-		ovl_report_here(c, PR_IX_MISSING, NULL);
+	if (e->missing_reported)
+		return;
+	if (ovl_stat_at(c->s->indexfd, hex, &st) < 0 && errno == ENOENT &&
+	    (e->missing_reported = true) && ovl_report_fix(c, PR_IX_MISSING, NULL)) {
+		char wpath[OVL_FH_HEX_MAX + 8];
+		snprintf(wpath, sizeof(wpath), "/index/%s", hex);
+		ovl_plan_here(c, OVL_FIX_LINK_W, 0, wpath, strlen(wpath));
+	}
 }

@@ -26,6 +26,10 @@ void ovl_check_index(struct ovl_ctx *c);	/* W/index */
 void ovl_check_work(struct ovl_ctx *c);		/* W/work */
 void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 			      const struct ovl_lookup_res *res);
+/* An upper whiteout over a lower file with several links: one lower
+ * alias fewer in the merged view (for the nlink of its index entry). */
+void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res);
+void ovl_hlinks_free(struct ovl_hlinks *hl);
 
 /* Small shared helpers. */
 bool ovl_name_is_hostile(const char *name);
