@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -160,6 +161,51 @@ int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, i
 		close(fd);
 	}
 	free(h);
+	return -1;
+}
+
+/* The kernel's name for an fd ("/proc/self/fd/N"), from the process root. */
+static ssize_t fd_path(int fd, char *buf, size_t size)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, size - 1);
+	if (n < 0 || (size_t)n >= size - 1)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, size_t size,
+			struct stat *out)
+{
+	char root[4096], full[4096];
+
+	for (int i = 1; i <= c->s->nlower; i++) {
+		struct stat st, vst;
+		int fd = ovl_ctx_open_handle(c, fh, i, i, &st);
+		if (fd < 0)
+			continue;
+		ssize_t rl = fd_path(c->s->layers[i].fd, root, sizeof(root));
+		ssize_t fl = fd_path(fd, full, sizeof(full));
+		close(fd);
+		/* The text only proposes a path; the lookup below decides. */
+		if (rl <= 0 || fl <= rl || strncmp(full, root, (size_t)rl) != 0 ||
+		    (full[rl] != '/' && rl > 1) || (size_t)(fl - rl) + 2 > size)
+			continue;
+		const char *rel = full + (rl > 1 ? rl : 0);
+		int vfd = ovl_open_beneath(c->s->layers[i].fd, rel + 1, strlen(rel + 1), O_PATH);
+		if (vfd < 0)
+			continue;
+		int ok = fstat(vfd, &vst) == 0 && vst.st_dev == st.st_dev && vst.st_ino == st.st_ino;
+		close(vfd);
+		if (ok) {
+			snprintf(path, size, "%s", rel);
+			*out = st;
+			return i;
+		}
+	}
 	return -1;
 }
 

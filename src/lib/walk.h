@@ -93,4 +93,13 @@ int ovl_ctx_mountfd(struct ovl_ctx *c, int layer);
 int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
 			struct stat *st);
 
+/*
+ * Where does a handle's inode live now? Decodes it in the regular lower
+ * layers and returns the layer with the path ("/a/b") of the inode
+ * inside it, verified by a safe lookup from the layer root that reaches
+ * the same inode; -1 when it cannot be found that way.
+ */
+int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, size_t size,
+			struct stat *st);
+
 #endif

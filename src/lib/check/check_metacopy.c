@@ -79,6 +79,14 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 		ovl_report_here(c, code, detail);
 		return;
 	}
+	/* Data moved inside a lower layer: its origin finds it, point there. */
+	char where[4096];
+	mode_t type;
+	if (code != PR_MC_DIGEST_MISMATCH && ovl_origin_path(c, n, where, sizeof(where), &type)) {
+		if (ovl_report_fix(c, code, where))
+			ovl_plan_repoint(c, n, where);
+		return;
+	}
 	if (!ovl_report_fix(c, code, detail))
 		return;
 	struct ovl_lookup_req req = { .name = n->name, .layer = c->layer->idx };

@@ -102,7 +102,15 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 				plan_rebase(c, &fh, &res->first_fh);
 			return;
 		}
-		ovl_report_here(c, PR_OR_MOVED, NULL);
+		/* Re-point: follow the origin to where its inode is now. */
+		char where[4096];
+		mode_t type;
+		if ((is_dir || metacopy) && ovl_origin_path(c, n, where, sizeof(where), &type)) {
+			if (ovl_report_fix(c, PR_OR_MOVED, where))
+				ovl_plan_repoint(c, n, where);
+		} else {
+			ovl_report_here(c, PR_OR_MOVED, NULL);
+		}
 		return;
 	}
 	if (other_at_path) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/fh.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "../strset.h"
@@ -49,15 +50,53 @@ static void drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_OPAQUE, "y", 1);
 }
 
-/* Report a redirect problem; a dir's redirect is removed when fixed. */
+bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
+		     mode_t *type)
+{
+	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	struct ovl_fh fh;
+	struct stat st;
+
+	if (!val || c->layer->kind != OVL_LAYER_UPPER ||
+	    ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK ||
+	    ovl_ctx_handle_path(c, &fh, path, size, &st) <= 0)
+		return false;
+	*type = st.st_mode & S_IFMT;
+	return *type == (n->st.st_mode & S_IFMT);
+}
+
+void ovl_plan_repoint(struct ovl_ctx *c, const struct ovl_node *n, const char *path)
+{
+	bool covered;
+
+	ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_REDIRECT, path, strlen(path));
+	if (S_ISDIR(n->st.st_mode) && strcmp(path, c->path) != 0 &&
+	    ovl_merge_path_kind(c->s, c->layer->idx, path, &covered) == OVL_HIT_NONE &&
+	    !covered)
+		ovl_plan_at(c, OVL_FIX_MK_WHITEOUT, c->layer->idx, path, strlen(path), 0, NULL, 0);
+}
+
+/*
+ * Report a redirect problem of a dir. The fix re-points the redirect at
+ * the lower dir its origin names, when that is found; else it removes it.
+ */
 static void bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
 			 enum ovl_problem_code code, const char *detail)
 {
+	char where[4096];
+
 	if (!S_ISDIR(n->st.st_mode)) {
 		ovl_report_here(c, code, detail);
 		return;
 	}
-	if (ovl_report_fix(c, code, detail))
+	mode_t type;
+	bool repoint = code != PR_RD_DUPLICATE && ovl_origin_path(c, n, where, sizeof(where), &type) &&
+		       strcmp(where, ovl_node_xattr(n, OVL_XA_REDIRECT)) != 0;
+	if (!ovl_report_fix(c, code, detail))
+		return;
+	if (repoint)
+		ovl_plan_repoint(c, n, where);
+	else
 		drop_redirect(c, n);
 }
 

@@ -31,6 +31,16 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res);
 void ovl_hlinks_free(struct ovl_hlinks *hl);
 
+/*
+ * Re-pointing by origin: where the lower inode named by the entry's origin
+ * lives now ("/a/b" into path, false if it cannot be found there), and
+ * the plan that makes the entry redirect to it (with a whiteout over that
+ * path in the upper layer when a dir would otherwise show twice).
+ */
+bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
+		     mode_t *type);
+void ovl_plan_repoint(struct ovl_ctx *c, const struct ovl_node *n, const char *path);
+
 /* Small shared helpers. */
 bool ovl_name_is_hostile(const char *name);
 /* A value of an overlay xattr of n, or NULL. */
