@@ -140,7 +140,7 @@ PR(IX_NO_ORIGIN, index, ERROR, 0,
 PR(IX_ORIGIN_MISMATCH, index, ERROR, 0,
    "index entry origin differs from its name", "Rewrite origin")
 PR(IX_STALE, index, WARNING, 0,
-   "index entry for a lower inode that no longer exists", "Quarantine")
+   "index entry for a lower inode that no longer exists", "Re-name or quarantine")
 PR(IX_ORPHAN, index, ERROR, 0,
    "index entry with no upper alias: deleted at mount, its data lost", "Quarantine")
 PR(IX_NLINK_BAD, index, ERROR, 0,

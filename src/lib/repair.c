@@ -54,6 +54,7 @@ static const char *const op_names[] = {
 	[OVL_FIX_RM_WHITEOUT] = "rmwhiteout",
 	[OVL_FIX_QUARANTINE] = "quarantine",
 	[OVL_FIX_QUARANTINE_WH] = "quarantine-wh",
+	[OVL_FIX_RENAME_W] = "rename",
 };
 
 void ovl_plan_init(struct ovl_plan *p)
@@ -321,6 +322,25 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		fault_point(false);
 		ret = mknodat(dfd, leaf, S_IFCHR | 0000, makedev(0, 0));
 		break;
+	case OVL_FIX_RENAME_W: {
+		const char *wleaf;
+		int wd = open_parent(s->workfd, (const char *)f->val, &wleaf);
+		if (wd < 0)
+			break;
+		if (ovl_stat_at(wd, wleaf, &st) == 0) {
+			close(wd);
+			errno = EEXIST;	/* never replace an entry */
+			break;
+		}
+		if (journal_record(j, f, NULL, NULL, 0, false, f->val, f->len, true) == 0) {
+			fault_point(false);
+			ret = renameat(dfd, leaf, wd, wleaf);
+		}
+		int e = errno;
+		close(wd);
+		errno = e;
+		break;
+	}
 	case OVL_FIX_LINK_W: {
 		const char *wleaf;
 		struct stat wst;
@@ -578,6 +598,16 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		else
 			state = errno == ENOENT ? 1 : -1;
 		break;
+	case OVL_FIX_RENAME_W: {
+		const char *wleaf;
+		int wd = open_parent(s->workfd, (const char *)rec->new, &wleaf);
+		bool here = ovl_stat_at(dfd, leaf, &st) == 0;
+		bool there = wd >= 0 && ovl_stat_at(wd, wleaf, &st) == 0;
+		if (wd >= 0)
+			close(wd);
+		state = there && !here ? 1 : here && !there ? 0 : -1;
+		break;
+	}
 	case OVL_FIX_LINK_W: {
 		const char *wleaf;
 		struct stat wst;
@@ -626,6 +656,14 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_MK_WHITEOUT:
 		ret = unlinkat(dfd, leaf, 0);
 		break;
+	case OVL_FIX_RENAME_W: {
+		const char *wleaf;
+		int wd = open_parent(s->workfd, (const char *)rec->new, &wleaf);
+		ret = wd >= 0 ? renameat(wd, wleaf, dfd, leaf) : -1;
+		if (wd >= 0)
+			close(wd);
+		break;
+	}
 	case OVL_FIX_LINK_W: {
 		const char *wleaf;
 		int wd = open_parent(s->workfd, (const char *)rec->new, &wleaf);

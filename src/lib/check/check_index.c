@@ -33,6 +33,8 @@ struct hl_entry {
 	unsigned covered;
 	bool used;
 	bool missing_reported;	/* IX_MISSING once per inode */
+	size_t rebased_len;	/* its origin is being re-based to this */
+	unsigned char rebased[OVL_FH_MAX_LEN];
 };
 
 struct ovl_hlinks {
@@ -129,6 +131,31 @@ static unsigned whited_count(struct ovl_ctx *c, const struct ovl_fh *fh)
 	return n;
 }
 
+void ovl_note_rebase(struct ovl_ctx *c, const struct ovl_node *n, const void *fh, size_t len)
+{
+	if (S_ISDIR(n->st.st_mode) || len > OVL_FH_MAX_LEN ||
+	    (n->st.st_nlink < 2 && !ovl_xattrs_has(&n->xa, OVL_XA_NLINK)))
+		return;
+	struct hl_entry *e = hl_get(c, n->st.st_ino, true);
+	memcpy(e->rebased, fh, len);
+	e->rebased_len = len;
+}
+
+/* Rename W/index/OLD to the hex name of a stored handle. */
+static void plan_rename(struct ovl_ctx *c, const char *path, const void *fh, size_t len)
+{
+	struct ovl_fh h;
+	char hex[OVL_FH_HEX_MAX];
+	char from[OVL_FH_HEX_MAX + 512], to[OVL_FH_HEX_MAX + 8];
+
+	if (ovl_fh_parse(fh, len, &h) != OVL_FH_OK)
+		return;
+	ovl_fh_to_hex(&h, hex);
+	snprintf(from, sizeof(from), "/index%s", path);
+	snprintf(to, sizeof(to), "/index/%s", hex);
+	ovl_plan_at(c, OVL_FIX_RENAME_W, OVL_FIX_WORKDIR, from, strlen(from), 0, to, strlen(to));
+}
+
 void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res)
 {
 	if (res->first != OVL_HIT_FILE || !res->first_fh_ok || res->first_st.st_nlink < 2)
@@ -222,6 +249,19 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	    ovl_fh_parse(xa->val[OVL_XA_ORIGIN], xa->len[OVL_XA_ORIGIN], &origin) != OVL_FH_OK ||
 	    origin.len != name_fh->len || !ovl_fh_same_fid(&origin, name_fh) ||
 	    memcmp(origin.uuid, name_fh->uuid, 16) != 0) {
+		/* Trust the one that names a live lower inode: a live origin
+		 * under a dead name means the name is what went stale. */
+		struct stat ost, nst;
+		bool parsed = xa->val[OVL_XA_ORIGIN] &&
+			      ovl_fh_parse(xa->val[OVL_XA_ORIGIN], xa->len[OVL_XA_ORIGIN],
+					   &origin) == OVL_FH_OK;
+		if (parsed && resolve(c, &origin, 1, c->s->nlayers - 1, &ost) == 0 &&
+		    resolve(c, name_fh, 1, c->s->nlayers - 1, &nst) < 0) {
+			if (ovl_report_fix_at(c, "index", path, PR_IX_ORIGIN_MISMATCH,
+					      "the origin is live, the name stale"))
+				plan_rename(c, path, xa->val[OVL_XA_ORIGIN], xa->len[OVL_XA_ORIGIN]);
+			return;
+		}
 		rewrite_origin(c, path, name_fh, PR_IX_ORIGIN_MISMATCH);
 		return;
 	}
@@ -233,7 +273,16 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 			quarantine(c, path, PR_IX_STALE, "no upper alias left: deleted at mount");
 			return;
 		}
+		/* Its aliases' origins are being re-based: follow with the name. */
+		struct hl_entry *re = hl_get(c, st->st_ino, false);
+		if (re && re->rebased_len) {
+			if (ovl_report_fix_at(c, "index", path, PR_IX_STALE,
+					      "re-named after the re-based origin"))
+				plan_rename(c, path, re->rebased, re->rebased_len);
+			return;
+		}
 		ovl_report_at(c, "index", path, PR_IX_STALE, NULL);
+		return;		/* no lower count to judge nlink by */
 	} else if (st->st_nlink <= 1) {
 		quarantine(c, path, PR_IX_ORPHAN, NULL);
 		return;

@@ -24,7 +24,8 @@ static bool layer_matches(const struct ovl_ctx *c, int i, const struct ovl_fh *f
 }
 
 /* Set origin to the handle `now` with the uuid of the stored one. */
-static void plan_rebase(struct ovl_ctx *c, const struct ovl_fh *stored, const struct ovl_fh *now)
+static void plan_rebase(struct ovl_ctx *c, const struct ovl_node *n, const struct ovl_fh *stored,
+			const struct ovl_fh *now)
 {
 	struct ovl_fh fh = *now;
 	unsigned char buf[OVL_FH_MAX_LEN];
@@ -32,8 +33,10 @@ static void plan_rebase(struct ovl_ctx *c, const struct ovl_fh *stored, const st
 	memcpy(fh.uuid, stored->uuid, sizeof(fh.uuid));
 	fh.flags = stored->flags;
 	size_t len = ovl_fh_encode(&fh, buf, sizeof(buf));
-	if (len)
+	if (len) {
 		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_ORIGIN, buf, len);
+		ovl_note_rebase(c, n, buf, len);
+	}
 }
 
 void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
@@ -99,7 +102,7 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		if (other_at_path && verified) {
 			if (rebase ? ovl_report_fix(c, PR_OR_STALE_VERIFY, NULL)
 				   : (ovl_report_here(c, PR_OR_STALE_VERIFY, NULL), false))
-				plan_rebase(c, &fh, &res->first_fh);
+				plan_rebase(c, n, &fh, &res->first_fh);
 			return;
 		}
 		/* Re-point: follow the origin to where its inode is now. */
@@ -116,7 +119,7 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	if (other_at_path) {
 		enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
 		if (rebase ? ovl_report_fix(c, code, NULL) : (ovl_report_here(c, code, NULL), false))
-			plan_rebase(c, &fh, &res->first_fh);
+			plan_rebase(c, n, &fh, &res->first_fh);
 	} else {
 		ovl_report_here(c, PR_OR_GONE, NULL);
 	}
