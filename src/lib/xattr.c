@@ -171,6 +171,22 @@ static int ovl_xattr_proc_path(int dirfd, const char *name, char *path,
 	return fd;
 }
 
+/*
+ * After a *at call: is its result final, or should the /proc/self/fd
+ * path try? Try on ENOSYS (remembered: the kernel predates 6.13), and on
+ * EBADF for an empty name: the *at calls refuse O_PATH dirfds there.
+ */
+static bool at_call_failed_over(ssize_t r, const char *name)
+{
+	if (r >= 0)
+		return false;
+	if (errno == ENOSYS) {
+		atomic_store_explicit(&ovl_xattr_no_at_syscalls, 1, memory_order_relaxed);
+		return true;
+	}
+	return errno == EBADF && !name[0];
+}
+
 static void ovl_close_keep_errno(int fd)
 {
 	int e = errno;
@@ -192,13 +208,8 @@ ssize_t ovl_xattr_list_at(int dirfd, const char *name, char *buf, size_t size)
 		r = syscall(__NR_listxattrat, dirfd, name,
 			    AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH),
 			    buf, size);
-		/* The *at calls refuse an O_PATH dirfd with an empty name:
-		 * its /proc/self/fd link does the same job. */
-		if (r >= 0 || (errno != ENOSYS && !(errno == EBADF && !name[0])))
+		if (!at_call_failed_over(r, name))
 			return r;
-		if (errno == ENOSYS)
-			atomic_store_explicit(&ovl_xattr_no_at_syscalls, 1,
-					      memory_order_relaxed);
 	}
 	fd = ovl_xattr_proc_path(dirfd, name, path, sizeof(path));
 	if (fd == -2)
@@ -226,11 +237,8 @@ ssize_t ovl_xattr_get_at(int dirfd, const char *name, const char *xname,
 		r = syscall(__NR_getxattrat, dirfd, name,
 			    AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH),
 			    xname, &args, sizeof(args));
-		if (r >= 0 || (errno != ENOSYS && !(errno == EBADF && !name[0])))
+		if (!at_call_failed_over(r, name))
 			return r;
-		if (errno == ENOSYS)
-			atomic_store_explicit(&ovl_xattr_no_at_syscalls, 1,
-					      memory_order_relaxed);
 	}
 	fd = ovl_xattr_proc_path(dirfd, name, path, sizeof(path));
 	if (fd == -2)
