@@ -22,7 +22,7 @@ PR(STK_UPPER_ORIGIN_STALE, stack, ERROR, 0,
 PR(STK_INDEX_UPPER_STALE, stack, ERROR, 0,
    "W/index upper handle does not match the upper root (mount refused)", "Re-base")
 PR(STK_INDEX_UPPER_BAD, stack, WARNING, 0,
-   "W/index upper handle cannot be parsed (rewritten at mount)", "Rewrite")
+   "W/index upper handle cannot be parsed (rewritten at mount)", "Remove")
 PR(STK_VOLATILE_DIRTY, stack, ERROR, PF_PREEN,
    "W/work/incompat/volatile/dirty left by a volatile mount: every mount fails with EINVAL", "Clear")
 PR(STK_WORK_LEFTOVER, stack, ERROR, PF_PREEN,
@@ -66,19 +66,19 @@ PR(OP_NOT_DIR, opaque, WARNING, PF_PREEN,
    "opaque xattr on a non-directory", "Remove")
 
 PR(RD_INVALID, redirect, ERROR, PF_PREEN,
-   "invalid redirect: the dir vanishes from the merged view (EINVAL)", "Remove")
+   "invalid redirect: the dir vanishes from the merged view (EINVAL)", "Re-point or remove")
 PR(RD_ESCAPE, redirect, ERROR, PF_PREEN,
-   "redirect with a '.' or '..' component: would climb out of the layer", "Remove")
+   "redirect with a '.' or '..' component: would climb out of the layer", "Re-point or remove")
 PR(RD_TARGET_MISSING, redirect, WARNING, PF_PREEN,
-   "redirect target not found in any layer below: the dir shows only its upper content", "Remove")
+   "redirect target not found in any layer below: the dir shows only its upper content", "Re-point or remove")
 PR(RD_TARGET_NOT_DIR, redirect, WARNING, PF_PREEN,
-   "redirect target in the layers below is not a directory: the dir shows only its upper content", "Remove")
+   "redirect target in the layers below is not a directory: the dir shows only its upper content", "Re-point or remove")
 PR(RD_DUPLICATE, redirect, ERROR, 0,
    "duplicate redirect: another dir in this layer redirects to the same target", "Remove")
 PR(RD_NO_WHITEOUT, redirect, ERROR, PF_PREEN,
    "renamed dir: the old name is not covered by a whiteout, the lower dir shows twice", "Create whiteout")
 PR(RD_LOOP, redirect, ERROR, 0,
-   "redirect to an ancestor of the dir: the merged tree would loop", "Remove")
+   "redirect to an ancestor of the dir: the merged tree would loop", "Re-point or remove")
 PR(RD_UNUSED, redirect, WARNING, PF_PREEN,
    "redirect on an opaque dir: never followed", "Remove")
 PR(RD_FOLLOW_OFF, redirect, ERROR, PF_NOFIX,

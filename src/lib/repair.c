@@ -368,15 +368,19 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			ret = errno == ENOENT ? 0 : -1;
 			break;
 		}
-		if (!ovl_is_whiteout_stat(&st)) {
+		/* A device whiteout, or an xattr whiteout: an empty file. */
+		bool xwh = S_ISREG(st.st_mode) && st.st_size == 0;
+		if (!ovl_is_whiteout_stat(&st) && !xwh) {
 			errno = EEXIST;
 			break;
 		}
-		/* Its mode and owner, so that undo makes the same whiteout. */
+		/* Kind, mode and owner, so that undo makes the same whiteout. */
 		char meta[64];
-		int mlen = snprintf(meta, sizeof(meta), "%o %u %u", (unsigned)(st.st_mode & 07777),
-				    (unsigned)st.st_uid, (unsigned)st.st_gid);
-		if (journal_record(j, f, NULL, meta, (size_t)mlen, true, NULL, 0, false) < 0)
+		int mlen = snprintf(meta, sizeof(meta), "%c %o %u %u", xwh ? 'f' : 'c',
+				    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+				    (unsigned)st.st_gid);
+		if (journal_record(j, f, xwh ? ovl_xattr_name(s->ns, OVL_XA_WHITEOUT) : NULL,
+				   meta, (size_t)mlen, true, NULL, 0, false) < 0)
 			break;
 		fault_point(false);
 		ret = unlinkat(dfd, leaf, 0);
@@ -594,7 +598,8 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		break;
 	case OVL_FIX_RM_WHITEOUT:
 		if (ovl_stat_at(dfd, leaf, &st) == 0)
-			state = ovl_is_whiteout_stat(&st) ? 0 : -1;
+			state = ovl_is_whiteout_stat(&st) ||
+				(S_ISREG(st.st_mode) && st.st_size == 0 && rec->xname) ? 0 : -1;
 		else
 			state = errno == ENOENT ? 1 : -1;
 		break;
@@ -674,9 +679,18 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	}
 	case OVL_FIX_RM_WHITEOUT: {
 		unsigned mode = 0, uid = 0, gid = 0;
+		char kind = 'c';
 		if (rec->has_old)
-			sscanf((const char *)rec->old, "%o %u %u", &mode, &uid, &gid);
-		ret = mknodat(dfd, leaf, S_IFCHR | (mode & 07777), makedev(0, 0));
+			sscanf((const char *)rec->old, "%c %o %u %u", &kind, &mode, &uid, &gid);
+		if (kind == 'f') {
+			int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+					O_CLOEXEC, mode & 07777);
+			ret = fd < 0 ? -1 : close(fd);
+			if (ret == 0 && rec->xname)
+				ret = ovl_xattr_set_at(dfd, leaf, rec->xname, "", 0);
+		} else {
+			ret = mknodat(dfd, leaf, S_IFCHR | (mode & 07777), makedev(0, 0));
+		}
 		if (ret == 0 && rec->has_old)
 			ret = fchownat(dfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW);
 		if (ret == 0 && rec->has_old)	/* mknod is subject to the umask */

@@ -300,14 +300,17 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 		}
 	}
 
+	if (is_dir)
+		n.frame = &child;	/* the checks look at its opaque and impure marks */
+
 	/* A merge dir child makes its parent impure too: the kernel stores its
 	 * origin and marks the parent at the first lookup. */
 	if (is_dir && child.below.n > 0 && upper)
 		f->impure_needed = true;
 
 	ovl_check_entry(c, &n, &res);
-	if ((is_dir || metacopy) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))
-		ovl_check_redirect(c, &n, &res);
+	bool rd_bad = (is_dir || metacopy) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT) &&
+		      ovl_check_redirect(c, &n, &res);
 	if (ovl_xattrs_has(&n.xa, OVL_XA_METACOPY))
 		ovl_check_metacopy(c, &n, &res);
 	if (origin) {
@@ -316,7 +319,10 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 		 * its origin lives. */
 		bool rd_unusable = ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT) &&
 				   !usable_redirect(c, &n);
-		if ((!metacopy || res.data_status == OVL_DATA_OK) && !(is_dir && rd_unusable))
+		/* An opaque dir merges with nothing: its origin is never used. */
+		bool opaque = is_dir && child.opaque == 'y';
+		if ((!metacopy || res.data_status == OVL_DATA_OK) &&
+		    !(is_dir && (rd_unusable || rd_bad)) && !opaque)
 			ovl_check_origin(c, &n, &res);
 		ovl_check_upper_hardlink(c, &n, &res);
 	}
@@ -395,6 +401,13 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 	frame_flags(c, &f, &root.xa);
 	f.pathlen = 1;
 	root.frame = &f;
+
+	/* The root's own marks: the same value checks as any dir. */
+	struct ovl_lookup_res none = { .first = OVL_HIT_NONE, .first_layer = -1,
+				       .data_layer = -1, .data_fd = -1 };
+	ovl_check_entry(c, &root, &none);
+	if (ovl_xattrs_has(&root.xa, OVL_XA_METACOPY))
+		ovl_check_metacopy(c, &root, &none);
 
 	walk_dir(c, &f);
 	path_pop(c, 1);

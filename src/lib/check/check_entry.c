@@ -42,8 +42,12 @@ bool ovl_name_is_hostile(const char *name)
 static void check_xattr_sanity(struct ovl_ctx *c, const struct ovl_node *n)
 {
 	for (int id = 0; id < OVL_XA_COUNT; id++) {
-		if ((n->xa.huge & (1u << id)) &&
-		    ovl_report_fix(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id)))
+		if (!(n->xa.huge & (1u << id)))
+			;
+		else if (id == OVL_XA_REDIRECT && S_ISDIR(n->st.st_mode))
+			ovl_report_bad_redirect(c, (struct ovl_node *)n, PR_LY_XATTR_HUGE,
+						ovl_xattr_short_name(id));
+		else if (ovl_report_fix(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id)))
 			ovl_plan_here(c, OVL_FIX_RM_XATTR, id, NULL, 0);
 		if (n->xa.unreadable & (1u << id))
 			ovl_report_here(c, PR_LY_XATTR_UNREADABLE, ovl_xattr_short_name(id));
@@ -67,10 +71,9 @@ static void check_whiteout(struct ovl_ctx *c, const struct ovl_node *n,
 		ovl_note_whiteout(c, res);
 	if ((res->first == OVL_HIT_NONE || res->first == OVL_HIT_WHITEOUT) &&
 	    ovl_report_fix(c, PR_WH_ORPHAN, NULL)) {
-		if (n->whiteout)
-			ovl_plan_here(c, OVL_FIX_RM_WHITEOUT, 0, NULL, 0);
-		else	/* an xattr whiteout stops being one */
-			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_WHITEOUT, NULL, 0);
+		/* An xattr whiteout goes as a whole: without the xattr it would
+		 * show as an empty file. */
+		ovl_plan_here(c, OVL_FIX_RM_WHITEOUT, OVL_XA_WHITEOUT, NULL, 0);
 	}
 }
 

@@ -35,7 +35,7 @@ static char *redirect_target(const struct ovl_ctx *c, const struct ovl_node *n,
  * Drop a dir's redirect. Without it the dir would merge with whatever
  * lower dir has its own name, which it never held: make it opaque then.
  */
-static void drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
+void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 {
 	struct ovl_lookup_req req = {
 		.name = n->name,
@@ -45,6 +45,10 @@ static void drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 	struct ovl_lookup_res own;
 
 	ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_REDIRECT, NULL, 0);
+	/* Its origin named the lower dir the redirect led to (or nothing):
+	 * without the redirect the dir no longer comes from there. */
+	if (ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN))
+		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
 	if (n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &own) == 0 &&
 	    own.first == OVL_HIT_DIR && !(n->frame && n->frame->opaque == 'y'))
 		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_OPAQUE, "y", 1);
@@ -77,30 +81,34 @@ void ovl_plan_repoint(struct ovl_ctx *c, const struct ovl_node *n, const char *p
 }
 
 /*
- * Report a redirect problem of a dir. The fix re-points the redirect at
- * the lower dir its origin names, when that is found; else it removes it.
+ * Report a redirect problem of a dir (returns true: reported). The fix
+ * re-points the redirect at the lower dir its origin names, when that is
+ * found; else it removes it.
  */
-static void bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
-			 enum ovl_problem_code code, const char *detail)
+bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
+			     enum ovl_problem_code code, const char *detail)
 {
 	char where[4096];
+	const char *rd = ovl_node_xattr(n, OVL_XA_REDIRECT);
 
 	if (!S_ISDIR(n->st.st_mode)) {
 		ovl_report_here(c, code, detail);
-		return;
+		return true;
 	}
 	mode_t type;
 	bool repoint = code != PR_RD_DUPLICATE && ovl_origin_path(c, n, where, sizeof(where), &type) &&
-		       strcmp(where, ovl_node_xattr(n, OVL_XA_REDIRECT)) != 0;
+		       (!rd || strcmp(where, rd) != 0);
 	if (!ovl_report_fix(c, code, detail))
-		return;
+		return true;
 	if (repoint)
 		ovl_plan_repoint(c, n, where);
 	else
-		drop_redirect(c, n);
+		ovl_plan_drop_redirect(c, n);
+	return true;
 }
 
-void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
+
+bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res)
 {
 	const char *rd = ovl_node_xattr(n, OVL_XA_REDIRECT);
@@ -109,50 +117,50 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	enum ovl_redirect_err err;
 
 	if (!rd)
-		return;		/* huge or unreadable: reported already */
+		return false;	/* huge or unreadable: reported already */
 	err = ovl_redirect_parse(rd, len, &absolute);
 
-	if (err == OVL_RD_DOT) {
-		bad_redirect(c, n, PR_RD_ESCAPE, rd);
-		return;
-	}
-	if (err != OVL_RD_OK && err != OVL_RD_TOO_LONG) {
-		bad_redirect(c, n, PR_RD_INVALID, ovl_redirect_strerror(err));
-		return;
-	}
+	if (err == OVL_RD_DOT)
+		return ovl_report_bad_redirect(c, n, PR_RD_ESCAPE, rd);
+	if (err != OVL_RD_OK && err != OVL_RD_TOO_LONG)
+		return ovl_report_bad_redirect(c, n, PR_RD_INVALID, ovl_redirect_strerror(err));
 	if (!c->s->redirect_follow) {
 		ovl_report_here(c, PR_RD_FOLLOW_OFF, rd);
-		return;
+		return true;
 	}
 	/* Redirects of metacopy files lead to data: the metacopy check follows. */
 	if (!S_ISDIR(n->st.st_mode))
-		return;
+		return false;
 	/* An opaque dir merges with nothing: its redirect is never used
 	 * (the kernel never writes both; a repair cut short may leave both). */
 	if (n->frame && n->frame->opaque == 'y') {
-		if (ovl_report_fix(c, PR_RD_UNUSED, rd))
+		if (ovl_report_fix(c, PR_RD_UNUSED, rd)) {
 			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_REDIRECT, NULL, 0);
-		return;
+			if (ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN))
+				ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+		}
+		return true;
 	}
 
+	bool bad = false;
 	char *target = redirect_target(c, n, rd, absolute);
 	size_t tlen = strlen(target);
 
 	if (tlen < c->pathlen && strncmp(c->path, target, tlen) == 0 &&
 	    (c->path[tlen] == '/' || tlen == 1)) {
-		bad_redirect(c, n, PR_RD_LOOP, rd);
+		bad = ovl_report_bad_redirect(c, n, PR_RD_LOOP, rd);
 		goto out;
 	}
 	if (res->first == OVL_HIT_NONE || res->first == OVL_HIT_WHITEOUT) {
-		bad_redirect(c, n, PR_RD_TARGET_MISSING, rd);
+		bad = ovl_report_bad_redirect(c, n, PR_RD_TARGET_MISSING, rd);
 		goto out;
 	}
 	if (res->first == OVL_HIT_FILE) {
-		bad_redirect(c, n, PR_RD_TARGET_NOT_DIR, rd);
+		bad = ovl_report_bad_redirect(c, n, PR_RD_TARGET_NOT_DIR, rd);
 		goto out;
 	}
 	if (!ovl_strset_add(c->redirects, target, tlen)) {
-		bad_redirect(c, n, PR_RD_DUPLICATE, rd);
+		bad = ovl_report_bad_redirect(c, n, PR_RD_DUPLICATE, rd);
 		goto out;
 	}
 	/* A dir renamed onto its own name needs no cover. */
@@ -163,11 +171,12 @@ void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	enum ovl_hit_kind k = ovl_merge_path_kind(c->s, c->layer->idx, target, &covered);
 	if (!covered) {
 		if (k == OVL_HIT_DIR)
-			bad_redirect(c, n, PR_RD_DUPLICATE, "the old name is still a merged dir");
+			bad = ovl_report_bad_redirect(c, n, PR_RD_DUPLICATE, "the old name is still a merged dir");
 		else if (ovl_report_fix(c, PR_RD_NO_WHITEOUT, rd))
 			ovl_plan_at(c, OVL_FIX_MK_WHITEOUT, c->layer->idx, target, tlen, 0,
 				    NULL, 0);
 	}
 out:
 	free(target);
+	return bad;
 }

@@ -11,7 +11,9 @@
 /* Per entry, in this order, called by the walker. */
 void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 		     const struct ovl_lookup_res *res);	/* names, xattrs, whiteouts, opaque, impure */
-void ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
+/* True when it reported a problem of the redirect (the origin check of
+ * that dir then has nothing more to say). */
+bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res);	/* dirs, metacopy files */
 void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res);
@@ -43,6 +45,13 @@ void ovl_note_rebase(struct ovl_ctx *c, const struct ovl_node *n, const void *fh
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
 		     mode_t *type);
 void ovl_plan_repoint(struct ovl_ctx *c, const struct ovl_node *n, const char *path);
+
+/* Remove a dir's redirect (and the origin it came with), making the dir
+ * opaque when it would otherwise merge with a lower dir of its name. */
+void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n);
+/* Report a bad redirect of a dir; its fix re-points by origin or drops. */
+bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
+			     enum ovl_problem_code code, const char *detail);
 
 /* Small shared helpers. */
 bool ovl_name_is_hostile(const char *name);
