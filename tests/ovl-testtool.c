@@ -12,10 +12,12 @@
  *	"fs" lines mount filesystems on DESTDIR/fs1, fs2, ... (the caller
  *	unmounts them, also when the build fails); exit 77 when a mount
  *	or the "run-as" user is impossible here (the case is skipped)
- *   ovl-testtool snapshot DIR
+ *   ovl-testtool snapshot [-b] DIR
  *	print every entry below DIR (sorted): path, type, mode, owner, size,
  *	nlink, device or link target, and every xattr in hex; used to prove that a
- *	-n run changed nothing
+ *	-n run changed nothing. -b: the brief, readable listing of a fixture's
+ *	expect.layers (type and permissions, owner/size/nlink only when
+ *	unusual, xattr values as "text", empty, repeat:N:C or hex:...)
  *
  * Symlinks are never followed: entries are reached by O_PATH|O_NOFOLLOW
  * walks and xattrs through /proc/self/fd of an O_PATH descriptor.
@@ -930,6 +932,73 @@ static void print_path(const char *p)
 	}
 }
 
+/*
+ * "snapshot -b": the listing a fixture's expect.layers holds. Only what a
+ * reader needs to see a fix: type, permissions, and the rest only when it
+ * is not the usual (owner 0:0, size 0, one link); xattr values as the
+ * stack language writes them.
+ */
+static bool snap_brief;
+
+static void brief_stat(const struct stat *st)
+{
+	const char *type = "?";
+
+	switch (st->st_mode & S_IFMT) {
+	case S_IFDIR: type = "dir"; break;
+	case S_IFREG: type = "file"; break;
+	case S_IFLNK: type = "symlink"; break;
+	case S_IFIFO: type = "fifo"; break;
+	case S_IFSOCK: type = "socket"; break;
+	case S_IFBLK: type = "blockdev"; break;
+	case S_IFCHR:
+		type = st->st_rdev == makedev(0, 0) ? "whiteout" : "chardev";
+		break;
+	}
+	printf(" %s", type);
+	if (!S_ISLNK(st->st_mode))
+		printf(" %03o", (unsigned)(st->st_mode & 07777));
+	if (S_ISREG(st->st_mode) && st->st_size)
+		printf(" size=%lld", (long long)st->st_size);
+	if (!S_ISDIR(st->st_mode) && st->st_nlink != 1)
+		printf(" nlink=%lu", (unsigned long)st->st_nlink);
+	if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && st->st_rdev != makedev(0, 0))
+		printf(" %u %u", major(st->st_rdev), minor(st->st_rdev));
+	if (st->st_uid || st->st_gid)
+		printf(" owner=%u:%u", (unsigned)st->st_uid, (unsigned)st->st_gid);
+}
+
+/* empty, "text", repeat:N:C or hex:... (a handle's hex the runner maps). */
+static void brief_value(const uint8_t *v, size_t n)
+{
+	static char hex[2 * VAL_MAX + 1];
+	bool text = true, same = n > 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < 0x20 || v[i] > 0x7e)
+			text = false;
+		if (v[i] != v[0])
+			same = false;
+	}
+	if (!n) {
+		fputs("empty", stdout);
+	} else if (text && same && n > 16 && v[0] != '"' && v[0] != '\\' &&
+		   v[0] != ' ') {
+		printf("repeat:%zu:%c", n, v[0]);
+	} else if (text) {
+		putchar('"');
+		for (size_t i = 0; i < n; i++) {
+			if (v[i] == '"' || v[i] == '\\')
+				putchar('\\');
+			putchar(v[i]);
+		}
+		putchar('"');
+	} else {
+		hex_out(v, n, hex);
+		printf("hex:%s", hex);
+	}
+}
+
 static void snap_entry(int dfd, const char *name, const char *rel)
 {
 	struct stat st;
@@ -941,11 +1010,14 @@ static void snap_entry(int dfd, const char *name, const char *rel)
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		die("stat %s: %s", rel, strerror(errno));
 	print_path(rel);
-	printf(" mode=%o owner=%u:%u size=%lld nlink=%lu", (unsigned)st.st_mode,
-	       (unsigned)st.st_uid, (unsigned)st.st_gid,
-	       (long long)(S_ISDIR(st.st_mode) ? 0 : st.st_size),
-	       S_ISDIR(st.st_mode) ? 0ul : (unsigned long)st.st_nlink);
-	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+	if (snap_brief)
+		brief_stat(&st);
+	else
+		printf(" mode=%o owner=%u:%u size=%lld nlink=%lu", (unsigned)st.st_mode,
+		       (unsigned)st.st_uid, (unsigned)st.st_gid,
+		       (long long)(S_ISDIR(st.st_mode) ? 0 : st.st_size),
+		       S_ISDIR(st.st_mode) ? 0ul : (unsigned long)st.st_nlink);
+	if (!snap_brief && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
 		printf(" rdev=%u:%u", major(st.st_rdev), minor(st.st_rdev));
 	if (S_ISLNK(st.st_mode)) {
 		char target[PATH_MAX];
@@ -975,6 +1047,12 @@ static void snap_entry(int dfd, const char *name, const char *rel)
 
 		if (vn < 0)
 			die("getxattr %s %s: %s", rel, names[i], strerror(errno));
+		if (snap_brief) {
+			printf("  %s=", names[i]);
+			brief_value(val, (size_t)vn);
+			putchar('\n');
+			continue;
+		}
 		hex_out(val, (size_t)vn, hex);
 		printf("  %s=%s\n", names[i], hex);
 	}
@@ -1017,8 +1095,13 @@ static void snap_entry(int dfd, const char *name, const char *rel)
 
 static int cmd_snapshot(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "-b")) {
+		snap_brief = true;
+		argc--;
+		argv++;
+	}
 	if (argc != 2) {
-		fputs("usage: ovl-testtool snapshot DIR\n", stderr);
+		fputs("usage: ovl-testtool snapshot [-b] DIR\n", stderr);
 		return 2;
 	}
 	int fd = open(argv[1], O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -1039,6 +1122,6 @@ int main(int argc, char **argv)
 		return cmd_snapshot(argc - 1, argv + 1);
 	fputs("usage: ovl-testtool handle [-u] LAYERDIR RELPATH\n"
 	      "       ovl-testtool build STACKFILE DESTDIR [HANDLEMAP]\n"
-	      "       ovl-testtool snapshot DIR\n", stderr);
+	      "       ovl-testtool snapshot [-b] DIR\n", stderr);
 	return 2;
 }

@@ -370,3 +370,106 @@ kt_run_all() {
 MC="metacopy=on,redirect_dir=on"
 MCI="metacopy=on,redirect_dir=on,index=on"
 RDI="redirect_dir=on,index=on"
+
+# ---- helpers of the repair scenarios (repair.sh) ----
+
+# tree_list DIR [full]: one line per entry below DIR (relative path, type,
+# mode, owner, size, symlink target, md5 of a regular file's content);
+# "full" adds the device number of devices and the mtime of regular files
+# and symlinks.  Entries that cannot be read print their errno instead,
+# so a merged view that gives EIO or ESTALE shows up in a diff.
+tree_list() {
+	perl -MDigest::MD5 -e '
+		use Fcntl ":mode";
+		my ($root, $full) = @ARGV;
+		my @out;
+		sub walk {
+			my ($rel) = @_;
+			my $p = $rel eq "" ? $root : "$root/$rel";
+			my $dh;
+			unless (opendir($dh, $p)) {
+				push @out, "$rel\tOPENDIR-ERROR " . ($!+0);
+				return;
+			}
+			my @names = sort grep { !/^\.\.?$/ } readdir($dh);
+			closedir($dh);
+			for my $n (@names) {
+				my $r = $rel eq "" ? $n : "$rel/$n";
+				my @st = lstat("$root/$r");
+				unless (@st) {
+					push @out, "$r\tLSTAT-ERROR " . ($!+0);
+					next;
+				}
+				my $m = $st[2];
+				my $t = S_ISDIR($m) ? "d" : S_ISREG($m) ? "f" : S_ISLNK($m) ? "l" :
+					S_ISCHR($m) ? "c" : S_ISBLK($m) ? "b" : S_ISFIFO($m) ? "p" : "s";
+				my $line = sprintf("%s\t%s\t%04o\t%d:%d", $r, $t, $m & 07777,
+						   $st[4], $st[5]);
+				$line .= "\t" . ($t eq "d" ? "-" : $st[7]);
+				if ($t eq "l") {
+					$line .= "\t-> " . readlink("$root/$r");
+				} elsif ($t eq "f") {
+					my $fh;
+					if (open($fh, "<", "$root/$r")) {
+						binmode($fh);
+						my $d = Digest::MD5->new;
+						if (defined(eval { $d->addfile($fh); 1 })) {
+							$line .= "\t" . $d->hexdigest;
+						} else {
+							$line .= "\tREAD-ERROR";
+						}
+						close($fh);
+					} else {
+						$line .= "\tOPEN-ERROR " . ($!+0);
+					}
+				}
+				if ($full) {
+					$line .= "\trdev=" . $st[6] if $t eq "c" || $t eq "b";
+					$line .= "\tmtime=" . $st[9] if $t eq "f" || $t eq "l";
+				}
+				push @out, $line;
+				walk($r) if $t eq "d";
+			}
+		}
+		walk("");
+		print "$_\n" for @out;
+	' "$1" "${2:-}"
+}
+
+# merged_snapshot FILE [OPTS]: mounts the overlay with OPTS (default
+# $OPTS), lists the merged view with tree_list (reading every file) into
+# FILE, unmounts.  Fails when the mount fails (the reason is in FILE).
+merged_snapshot() {
+	_f=$1
+	_o=${2:-$OPTS}
+	if ! LC_ALL=C mount -t overlay overlay -o "$_o" "$M" > "$_f" 2>&1; then
+		echo "MOUNT FAILED" >> "$_f"
+		return 1
+	fi
+	tree_list "$M" > "$_f" 2>&1
+	umount "$M"
+}
+
+# layer_state FILE DIR...: what a repair may change in the layers, without
+# times (a dir's mtime follows its entries): per layer, every entry as
+# tree_list ... full prints it, and every xattr (hex), one per line, sorted.
+# The repair's own files are left out: the undo journals, and the
+# timestamp in the quarantine dir's name is replaced by TIME.
+layer_state() {
+	_f=$1
+	shift
+	for _d in "$@"; do
+		_lab=$(basename "$_d")
+		tree_list "$_d" full | sed "s#^#$_lab/#"
+		( cd "$_d" && getfattr -R -d -m - -e hex -h . 2>&1 ) |
+			awk -v l="$_lab" '/^# file: / { f = substr($0, 9); sub(/^\.\/?/, "", f); next }
+					  NF { print l "/" f "\txattr " $0 }'
+	done | grep -v 'overlay-fsck-undo\.' |
+		sed -E 's#overlay-fsck\.quarantine/[0-9]{8}T[0-9]{6}Z#overlay-fsck.quarantine/TIME#' |
+		LC_ALL=C sort -u > "$_f"
+}
+
+# journal_of: the undo journal path the last run printed.
+journal_of() {
+	sed -n 's/^undo journal: //p' "$S/fsck.out" | tail -1
+}
