@@ -1041,7 +1041,8 @@ static void snap_entry(int dfd, const char *name, const char *rel)
 	int nn = 0;
 	for (ssize_t i = 0; i < ln && nn < 1024; i += (ssize_t)strlen(list + i) + 1)
 		names[nn++] = list + i;
-	qsort(names, (size_t)nn, sizeof(names[0]), cmp_names);
+	if (nn > 0)
+		qsort(names, (size_t)nn, sizeof(names[0]), cmp_names);
 	for (int i = 0; i < nn; i++) {
 		ssize_t vn = getxattr(proc, names[i], val, sizeof(val));
 
@@ -1080,7 +1081,8 @@ static void snap_entry(int dfd, const char *name, const char *rel)
 		}
 		kids[nk++] = strdup(de->d_name);
 	}
-	qsort(kids, nk, sizeof(*kids), cmp_names);
+	if (nk)		/* qsort(NULL, 0) is undefined */
+		qsort(kids, nk, sizeof(*kids), cmp_names);
 	for (size_t i = 0; i < nk; i++) {
 		char crel[PATH_MAX];
 
