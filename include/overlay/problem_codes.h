@@ -58,7 +58,7 @@ PR(WH_NOT_EMPTY, whiteout, WARNING, 0,
 PR(WH_XATTR_NO_OPAQUE_X, whiteout, ERROR, PF_PREEN,
    "xattr whiteout whose parent lacks opaque=x: listed by readdir but gives ENOENT", "Mark parent")
 PR(WH_XATTR_IN_UPPER, whiteout, ERROR, PF_PREEN,
-   "xattr whiteout in the upper layer: listed by readdir but gives ENOENT", "Replace with whiteout")
+   "xattr whiteout in the upper layer: listed by readdir but gives ENOENT", "Replace")
 
 PR(OP_BAD_VALUE, opaque, WARNING, PF_PREEN,
    "opaque xattr value is neither 'y' nor 'x'", "Remove")

@@ -85,8 +85,17 @@ static void check_xwhiteout(struct ovl_ctx *c, const struct ovl_node *n,
 			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_WHITEOUT, NULL, 0);
 		return;
 	}
+	/* The kernel lists it but gives ENOENT: make it a real whiteout when
+	 * it hides something below (one atomic rename into the quarantine
+	 * that leaves a whiteout), else just move the empty file aside. */
 	if (c->layer->kind == OVL_LAYER_UPPER) {
-		ovl_report_here(c, PR_WH_XATTR_IN_UPPER, NULL);
+		if (!c->s->has_work) {
+			ovl_report_here(c, PR_WH_XATTR_IN_UPPER, NULL);
+		} else if (ovl_report_fix(c, PR_WH_XATTR_IN_UPPER, NULL)) {
+			bool hides = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
+			ovl_plan_here(c, hides ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0,
+				      NULL, 0);
+		}
 		return;
 	}
 	if (!n->parent || !n->parent->xwhiteouts) {
