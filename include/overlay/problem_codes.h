@@ -85,7 +85,7 @@ PR(RD_FOLLOW_OFF, redirect, ERROR, PF_NOFIX,
    "redirect present while redirect_dir does not follow redirects (EPERM)", "")
 
 PR(MC_TOO_SHORT, metacopy, ERROR, 0,
-   "metacopy xattr of 1-3 bytes: the kernel returns EIO", "Repair")
+   "metacopy xattr of 1-3 bytes: the kernel returns EIO", "Rewrite")
 PR(MC_BAD_HEADER, metacopy, WARNING, 0,
    "metacopy header with a digest is invalid (EIO once verity=on)", "Repair")
 PR(MC_BAD_HEADER_VERITY, metacopy, ERROR, 0,

@@ -77,6 +77,7 @@ void ovl_repair_default_journal(char *buf, size_t size, const char *workdir);
 
 /* Test hook: OVL_FAULT_WRITE=N kills the process (SIGKILL) at the Nth
  * change, after its journal record and before the change itself;
- * OVL_FAULT_AFTER=1 moves the kill to just after the change. */
+ * OVL_FAULT_AFTER=1 moves the kill to just after the change;
+ * OVL_FAULT_SIGNAL=INT sends SIGINT instead (a clean stop, exit 32). */
 
 #endif

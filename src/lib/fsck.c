@@ -104,6 +104,9 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		if (ovl_repair_apply(s, &plan, journal, sizeof(journal), !o->journal, r) == 0 ||
 		    r->fixed)
 			fprintf(r->out, "undo journal: %s\n", journal);
+		if (r->cancelled)
+			fputs("cancelled: no further change was made; run again to finish\n",
+			      r->out);
 	}
 	ovl_plan_free(&plan);
 

@@ -214,8 +214,11 @@ static void fault_point(bool after)
 		return;
 	if (!after)
 		count++;
-	if (count == target && after == kill_after)
-		kill(getpid(), SIGKILL);
+	if (count == target && after == kill_after) {
+		/* OVL_FAULT_SIGNAL=INT: the user's ^C instead of a crash */
+		const char *sig = getenv("OVL_FAULT_SIGNAL");
+		kill(getpid(), sig && !strcmp(sig, "INT") ? SIGINT : SIGKILL);
+	}
 }
 
 /* ---- applying ---- */

@@ -1059,3 +1059,51 @@ sc_mounted() {
 	rp_done "$SC: -n on the mounted stack warns and checks, exit 4"
 	ovl_umount
 }
+
+# A metacopy xattr cut to two bytes (EIO) over lower data that is still
+# there: rewritten as the empty form, the file reads its data again.
+scenario fix_mc_too_short
+sc_fix_mc_too_short() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup 'echo data > $L1/f; echo other > $L1/g
+	       ovl_mount "$OPTS"; chown 5 $M/f $M/g; ovl_umount
+	       test -n "$(xattr_hex metacopy $U/f)" || getfattr -n trusted.overlay.metacopy $U/f' ||
+		return
+	rp_before || return
+	setfattr -n trusted.overlay.metacopy -v 0x0001 "$U/f"
+	expect_errno "$SC" read f EIO
+	rp_repair "$SC" MC_TOO_SHORT upper:/f
+	rp_merged "$SC: merged view as before the damage" "$S/merged.before"
+}
+
+# ^C during a repair: the change under way is finished, no further one is
+# started, the exit status says cancelled (32) with what was done and
+# left, and the next -y finishes the rest.
+scenario sigint
+sc_sigint() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$RDI")
+	setup 'for i in 1 2 3 4; do mknod $U/o$i c 0 0; done
+	       setfattr -n trusted.overlay.impure -v y $U' || return
+	FSCK_RC=0
+	OVL_FAULT_WRITE=2 OVL_FAULT_SIGNAL=INT "$FSCK" -y -o "$OPTS" \
+		> "$S/fsck.out" 2> "$S/fsck.err" || FSCK_RC=$?
+	_left=$(ls "$U" | grep -c '^o')
+	if [ "$FSCK_RC" -eq 37 ] && [ "$_left" -eq 2 ] &&
+	   grep -q "^2 fixed, 2 left" "$S/fsck.out"; then
+		ok "$SC: interrupted at change 2: exit 32|4|1, two changes made, two left"
+	else
+		not_ok "$SC: interrupted at change 2: exit 32|4|1, two changes made, two left"
+		diag "exit $FSCK_RC, $_left whiteouts left"
+		kt_show_fsck
+	fi
+	run_fsck -y -o "$OPTS"
+	run_fsck -n -o "$OPTS"
+	if [ "$FSCK_RC" -eq 0 ] && [ -z "$(ls "$U" | grep '^o')" ]; then
+		ok "$SC: the next -y finishes, -n exits 0"
+	else
+		not_ok "$SC: the next -y finishes, -n exits 0"
+		kt_show_fsck
+	fi
+}

@@ -116,8 +116,16 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 		return;
 	}
 	enum ovl_metacopy_err err = ovl_metacopy_parse(val, len, &mc);
+	/* A cut metacopy xattr still says "metacopy": when the data is
+	 * there, the empty form (no digest) makes the file readable again;
+	 * else it is an unreadable file like any other. */
 	if (err == OVL_MC_TOO_SHORT) {
-		ovl_report_here(c, PR_MC_TOO_SHORT, NULL);
+		if (res->data_status != OVL_DATA_OK)
+			unreadable(c, n, PR_MC_TOO_SHORT, NULL);
+		else if (c->s->verity == OVL_VERITY_REQUIRE)
+			ovl_report_here(c, PR_MC_TOO_SHORT, "verity=require needs a digest");
+		else if (ovl_report_fix(c, PR_MC_TOO_SHORT, NULL))
+			ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_METACOPY, "", 0);
 		return;
 	}
 	if (err != OVL_MC_OK)
