@@ -138,7 +138,7 @@ PR(IX_BAD_NAME, index, ERROR, 0,
 PR(IX_NO_ORIGIN, index, ERROR, 0,
    "index entry has no origin xattr: mount refused (ENODATA)", "Rewrite origin")
 PR(IX_ORIGIN_MISMATCH, index, ERROR, 0,
-   "index entry origin differs from its name", "Rewrite origin")
+   "index entry origin differs from its name", "Repair")
 PR(IX_STALE, index, WARNING, 0,
    "index entry for a lower inode that no longer exists", "Re-name or quarantine")
 PR(IX_ORPHAN, index, ERROR, 0,

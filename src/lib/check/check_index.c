@@ -32,7 +32,9 @@ struct hl_entry {
 	unsigned aliases;
 	unsigned covered;
 	bool used;
-	bool missing_reported;	/* IX_MISSING once per inode */
+	bool has_index;		/* an index entry is this inode */
+	char *alias;		/* path of its first upper alias */
+	char *hexname;		/* the index name its origin gives */
 	size_t rebased_len;	/* its origin is being re-based to this */
 	unsigned char rebased[OVL_FH_MAX_LEN];
 };
@@ -90,6 +92,10 @@ void ovl_hlinks_free(struct ovl_hlinks *hl)
 {
 	if (!hl)
 		return;
+	for (size_t i = 0; i < hl->cap; i++) {
+		free(hl->v[i].alias);
+		free(hl->v[i].hexname);
+	}
 	for (size_t i = 0; i < hl->nwhited; i++)
 		free(hl->whited[i]);
 	free(hl->whited);
@@ -153,6 +159,18 @@ static void plan_rename(struct ovl_ctx *c, const char *path, const void *fh, siz
 	ovl_fh_to_hex(&h, hex);
 	snprintf(from, sizeof(from), "/index%s", path);
 	snprintf(to, sizeof(to), "/index/%s", hex);
+
+	/* The right name may exist already: a second name of the same inode
+	 * (a repair cut short between the origin and the rename) is moved
+	 * aside; another inode there is left for a human. */
+	struct stat here, there;
+	if (ovl_stat_at(c->s->indexfd, hex, &there) == 0) {
+		if (ovl_stat_at(c->s->indexfd, path + 1, &here) == 0 &&
+		    here.st_ino == there.st_ino && here.st_dev == there.st_dev)
+			ovl_plan_at(c, OVL_FIX_QUARANTINE, OVL_FIX_WORKDIR, from, strlen(from), 0,
+				    NULL, 0);
+		return;
+	}
 	ovl_plan_at(c, OVL_FIX_RENAME_W, OVL_FIX_WORKDIR, from, strlen(from), 0, to, strlen(to));
 }
 
@@ -327,6 +345,41 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	}
 }
 
+static int cmp_alias(const void *a, const void *b)
+{
+	return strcmp((*(struct hl_entry *const *)a)->alias, (*(struct hl_entry *const *)b)->alias);
+}
+
+/*
+ * Upper hard links whose inode has no index entry under any name: decided
+ * once every entry was seen (an entry under a stale name still counts),
+ * reported in path order.
+ */
+static void report_missing(struct ovl_ctx *c)
+{
+	struct ovl_hlinks *hl = c->hlinks;
+	struct hl_entry **miss;
+	size_t n = 0;
+
+	if (!hl)
+		return;
+	miss = ovl_xmalloc((hl->n + 1) * sizeof(*miss));
+	for (size_t i = 0; i < hl->cap; i++)
+		if (hl->v[i].used && hl->v[i].alias && !hl->v[i].has_index)
+			miss[n++] = &hl->v[i];
+	if (n)
+		qsort(miss, n, sizeof(*miss), cmp_alias);
+	for (size_t i = 0; i < n; i++) {
+		char wpath[OVL_FH_HEX_MAX + 8];
+		if (!ovl_report_fix_at(c, "upper", miss[i]->alias, PR_IX_MISSING, NULL))
+			continue;
+		snprintf(wpath, sizeof(wpath), "/index/%s", miss[i]->hexname);
+		ovl_plan_at(c, OVL_FIX_LINK_W, 0, miss[i]->alias, strlen(miss[i]->alias), 0,
+			    wpath, strlen(wpath));
+	}
+	free(miss);
+}
+
 void ovl_check_index(struct ovl_ctx *c)
 {
 	size_t n = 0;
@@ -364,6 +417,11 @@ void ovl_check_index(struct ovl_ctx *c)
 			ovl_report_at(c, "index", path, PR_LY_XATTR_UNREADABLE, strerror(errno));
 			goto next;
 		}
+		if (!S_ISDIR(st.st_mode)) {
+			struct hl_entry *e = hl_get(c, st.st_ino, false);
+			if (e)
+				e->has_index = true;
+		}
 		if (S_ISDIR(st.st_mode))
 			check_dir_entry(c, dfd, name, &xa, path);
 		else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
@@ -375,6 +433,7 @@ next:
 		free(path);
 	}
 	ovl_dir_names_free(names);
+	report_missing(c);
 }
 
 /*
@@ -387,7 +446,6 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
 	struct ovl_fh fh;
 	char hex[OVL_FH_HEX_MAX];
-	struct stat st;
 
 	if (!val || !c->s->index || c->s->indexfd < 0 || S_ISDIR(n->st.st_mode))
 		return;
@@ -418,13 +476,10 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 	    ovl_fh_same_fid(&fh, &byname->first_fh))
 		e->covered++;
 
-	ovl_fh_to_hex(&fh, hex);
-	if (e->missing_reported)
-		return;
-	if (ovl_stat_at(c->s->indexfd, hex, &st) < 0 && errno == ENOENT &&
-	    (e->missing_reported = true) && ovl_report_fix(c, PR_IX_MISSING, NULL)) {
-		char wpath[OVL_FH_HEX_MAX + 8];
-		snprintf(wpath, sizeof(wpath), "/index/%s", hex);
-		ovl_plan_here(c, OVL_FIX_LINK_W, 0, wpath, strlen(wpath));
+	/* Whether it has an index entry is known after the index pass. */
+	if (!e->alias) {
+		ovl_fh_to_hex(&fh, hex);
+		e->alias = ovl_xstrndup(c->path, c->pathlen);
+		e->hexname = ovl_xstrdup(hex);
 	}
 }

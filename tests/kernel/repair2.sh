@@ -1,0 +1,455 @@
+# Repairs that keep data (-y) against the real kernel: re-based origins,
+# re-pointed redirects, quarantined metacopy files and index entries,
+# recomputed nlink, re-linked index entries.  Uses the helpers of
+# repair.sh (rp_*), which run.sh sources first.
+#
+#   keep_*        one kind of damage each: the merged view listed before
+#                 the damage, -y (exit 1), -n (exit 0), the stack mounted
+#                 with its own options shows that view again (but for
+#                 what the man page says is lost), and the layer state
+#                 the man page promises
+#   keep_crash    OVL_FAULT_WRITE kills -y at every change of a stack
+#                 holding all of them; -y again must end in the layers of
+#                 an uninterrupted run
+#   keep_undo     --undo of such a run, and a second --undo refused
+
+# k2_ix PATH: the W/index name of the upper file PATH (the hex of its
+# origin).
+k2_ix() {
+	xattr_hex origin "$U/$1" | sed 's/^0x//'
+}
+
+# k2_repair NAME "CODE LAYER:PATH"...: -y exits 1 and answers yes on each
+# line given, with nothing left; then -n exits 0.  Two TAP lines.
+k2_repair() {
+	_name=$1
+	shift
+	_bad=
+	run_fsck -y -o "$OPTS"
+	rp_rc 1
+	for _cw in "$@"; do
+		_line=$(grep -F "$_cw:" "$S/fsck.out" | head -1)
+		case $_line in
+		'')	rp_bad "no line \"$_cw: ...\"" ;;
+		*\?\ yes) ;;
+		*)	rp_bad "not answered yes: $_line" ;;
+		esac
+	done
+	grep -q ' 0 left$' "$S/fsck.out" || rp_bad "not \"0 left\": $(grep left "$S/fsck.out")"
+	rp_done "$_name: -y fixes $(echo "$@" | sed 's/ [a-z0-9]*:[^ ]*//g'), exit 1"
+	_bad=
+	run_fsck -n -o "$OPTS"
+	rp_rc 0
+	rp_done "$_name: then -n exits 0"
+}
+
+# k2_same_ino NAME PATH...: in the merged view every PATH is one inode
+# and st_nlink is the number of names given (all names of that inode).
+k2_same_ino() {
+	_name=$1
+	shift
+	_n=$#
+	_paths=$*
+	expect_kernel "$_name: kernel: $_paths are one inode, st_nlink $_n" "
+		cd \$M
+		test \$(stat -c '%i %h' $_paths | sort -u | wc -l) -eq 1
+		test \$(stat -c %h $1) -eq $_n
+	"
+}
+
+# k2_quarantined PATH: the file the last run quarantined from upper PATH
+# (W/overlay-fsck.quarantine/TIME/upper%a%b), else empty.
+k2_quarantined() {
+	find "$W/overlay-fsck.quarantine" -mindepth 2 -maxdepth 2 \
+		-name "$1" 2>/dev/null | head -1
+}
+
+# k2_meta FILE: owner, mode, size, content and every xattr of FILE.
+k2_meta() {
+	stat -c '%u:%g %a %s' "$1"
+	md5sum < "$1"
+	( cd "$(dirname "$1")" && getfattr -d -m - -e hex -h "$(basename "$1")" 2>&1 ) |
+		grep -v '^# file:'
+}
+
+# ---- 1. a lower layer copied with cp -a ----
+
+# k2_copy_lower DIR: replace DIR by a copy of itself (new inodes, same
+# names, content, owners, modes, times and xattrs), as a restore from a
+# backup or a move to another disk does.
+k2_copy_lower() {
+	cp -a "$1" "$1.copy" && rm -rf "$1" && mv "$1.copy" "$1"
+}
+
+# The container renamed dir a, chowned f (metacopy), wrote o and chowned
+# one name of the hard link h/a = h/b (index entry).  The lower layer
+# then moved to new inodes: every origin is stale, the mount is refused.
+scenario keep_lower_copied
+sc_keep_lower_copied() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/a/sub $L1/h
+		echo x > $L1/a/sub/x; echo y > $L1/a/y
+		echo f > $L1/f; echo o > $L1/o; chmod 604 $L1/f
+		echo hd > $L1/h/a; ln $L1/h/a $L1/h/b
+		ovl_mount "$OPTS"
+		mv $M/a $M/a2; echo n > $M/a2/new
+		chown 5:6 $M/f; echo uo > $M/o; chown 7:8 $M/h/a
+		ovl_umount
+	' || return
+	rp_before || return
+	_ix=$(k2_ix h/a)
+	_root=$(xattr_hex origin "$U")
+	[ -f "$W/index/$_ix" ] || { not_ok "$SC: the kernel made the index entry of h/a"; return; }
+	k2_copy_lower "$L1"
+	expect_mount_fails "$SC: before the fix" ESTALE
+	k2_repair "$SC" "STK_UPPER_ORIGIN_STALE upper:/" "OR_STALE upper:/a2" \
+		"OR_STALE_VERIFY upper:/f" "OR_STALE_VERIFY upper:/h/a" "OR_STALE upper:/o" \
+		"IX_STALE index:/$_ix"
+	_bad=
+	_new=$(k2_ix h/a)
+	[ "$(xattr_hex origin "$U")" != "$_root" ] || rp_bad "the upper root origin is unchanged"
+	[ "$_new" != "$_ix" ] || rp_bad "the origin of h/a is unchanged"
+	rp_absent "$W/index/$_ix"
+	if [ -f "$W/index/$_new" ]; then
+		[ "$(stat -c %i "$W/index/$_new")" = "$(stat -c %i "$U/h/a")" ] ||
+			rp_bad "index/$_new is not the inode of upper h/a"
+		[ "$(xattr_hex origin "$W/index/$_new")" = "0x$_new" ] ||
+			rp_bad "the origin of index/$_new is not its name"
+	else
+		rp_bad "no index entry named after the re-based origin of h/a"
+	fi
+	rp_done "$SC: origins re-based, the index entry renamed after the new origin of h/a"
+	rp_merged "$SC: mounts, merged view as before the damage" "$S/merged.before"
+	k2_same_ino "$SC" h/a h/b
+	expect_kernel "$SC: kernel: chown of h/b shows on h/a" '
+		chown 9:9 $M/h/b
+		test "$(stat -c %u:%g $M/h/a)" = 9:9
+		test "$(cat $M/h/a)" = hd
+	'
+}
+
+# ---- 2. upper and work dirs copied with cp -a ----
+
+# One cp -a of both keeps the hard links between U and W/index; the
+# W/index upper handle still names the old upper root.
+scenario keep_index_upper_stale
+sc_keep_index_upper_stale() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d; echo a > $L1/d/a; ln $L1/d/a $L1/d/b; echo f > $L1/f
+		ovl_mount "$OPTS"
+		chown 3 $M/d/a; chown 4 $M/f; echo n > $M/n; mv $M/d $M/d2
+		ovl_umount
+	' || return
+	rp_before || return
+	mkdir "$S/moved"
+	cp -a "$U" "$W" "$S/moved/" || { not_ok "$SC: cp -a"; return; }
+	U=$S/moved/u W=$S/moved/w
+	OPTS=$(std_opts "$MCI")
+	_old=$(xattr_hex upper "$W/index")
+	expect_mount_fails "$SC: before the fix" ESTALE
+	k2_repair "$SC" "STK_INDEX_UPPER_STALE index:/"
+	_bad=
+	[ "$(xattr_hex upper "$W/index")" != "$_old" ] || rp_bad "W/index upper unchanged"
+	rp_done "$SC: the W/index upper handle was re-based"
+	rp_merged "$SC: mounts, merged view as before the copy" "$S/merged.before"
+	k2_same_ino "$SC" d2/a d2/b
+}
+
+# ---- 3. renamed dirs that lost their redirect ----
+
+# a was renamed to a2 and b to b2 (redirect_dir=on); a copy tool dropped
+# the redirect of a2 and garbled that of b2.  Both are re-pointed by their
+# origin: a2 and b2 show their lower content again.
+scenario keep_redirect_lost
+sc_keep_redirect_lost() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$RDI")
+	setup '
+		mkdir -p $L1/a/sub $L1/b
+		echo x > $L1/a/sub/x; echo y > $L1/a/y; echo bb > $L1/b/bb
+		ovl_mount "$OPTS"
+		mv $M/a $M/a2; echo new > $M/a2/new
+		mv $M/b $M/b2; chmod 600 $M/b2/bb
+		ovl_umount
+	' || return
+	rp_before || return
+	setfattr -x trusted.overlay.redirect "$U/a2"
+	setfattr -n trusted.overlay.redirect -v "x//y" "$U/b2"
+	expect_kernel "$SC: before the fix: kernel: a2 shows only new, b2 gives EINVAL" '
+		test "$(ls $M/a2)" = new
+		test "$(errno_of lstat $M/b2)" = EINVAL
+	'
+	k2_repair "$SC" "OR_MOVED upper:/a2" "RD_INVALID upper:/b2"
+	_bad=
+	rp_xattr redirect /a "$U/a2"
+	rp_xattr redirect /b "$U/b2"
+	rp_is_wh "$U/a" "$U/b"
+	rp_done "$SC: redirects /a and /b set, the whiteouts over a and b kept"
+	rp_merged "$SC: merged view as before the damage (lower content back)" \
+		"$S/merged.before"
+}
+
+# ---- 4. metacopy data moved inside the lower layer ----
+
+scenario keep_mc_moved
+sc_keep_mc_moved() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/mv/sub
+		echo mvdata > $L1/mv/f; chmod 640 $L1/mv/f
+		ovl_mount "$OPTS"; chown 3:2 $M/mv/f; ovl_umount
+		getfattr -n trusted.overlay.metacopy $U/mv/f
+	' || return
+	rp_before || return
+	mv "$L1/mv/f" "$L1/mv/sub/f2"	# an image update moved the file
+	expect_errno "$SC: before the fix" lstat mv/f EIO
+	k2_repair "$SC" "MC_NO_DATA upper:/mv/f"
+	_bad=
+	rp_xattr redirect /mv/sub/f2 "$U/mv/f"
+	rp_done "$SC: redirect /mv/sub/f2 set on the metacopy file"
+	# the moved data shows at its new name too
+	rp_merged "$SC: merged view as before the damage (mv/f reads its data)" \
+		"$S/merged.before" '^mv/sub/f2	'
+	expect_kernel "$SC: kernel: mv/f reads mvdata with owner 3:2" '
+		test "$(cat $M/mv/f)" = mvdata
+		test "$(stat -c %u:%g:%a $M/mv/f)" = 3:2:640
+	'
+}
+
+# ---- 5. metacopy data gone ----
+
+# gone (chowned, chmod, a user xattr) lost its lower data; the lower data
+# of gonedir became a dir, which would show through a plain removal: a
+# whiteout takes its place.
+scenario keep_mc_gone
+sc_keep_mc_gone() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		echo gone > $L1/gone; echo gonedir > $L1/gonedir; echo k > $L1/k
+		ovl_mount "$OPTS"
+		chown 4:4 $M/gone; chmod 600 $M/gone; setfattr -n user.keep -v yes $M/gone
+		chown 5 $M/gonedir
+		ovl_umount
+		getfattr -n trusted.overlay.metacopy $U/gone
+	' || return
+	rp_before || return
+	k2_meta "$U/gone" > "$S/meta.gone"
+	k2_meta "$U/gonedir" > "$S/meta.gonedir"
+	rm "$L1/gone" "$L1/gonedir"
+	mkdir "$L1/gonedir"; echo z > "$L1/gonedir/z"
+	expect_errno "$SC: before the fix" lstat gonedir EIO
+	k2_repair "$SC" "MC_NO_DATA upper:/gone" "MC_DATA_NOT_REG upper:/gonedir"
+	_bad=
+	_q=$(k2_quarantined 'upper%gone')
+	_qd=$(k2_quarantined 'upper%gonedir')
+	case $_q in
+	*/overlay-fsck.quarantine/[0-9]*T[0-9]*Z/upper%gone) ;;
+	*) rp_bad "upper gone not in W/overlay-fsck.quarantine/TIME/upper%gone: '$_q'" ;;
+	esac
+	[ -n "$_qd" ] || rp_bad "upper gonedir not quarantined"
+	[ -n "$_q" ] && { k2_meta "$_q" | cmp -s "$S/meta.gone" - ||
+		rp_bad "quarantined gone: $(k2_meta "$_q" | diff "$S/meta.gone" - | head -6)"; }
+	[ -n "$_qd" ] && { k2_meta "$_qd" | cmp -s "$S/meta.gonedir" - ||
+		rp_bad "quarantined gonedir: $(k2_meta "$_qd" | diff "$S/meta.gonedir" - | head -6)"; }
+	rp_absent "$U/gone"
+	rp_is_wh "$U/gonedir"
+	rp_done "$SC: both quarantined with owner, mode, xattrs; a whiteout over gonedir"
+	rp_merged "$SC: merged view as before the damage, without gone and gonedir" \
+		"$S/merged.before" '^gone(dir)?	'
+	expect_errno "$SC: after the fix" lstat gonedir ENOENT
+	expect_errno "$SC: after the fix" lstat gone ENOENT
+}
+
+# ---- 6. index entries ----
+
+# Lower hard links, copied up through the merged dir: k (a b c; a
+# chowned, ln a d, rm b c: names a d, nlink U-1), n (a b e; ln a c:
+# names a b c e, nlink U+1), x (a b), o (a b).
+k2_ix_stack() {
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/k $L1/n $L1/x $L1/o
+		echo k > $L1/k/a; ln $L1/k/a $L1/k/b; ln $L1/k/a $L1/k/c
+		echo n > $L1/n/a; ln $L1/n/a $L1/n/b; ln $L1/n/a $L1/n/e
+		echo x > $L1/x/a; ln $L1/x/a $L1/x/b
+		echo o > $L1/o/a; ln $L1/o/a $L1/o/b
+		ovl_mount "$OPTS"
+		chown 6 $M/k/a; ln $M/k/a $M/k/d; rm $M/k/b $M/k/c
+		chown 6 $M/n/a; ln $M/n/a $M/n/c
+		chown 6 $M/x/a; chown 2 $M/o/a
+		test $(stat -c %h $M/k/a) -eq 2; test $(stat -c %h $M/n/b) -eq 4
+		ovl_umount
+	'
+}
+
+scenario keep_index
+sc_keep_index() {
+	stack_new "$SC"
+	k2_ix_stack || return
+	rp_before || return
+	_ik=$(k2_ix k/a) _in=$(k2_ix n/a) _ixx=$(k2_ix x/a) _io=$(k2_ix o/a)
+	_nk=$(xattr_hex nlink "$W/index/$_ik")
+	_nn=$(xattr_hex nlink "$W/index/$_in")
+	setfattr -x trusted.overlay.nlink "$W/index/$_ik"
+	setfattr -n trusted.overlay.nlink -v U+7 "$W/index/$_in"
+	rm "$W/index/$_ixx"
+	rm "$U/o/a"			# every alias of o gone offline
+	cp -a "$W/index/$_in" "$W/index/.$_in.Xq12ab"	# rsync's temp file
+	k2_meta "$W/index/$_io" > "$S/meta.o"
+	expect_mount_fails "$SC: before the fix" EINVAL
+	k2_repair "$SC" "IX_NLINK_BAD index:/$_ik" "IX_NLINK_WRONG index:/$_in" \
+		"IX_MISSING upper:/x/a" "IX_ORPHAN index:/$_io" "IX_BAD_NAME index:/.$_in.Xq12ab"
+	_bad=
+	[ "$(xattr_hex nlink "$W/index/$_ik")" = "$_nk" ] ||
+		rp_bad "k: nlink $(xattr_hex nlink "$W/index/$_ik"), the kernel wrote $_nk"
+	[ "$(xattr_hex nlink "$W/index/$_in")" = "$_nn" ] ||
+		rp_bad "n: nlink $(xattr_hex nlink "$W/index/$_in"), the kernel wrote $_nn"
+	[ "$(stat -c %i "$W/index/$_ixx" 2>/dev/null)" = "$(stat -c %i "$U/x/a")" ] ||
+		rp_bad "index/$_ixx is not a link of upper x/a"
+	rp_absent "$W/index/$_io" "$W/index/.$_in.Xq12ab"
+	_q=$(k2_quarantined "W%index%$_io")
+	if [ -n "$_q" ]; then
+		k2_meta "$_q" | cmp -s "$S/meta.o" - || rp_bad "quarantined o entry differs"
+	else
+		rp_bad "the orphan entry of o is not in the quarantine"
+	fi
+	[ -n "$(k2_quarantined "W%index%.$_in.Xq12ab")" ] || rp_bad "the temp file is not quarantined"
+	rp_done "$SC: nlink as the kernel wrote it, x/a linked, orphan and temp file quarantined"
+	# o/a and o/b show the lower o again: the orphan's data is in the quarantine
+	rp_merged "$SC: mounts, merged view as before the damage but for o" \
+		"$S/merged.before" '^o/'
+	k2_same_ino "$SC" k/a k/d
+	k2_same_ino "$SC" n/a n/b n/c n/e
+	k2_same_ino "$SC" x/a x/b
+}
+
+# ---- 7. crash at every change of a stack with all of them ----
+
+# k2_multi: two lower layers.  lower1 (h: a hard link, f: metacopy)
+# moves to new inodes (origins re-based, IX_STALE renamed); in lower2
+# metacopy data moves (redirect set) or goes (quarantine, and
+# quarantine-wh over a dir); index entries lose nlink, get U+7, go
+# (link), lose their alias (quarantine); rsync leaves a temp file.
+k2_multi() {
+	OPTS="lowerdir=$L1:$L2,upperdir=$U,workdir=$W,$MCI"
+	setup '
+		mkdir -p $L1/h $L2/mv/sub $L2/k $L2/n $L2/x $L2/o
+		echo hd > $L1/h/a; ln $L1/h/a $L1/h/b; echo f > $L1/f
+		echo mvdata > $L2/mv/f; echo gone > $L2/gone; echo gd > $L2/gonedir
+		echo k > $L2/k/a; ln $L2/k/a $L2/k/b; ln $L2/k/a $L2/k/c
+		echo n > $L2/n/a; ln $L2/n/a $L2/n/b
+		echo x > $L2/x/a; ln $L2/x/a $L2/x/b
+		echo o > $L2/o/a; ln $L2/o/a $L2/o/b
+		ovl_mount "$OPTS"
+		chown 7:8 $M/h/a; chown 1 $M/f
+		chown 3 $M/mv/f; chown 4 $M/gone; chown 5 $M/gonedir
+		chown 6 $M/k/a; ln $M/k/a $M/k/d; rm $M/k/b
+		chown 6 $M/n/a; ln $M/n/a $M/n/c
+		chown 6 $M/x/a; chown 2 $M/o/a
+		ovl_umount
+	' || return
+	rp_before || return
+	_ih=$(k2_ix h/a) _ik=$(k2_ix k/a) _in=$(k2_ix n/a) _ixx=$(k2_ix x/a) _io=$(k2_ix o/a)
+	k2_copy_lower "$L1"
+	mv "$L2/mv/f" "$L2/mv/sub/f2"
+	rm "$L2/gone" "$L2/gonedir"; mkdir "$L2/gonedir"
+	setfattr -x trusted.overlay.nlink "$W/index/$_ik"
+	setfattr -n trusted.overlay.nlink -v U+7 "$W/index/$_in"
+	rm "$W/index/$_ixx" "$U/o/a"
+	cp -a "$W/index/$_ih" "$W/index/.$_ih.Xq12ab"
+}
+
+# k2_layers FILE: layer_state of the four dirs; the W/index upper handle
+# names the upper root inode, new in every cp -a restore: masked (-n
+# exiting 0 proves it matches).
+k2_layers() {
+	layer_state "$1" "$L1" "$L2" "$U" "$W"
+	sed -i -E 's/^(w\/index	xattr trusted\.overlay\.upper=).*/\1HANDLE/' "$1"
+}
+
+# k2_restore: the damaged upper and work dirs again, in one cp -a (so
+# the links between U and W/index stay; --sparse=always keeps metacopy
+# files without data blocks, as the kernel made them).
+k2_restore() {
+	rm -rf "$U" "$W"
+	cp -a --sparse=always "$S/pristine/u" "$S/pristine/w" "$S/"
+}
+
+scenario keep_crash
+sc_keep_crash() {
+	stack_new "$SC"
+	k2_multi || return
+	mkdir "$S/pristine"
+	cp -a --sparse=always "$U" "$W" "$S/pristine/"
+	k2_restore
+	run_fsck -y -o "$OPTS"
+	_bad=
+	rp_rc 1
+	_j=$(journal_of)
+	_n=$(grep -c '^R ' "$_j" 2>/dev/null)
+	for _op in setxattr rename link quarantine quarantine-wh; do
+		grep -q "^R [0-9]* $_op " "$_j" 2>/dev/null || rp_bad "no $_op in the journal"
+	done
+	grep -q ' 0 left$' "$S/fsck.out" || rp_bad "not \"0 left\""
+	rp_done "$SC: reference -y: exit 1, $_n changes (setxattr, rename, link, quarantine, quarantine-wh)"
+	[ -n "$_n" ] && [ "$_n" -gt 0 ] || return
+	run_fsck -n -o "$OPTS"
+	_bad=; rp_rc 0
+	rp_done "$SC: reference -y: then -n exits 0"
+	k2_layers "$S/state.ref"
+	# gone, gonedir are quarantined; o shows its lower data again; the
+	# moved metacopy data shows at its new name too
+	rp_merged "$SC: reference -y: mounts, merged view as before the damage but for gone, o" \
+		"$S/merged.before" '^(gone|gonedir|o/.*|mv/sub/f2)	'
+	_k=1
+	while [ "$_k" -le "$_n" ]; do
+		for _after in "" 1; do
+			k2_restore
+			_bad=
+			_rc=0
+			if [ -n "$_after" ]; then
+				OVL_FAULT_WRITE=$_k OVL_FAULT_AFTER=1 timeout 60 "$FSCK" -y -o "$OPTS" \
+					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
+				_when="just after"
+			else
+				OVL_FAULT_WRITE=$_k timeout 60 "$FSCK" -y -o "$OPTS" \
+					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
+				_when="before"
+			fi
+			[ "$_rc" -eq 137 ] || rp_bad "the faulted run exited $_rc, not killed"
+			run_fsck -y -o "$OPTS"
+			case $FSCK_RC in
+			0|1) ;;
+			*) rp_bad "the next -y exits $FSCK_RC" ;;
+			esac
+			run_fsck -n -o "$OPTS"
+			[ "$FSCK_RC" -eq 0 ] || rp_bad "then -n exits $FSCK_RC"
+			k2_layers "$S/state.got"
+			cmp -s "$S/state.ref" "$S/state.got" ||
+				rp_bad "layers differ from the reference: $(diff "$S/state.ref" "$S/state.got" | head -8)"
+			rp_done "$SC: killed $_when change $_k of $_n, -y again: same layers"
+		done
+		_k=$((_k + 1))
+	done
+}
+
+# ---- 8. undo of such a run ----
+
+scenario keep_undo
+sc_keep_undo() {
+	stack_new "$SC"
+	k2_multi || return
+	rp_layers() { layer_state "$1" "$L1" "$L2" "$U" "$W"; }
+	rp_undo_case "$SC"
+	rp_layers() { layer_state "$1" "$L1" "$U" "$W"; }
+	# the undone stack is the damaged one again: -n finds the damage
+	run_fsck -n -o "$OPTS"
+	_bad=; rp_rc 4
+	rp_done "$SC: after --undo, -n finds the damage again (exit 4)"
+}
