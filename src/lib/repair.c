@@ -90,6 +90,7 @@ void ovl_plan_add(struct ovl_plan *p, enum ovl_fix_op op, int layer, const char 
 	if (val) {
 		f->val = ovl_xmalloc(len + 1);
 		memcpy(f->val, val, len);
+		f->val[len] = '\0';	/* path values are used as strings */
 	}
 	f->problem = problem;
 	f->order = p->n - 1;
