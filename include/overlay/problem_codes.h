@@ -87,9 +87,9 @@ PR(RD_FOLLOW_OFF, redirect, ERROR, PF_NOFIX,
 PR(MC_TOO_SHORT, metacopy, ERROR, 0,
    "metacopy xattr of 1-3 bytes: the kernel returns EIO", "Rewrite")
 PR(MC_BAD_HEADER, metacopy, WARNING, 0,
-   "metacopy header with a digest is invalid (EIO once verity=on)", "Repair")
+   "metacopy header with a digest is invalid (EIO once verity=on)", "Rewrite")
 PR(MC_BAD_HEADER_VERITY, metacopy, ERROR, 0,
-   "metacopy header invalid under verity=on/require: the kernel returns EIO", "Repair")
+   "metacopy header invalid under verity=on/require: the kernel returns EIO", "Rewrite or quarantine")
 PR(MC_NOT_REG, metacopy, WARNING, PF_PREEN,
    "metacopy xattr on a non-regular file", "Remove")
 PR(MC_NO_DATA, metacopy, ERROR, 0,
@@ -99,13 +99,13 @@ PR(MC_DATA_NOT_REG, metacopy, ERROR, 0,
 PR(MC_DATA_ONLY_MISSING, metacopy, ERROR, 0,
    "data object in the data-only layers missing: open gives ENOENT", "Quarantine")
 PR(MC_SIZE_MISMATCH, metacopy, WARNING, 0,
-   "size of the metacopy file differs from its lower data", "Re-point")
+   "size of the metacopy file differs from its lower data", "Set size")
 PR(MC_DIGEST_MISSING, metacopy, ERROR, 0,
-   "verity=require and the metacopy xattr carries no digest: EIO", "Add digest")
+   "verity=require and the metacopy xattr carries no digest: EIO", "Add digest or quarantine")
 PR(MC_DIGEST_MISMATCH, metacopy, ERROR, 0,
    "fs-verity digest of the lower data differs from the metacopy digest", "Quarantine")
 PR(MC_VERITY_MISSING, metacopy, ERROR, 0,
-   "metacopy digest set, verity=on, lower data has no fs-verity: EIO", "Enable verity")
+   "metacopy digest set, verity=on, lower data has no fs-verity: EIO", "Drop digest or quarantine")
 PR(MC_PARTIAL_DATA, metacopy, NOTE, PF_NOFIX,
    "metacopy file holds data blocks: an interrupted data copy-up", "")
 PR(MC_FOLLOW_OFF, metacopy, ERROR, PF_NOFIX,
@@ -122,9 +122,9 @@ PR(OR_STALE_VERIFY, origin, ERROR, 0,
 PR(OR_MOVED, origin, WARNING, 0,
    "origin resolves to a lower inode at another path", "Re-point")
 PR(OR_GONE, origin, WARNING, 0,
-   "origin resolves to no inode of the lower filesystem", "Re-base")
+   "origin resolves to no inode of the lower filesystem", "Remove")
 PR(OR_TYPE, origin, ERROR, 0,
-   "origin resolves to an inode of another file type", "Re-base")
+   "origin resolves to an inode of another file type", "Re-base or remove")
 
 PR(IM_MISSING, impure, WARNING, PF_PREEN,
    "dir holds merge dirs or entries with origin or redirect but is not marked impure", "Set impure")
@@ -150,9 +150,9 @@ PR(IX_NLINK_WRONG, index, WARNING, 0,
 PR(IX_MISSING, index, WARNING, 0,
    "upper hard link of a lower inode has no index entry", "Create index entry")
 PR(IX_DIR_NO_UPPER, index, ERROR, 0,
-   "directory index entry without an upper handle", "Remove")
+   "directory index entry without an upper handle", "Quarantine")
 PR(IX_DIR_UPPER_STALE, index, ERROR, 0,
-   "directory index entry's upper handle resolves to nothing: the dir gives EIO", "Remove")
+   "directory index entry's upper handle resolves to nothing: the dir gives EIO", "Rewrite")
 PR(IX_EMPTY_DIR, index, NOTE, PF_NOFIX,
    "empty directory in W/index (tolerated)", "")
 PR(IX_UNKNOWN, index, ERROR, 0,

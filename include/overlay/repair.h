@@ -27,6 +27,7 @@ enum ovl_fix_op {
 	OVL_FIX_QUARANTINE,	/* move an entry aside into W/overlay-fsck.quarantine */
 	OVL_FIX_QUARANTINE_WH,	/* the same, leaving a whiteout in its place (atomic) */
 	OVL_FIX_RENAME_W,	/* rename inside W to `val` (an index entry's name) */
+	OVL_FIX_TRUNCATE,	/* set a regular file's size to `val` (decimal) */
 };
 
 struct ovl_fix {

@@ -117,6 +117,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 	free(c.path);
 	ovl_strset_free(c.redirects);
 	ovl_hlinks_free(c.hlinks);
+	ovl_strset_free(c.dirorigins);
 	return r->operational ? 8 : 0;
 }
 

@@ -55,6 +55,7 @@ static const char *const op_names[] = {
 	[OVL_FIX_QUARANTINE] = "quarantine",
 	[OVL_FIX_QUARANTINE_WH] = "quarantine-wh",
 	[OVL_FIX_RENAME_W] = "rename",
+	[OVL_FIX_TRUNCATE] = "truncate",
 };
 
 void ovl_plan_init(struct ovl_plan *p)
@@ -103,6 +104,7 @@ static int phase(enum ovl_fix_op op)
 	case OVL_FIX_LINK_W:
 		return 0;
 	case OVL_FIX_SET_XATTR:
+	case OVL_FIX_TRUNCATE:
 		return 1;	/* e.g. opaque before the redirect goes */
 	case OVL_FIX_RM_XATTR:
 		return 2;
@@ -326,6 +328,29 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		fault_point(false);
 		ret = mknodat(dfd, leaf, S_IFCHR | 0000, makedev(0, 0));
 		break;
+	case OVL_FIX_TRUNCATE: {
+		/* Only a regular file, never through a link; the old size goes
+		 * to the journal. */
+		int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				O_CLOEXEC);
+		if (fd < 0)
+			break;
+		char old[32];
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			errno = EINVAL;
+			break;
+		}
+		int olen = snprintf(old, sizeof(old), "%lld", (long long)st.st_size);
+		if (journal_record(j, f, NULL, old, (size_t)olen, true, f->val, f->len, true) == 0) {
+			fault_point(false);
+			ret = ftruncate(fd, (off_t)strtoll((const char *)f->val, NULL, 10));
+		}
+		int e = errno;
+		close(fd);
+		errno = e;
+		break;
+	}
 	case OVL_FIX_RENAME_W: {
 		const char *wleaf;
 		int wd = open_parent(s->workfd, (const char *)f->val, &wleaf);
@@ -607,6 +632,13 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		else
 			state = errno == ENOENT ? 1 : -1;
 		break;
+	case OVL_FIX_TRUNCATE:
+		if (ovl_stat_at(dfd, leaf, &st) == 0 && S_ISREG(st.st_mode)) {
+			long long now = (long long)st.st_size;
+			state = now == strtoll((const char *)rec->new, NULL, 10) ? 1 :
+				now == strtoll((const char *)rec->old, NULL, 10) ? 0 : -1;
+		}
+		break;
 	case OVL_FIX_RENAME_W: {
 		const char *wleaf;
 		int wd = open_parent(s->workfd, (const char *)rec->new, &wleaf);
@@ -665,6 +697,14 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_MK_WHITEOUT:
 		ret = unlinkat(dfd, leaf, 0);
 		break;
+	case OVL_FIX_TRUNCATE: {
+		int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				O_CLOEXEC);
+		ret = fd < 0 ? -1 : ftruncate(fd, (off_t)strtoll((const char *)rec->old, NULL, 10));
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
 	case OVL_FIX_RENAME_W: {
 		const char *wleaf;
 		int wd = open_parent(s->workfd, (const char *)rec->new, &wleaf);

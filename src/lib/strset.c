@@ -10,6 +10,8 @@ struct slot {
 	char *s;
 	size_t len;
 	uint64_t hash;
+	void *val;
+	size_t vlen;
 };
 
 struct ovl_strset {
@@ -42,8 +44,10 @@ void ovl_strset_free(struct ovl_strset *set)
 {
 	if (!set)
 		return;
-	for (size_t i = 0; i < set->cap; i++)
+	for (size_t i = 0; i < set->cap; i++) {
 		free(set->slots[i].s);
+		free(set->slots[i].val);
+	}
 	free(set->slots);
 	free(set);
 }
@@ -93,6 +97,29 @@ bool ovl_strset_add(struct ovl_strset *set, const char *s, size_t len)
 bool ovl_strset_has(const struct ovl_strset *set, const char *s, size_t len)
 {
 	return find(set, s, len, hash_bytes(s, len))->s != NULL;
+}
+
+void ovl_strset_put(struct ovl_strset *set, const char *s, size_t len,
+		    const void *val, size_t vlen)
+{
+	ovl_strset_add(set, s, len);
+	struct slot *sl = find(set, s, len, hash_bytes(s, len));
+	free(sl->val);
+	sl->val = ovl_xmalloc(vlen + 1);
+	memcpy(sl->val, val, vlen);
+	sl->vlen = vlen;
+}
+
+const void *ovl_strset_get(const struct ovl_strset *set, const char *s, size_t len,
+			   size_t *vlen)
+{
+	const struct slot *sl = find(set, s, len, hash_bytes(s, len));
+
+	if (!sl->s || !sl->val)
+		return NULL;
+	if (vlen)
+		*vlen = sl->vlen;
+	return sl->val;
 }
 
 size_t ovl_strset_count(const struct ovl_strset *set)

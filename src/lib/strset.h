@@ -15,4 +15,11 @@ bool ovl_strset_add(struct ovl_strset *set, const char *s, size_t len);
 bool ovl_strset_has(const struct ovl_strset *set, const char *s, size_t len);
 size_t ovl_strset_count(const struct ovl_strset *set);
 
+/* The set as a map: a value (bytes, copied) stored with a string. Put
+ * replaces the value of a string already there; get returns NULL if none. */
+void ovl_strset_put(struct ovl_strset *set, const char *s, size_t len,
+		    const void *val, size_t vlen);
+const void *ovl_strset_get(const struct ovl_strset *set, const char *s, size_t len,
+			   size_t *vlen);
+
 #endif

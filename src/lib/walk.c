@@ -285,7 +285,8 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 			.is_dir = is_dir,
 			.want_data = metacopy,
 			.want_data_fd = metacopy &&
-					n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN,
+					(n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN ||
+					 c->s->verity == OVL_VERITY_REQUIRE),
 			.want_fh = origin || (upper && (n.whiteout || n.xwhiteout)),
 			.layer = c->layer->idx,
 		};
@@ -325,6 +326,8 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 		    !(is_dir && (rd_unusable || rd_bad)) && !opaque)
 			ovl_check_origin(c, &n, &res);
 		ovl_check_upper_hardlink(c, &n, &res);
+		if (is_dir)
+			ovl_note_upper_dir(c, &n);
 	}
 
 	if (is_dir) {

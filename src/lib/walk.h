@@ -60,6 +60,7 @@ struct ovl_ctx {
 	int max_depth;
 	struct ovl_plan *plan;	/* fixes accepted so far */
 	struct ovl_hlinks *hlinks;	/* upper hard links seen, for W/index */
+	struct ovl_strset *dirorigins;	/* nfs_export: origin hex -> upper dir handle */
 };
 
 /* Walk one layer from its root. */

@@ -16,6 +16,7 @@
 #include "overlay/lookup.h"
 #include "overlay/nlink.h"
 #include "overlay/util.h"
+#include "../strset.h"
 #include "internal.h"
 
 /*
@@ -202,6 +203,14 @@ static int resolve(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int la
 	return 0;
 }
 
+static void quarantine(struct ovl_ctx *c, const char *path, enum ovl_problem_code code,
+		       const char *detail);
+
+/*
+ * nfs_export dir entries: the upper handle must find the upper dir. When
+ * it does not, the upper dir with this origin (seen in the upper walk)
+ * gives the handle again.
+ */
 static void check_dir_entry(struct ovl_ctx *c, int fd, const char *name,
 			    const struct ovl_xattrs *xa, const char *path)
 {
@@ -209,17 +218,60 @@ static void check_dir_entry(struct ovl_ctx *c, int fd, const char *name,
 	struct stat st;
 
 	if (!ovl_xattrs_has(xa, OVL_XA_UPPER)) {
-		ovl_report_at(c, "index", path, ovl_dir_is_empty(fd, name) ? PR_IX_EMPTY_DIR
-									: PR_IX_DIR_NO_UPPER, NULL);
+		if (ovl_dir_is_empty(fd, name))
+			ovl_report_at(c, "index", path, PR_IX_EMPTY_DIR, NULL);
+		else
+			quarantine(c, path, PR_IX_DIR_NO_UPPER, NULL);
 		return;
 	}
 	if (!xa->val[OVL_XA_UPPER] ||
 	    ovl_fh_parse(xa->val[OVL_XA_UPPER], xa->len[OVL_XA_UPPER], &up) != OVL_FH_OK) {
-		ovl_report_at(c, "index", path, PR_IX_DIR_NO_UPPER, "upper handle unparseable");
+		quarantine(c, path, PR_IX_DIR_NO_UPPER, "upper handle unparseable");
 		return;
 	}
-	if (c->s->has_upper && resolve(c, &up, 0, 0, &st) < 0)
+	if (!c->s->has_upper || resolve(c, &up, 0, 0, &st) == 0)
+		return;
+
+	size_t len = 0;
+	const unsigned char *now = c->dirorigins ?
+		ovl_strset_get(c->dirorigins, name, strlen(name), &len) : NULL;
+	struct ovl_fh fh;
+	unsigned char buf[OVL_FH_MAX_LEN];
+	size_t blen = 0;
+	if (now && ovl_fh_parse(now, len, &fh) == OVL_FH_OK) {
+		memcpy(fh.uuid, up.uuid, sizeof(fh.uuid));
+		fh.flags = up.flags;
+		blen = ovl_fh_encode(&fh, buf, sizeof(buf));
+	}
+	if (!blen) {
 		ovl_report_at(c, "index", path, PR_IX_DIR_UPPER_STALE, NULL);
+	} else if (ovl_report_fix_at(c, "index", path, PR_IX_DIR_UPPER_STALE,
+				     "the upper dir with this origin is found")) {
+		char wpath[OVL_FH_HEX_MAX + 512];
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_SET_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+			    OVL_XA_UPPER, buf, blen);
+	}
+}
+
+void ovl_note_upper_dir(struct ovl_ctx *c, const struct ovl_node *n)
+{
+	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	struct ovl_fh origin, self;
+	char hex[OVL_FH_HEX_MAX];
+	unsigned char buf[OVL_FH_MAX_LEN];
+
+	if (!val || !c->s->nfs_export || c->s->indexfd < 0 ||
+	    ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &origin) != OVL_FH_OK ||
+	    ovl_fh_of_at(n->dirfd, n->name, c->layer->uuid, &self) < 0)
+		return;
+	size_t len = ovl_fh_encode(&self, buf, sizeof(buf));
+	if (!len)
+		return;
+	if (!c->dirorigins)
+		c->dirorigins = ovl_strset_new();
+	ovl_fh_to_hex(&origin, hex);
+	ovl_strset_put(c->dirorigins, hex, strlen(hex), buf, len);
 }
 
 /* Move W/index/NAME into the quarantine: the kernel would refuse or

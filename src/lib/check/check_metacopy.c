@@ -42,12 +42,54 @@ static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
 		close(fd);
 		return;
 	}
-	if (c->s->verity != OVL_VERITY_OFF)
-		ovl_report_here(c, PR_MC_VERITY_MISSING, NULL);
-	if (ovl_verity_compute(fd, mc->digest_algo, digest, &dlen) == 0 &&
-	    (dlen != mc->digest_len || memcmp(digest, mc->digest, dlen) != 0))
-		unreadable(c, n, PR_MC_DIGEST_MISMATCH, "computed fs-verity digest");
+	bool computed = ovl_verity_compute(fd, mc->digest_algo, digest, &dlen) == 0;
+	bool match = computed && dlen == mc->digest_len && !memcmp(digest, mc->digest, dlen);
 	close(fd);
+
+	if (computed && !match) {
+		if (c->s->verity != OVL_VERITY_OFF)
+			ovl_report_here(c, PR_MC_VERITY_MISSING, NULL);
+		unreadable(c, n, PR_MC_DIGEST_MISMATCH, "computed fs-verity digest");
+		return;
+	}
+	if (c->s->verity == OVL_VERITY_OFF)
+		return;
+	/* The lower has no fs-verity, so the kernel cannot check the digest
+	 * (EIO). Under verity=on a digest the data was just shown to match
+	 * can go; under require the file cannot be read at all. */
+	if (c->s->verity == OVL_VERITY_ON && match) {
+		if (ovl_report_fix(c, PR_MC_VERITY_MISSING, "the data matches the digest"))
+			ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_METACOPY, "", 0);
+		return;
+	}
+	unreadable(c, n, PR_MC_VERITY_MISSING, NULL);
+}
+
+/* verity=require and no digest: the one the lower's fs-verity measures,
+ * as the kernel records at copy-up; else the file cannot be read. */
+static void add_digest(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res)
+{
+	struct ovl_metacopy mc = { 0 };
+	unsigned algo = 0;
+	unsigned char buf[OVL_METACOPY_MAX_LEN];
+	int fd = res->data_fd >= 0 ? reopen_rdonly(res->data_fd) : -1;
+	bool measured = fd >= 0 &&
+			ovl_verity_measure(fd, &algo, mc.digest, &mc.digest_len) == 0;
+	size_t len = 0;
+
+	if (fd >= 0)
+		close(fd);
+	if (measured) {
+		mc.digest_algo = (uint8_t)algo;
+		mc.len = (uint8_t)(OVL_METACOPY_HDR_LEN + mc.digest_len);
+		len = ovl_metacopy_encode(&mc, buf, sizeof(buf));
+	}
+	if (!len) {
+		unreadable(c, n, PR_MC_DIGEST_MISSING, NULL);
+		return;
+	}
+	if (ovl_report_fix(c, PR_MC_DIGEST_MISSING, "measured on the lower data"))
+		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_METACOPY, buf, len);
 }
 
 /* Data blocks in a metacopy file: a data copy-up was cut short. */
@@ -82,7 +124,9 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 	/* Data moved inside a lower layer: its origin finds it, point there. */
 	char where[4096];
 	mode_t type;
-	if (code != PR_MC_DIGEST_MISMATCH && ovl_origin_path(c, n, where, sizeof(where), &type)) {
+	bool data_lost = code == PR_MC_NO_DATA || code == PR_MC_DATA_NOT_REG ||
+			 code == PR_MC_TOO_SHORT;
+	if (data_lost && ovl_origin_path(c, n, where, sizeof(where), &type)) {
 		if (ovl_report_fix(c, code, where))
 			ovl_plan_repoint(c, n, where);
 		return;
@@ -128,10 +172,18 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 			ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_METACOPY, "", 0);
 		return;
 	}
-	if (err != OVL_MC_OK)
-		ovl_report_here(c, c->s->verity == OVL_VERITY_OFF ? PR_MC_BAD_HEADER
-								  : PR_MC_BAD_HEADER_VERITY,
-				ovl_metacopy_strerror(err));
+	/* A broken header: the empty form keeps the file readable where no
+	 * digest is required; under verity=require it cannot be read. */
+	if (err != OVL_MC_OK) {
+		enum ovl_problem_code code = c->s->verity == OVL_VERITY_OFF
+					     ? PR_MC_BAD_HEADER : PR_MC_BAD_HEADER_VERITY;
+		if (c->s->verity == OVL_VERITY_REQUIRE) {
+			unreadable(c, n, code, ovl_metacopy_strerror(err));
+			return;
+		}
+		if (ovl_report_fix(c, code, ovl_metacopy_strerror(err)))
+			ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_METACOPY, "", 0);
+	}
 
 	switch (res->data_status) {
 	case OVL_DATA_OK:
@@ -151,12 +203,19 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 		snprintf(detail, sizeof(detail), "%lld bytes here, %lld in %s",
 			 (long long)n->st.st_size, (long long)res->data_st.st_size,
 			 c->s->layers[res->data_layer].name);
-		ovl_report_here(c, PR_MC_SIZE_MISMATCH, detail);
+		/* The reads return the lower data: make the size say so. */
+		if (ovl_report_fix(c, PR_MC_SIZE_MISMATCH, detail)) {
+			char size[32];
+			snprintf(size, sizeof(size), "%lld", (long long)res->data_st.st_size);
+			ovl_plan_here(c, OVL_FIX_TRUNCATE, 0, size, strlen(size));
+		}
 	}
 
 	bool digest = err == OVL_MC_OK && !mc.empty && mc.digest_len > 0;
-	if (c->s->verity == OVL_VERITY_REQUIRE && !digest)
-		ovl_report_here(c, PR_MC_DIGEST_MISSING, NULL);
+	if (c->s->verity == OVL_VERITY_REQUIRE && !digest && err == OVL_MC_OK) {
+		add_digest(c, n, res);
+		return;
+	}
 	if (digest && res->data_fd >= 0)
 		check_digest(c, n, &mc, res);
 

@@ -39,6 +39,25 @@ static void plan_rebase(struct ovl_ctx *c, const struct ovl_node *n, const struc
 	}
 }
 
+/*
+ * Drop an origin that leads nowhere useful, unless it keys an index entry
+ * (an indexed hard link: the index pass deals with those).
+ */
+static bool can_drop(const struct ovl_node *n)
+{
+	return S_ISDIR(n->st.st_mode) ||
+	       (n->st.st_nlink < 2 && !ovl_xattrs_has(&n->xa, OVL_XA_NLINK));
+}
+
+static void report_drop(struct ovl_ctx *c, const struct ovl_node *n, enum ovl_problem_code code,
+			const char *detail)
+{
+	if (!can_drop(n))
+		ovl_report_here(c, code, detail);
+	else if (ovl_report_fix(c, code, detail))
+		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+}
+
 void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		      const struct ovl_lookup_res *res)
 {
@@ -67,8 +86,17 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 			first = i;
 		last = i;
 	}
+	/* Same kind of inode at the path: the candidate for a re-base. */
+	bool same_kind_at_path = (res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE) &&
+				 res->first_fh_ok &&
+				 (res->first_st.st_mode & S_IFMT) == (n->st.st_mode & S_IFMT);
 	if (first < 0) {
-		ovl_report_here(c, PR_OR_UUID_UNKNOWN, NULL);
+		/* The lower moved to another filesystem: re-base onto the inode
+		 * at the path with that filesystem's uuid. */
+		if (!same_kind_at_path)
+			ovl_report_here(c, PR_OR_UUID_UNKNOWN, NULL);
+		else if (ovl_report_fix(c, PR_OR_UUID_UNKNOWN, NULL))
+			plan_rebase(c, n, &res->first_fh, &res->first_fh);
 		return;
 	}
 
@@ -87,13 +115,15 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	/* Re-base: the inode at the path, when it is the same kind of inode
 	 * as this entry, becomes the origin (the kernel reads through the
 	 * path anyway). The uuid stays: the kernel chose it for this stack. */
-	bool rebase = other_at_path && res->first_fh_ok &&
-		      (res->first_st.st_mode & S_IFMT) == (n->st.st_mode & S_IFMT);
+	bool rebase = same_kind_at_path;
 
 	if (fd >= 0) {
 		close(fd);
 		if ((st.st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
-			ovl_report_here(c, PR_OR_TYPE, NULL);
+			if (!rebase)
+				report_drop(c, n, PR_OR_TYPE, NULL);
+			else if (ovl_report_fix(c, PR_OR_TYPE, NULL))
+				plan_rebase(c, n, &fh, &res->first_fh);
 			return;
 		}
 		/* A plain copied-up file is found by its handle, not its path. */
@@ -121,6 +151,6 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		if (rebase ? ovl_report_fix(c, code, NULL) : (ovl_report_here(c, code, NULL), false))
 			plan_rebase(c, n, &fh, &res->first_fh);
 	} else {
-		ovl_report_here(c, PR_OR_GONE, NULL);
+		report_drop(c, n, PR_OR_GONE, NULL);
 	}
 }

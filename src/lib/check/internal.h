@@ -32,6 +32,8 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
  * alias fewer in the merged view (for the nlink of its index entry). */
 void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res);
 void ovl_hlinks_free(struct ovl_hlinks *hl);
+/* nfs_export: remember which upper dir has which origin (for W/index). */
+void ovl_note_upper_dir(struct ovl_ctx *c, const struct ovl_node *n);
 /* An upper hard link's origin is being re-based to `fh` (stored bytes):
  * its index entry must then be renamed to match. */
 void ovl_note_rebase(struct ovl_ctx *c, const struct ovl_node *n, const void *fh, size_t len);
