@@ -39,13 +39,13 @@ bool ovl_name_is_hostile(const char *name)
 	return false;
 }
 
-static void check_xattr_sanity(struct ovl_ctx *c, const struct ovl_node *n)
+static void check_xattr_sanity(struct ovl_ctx *c, struct ovl_node *n)
 {
 	for (int id = 0; id < OVL_XA_COUNT; id++) {
 		if (!(n->xa.huge & (1u << id)))
 			;
 		else if (id == OVL_XA_REDIRECT && S_ISDIR(n->st.st_mode))
-			ovl_report_bad_redirect(c, (struct ovl_node *)n, PR_LY_XATTR_HUGE,
+			ovl_report_bad_redirect(c, n, PR_LY_XATTR_HUGE,
 						ovl_xattr_short_name(id));
 		else if (ovl_report_fix(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id)))
 			ovl_plan_here(c, OVL_FIX_RM_XATTR, id, NULL, 0);
