@@ -42,13 +42,15 @@ bool ovl_name_is_hostile(const char *name)
 static void check_xattr_sanity(struct ovl_ctx *c, struct ovl_node *n)
 {
 	for (int id = 0; id < OVL_XA_COUNT; id++) {
-		if (!(n->xa.huge & (1u << id)))
-			;
-		else if (id == OVL_XA_REDIRECT && S_ISDIR(n->st.st_mode))
-			ovl_report_bad_redirect(c, n, PR_LY_XATTR_HUGE,
-						ovl_xattr_short_name(id));
-		else if (ovl_report_fix(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id)))
-			ovl_plan_here(c, OVL_FIX_RM_XATTR, id, NULL, 0);
+		/* A dir's unreadable redirect is a bad redirect: re-pointed by
+		 * origin or dropped; any other huge value just goes. */
+		if (n->xa.huge & (1u << id)) {
+			if (id == OVL_XA_REDIRECT && S_ISDIR(n->st.st_mode))
+				ovl_report_bad_redirect(c, n, PR_LY_XATTR_HUGE,
+							ovl_xattr_short_name(id));
+			else if (ovl_report_fix(c, PR_LY_XATTR_HUGE, ovl_xattr_short_name(id)))
+				ovl_plan_here(c, OVL_FIX_RM_XATTR, id, NULL, 0);
+		}
 		if (n->xa.unreadable & (1u << id))
 			ovl_report_here(c, PR_LY_XATTR_UNREADABLE, ovl_xattr_short_name(id));
 		if (n->xa.other_ns & (1u << id))
