@@ -16,6 +16,9 @@ struct ovl_fsck_opts {
 	bool verbose;		/* progress by pass on stderr-like stream */
 	bool force;		/* -f: check even if it looks clean */
 	const char *journal;	/* undo journal of a repair (-z), or NULL: under W */
+	bool copy_up;		/* --copy-up: plan the deferred data copy-ups */
+	char **copy_paths;	/* merged-view paths ("/a/b") to copy up; none: all */
+	size_t ncopy_paths;
 };
 
 struct ovl_fsck_stats {

@@ -66,6 +66,9 @@ struct ovl_report {
 	bool yes_to_all;	/* 'a' answered */
 	bool cancelled;		/* 'q' answered: no more questions, exit 32 */
 	bool preen_left;	/* -p met a problem it may not fix unasked */
+	unsigned long copy_planned;	/* data copy-ups planned (or listed by -n) */
+	unsigned long long copy_bytes;
+	unsigned long copied;		/* ... and done */
 	unsigned long count[PR_COUNT];
 	unsigned long by_class[OVL_PC_COUNT];
 	unsigned long errors;	/* ERROR + WARNING problems left */
@@ -87,6 +90,9 @@ void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out);
  */
 bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		 const struct ovl_pctx *pctx);
+
+/* Print bytes escaped as problem lines print paths (no newline added). */
+void ovl_print_escaped(FILE *out, const char *s, size_t len);
 
 /* The fsck(8) exit code the counts call for: 0, 1, 4, 8, 32 or-ed. */
 int ovl_report_exit(const struct ovl_report *r);

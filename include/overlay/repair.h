@@ -15,6 +15,9 @@
 #include "overlay/stack.h"
 #include "overlay/xattr.h"
 
+/* A planned change that fixes no reported problem (a data copy-up). */
+#define OVL_FIX_NO_PROBLEM	((unsigned long)-1)
+
 /* A fix's place: a layer index, or the work dir W. */
 #define OVL_FIX_WORKDIR	(-1)
 
@@ -28,6 +31,7 @@ enum ovl_fix_op {
 	OVL_FIX_QUARANTINE_WH,	/* the same, leaving a whiteout in its place (atomic) */
 	OVL_FIX_RENAME_W,	/* rename inside W to `val` (an index entry's name) */
 	OVL_FIX_TRUNCATE,	/* set a regular file's size to `val` (decimal) */
+	OVL_FIX_COPY_DATA,	/* data copy-up: `val` = layer byte + handle of the data */
 };
 
 struct ovl_fix {
@@ -37,7 +41,7 @@ struct ovl_fix {
 	enum ovl_xattr_id xattr;
 	unsigned char *val;	/* SET_XATTR value */
 	size_t len;
-	unsigned long problem;	/* which reported problem it fixes */
+	unsigned long problem;	/* which reported problem it fixes (OVL_FIX_NO_PROBLEM: none) */
 	size_t order;		/* position in the plan: ties keep walk order */
 };
 

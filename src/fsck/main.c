@@ -32,6 +32,7 @@ static void usage(FILE *out)
 	      " " PROG " [options] -o lowerdir=L1[:L2...][::D1...],upperdir=U,workdir=W\n"
 	      " " PROG " [options] [-w WORKDIR] UPPER LOWER [LOWER...]\n"
 	      " " PROG " --undo JOURNAL [stack]\n"
+	      " " PROG " --copy-up [-n|-y] -o OPTS [PATH...]\n"
 	      "\n"
 	      "Check an unmounted overlayfs layer stack.\n"
 	      "\n"
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 	      " -z, --journal FILE  undo journal of the repair (default under\n"
 	      "                     the work dir)\n"
 	      "     --undo FILE     roll back the repair recorded in FILE\n"
+	      "     --copy-up       copy the data of metacopy files up (all, or\n"
+	      "                     the merged-view PATHs given); -n lists them\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
@@ -63,6 +66,36 @@ static void on_signal(int sig)
 	ovl_repair_interrupted = 1;
 }
 
+/* "a/b/", "/a//b" -> "/a/b"; NULL for "." or ".." components. */
+static char *normalize_path(const char *in)
+{
+	size_t len = strlen(in);
+	char *out = malloc(len + 2), *o = out;
+
+	if (!out)
+		return NULL;
+	*o++ = '/';
+	for (const char *p = in; *p;) {
+		while (*p == '/')
+			p++;
+		const char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+		if (!n)
+			break;
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			free(out);
+			return NULL;
+		}
+		if (o > out + 1)
+			*o++ = '/';
+		memcpy(o, p, n);
+		o += n;
+		p = e;
+	}
+	*o = '\0';
+	return out;
+}
+
 static int fail_usage(const char *msg)
 {
 	fprintf(stderr, PROG ": %s\n", msg);
@@ -78,6 +111,7 @@ int main(int argc, char **argv)
 		{ "upper-only", no_argument, NULL, 'U' },
 		{ "journal", required_argument, NULL, 'z' },
 		{ "undo", required_argument, NULL, 'X' },
+		{ "copy-up", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
@@ -107,6 +141,9 @@ int main(int argc, char **argv)
 			break;
 		case 'X':
 			undo = optarg;
+			break;
+		case 'K':
+			fo.copy_up = true;
 			break;
 		case 'f':
 			fo.force = true;
@@ -152,6 +189,19 @@ int main(int argc, char **argv)
 		mode = isatty(STDIN_FILENO) ? OVL_MODE_ASK : OVL_MODE_NO;
 	}
 
+	/* With --copy-up the arguments are merged-view paths. */
+	if (fo.copy_up && optind < argc) {
+		fo.copy_paths = calloc((size_t)(argc - optind), sizeof(char *));
+		while (optind < argc) {
+			char *p = normalize_path(argv[optind++]);
+			if (!p) {
+				ovl_opts_free(&opts);
+				return fail_usage("a copy-up path may not hold '.' or '..' "
+						  "components");
+			}
+			fo.copy_paths[fo.ncopy_paths++] = p;
+		}
+	}
 	if (optind < argc) {
 		if (opts.upper || opts.nlower || opts.ndata) {
 			ovl_opts_free(&opts);
@@ -217,5 +267,8 @@ int main(int argc, char **argv)
 	ovl_fsck_print_stats(&stack, &fo, &stats, stdout);
 	ovl_report_summary(&report);
 	ovl_stack_close(&stack);
+	for (size_t i = 0; i < fo.ncopy_paths; i++)
+		free(fo.copy_paths[i]);
+	free(fo.copy_paths);
 	return rc | ovl_report_exit(&report);
 }

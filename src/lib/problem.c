@@ -62,7 +62,7 @@ void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out)
 	r->out = out;
 }
 
-static void print_escaped(FILE *out, const char *s, size_t len)
+void ovl_print_escaped(FILE *out, const char *s, size_t len)
 {
 	char small[512];
 	size_t need = ovl_escape(s, len, small, sizeof(small));
@@ -140,7 +140,7 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 	if (pctx && pctx->path) {
 		size_t len = pctx->pathlen == (size_t)-1 ? strlen(pctx->path)
 							  : pctx->pathlen;
-		print_escaped(r->out, pctx->path, len);
+		ovl_print_escaped(r->out, pctx->path, len);
 	} else {
 		fputc('/', r->out);
 	}
@@ -148,7 +148,7 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 	fputs(def->message, r->out);
 	if (pctx && pctx->detail) {
 		fputs(": ", r->out);
-		print_escaped(r->out, pctx->detail, strlen(pctx->detail));
+		ovl_print_escaped(r->out, pctx->detail, strlen(pctx->detail));
 	}
 
 	bool offered = def->severity != NOTE && r->mode != OVL_MODE_NO &&
@@ -182,8 +182,10 @@ int ovl_report_exit(const struct ovl_report *r)
 {
 	int code = 0;
 
-	if (r->fixed)
+	if (r->fixed || r->copied)
 		code |= 1;
+	if (r->mode != OVL_MODE_NO && r->copied < r->copy_planned)
+		code |= 4;	/* a copy-up that did not happen */
 	if (r->errors > r->fixed)
 		code |= 4;
 	/* Preen met a problem it may not fix: "run fsck manually", 4 alone,
@@ -199,6 +201,14 @@ int ovl_report_exit(const struct ovl_report *r)
 
 void ovl_report_summary(const struct ovl_report *r)
 {
+	if (r->copy_planned) {
+		if (r->mode == OVL_MODE_NO)
+			fprintf(r->out, "%lu file%s to copy up (%llu bytes)\n", r->copy_planned,
+				r->copy_planned == 1 ? "" : "s", r->copy_bytes);
+		else
+			fprintf(r->out, "%lu of %lu file%s copied up (%llu bytes)\n", r->copied,
+				r->copy_planned, r->copy_planned == 1 ? "" : "s", r->copy_bytes);
+	}
 	if (!r->errors) {
 		fputs("no problems found\n", r->out);
 		return;

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "overlay/copyup.h"
+#include "overlay/fh.h"
 #include "overlay/lookup.h"
 #include "overlay/repair.h"
 #include "overlay/util.h"
@@ -56,6 +58,7 @@ static const char *const op_names[] = {
 	[OVL_FIX_QUARANTINE_WH] = "quarantine-wh",
 	[OVL_FIX_RENAME_W] = "rename",
 	[OVL_FIX_TRUNCATE] = "truncate",
+	[OVL_FIX_COPY_DATA] = "copyup",
 };
 
 void ovl_plan_init(struct ovl_plan *p)
@@ -108,6 +111,8 @@ static int phase(enum ovl_fix_op op)
 		return 1;	/* e.g. opaque before the redirect goes */
 	case OVL_FIX_RM_XATTR:
 		return 2;
+	case OVL_FIX_COPY_DATA:
+		return 4;	/* once the stack is repaired */
 	default:
 		return 3;
 	}
@@ -275,6 +280,74 @@ static int quarantine_dir(const struct ovl_stack *s, char *name, size_t namelen)
 	return d;
 }
 
+/*
+ * A data copy-up. Order for crash safety: the data written and synced
+ * while the metacopy xattr still sends reads to the lower data; then the
+ * journal record and the xattr removed; then the parent synced.
+ */
+static int copy_data(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
+		     int dfd, const char *leaf)
+{
+	const char *xname = ovl_xattr_name(s->ns, OVL_XA_METACOPY);
+	int layer = f->len ? f->val[0] : -1;
+	struct ovl_fh fh;
+	struct stat st;
+	int src = -1, dst = -1, mfd = -1, ret = -1;
+	unsigned char old[OVL_XATTR_MAX];
+
+	if (layer <= 0 || layer >= s->nlayers ||
+	    ovl_fh_parse(f->val + 1, f->len - 1, &fh) != OVL_FH_OK) {
+		errno = EINVAL;
+		return -1;
+	}
+	mfd = openat(s->layers[layer].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct file_handle *h = malloc(sizeof(*h) + fh.fid_len);
+	if (mfd < 0 || !h)
+		goto out;
+	h->handle_bytes = (unsigned)fh.fid_len;
+	h->handle_type = fh.type;
+	memcpy(h->f_handle, fh.fid, fh.fid_len);
+	/* A regular file only is read; the handle names the data inode. */
+	src = open_by_handle_at(mfd, h, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	free(h);
+	dst = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (src < 0 || dst < 0 || fstat(dst, &st) < 0)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old));
+	if (n < 0) {
+		ret = errno == ENODATA ? 0 : -1;	/* done already */
+		goto out;
+	}
+	if (journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
+		goto out;
+	fault_point(false);
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	struct ovl_copyup_stats cs = { 0 };
+	if (ovl_copyup_data(src, dst, st.st_size, &cs) < 0 || futimens(dst, times) < 0 ||
+	    fsync(dst) < 0)
+		goto out;
+	if (ovl_xattr_remove_at(dfd, leaf, xname) < 0)
+		goto out;
+	int pfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ret = pfd >= 0 ? fsync(pfd) : -1;
+	if (pfd >= 0)
+		close(pfd);
+out:;
+	int e = errno;
+	if (src >= 0)
+		close(src);
+	if (dst >= 0)
+		close(dst);
+	if (mfd >= 0)
+		close(mfd);
+	errno = e;
+	return ret;
+}
+
 static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f)
 {
 	int root = root_of(s, f->layer);
@@ -327,6 +400,9 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			break;
 		fault_point(false);
 		ret = mknodat(dfd, leaf, S_IFCHR | 0000, makedev(0, 0));
+		break;
+	case OVL_FIX_COPY_DATA:
+		ret = copy_data(s, j, f, dfd, leaf);
 		break;
 	case OVL_FIX_TRUNCATE: {
 		/* Only a regular file, never through a link; the old size goes
@@ -492,7 +568,11 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 				failed[f->problem] = 1;
 			continue;
 		}
-		if (apply_one(s, &j, f) < 0) {
+		if (f->op == OVL_FIX_COPY_DATA && apply_one(s, &j, f) == 0) {
+			r->copied++;
+			continue;
+		}
+		if (f->op == OVL_FIX_COPY_DATA || apply_one(s, &j, f) < 0) {
 			const char *lname = f->layer == OVL_FIX_WORKDIR ? "work dir"
 					    : s->layers[f->layer].name;
 			fprintf(r->out, "%s:%s: cannot %s: %s\n", lname, f->path,
@@ -607,7 +687,8 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		return -1;
 	switch (rec->op) {
 	case OVL_FIX_SET_XATTR:
-	case OVL_FIX_RM_XATTR: {
+	case OVL_FIX_RM_XATTR:
+	case OVL_FIX_COPY_DATA: {	/* undone by setting metacopy back */
 		unsigned char *cur = ovl_xmalloc(65536);
 		ssize_t n = ovl_xattr_get_at(dfd, leaf, rec->xname, cur, 65536);
 		bool now = n >= 0;
@@ -691,6 +772,7 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	switch (rec->op) {
 	case OVL_FIX_SET_XATTR:
 	case OVL_FIX_RM_XATTR:
+	case OVL_FIX_COPY_DATA:
 		ret = rec->has_old ? ovl_xattr_set_at(dfd, leaf, rec->xname, rec->old, rec->oldlen)
 				   : ovl_xattr_remove_at(dfd, leaf, rec->xname);
 		break;

@@ -286,7 +286,7 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 			.want_data = metacopy,
 			.want_data_fd = metacopy &&
 					(n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN ||
-					 c->s->verity == OVL_VERITY_REQUIRE),
+					 c->s->verity == OVL_VERITY_REQUIRE || c->o->copy_up),
 			.want_fh = origin || (upper && (n.whiteout || n.xwhiteout)),
 			.layer = c->layer->idx,
 		};
@@ -312,8 +312,14 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	ovl_check_entry(c, &n, &res);
 	bool rd_bad = (is_dir || metacopy) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT) &&
 		      ovl_check_redirect(c, &n, &res);
+	unsigned long before = c->r->errors;
 	if (ovl_xattrs_has(&n.xa, OVL_XA_METACOPY))
 		ovl_check_metacopy(c, &n, &res);
+	/* Copy up only what checks clean: a metacopy file with a problem
+	 * is repaired (or left) first. */
+	if (c->o->copy_up && metacopy && upper && c->r->errors == before &&
+	    res.data_status == OVL_DATA_OK)
+		ovl_copyup_plan(c, &n, &res);
 	if (origin) {
 		/* A metacopy file without data is one problem, not two; a dir
 		 * whose redirect cannot be followed was not looked up where

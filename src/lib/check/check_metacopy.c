@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "overlay/fh.h"
 #include "overlay/metacopy.h"
 #include "overlay/verity.h"
 #include "internal.h"
@@ -221,4 +222,45 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 
 	if (has_data(n))
 		ovl_report_here(c, PR_MC_PARTIAL_DATA, NULL);
+}
+
+/* Is the merged-view path one asked for (or below one)? */
+static bool selected(const struct ovl_ctx *c)
+{
+	if (!c->o->ncopy_paths)
+		return true;
+	for (size_t i = 0; i < c->o->ncopy_paths; i++) {
+		const char *p = c->o->copy_paths[i];
+		size_t len = strlen(p);
+		if (len == 1 ||
+		    (strncmp(c->path, p, len) == 0 &&
+		     (c->path[len] == '\0' || c->path[len] == '/')))
+			return true;
+	}
+	return false;
+}
+
+void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res)
+{
+	struct ovl_fh fh;
+	unsigned char val[1 + OVL_FH_MAX_LEN];
+
+	if (!selected(c) || res->data_fd < 0 || res->data_layer <= 0 ||
+	    ovl_fh_of_at(res->data_fd, "", c->s->layers[res->data_layer].uuid, &fh) < 0)
+		return;
+	/* The data is named by its handle: no path to resolve again later. */
+	val[0] = (unsigned char)res->data_layer;
+	size_t len = ovl_fh_encode(&fh, val + 1, sizeof(val) - 1);
+	if (!len)
+		return;
+	c->r->copy_planned++;
+	c->r->copy_bytes += (unsigned long long)res->data_st.st_size;
+	fprintf(c->r->out, "%s %s:", c->r->mode == OVL_MODE_NO ? "would copy up" : "copy up",
+		c->layer->name);
+	ovl_print_escaped(c->r->out, c->path, c->pathlen);
+	fprintf(c->r->out, ": %lld bytes from %s\n", (long long)res->data_st.st_size,
+		c->s->layers[res->data_layer].name);
+	if (c->plan)
+		ovl_plan_add(c->plan, OVL_FIX_COPY_DATA, c->layer->idx, c->path, c->pathlen, 0,
+			     val, 1 + len, OVL_FIX_NO_PROBLEM);
 }

@@ -22,6 +22,10 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 /* When a dir's children are done. */
 void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n);
 
+/* --copy-up: plan the data copy-up of a clean upper metacopy file when
+ * its path is one of those asked for. */
+void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res);
+
 /* Fixed places. */
 void ovl_check_stack_roots(struct ovl_ctx *c);	/* pass 1 */
 void ovl_check_index(struct ovl_ctx *c);	/* W/index */

@@ -1,0 +1,36 @@
+/*
+ * Deferred data copy-up: the data of a metacopy file is copied from its
+ * lower data inode into the same upper inode, in place (hard links stay
+ * one inode), keeping size, holes, owner, mode, times and xattrs; then
+ * the metacopy xattr goes. Planned by the walk, applied by repair.c
+ * through the journal: data synced first, then the xattr removed, then
+ * the parent synced, so a kill at any instant leaves a file the kernel
+ * still reads from the lower data.
+ */
+#ifndef OVERLAY_COPYUP_H
+#define OVERLAY_COPYUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ovl_copyup_stats {
+	unsigned long files;
+	unsigned long long bytes;	/* data bytes (holes not counted) */
+	unsigned long cloned;		/* done with FICLONE */
+};
+
+/*
+ * Copy the data of src (O_RDONLY) into dst (O_WRONLY), both regular
+ * files, for the first `size` bytes: FICLONE when the filesystem shares
+ * extents, else copy_file_range over the data ranges (SEEK_DATA /
+ * SEEK_HOLE, so holes stay holes), else read/write. Whatever dst held is
+ * discarded first (a half-done earlier copy). dst ends with size `size`
+ * and its data synced. Returns 0 or -1 with errno.
+ */
+int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st);
+
+/* Test hook: OVL_COPYUP_FORCE=rw|cfr skips FICLONE (and copy_file_range). */
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * The data copy-up engine. Only the bytes move: the upper inode keeps its
+ * identity, metadata and xattrs; its times are put back after the write.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+#include "overlay/copyup.h"
+
+static const char *forced(void)
+{
+	const char *v = getenv("OVL_COPYUP_FORCE");
+	return v ? v : "";
+}
+
+/* Copy [off, off+len) with copy_file_range, else read/write. */
+static int copy_range(int src, int dst, off_t off, off_t len, bool use_cfr)
+{
+	static char buf[1 << 20];
+
+	while (len > 0) {
+		ssize_t n = -1;
+		if (use_cfr) {
+			loff_t in = off, out = off;
+			n = copy_file_range(src, &in, dst, &out, (size_t)len, 0);
+			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+				      errno == ENOSYS)) {
+				use_cfr = false;	/* another filesystem: plain copy */
+				continue;
+			}
+		} else {
+			size_t want = len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf);
+			n = pread(src, buf, want, off);
+			if (n > 0) {
+				ssize_t done = 0;
+				while (done < n) {
+					ssize_t w = pwrite(dst, buf + done, (size_t)(n - done),
+							   off + done);
+					if (w < 0) {
+						if (errno == EINTR)
+							continue;
+						return -1;
+					}
+					done += w;
+				}
+			}
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;		/* the source is shorter: the rest reads as zero */
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st)
+{
+	struct stat sst;
+	bool use_cfr = strcmp(forced(), "rw") != 0;
+
+	if (fstat(src, &sst) < 0)
+		return -1;
+	if (!S_ISREG(sst.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Start from nothing: a cut earlier copy may have left data where
+	 * the lower has holes. The metacopy xattr is still set meanwhile,
+	 * so the kernel keeps reading the lower data. */
+	if (ftruncate(dst, 0) < 0)
+		return -1;
+
+	if (!*forced() && sst.st_size == size && ioctl(dst, FICLONE, src) == 0) {
+		if (st)
+			st->cloned++;
+	} else {
+		off_t end = sst.st_size < size ? sst.st_size : size;
+		off_t off = 0;
+		while (off < end) {
+			off_t data = lseek(src, off, SEEK_DATA);
+			if (data < 0) {
+				if (errno == ENXIO)
+					break;		/* only a hole is left */
+				data = off;		/* no SEEK_DATA: copy all */
+			}
+			if (data >= end)
+				break;
+			off_t hole = lseek(src, data, SEEK_HOLE);
+			if (hole < 0 || hole > end)
+				hole = end;
+			if (copy_range(src, dst, data, hole - data, use_cfr) < 0)
+				return -1;
+			if (st)
+				st->bytes += (unsigned long long)(hole - data);
+			off = hole;
+		}
+	}
+	if (ftruncate(dst, size) < 0)	/* holes at the end, and the size */
+		return -1;
+	if (fdatasync(dst) < 0)
+		return -1;
+	if (st)
+		st->files++;
+	return 0;
+}
