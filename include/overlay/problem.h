@@ -69,6 +69,7 @@ struct ovl_report {
 	unsigned long copy_planned;	/* data copy-ups planned (or listed by -n) */
 	unsigned long long copy_bytes;
 	unsigned long copied;		/* ... and done */
+	unsigned long copy_missed;	/* asked-for paths that could not be copied up */
 	unsigned long count[PR_COUNT];
 	unsigned long by_class[OVL_PC_COUNT];
 	unsigned long errors;	/* ERROR + WARNING problems left */

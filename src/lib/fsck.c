@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "overlay/fsck.h"
+#include "overlay/lookup.h"
 #include "overlay/repair.h"
 #include "overlay/util.h"
 #include "check/internal.h"
@@ -73,9 +74,26 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 	pass(&c, &npass, "the stack");
 	ovl_check_stack_roots(&c);
 
+	c.copy_matched = ovl_xcalloc(o->ncopy_paths + 1, sizeof(*c.copy_matched));
 	if (s->has_upper) {
 		pass(&c, &npass, "upper");
 		ovl_walk_layer(&c, 0);
+	}
+	/* A copy-up path with no metacopy file at or below it. */
+	for (size_t i = 0; o->copy_up && i < o->ncopy_paths; i++) {
+		if (c.copy_matched[i])
+			continue;
+		const char *p = o->copy_paths[i];
+		int fd = s->has_upper ? ovl_open_beneath(s->layers[0].fd, p + 1, strlen(p + 1),
+							 O_PATH) : -1;
+		fprintf(r->out, "nothing to copy up at %s: %s\n", p,
+			fd >= 0 ? "no metacopy file there"
+				: "not in the upper layer (copying up lower-only paths is not "
+				  "supported yet)");
+		if (fd >= 0)
+			close(fd);
+		else
+			r->copy_missed++;
 	}
 	if (!o->upper_only) {
 		for (int i = 1; i <= s->nlower; i++) {
@@ -114,6 +132,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		if (c.mountfd[i] >= 0)
 			close(c.mountfd[i]);
 	free(c.mountfd);
+	free(c.copy_matched);
 	free(c.path);
 	ovl_strset_free(c.redirects);
 	ovl_hlinks_free(c.hlinks);

@@ -184,7 +184,7 @@ int ovl_report_exit(const struct ovl_report *r)
 
 	if (r->fixed || r->copied)
 		code |= 1;
-	if (r->mode != OVL_MODE_NO && r->copied < r->copy_planned)
+	if ((r->mode != OVL_MODE_NO && r->copied < r->copy_planned) || r->copy_missed)
 		code |= 4;	/* a copy-up that did not happen */
 	if (r->errors > r->fixed)
 		code |= 4;

@@ -61,6 +61,7 @@ struct ovl_ctx {
 	struct ovl_plan *plan;	/* fixes accepted so far */
 	struct ovl_hlinks *hlinks;	/* upper hard links seen, for W/index */
 	struct ovl_strset *dirorigins;	/* nfs_export: origin hex -> upper dir handle */
+	bool *copy_matched;	/* per --copy-up path: a metacopy file was found there */
 };
 
 /* Walk one layer from its root. */

@@ -225,19 +225,21 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 }
 
 /* Is the merged-view path one asked for (or below one)? */
-static bool selected(const struct ovl_ctx *c)
+static bool selected(struct ovl_ctx *c)
 {
-	if (!c->o->ncopy_paths)
-		return true;
+	bool any = !c->o->ncopy_paths;
+
 	for (size_t i = 0; i < c->o->ncopy_paths; i++) {
 		const char *p = c->o->copy_paths[i];
 		size_t len = strlen(p);
 		if (len == 1 ||
 		    (strncmp(c->path, p, len) == 0 &&
-		     (c->path[len] == '\0' || c->path[len] == '/')))
-			return true;
+		     (c->path[len] == '\0' || c->path[len] == '/'))) {
+			c->copy_matched[i] = true;
+			any = true;
+		}
 	}
-	return false;
+	return any;
 }
 
 void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res)
