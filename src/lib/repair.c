@@ -280,6 +280,17 @@ static int quarantine_dir(const struct ovl_stack *s, char *name, size_t namelen)
 	return d;
 }
 
+/* Set a file's size, keeping its times: only the size is the fix. */
+static int truncate_keep_times(int fd, off_t size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || ftruncate(fd, size) < 0)
+		return -1;
+	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	return futimens(fd, times);
+}
+
 /*
  * A data copy-up. Order for crash safety: the data written and synced
  * while the metacopy xattr still sends reads to the lower data; then the
@@ -420,7 +431,7 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		int olen = snprintf(old, sizeof(old), "%lld", (long long)st.st_size);
 		if (journal_record(j, f, NULL, old, (size_t)olen, true, f->val, f->len, true) == 0) {
 			fault_point(false);
-			ret = ftruncate(fd, (off_t)strtoll((const char *)f->val, NULL, 10));
+			ret = truncate_keep_times(fd, (off_t)strtoll((const char *)f->val, NULL, 10));
 		}
 		int e = errno;
 		close(fd);
@@ -782,7 +793,8 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_TRUNCATE: {
 		int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 				O_CLOEXEC);
-		ret = fd < 0 ? -1 : ftruncate(fd, (off_t)strtoll((const char *)rec->old, NULL, 10));
+		ret = fd < 0 ? -1 : truncate_keep_times(fd, (off_t)strtoll((const char *)rec->old,
+									    NULL, 10));
 		if (fd >= 0)
 			close(fd);
 		break;

@@ -20,10 +20,16 @@ static int root_handle_matches(const struct ovl_layer *L, const struct ovl_fh *f
 
 	if (ovl_fh_of_at(L->fd, "", L->uuid, &actual) < 0)
 		return -1;	/* cannot tell */
-	memcpy(actual.uuid, fh->uuid, sizeof(actual.uuid));
+	/* A null uuid stays null (uuid=null/off); else it is the uuid of the
+	 * filesystem the root is on now, as the kernel verifies it. */
+	bool null = ovl_fh_uuid_is_null(fh);
+	bool unknown = L->uuid_src == OVL_UUID_SRC_NONE;	/* cannot judge the uuid */
+	if (null || unknown)
+		memcpy(actual.uuid, fh->uuid, sizeof(actual.uuid));
 	actual.flags = fh->flags;
 	*nowlen = ovl_fh_encode(&actual, now, OVL_FH_MAX_LEN);
-	return ovl_fh_same_fid(fh, &actual);
+	return ovl_fh_same_fid(fh, &actual) &&
+	       memcmp(fh->uuid, actual.uuid, sizeof(fh->uuid)) == 0;
 }
 
 static void check_upper_root(struct ovl_ctx *c)
