@@ -450,6 +450,45 @@ rp_two() {
 	'
 }
 
+# rp_crash_loop N RESTORE LAYERS: for every change 1..N, killed before it
+# and just after it (OVL_FAULT_WRITE, OVL_FAULT_AFTER): RESTORE puts the
+# damaged stack back, the killed run must die, the next -y finish (exit 0
+# or 1), -n exit 0, and LAYERS must list what it listed into
+# $S/state.ref after an uninterrupted run. One TAP line per run.
+rp_crash_loop() {
+	_n=$1 _restore=$2 _layers=$3
+	_k=1
+	while [ "$_k" -le "$_n" ]; do
+		for _after in "" 1; do
+			"$_restore"
+			_bad=
+			_rc=0
+			if [ -n "$_after" ]; then
+				OVL_FAULT_WRITE=$_k OVL_FAULT_AFTER=1 timeout 60 "$FSCK" -y -o "$OPTS" \
+					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
+				_when="just after"
+			else
+				OVL_FAULT_WRITE=$_k timeout 60 "$FSCK" -y -o "$OPTS" \
+					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
+				_when="before"
+			fi
+			[ "$_rc" -eq 137 ] || rp_bad "the faulted run exited $_rc, not killed"
+			run_fsck -y -o "$OPTS"
+			case $FSCK_RC in
+			0|1) ;;
+			*) rp_bad "the next -y exits $FSCK_RC" ;;
+			esac
+			run_fsck -n -o "$OPTS"
+			[ "$FSCK_RC" -eq 0 ] || rp_bad "then -n exits $FSCK_RC"
+			"$_layers" "$S/state.got"
+			cmp -s "$S/state.ref" "$S/state.got" ||
+				rp_bad "layers differ from the reference: $(diff "$S/state.ref" "$S/state.got" | head -8)"
+			rp_done "$SC: killed $_when change $_k of $_n, -y again: same layers"
+		done
+		_k=$((_k + 1))
+	done
+}
+
 # rp_before: the merged view before the damage.
 rp_before() {
 	if merged_snapshot "$S/merged.before"; then
@@ -921,36 +960,7 @@ sc_crash() {
 	_bad=; rp_rc 0
 	rp_done "$SC: reference -y: then -n exits 0"
 	rp_layers "$S/state.ref"
-	_k=1
-	while [ "$_k" -le "$_n" ]; do
-		for _after in "" 1; do
-			rp_restore
-			_bad=
-			_rc=0
-			if [ -n "$_after" ]; then
-				OVL_FAULT_WRITE=$_k OVL_FAULT_AFTER=1 timeout 60 "$FSCK" -y -o "$OPTS" \
-					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
-				_when="just after"
-			else
-				OVL_FAULT_WRITE=$_k timeout 60 "$FSCK" -y -o "$OPTS" \
-					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
-				_when="before"
-			fi
-			[ "$_rc" -eq 137 ] || rp_bad "the faulted run exited $_rc, not killed"
-			run_fsck -y -o "$OPTS"
-			case $FSCK_RC in
-			0|1) ;;
-			*) rp_bad "the next -y exits $FSCK_RC" ;;
-			esac
-			run_fsck -n -o "$OPTS"
-			[ "$FSCK_RC" -eq 0 ] || rp_bad "then -n exits $FSCK_RC"
-			rp_layers "$S/state.got"
-			cmp -s "$S/state.ref" "$S/state.got" ||
-				rp_bad "layers differ from the reference: $(diff "$S/state.ref" "$S/state.got" | head -8)"
-			rp_done "$SC: killed $_when change $_k of $_n, -y again: same layers"
-		done
-		_k=$((_k + 1))
-	done
+	rp_crash_loop "$_n" rp_restore rp_layers
 }
 
 # --undo of a -y run restores every layer; the empty quarantine dirs the

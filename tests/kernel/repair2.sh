@@ -407,36 +407,7 @@ sc_keep_crash() {
 	# moved metacopy data shows at its new name too
 	rp_merged "$SC: reference -y: mounts, merged view as before the damage but for gone, o" \
 		"$S/merged.before" '^(gone|gonedir|o/.*|mv/sub/f2)	'
-	_k=1
-	while [ "$_k" -le "$_n" ]; do
-		for _after in "" 1; do
-			k2_restore
-			_bad=
-			_rc=0
-			if [ -n "$_after" ]; then
-				OVL_FAULT_WRITE=$_k OVL_FAULT_AFTER=1 timeout 60 "$FSCK" -y -o "$OPTS" \
-					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
-				_when="just after"
-			else
-				OVL_FAULT_WRITE=$_k timeout 60 "$FSCK" -y -o "$OPTS" \
-					> "$S/fsck.out" 2> "$S/fsck.err" || _rc=$?
-				_when="before"
-			fi
-			[ "$_rc" -eq 137 ] || rp_bad "the faulted run exited $_rc, not killed"
-			run_fsck -y -o "$OPTS"
-			case $FSCK_RC in
-			0|1) ;;
-			*) rp_bad "the next -y exits $FSCK_RC" ;;
-			esac
-			run_fsck -n -o "$OPTS"
-			[ "$FSCK_RC" -eq 0 ] || rp_bad "then -n exits $FSCK_RC"
-			k2_layers "$S/state.got"
-			cmp -s "$S/state.ref" "$S/state.got" ||
-				rp_bad "layers differ from the reference: $(diff "$S/state.ref" "$S/state.got" | head -8)"
-			rp_done "$SC: killed $_when change $_k of $_n, -y again: same layers"
-		done
-		_k=$((_k + 1))
-	done
+	rp_crash_loop "$_n" k2_restore k2_layers
 }
 
 # ---- 8. undo of such a run ----
