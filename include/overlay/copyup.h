@@ -25,9 +25,10 @@ struct ovl_copyup_stats {
  * Copy the data of src (O_RDONLY) into dst (O_WRONLY), both regular
  * files, for the first `size` bytes: FICLONE when the filesystem shares
  * extents, else copy_file_range over the data ranges (SEEK_DATA /
- * SEEK_HOLE, so holes stay holes), else read/write. Whatever dst held is
- * discarded first (a half-done earlier copy). dst ends with size `size`
- * and its data synced. Returns 0 or -1 with errno.
+ * SEEK_HOLE, so holes stay holes), else read/write. Data a half-done
+ * earlier copy left where the source has holes is punched out. The size
+ * of dst never changes on the way (it is `size` already: the metacopy
+ * file's); its data ends synced. Returns 0 or -1 with errno.
  */
 int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st);
 

@@ -64,38 +64,66 @@ static int copy_range(int src, int dst, off_t off, off_t len, bool use_cfr)
 	return 0;
 }
 
+/* Make [off, off+len) of dst a hole, whatever an earlier copy left there. */
+static int punch(int dst, off_t off, off_t len)
+{
+	if (len <= 0)
+		return 0;
+	if (fallocate(dst, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -1;
+	/* No hole punching here: zeros read the same. */
+	static const char zero[65536];
+	while (len > 0) {
+		size_t n = len < (off_t)sizeof(zero) ? (size_t)len : sizeof(zero);
+		ssize_t w = pwrite(dst, zero, n, off);
+		if (w < 0)
+			return -1;
+		off += w;
+		len -= w;
+	}
+	return 0;
+}
+
 int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st)
 {
-	struct stat sst;
+	struct stat sst, dst_st;
 	bool use_cfr = strcmp(forced(), "rw") != 0;
 
-	if (fstat(src, &sst) < 0)
+	if (fstat(src, &sst) < 0 || fstat(dst, &dst_st) < 0)
 		return -1;
-	if (!S_ISREG(sst.st_mode)) {
+	if (!S_ISREG(sst.st_mode) || !S_ISREG(dst_st.st_mode)) {
 		errno = EINVAL;
 		return -1;
 	}
-	/* Start from nothing: a cut earlier copy may have left data where
-	 * the lower has holes. The metacopy xattr is still set meanwhile,
-	 * so the kernel keeps reading the lower data. */
-	if (ftruncate(dst, 0) < 0)
-		return -1;
-
-	if (!*forced() && sst.st_size == size && ioctl(dst, FICLONE, src) == 0) {
+	/*
+	 * The size never changes on the way: while the metacopy xattr is set
+	 * the kernel takes the size from this file and the data from the
+	 * lower one, so a kill at any point leaves a file that reads right.
+	 * A clone replaces the data at once when the sizes agree.
+	 */
+	if (!*forced() && sst.st_size == size &&
+	    (dst_st.st_size == size || dst_st.st_size == 0) && ioctl(dst, FICLONE, src) == 0) {
 		if (st)
 			st->cloned++;
 	} else {
 		off_t end = sst.st_size < size ? sst.st_size : size;
 		off_t off = 0;
-		while (off < end) {
-			off_t data = lseek(src, off, SEEK_DATA);
-			if (data < 0) {
-				if (errno == ENXIO)
-					break;		/* only a hole is left */
-				data = off;		/* no SEEK_DATA: copy all */
-			}
-			if (data >= end)
+		while (off < size) {
+			off_t data = off < end ? lseek(src, off, SEEK_DATA) : -1;
+			if (data < 0 && off < end && errno != ENXIO)
+				data = off;		/* no SEEK_DATA: all data */
+			if (data < 0 || data > end)
+				data = end;
+			/* a hole up to the next data (or to the end) */
+			if (punch(dst, off, (data < size ? data : size) - off) < 0)
+				return -1;
+			if (data >= end) {
+				if (punch(dst, end, size - end) < 0)
+					return -1;
 				break;
+			}
 			off_t hole = lseek(src, data, SEEK_HOLE);
 			if (hole < 0 || hole > end)
 				hole = end;
@@ -105,9 +133,9 @@ int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st)
 				st->bytes += (unsigned long long)(hole - data);
 			off = hole;
 		}
+		if (dst_st.st_size != size && ftruncate(dst, size) < 0)
+			return -1;
 	}
-	if (ftruncate(dst, size) < 0)	/* holes at the end, and the size */
-		return -1;
 	if (fdatasync(dst) < 0)
 		return -1;
 	if (st)

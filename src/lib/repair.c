@@ -59,6 +59,7 @@ static const char *const op_names[] = {
 	[OVL_FIX_RENAME_W] = "rename",
 	[OVL_FIX_TRUNCATE] = "truncate",
 	[OVL_FIX_COPY_DATA] = "copyup",
+	[OVL_FIX_COPYUP_NEW] = "copyup-new",
 };
 
 void ovl_plan_init(struct ovl_plan *p)
@@ -112,7 +113,8 @@ static int phase(enum ovl_fix_op op)
 	case OVL_FIX_RM_XATTR:
 		return 2;
 	case OVL_FIX_COPY_DATA:
-		return 4;	/* once the stack is repaired */
+	case OVL_FIX_COPYUP_NEW:
+		return 4;	/* once the stack is repaired, in plan order */
 	default:
 		return 3;
 	}
@@ -336,12 +338,29 @@ static int copy_data(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 	if (journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
 		goto out;
 	fault_point(false);
+	/* A write drops file capabilities (and, for others than root, the
+	 * set-id bits): keep both, with the times, as they were. */
+	unsigned char cap[256];
+	ssize_t caplen = ovl_xattr_get_at(dfd, leaf, "security.capability", cap, sizeof(cap));
 	struct timespec times[2] = { st.st_atim, st.st_mtim };
-	struct ovl_copyup_stats cs = { 0 };
-	if (ovl_copyup_data(src, dst, st.st_size, &cs) < 0 || futimens(dst, times) < 0 ||
-	    fsync(dst) < 0)
+	/*
+	 * Writing moves the mtime, and a kill before the end would lose the
+	 * old one for good: it is kept in an xattr of ours until the copy is
+	 * done, and a later run that finds it puts that one back.
+	 */
+	const char *tname = s->ns == OVL_NS_USER ? "user.overlay-fsck.times"
+						 : "trusted.overlay-fsck.times";
+	if (ovl_xattr_get_at(dfd, leaf, tname, times, sizeof(times)) != sizeof(times) &&
+	    ovl_xattr_set_at(dfd, leaf, tname, times, sizeof(times)) < 0)
 		goto out;
-	if (ovl_xattr_remove_at(dfd, leaf, xname) < 0)
+	struct ovl_copyup_stats cs = { 0 };
+	if (ovl_copyup_data(src, dst, st.st_size, &cs) < 0 ||
+	    (caplen > 0 && ovl_xattr_set_at(dfd, leaf, "security.capability", cap,
+					    (size_t)caplen) < 0) ||
+	    fchmod(dst, st.st_mode & 07777) < 0 || futimens(dst, times) < 0 || fsync(dst) < 0)
+		goto out;
+	if (ovl_xattr_remove_at(dfd, leaf, tname) < 0 ||
+	    ovl_xattr_remove_at(dfd, leaf, xname) < 0)
 		goto out;
 	int pfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ret = pfd >= 0 ? fsync(pfd) : -1;
@@ -353,6 +372,185 @@ out:;
 		close(src);
 	if (dst >= 0)
 		close(dst);
+	if (mfd >= 0)
+		close(mfd);
+	errno = e;
+	return ret;
+}
+
+/* Every xattr of src (an O_PATH fd) but the lower's own overlay ones. */
+static int copy_xattrs(int src, int dfd, const char *leaf, enum ovl_ns ns)
+{
+	char list[65536];
+	unsigned char *val = malloc(65536);
+	ssize_t n = ovl_xattr_list_at(src, "", list, sizeof(list));
+	int ret = 0;
+
+	if (!val)
+		return -1;
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(list + i) + 1) {
+		if (ovl_xattr_classify(list + i, ns, NULL) != OVL_XC_OTHER)
+			continue;
+		ssize_t v = ovl_xattr_get_at(src, "", list + i, val, 65536);
+		if (v >= 0 && ovl_xattr_set_at(dfd, leaf, list + i, val, (size_t)v) < 0 &&
+		    errno != EOPNOTSUPP && errno != EPERM)
+			ret = -1;
+	}
+	free(val);
+	return ret;
+}
+
+/* The origin, as the kernel writes it: the stored handle of the lower. */
+static int set_origin(struct ovl_stack *s, int dfd, const char *leaf, const struct ovl_fix *f)
+{
+	return ovl_xattr_set_at(dfd, leaf, ovl_xattr_name(s->ns, OVL_XA_ORIGIN), f->val + 1,
+				f->len - 1);
+}
+
+/*
+ * Copy a lower-only entry up as the kernel does: a dir is made in place
+ * (its parents were copied up before it); anything else is made in W/work
+ * with its data, metadata, xattrs and origin, synced, and renamed into
+ * place, so that no half-made entry is ever visible. The parent is marked
+ * impure. Undo removes what was made.
+ */
+static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
+		      int dfd, const char *leaf)
+{
+	int layer = f->len ? f->val[0] : -1;
+	struct ovl_fh fh;
+	struct stat lst, st;
+	int src = -1, mfd = -1, out = -1, ret = -1;
+	char tmp[64];
+
+	if (ovl_stat_at(dfd, leaf, &st) == 0)
+		return 0;	/* made by an earlier run */
+	/* W/work, where the kernel makes its copies, is made at mount; a
+	 * stack that was never mounted may not have it yet. */
+	if (s->workworkfd < 0 && s->workfd >= 0) {
+		if (mkdirat(s->workfd, "work", 0) < 0 && errno != EEXIST)
+			return -1;
+		s->workworkfd = ovl_open_beneath(s->workfd, "work", 4, O_PATH | O_DIRECTORY);
+	}
+	if (layer <= 0 || layer >= s->nlayers || s->workworkfd < 0 ||
+	    ovl_fh_parse(f->val + 1, f->len - 1, &fh) != OVL_FH_OK) {
+		errno = EINVAL;
+		return -1;
+	}
+	mfd = openat(s->layers[layer].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct file_handle *h = malloc(sizeof(*h) + fh.fid_len);
+	if (mfd < 0 || !h)
+		goto done;
+	h->handle_bytes = (unsigned)fh.fid_len;
+	h->handle_type = fh.type;
+	memcpy(h->f_handle, fh.fid, fh.fid_len);
+	src = open_by_handle_at(mfd, h, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	free(h);
+	if (src < 0 || fstat(src, &lst) < 0)
+		goto done;
+	if (journal_record(j, f, NULL, NULL, 0, false, f->path, strlen(f->path), true) < 0)
+		goto done;
+	fault_point(false);
+
+	struct timespec times[2] = { lst.st_atim, lst.st_mtim };
+	if (S_ISDIR(lst.st_mode)) {
+		if (mkdirat(dfd, leaf, lst.st_mode & 07777) < 0 ||
+		    fchownat(dfd, leaf, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    copy_xattrs(src, dfd, leaf, s->ns) < 0 || set_origin(s, dfd, leaf, f) < 0 ||
+		    utimensat(dfd, leaf, times, AT_SYMLINK_NOFOLLOW) < 0)
+			goto done;
+	} else {
+		snprintf(tmp, sizeof(tmp), "#overlay-fsck-copyup.%d", (int)getpid());
+		unlinkat(s->workworkfd, tmp, 0);	/* a cut earlier try */
+		int made;
+		if (S_ISREG(lst.st_mode)) {
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", src);
+			int in = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			out = openat(s->workworkfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				     O_CLOEXEC, 0600);
+			made = in >= 0 && out >= 0 &&
+			       ovl_copyup_data(in, out, lst.st_size, NULL) == 0 ? 0 : -1;
+			if (in >= 0)
+				close(in);
+		} else if (S_ISLNK(lst.st_mode)) {
+			char target[4096];
+			ssize_t tl = readlinkat(src, "", target, sizeof(target) - 1);
+			if (tl >= 0)
+				target[tl] = '\0';
+			made = tl >= 0 ? symlinkat(target, s->workworkfd, tmp) : -1;
+		} else {
+			made = mknodat(s->workworkfd, tmp, lst.st_mode, lst.st_rdev);
+		}
+		/* A lower hard link gets its index entry, as with index=on the
+		 * kernel's copy-up does: the nlink it keeps counts the lower
+		 * names, of which this one is now the upper alias. */
+		bool indexed = !S_ISDIR(lst.st_mode) && lst.st_nlink > 1 && s->index &&
+			       s->indexfd >= 0;
+		char nl[32];
+		if (indexed)
+			snprintf(nl, sizeof(nl), "U%+ld", (long)lst.st_nlink - 2);
+		if (made < 0 ||
+		    (indexed && ovl_xattr_set_at(s->workworkfd, tmp,
+						 ovl_xattr_name(s->ns, OVL_XA_NLINK),
+						 nl, strlen(nl)) < 0) ||
+		    fchownat(s->workworkfd, tmp, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (!S_ISLNK(lst.st_mode) && fchmodat(s->workworkfd, tmp, lst.st_mode & 07777, 0) < 0) ||
+		    copy_xattrs(src, s->workworkfd, tmp, s->ns) < 0 ||
+		    set_origin(s, s->workworkfd, tmp, f) < 0 ||
+		    utimensat(s->workworkfd, tmp, times, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (out >= 0 && fsync(out) < 0) ||
+		    renameat2(s->workworkfd, tmp, dfd, leaf, RENAME_NOREPLACE) < 0) {
+			int e = errno;
+			unlinkat(s->workworkfd, tmp, 0);
+			errno = e;
+			goto done;
+		}
+		if (indexed) {
+			char hex[OVL_FH_HEX_MAX], ipath[OVL_FH_HEX_MAX + 8];
+			ovl_fh_to_hex(&fh, hex);
+			snprintf(ipath, sizeof(ipath), "/index/%s", hex);
+			struct ovl_fix lf = { .op = OVL_FIX_LINK_W, .layer = f->layer,
+					      .path = f->path, .val = (unsigned char *)ipath,
+					      .len = strlen(ipath) };
+			journal_done(j);
+			if (journal_record(j, &lf, NULL, NULL, 0, false, ipath, strlen(ipath),
+					   true) < 0 ||
+			    linkat(dfd, leaf, s->indexfd, hex, 0) < 0)
+				goto done;
+		}
+	}
+	/* The parent now holds an entry with an origin: impure, journalled
+	 * on its own so that undo takes it back too. */
+	char y[2];
+	const char *xi = ovl_xattr_name(s->ns, OVL_XA_IMPURE);
+	if (ovl_xattr_get_at(dfd, "", xi, y, sizeof(y)) == 1 && y[0] == 'y') {
+		ret = 0;
+	} else {
+		char *parent = ovl_xstrdup(f->path);
+		char *slash = strrchr(parent, '/');
+		if (slash)
+			slash[slash == parent ? 1 : 0] = '\0';
+		struct ovl_fix pf = { .op = OVL_FIX_SET_XATTR, .layer = f->layer, .path = parent,
+				      .xattr = OVL_XA_IMPURE, .val = (unsigned char *)"y", .len = 1 };
+		ssize_t n = ovl_xattr_get_at(dfd, "", xi, y, sizeof(y));
+		journal_done(j);
+		ret = journal_record(j, &pf, xi, y, n < 0 ? 0 : (size_t)n, n >= 0, "y", 1, true);
+		if (ret == 0)
+			ret = ovl_xattr_set_at(dfd, "", xi, "y", 1);
+		free(parent);
+	}
+	int pfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd >= 0) {
+		fsync(pfd);
+		close(pfd);
+	}
+done:;
+	int e = errno;
+	if (out >= 0)
+		close(out);
+	if (src >= 0)
+		close(src);
 	if (mfd >= 0)
 		close(mfd);
 	errno = e;
@@ -414,6 +612,9 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		break;
 	case OVL_FIX_COPY_DATA:
 		ret = copy_data(s, j, f, dfd, leaf);
+		break;
+	case OVL_FIX_COPYUP_NEW:
+		ret = copyup_new(s, j, f, dfd, leaf);
 		break;
 	case OVL_FIX_TRUNCATE: {
 		/* Only a regular file, never through a link; the old size goes
@@ -579,11 +780,14 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 				failed[f->problem] = 1;
 			continue;
 		}
-		if (f->op == OVL_FIX_COPY_DATA && apply_one(s, &j, f) == 0) {
-			r->copied++;
+		bool copy = f->op == OVL_FIX_COPY_DATA || f->op == OVL_FIX_COPYUP_NEW;
+		if (copy && apply_one(s, &j, f) == 0) {
+			/* the parents of a copied-up path are not counted */
+			if (f->op == OVL_FIX_COPY_DATA || f->xattr)
+				r->copied++;
 			continue;
 		}
-		if (f->op == OVL_FIX_COPY_DATA || apply_one(s, &j, f) < 0) {
+		if (copy || apply_one(s, &j, f) < 0) {
 			const char *lname = f->layer == OVL_FIX_WORKDIR ? "work dir"
 					    : s->layers[f->layer].name;
 			fprintf(r->out, "%s:%s: cannot %s: %s\n", lname, f->path,
@@ -724,6 +928,9 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		else
 			state = errno == ENOENT ? 1 : -1;
 		break;
+	case OVL_FIX_COPYUP_NEW:	/* made, or not */
+		state = ovl_stat_at(dfd, leaf, &st) == 0 ? 1 : errno == ENOENT ? 0 : -1;
+		break;
 	case OVL_FIX_TRUNCATE:
 		if (ovl_stat_at(dfd, leaf, &st) == 0 && S_ISREG(st.st_mode)) {
 			long long now = (long long)st.st_size;
@@ -790,6 +997,12 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_MK_WHITEOUT:
 		ret = unlinkat(dfd, leaf, 0);
 		break;
+	case OVL_FIX_COPYUP_NEW: {
+		struct stat st;
+		ret = ovl_stat_at(dfd, leaf, &st) < 0 ? -1 :
+		      unlinkat(dfd, leaf, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
+		break;
+	}
 	case OVL_FIX_TRUNCATE: {
 		int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 				O_CLOEXEC);

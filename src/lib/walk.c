@@ -375,6 +375,9 @@ static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f)
 	for (size_t i = 0; i < count; i++)
 		visit(c, f, names[i]);
 	ovl_dir_names_free(names);
+	/* --copy-up of paths below this dir that only the lowers have. */
+	if (c->o->copy_up && c->layer->kind == OVL_LAYER_UPPER)
+		ovl_copyup_plan_lower(c, f);
 }
 
 int ovl_walk_layer(struct ovl_ctx *c, int layer)

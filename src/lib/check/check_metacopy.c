@@ -5,11 +5,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "overlay/fh.h"
+#include "overlay/lookup.h"
+#include "overlay/util.h"
 #include "overlay/metacopy.h"
 #include "overlay/verity.h"
 #include "internal.h"
@@ -265,4 +268,137 @@ void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_loo
 	if (c->plan)
 		ovl_plan_add(c->plan, OVL_FIX_COPY_DATA, c->layer->idx, c->path, c->pathlen, 0,
 			     val, 1 + len, OVL_FIX_NO_PROBLEM);
+}
+
+/* Plan the copy-up of one lower entry at upper path `path`; `asked` marks
+ * the path asked for (its parents come along). */
+static bool plan_new(struct ovl_ctx *c, const char *path, const struct ovl_lookup_res *res,
+		     bool asked)
+{
+	unsigned char val[1 + OVL_FH_MAX_LEN];
+	size_t len;
+
+	if (!res->first_fh_ok || res->first_layer <= 0)
+		return false;
+	val[0] = (unsigned char)res->first_layer;
+	len = ovl_fh_encode(&res->first_fh, val + 1, sizeof(val) - 1);
+	if (!len)
+		return false;
+	ovl_plan_add(c->plan, OVL_FIX_COPYUP_NEW, 0, path, strlen(path), asked, val, 1 + len,
+		     OVL_FIX_NO_PROBLEM);
+	return true;
+}
+
+static bool lower_is_metacopy(struct ovl_ctx *c, const struct ovl_lookup_res *res)
+{
+	struct stat st;
+	int fd = ovl_ctx_open_handle(c, &res->first_fh, res->first_layer, res->first_layer, &st);
+	bool mc = fd >= 0 && ovl_xattr_get_at(fd, "", ovl_xattr_name(c->s->ns, OVL_XA_METACOPY),
+					      NULL, 0) >= 0;
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 || mc;
+}
+
+void ovl_copyup_plan_lower(struct ovl_ctx *c, struct ovl_frame *f)
+{
+	size_t dlen = f->pathlen;
+
+	for (size_t i = 0; i < c->o->ncopy_paths; i++) {
+		const char *p = c->o->copy_paths[i];
+		/* below this dir: "/dir/next..." (or "/next" below the root) */
+		size_t pre = dlen == 1 ? 0 : dlen;
+		if (c->copy_matched[i] || strncmp(p, c->path, pre) != 0 || p[pre] != '/' ||
+		    !p[pre + 1])
+			continue;
+		const char *rest = p + pre + 1;
+		const char *slash = strchr(rest, '/');
+		char first[256];
+		size_t flen = slash ? (size_t)(slash - rest) : strlen(rest);
+		struct stat st;
+		if (flen >= sizeof(first))
+			continue;
+		memcpy(first, rest, flen);
+		first[flen] = '\0';
+		if (ovl_stat_at(f->fd, first, &st) == 0)
+			continue;	/* in upper: a deeper dir handles it */
+
+		/* Down the lowers, one component at a time, by the kernel's
+		 * lookup rules; every dir on the way is copied up first. */
+		struct ovl_below a, b, *cur = &a, *next = &b;
+		ovl_below_init(&a, c->s);
+		ovl_below_init(&b, c->s);
+		for (int k = 0; k < f->below.n; k++) {
+			int fd = fcntl(f->below.d[k].fd, F_DUPFD_CLOEXEC, 0);
+			if (fd >= 0) {
+				a.d[a.n].layer = f->below.d[k].layer;
+				a.d[a.n++].fd = fd;
+			}
+		}
+		char *upath = ovl_xstrdup(p);
+		size_t off = (size_t)(rest - p);
+		bool ok = true;
+		size_t planned_before = c->plan ? c->plan->n : 0;
+		while (ok) {
+			const char *comp = p + off;
+			const char *end = strchrnul(comp, '/');
+			bool last = !*end;
+			char name[256];
+			size_t nlen = (size_t)(end - comp);
+			if (nlen >= sizeof(name)) {
+				ok = false;
+				break;
+			}
+			memcpy(name, comp, nlen);
+			name[nlen] = '\0';
+			upath[end - p] = '\0';
+			struct ovl_lookup_req req = {
+				.name = name, .is_dir = !last, .want_fh = true, .layer = 0,
+			};
+			struct ovl_lookup_res res;
+			/* dirs on the way; a non-dir at the end, and not a metacopy
+			 * stub of a lower layer (its data is further down) */
+			if (ovl_merge_lookup(c->s, cur, &req, next, &res) < 0 ||
+			    res.first != (last ? OVL_HIT_FILE : OVL_HIT_DIR) ||
+			    (last && lower_is_metacopy(c, &res))) {
+				ok = false;
+				break;
+			}
+			if (c->plan && !plan_new(c, upath, &res, last)) {
+				ok = false;
+				break;
+			}
+			if (last) {
+				c->r->copy_planned++;
+				c->r->copy_bytes += S_ISREG(res.first_st.st_mode)
+						    ? (unsigned long long)res.first_st.st_size : 0;
+				fprintf(c->r->out, "%s upper:", c->r->mode == OVL_MODE_NO
+					? "would copy up" : "copy up");
+				ovl_print_escaped(c->r->out, upath, strlen(upath));
+				fprintf(c->r->out, ": %lld bytes from %s, with its parents\n",
+					(long long)res.first_st.st_size,
+					c->s->layers[res.first_layer].name);
+				break;
+			}
+			upath[end - p] = '/';
+			ovl_below_release(cur);
+			struct ovl_below *t = cur;
+			cur = next;
+			next = t;
+			off = (size_t)(end - p) + 1;
+		}
+		if (ok) {
+			c->copy_matched[i] = true;
+		} else if (c->plan) {
+			/* all or nothing for one path */
+			while (c->plan->n > planned_before) {
+				struct ovl_fix *fx = &c->plan->fixes[--c->plan->n];
+				free(fx->path);
+				free(fx->val);
+			}
+		}
+		free(upath);
+		ovl_below_free(&a);
+		ovl_below_free(&b);
+	}
 }
