@@ -32,6 +32,9 @@ enum ovl_fix_op {
 	OVL_FIX_RENAME_W,	/* rename inside W to `val` (an index entry's name) */
 	OVL_FIX_TRUNCATE,	/* set a regular file's size to `val` (decimal) */
 	OVL_FIX_COPY_DATA,	/* data copy-up: `val` = layer byte + handle of the data */
+	OVL_FIX_COPY_COMMIT,	/* ... and its end, once the data of all is synced:
+				 * the metacopy xattr removed (`val`: the order of
+				 * its COPY_DATA in the plan) */
 	OVL_FIX_COPYUP_NEW,	/* copy a lower-only entry up (`val` as above; xattr
 				 * field non-zero: the entry asked for) */
 };

@@ -30,6 +30,7 @@
 #include "overlay/copyup.h"
 #include "overlay/fh.h"
 #include "overlay/lookup.h"
+#include "overlay/nlink.h"
 #include "overlay/repair.h"
 #include "overlay/util.h"
 
@@ -58,7 +59,8 @@ static const char *const op_names[] = {
 	[OVL_FIX_QUARANTINE_WH] = "quarantine-wh",
 	[OVL_FIX_RENAME_W] = "rename",
 	[OVL_FIX_TRUNCATE] = "truncate",
-	[OVL_FIX_COPY_DATA] = "copyup",
+	[OVL_FIX_COPY_DATA] = "copydata",
+	[OVL_FIX_COPY_COMMIT] = "copyup",
 	[OVL_FIX_COPYUP_NEW] = "copyup-new",
 };
 
@@ -115,6 +117,8 @@ static int phase(enum ovl_fix_op op)
 	case OVL_FIX_COPY_DATA:
 	case OVL_FIX_COPYUP_NEW:
 		return 4;	/* once the stack is repaired, in plan order */
+	case OVL_FIX_COPY_COMMIT:
+		return 5;	/* once the copied data is on disk */
 	default:
 		return 3;
 	}
@@ -208,6 +212,22 @@ static void journal_done(struct journal *j)
 	fflush(j->f);
 }
 
+static void fault_point(bool after);
+
+/* Close the step before and journal the next step of the same fix; each
+ * step gets its own kill points in the crash tests. */
+static int journal_step(struct journal *j, const struct ovl_fix *f, const char *xname,
+			const void *old, size_t oldlen, bool had_old,
+			const void *new, size_t newlen, bool has_new)
+{
+	fault_point(true);
+	journal_done(j);
+	if (journal_record(j, f, xname, old, oldlen, had_old, new, newlen, has_new) < 0)
+		return -1;
+	fault_point(false);
+	return 0;
+}
+
 /* Fault injection for the crash tests. */
 static void fault_point(bool after)
 {
@@ -293,26 +313,34 @@ static int truncate_keep_times(int fd, off_t size)
 	return futimens(fd, times);
 }
 
+/* Our own xattr holding a metacopy file's times while its data moves. */
+static const char *times_xattr(const struct ovl_stack *s)
+{
+	return s->ns == OVL_NS_USER ? "user.overlay-fsck.times" : "trusted.overlay-fsck.times";
+}
+
 /*
- * A data copy-up. Order for crash safety: the data written and synced
- * while the metacopy xattr still sends reads to the lower data; then the
- * journal record and the xattr removed; then the parent synced.
+ * A data copy-up, first half: the data copied into the upper inode while
+ * its metacopy xattr still sends every read to the lower data, so nothing
+ * the kernel shows changes (and nothing is journalled); the second half,
+ * after one sync of all copies, removes the xattr (copy_commit).
  */
-static int copy_data(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
-		     int dfd, const char *leaf)
+static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, const char *leaf)
 {
 	const char *xname = ovl_xattr_name(s->ns, OVL_XA_METACOPY);
+	const char *tname = times_xattr(s);
 	int layer = f->len ? f->val[0] : -1;
 	struct ovl_fh fh;
 	struct stat st;
 	int src = -1, dst = -1, mfd = -1, ret = -1;
-	unsigned char old[OVL_XATTR_MAX];
 
 	if (layer <= 0 || layer >= s->nlayers ||
 	    ovl_fh_parse(f->val + 1, f->len - 1, &fh) != OVL_FH_OK) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (ovl_xattr_get_at(dfd, leaf, xname, NULL, 0) < 0)
+		return errno == ENODATA ? 0 : -1;	/* done already */
 	mfd = openat(s->layers[layer].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct file_handle *h = malloc(sizeof(*h) + fh.fid_len);
 	if (mfd < 0 || !h)
@@ -330,14 +358,6 @@ static int copy_data(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		errno = EINVAL;
 		goto out;
 	}
-	ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old));
-	if (n < 0) {
-		ret = errno == ENODATA ? 0 : -1;	/* done already */
-		goto out;
-	}
-	if (journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
-		goto out;
-	fault_point(false);
 	/* A write drops file capabilities (and, for others than root, the
 	 * set-id bits): keep both, with the times, as they were. */
 	unsigned char cap[256];
@@ -346,26 +366,19 @@ static int copy_data(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 	/*
 	 * Writing moves the mtime, and a kill before the end would lose the
 	 * old one for good: it is kept in an xattr of ours until the copy is
-	 * done, and a later run that finds it puts that one back.
+	 * committed, and a later run that finds it puts that one back.
 	 */
-	const char *tname = s->ns == OVL_NS_USER ? "user.overlay-fsck.times"
-						 : "trusted.overlay-fsck.times";
 	if (ovl_xattr_get_at(dfd, leaf, tname, times, sizeof(times)) != sizeof(times) &&
 	    ovl_xattr_set_at(dfd, leaf, tname, times, sizeof(times)) < 0)
 		goto out;
+	fault_point(false);
 	struct ovl_copyup_stats cs = { 0 };
 	if (ovl_copyup_data(src, dst, st.st_size, &cs) < 0 ||
 	    (caplen > 0 && ovl_xattr_set_at(dfd, leaf, "security.capability", cap,
 					    (size_t)caplen) < 0) ||
-	    fchmod(dst, st.st_mode & 07777) < 0 || futimens(dst, times) < 0 || fsync(dst) < 0)
+	    fchmod(dst, st.st_mode & 07777) < 0 || futimens(dst, times) < 0)
 		goto out;
-	if (ovl_xattr_remove_at(dfd, leaf, tname) < 0 ||
-	    ovl_xattr_remove_at(dfd, leaf, xname) < 0)
-		goto out;
-	int pfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ret = pfd >= 0 ? fsync(pfd) : -1;
-	if (pfd >= 0)
-		close(pfd);
+	ret = 0;
 out:;
 	int e = errno;
 	if (src >= 0)
@@ -375,6 +388,37 @@ out:;
 	if (mfd >= 0)
 		close(mfd);
 	errno = e;
+	return ret;
+}
+
+/* The second half, once every copy's data is synced: the metacopy xattr
+ * goes (journalled: undo sets it back), and our times xattr with it. */
+static int copy_commit(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
+		       int dfd, const char *leaf)
+{
+	const char *xname = ovl_xattr_name(s->ns, OVL_XA_METACOPY);
+	unsigned char old[OVL_XATTR_MAX];
+	ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old));
+
+	if (n < 0)
+		return errno == ENODATA ? 0 : -1;	/* done already */
+	if (journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
+		return -1;
+	fault_point(false);
+	if (ovl_xattr_remove_at(dfd, leaf, times_xattr(s)) < 0 && errno != ENODATA)
+		return -1;
+	return ovl_xattr_remove_at(dfd, leaf, xname);
+}
+
+/* Everything written so far on the upper filesystem, on disk. */
+static int sync_upper(const struct ovl_stack *s)
+{
+	int fd = s->workfd >= 0 ? openat(s->workfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				: openat(s->layers[0].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = fd >= 0 ? syncfs(fd) : -1;
+
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }
 
@@ -453,7 +497,44 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 	fault_point(false);
 
 	struct timespec times[2] = { lst.st_atim, lst.st_mtim };
-	if (S_ISDIR(lst.st_mode)) {
+	char hex[OVL_FH_HEX_MAX];
+	struct stat ist;
+	ovl_fh_to_hex(&fh, hex);
+	if (S_ISREG(lst.st_mode) && lst.st_nlink > 1 && s->index && s->indexfd >= 0 &&
+	    ovl_stat_at(s->indexfd, hex, &ist) == 0 && S_ISREG(ist.st_mode)) {
+		/* Another name of this lower inode was copied up already: this
+		 * one becomes an alias of its index entry, as the kernel does.
+		 * The names the merged view shows do not change, so the nlink
+		 * the kernel keeps is moved by one against the upper count. */
+		const char *xn = ovl_xattr_name(s->ns, OVL_XA_NLINK);
+		char nlv[32];
+		struct ovl_nlink nl;
+		ssize_t nn = ovl_xattr_get_at(s->indexfd, hex, xn, nlv, sizeof(nlv) - 1);
+		if (linkat(s->indexfd, hex, dfd, leaf, 0) < 0)
+			goto done;
+		if (nn > 0 && ovl_nlink_parse(nlv, (size_t)nn, &nl) == 0) {
+			long shown = ovl_nlink_apply(&nl, (long)ist.st_nlink, (long)lst.st_nlink);
+			struct ovl_nlink now = { 'U', shown - ((long)ist.st_nlink + 1) };
+			char nv[32];
+			ovl_nlink_format(&now, nv, sizeof(nv));
+			char ipath[OVL_FH_HEX_MAX + 8];
+			snprintf(ipath, sizeof(ipath), "/index/%s", hex);
+			struct ovl_fix nf = { .op = OVL_FIX_SET_XATTR, .layer = OVL_FIX_WORKDIR,
+					      .path = ipath, .xattr = OVL_XA_NLINK,
+					      .val = (unsigned char *)nv, .len = strlen(nv) };
+			if (journal_step(j, &nf, xn, nlv, (size_t)nn, true, nv, strlen(nv), true) < 0 ||
+			    ovl_xattr_set_at(s->indexfd, hex, xn, nv, strlen(nv)) < 0)
+				goto done;
+		}
+		/* The inode may still be a metacopy: the data comes up too. */
+		if (ovl_xattr_get_at(dfd, leaf, ovl_xattr_name(s->ns, OVL_XA_METACOPY), NULL, 0) >= 0) {
+			fault_point(true);
+			journal_done(j);
+			if (copy_data(s, f, dfd, leaf) < 0 || sync_upper(s) < 0 ||
+			    copy_commit(s, j, f, dfd, leaf) < 0)
+				goto done;
+		}
+	} else if (S_ISDIR(lst.st_mode)) {
 		if (mkdirat(dfd, leaf, lst.st_mode & 07777) < 0 ||
 		    fchownat(dfd, leaf, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    copy_xattrs(src, dfd, leaf, s->ns) < 0 || set_origin(s, dfd, leaf, f) < 0 ||
@@ -507,15 +588,13 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 			goto done;
 		}
 		if (indexed) {
-			char hex[OVL_FH_HEX_MAX], ipath[OVL_FH_HEX_MAX + 8];
-			ovl_fh_to_hex(&fh, hex);
+			char ipath[OVL_FH_HEX_MAX + 8];
 			snprintf(ipath, sizeof(ipath), "/index/%s", hex);
 			struct ovl_fix lf = { .op = OVL_FIX_LINK_W, .layer = f->layer,
 					      .path = f->path, .val = (unsigned char *)ipath,
 					      .len = strlen(ipath) };
-			journal_done(j);
-			if (journal_record(j, &lf, NULL, NULL, 0, false, ipath, strlen(ipath),
-					   true) < 0 ||
+			if (journal_step(j, &lf, NULL, NULL, 0, false, ipath, strlen(ipath),
+					 true) < 0 ||
 			    linkat(dfd, leaf, s->indexfd, hex, 0) < 0)
 				goto done;
 		}
@@ -534,8 +613,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 		struct ovl_fix pf = { .op = OVL_FIX_SET_XATTR, .layer = f->layer, .path = parent,
 				      .xattr = OVL_XA_IMPURE, .val = (unsigned char *)"y", .len = 1 };
 		ssize_t n = ovl_xattr_get_at(dfd, "", xi, y, sizeof(y));
-		journal_done(j);
-		ret = journal_record(j, &pf, xi, y, n < 0 ? 0 : (size_t)n, n >= 0, "y", 1, true);
+		ret = journal_step(j, &pf, xi, y, n < 0 ? 0 : (size_t)n, n >= 0, "y", 1, true);
 		if (ret == 0)
 			ret = ovl_xattr_set_at(dfd, "", xi, "y", 1);
 		free(parent);
@@ -559,6 +637,7 @@ done:;
 
 static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f)
 {
+	unsigned long seq0 = j->seq;	/* records this fix writes are after it */
 	int root = root_of(s, f->layer);
 	const char *leaf;
 	int dfd, ret = -1;
@@ -611,7 +690,10 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		ret = mknodat(dfd, leaf, S_IFCHR | 0000, makedev(0, 0));
 		break;
 	case OVL_FIX_COPY_DATA:
-		ret = copy_data(s, j, f, dfd, leaf);
+		ret = copy_data(s, f, dfd, leaf);
+		break;
+	case OVL_FIX_COPY_COMMIT:
+		ret = copy_commit(s, j, f, dfd, leaf);
 		break;
 	case OVL_FIX_COPYUP_NEW:
 		ret = copyup_new(s, j, f, dfd, leaf);
@@ -728,9 +810,10 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		break;
 	}
 	}
-	if (ret == 0 && j->seq) {
+	if (ret == 0) {
 		fault_point(true);
-		journal_done(j);
+		if (j->seq != seq0)
+			journal_done(j);
 	}
 	int e = errno;
 	close(dfd);
@@ -768,6 +851,8 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 	qsort(p->fixes, p->n, sizeof(*p->fixes), cmp_phase);
 	failed = ovl_xcalloc(r->seq + 1, 1);
 	touched = ovl_xcalloc(r->seq + 1, 1);
+	unsigned char *done = ovl_xcalloc(p->n + 1, 1);	/* by plan order */
+	bool synced = false;
 	for (size_t i = 0; i < p->n; i++) {
 		struct ovl_fix *f = &p->fixes[i];
 		if (f->problem <= r->seq)
@@ -780,10 +865,28 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 				failed[f->problem] = 1;
 			continue;
 		}
-		bool copy = f->op == OVL_FIX_COPY_DATA || f->op == OVL_FIX_COPYUP_NEW;
+		bool copy = f->op == OVL_FIX_COPY_DATA || f->op == OVL_FIX_COPYUP_NEW ||
+			    f->op == OVL_FIX_COPY_COMMIT;
+		/* The copies' data reaches the disk in one go before any of
+		 * their metacopy xattrs goes, and the commits in one go after. */
+		if (f->op == OVL_FIX_COPY_COMMIT && !synced) {
+			synced = true;
+			if (sync_upper(s) < 0) {
+				fprintf(r->out, "cannot sync the copied data: %s\n", strerror(errno));
+				r->operational = true;
+				break;
+			}
+		}
+		if (f->op == OVL_FIX_COPY_COMMIT) {
+			size_t data = 0;
+			memcpy(&data, f->val, f->len < sizeof(data) ? f->len : sizeof(data));
+			if (data >= p->n || !done[data])
+				continue;	/* its data was not copied */
+		}
 		if (copy && apply_one(s, &j, f) == 0) {
+			done[f->order] = 1;
 			/* the parents of a copied-up path are not counted */
-			if (f->op == OVL_FIX_COPY_DATA || f->xattr)
+			if (f->op == OVL_FIX_COPY_COMMIT || (f->op == OVL_FIX_COPYUP_NEW && f->xattr))
 				r->copied++;
 			continue;
 		}
@@ -802,6 +905,9 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 	for (unsigned long i = 0; i <= r->seq; i++)
 		if (touched[i] && !failed[i])
 			r->fixed++;
+	if (synced)
+		sync_upper(s);
+	free(done);
 	free(failed);
 	free(touched);
 	fclose(j.f);
@@ -903,7 +1009,7 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 	switch (rec->op) {
 	case OVL_FIX_SET_XATTR:
 	case OVL_FIX_RM_XATTR:
-	case OVL_FIX_COPY_DATA: {	/* undone by setting metacopy back */
+	case OVL_FIX_COPY_COMMIT: {	/* undone by setting metacopy back */
 		unsigned char *cur = ovl_xmalloc(65536);
 		ssize_t n = ovl_xattr_get_at(dfd, leaf, rec->xname, cur, 65536);
 		bool now = n >= 0;
@@ -927,6 +1033,8 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 				(S_ISREG(st.st_mode) && st.st_size == 0 && rec->xname) ? 0 : -1;
 		else
 			state = errno == ENOENT ? 1 : -1;
+		break;
+	case OVL_FIX_COPY_DATA:		/* never journalled: it changes nothing seen */
 		break;
 	case OVL_FIX_COPYUP_NEW:	/* made, or not */
 		state = ovl_stat_at(dfd, leaf, &st) == 0 ? 1 : errno == ENOENT ? 0 : -1;
@@ -990,12 +1098,14 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 	switch (rec->op) {
 	case OVL_FIX_SET_XATTR:
 	case OVL_FIX_RM_XATTR:
-	case OVL_FIX_COPY_DATA:
+	case OVL_FIX_COPY_COMMIT:
 		ret = rec->has_old ? ovl_xattr_set_at(dfd, leaf, rec->xname, rec->old, rec->oldlen)
 				   : ovl_xattr_remove_at(dfd, leaf, rec->xname);
 		break;
 	case OVL_FIX_MK_WHITEOUT:
 		ret = unlinkat(dfd, leaf, 0);
+		break;
+	case OVL_FIX_COPY_DATA:
 		break;
 	case OVL_FIX_COPYUP_NEW: {
 		struct stat st;

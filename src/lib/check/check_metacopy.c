@@ -265,9 +265,14 @@ void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_loo
 	ovl_print_escaped(c->r->out, c->path, c->pathlen);
 	fprintf(c->r->out, ": %lld bytes from %s\n", (long long)res->data_st.st_size,
 		c->s->layers[res->data_layer].name);
-	if (c->plan)
+	if (c->plan) {
+		/* the data now, the xattr once every copy is on disk */
+		size_t order = c->plan->n;
 		ovl_plan_add(c->plan, OVL_FIX_COPY_DATA, c->layer->idx, c->path, c->pathlen, 0,
 			     val, 1 + len, OVL_FIX_NO_PROBLEM);
+		ovl_plan_add(c->plan, OVL_FIX_COPY_COMMIT, c->layer->idx, c->path, c->pathlen, 0,
+			     &order, sizeof(order), OVL_FIX_NO_PROBLEM);
+	}
 }
 
 /* Plan the copy-up of one lower entry at upper path `path`; `asked` marks
