@@ -28,7 +28,8 @@ struct ovl_copyup_stats {
  * SEEK_HOLE, so holes stay holes), else read/write. Data a half-done
  * earlier copy left where the source has holes is punched out. The size
  * of dst never changes on the way (it is `size` already: the metacopy
- * file's); its data ends synced. Returns 0 or -1 with errno.
+ * file's). Syncing is the caller's (one syncfs after many copies).
+ * Returns 0 or -1 with errno.
  */
 int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st);
 

@@ -129,6 +129,8 @@ static int phase(enum ovl_fix_op op)
 struct journal {
 	FILE *f;
 	unsigned long seq;
+	bool batch;		/* records are synced together by journal_sync */
+	unsigned long *preseq;	/* by plan order: a record written ahead, or 0 */
 };
 
 static void put_hex(FILE *f, const void *buf, size_t len, bool present)
@@ -201,9 +203,14 @@ static int journal_record(struct journal *j, const struct ovl_fix *f, const char
 	put_hex(j->f, old, oldlen, had_old);
 	put_hex(j->f, new, newlen, has_new);
 	fputc('\n', j->f);
-	if (fflush(j->f) != 0 || fdatasync(fileno(j->f)) != 0)
+	if (fflush(j->f) != 0 || (!j->batch && fdatasync(fileno(j->f)) != 0))
 		return -1;
 	return 0;
+}
+
+static int journal_sync(struct journal *j)
+{
+	return fflush(j->f) == 0 && fdatasync(fileno(j->f)) == 0 ? 0 : -1;
 }
 
 static void journal_done(struct journal *j)
@@ -402,6 +409,16 @@ static int copy_commit(struct ovl_stack *s, struct journal *j, const struct ovl_
 
 	if (n < 0)
 		return errno == ENODATA ? 0 : -1;	/* done already */
+	/* Many copies: their records were written and synced together. */
+	unsigned long pre = j->preseq ? j->preseq[f->order] : 0;
+	if (pre) {
+		fault_point(false);
+		if ((ovl_xattr_remove_at(dfd, leaf, times_xattr(s)) < 0 && errno != ENODATA) ||
+		    ovl_xattr_remove_at(dfd, leaf, xname) < 0)
+			return -1;
+		fprintf(j->f, "D %lu\n", pre);
+		return 0;
+	}
 	if (journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
 		return -1;
 	fault_point(false);
@@ -821,6 +838,42 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 	return ret;
 }
 
+/*
+ * The records of all copy-up commits, written ahead and synced once (one
+ * journal sync instead of one per file); each commit then only removes
+ * its xattrs and marks its record done.
+ */
+static int prejournal_commits(struct ovl_stack *s, struct journal *j, struct ovl_plan *p,
+			      size_t from, const unsigned char *done)
+{
+	const char *xname = ovl_xattr_name(s->ns, OVL_XA_METACOPY);
+	unsigned char old[OVL_XATTR_MAX];
+
+	j->preseq = ovl_xcalloc(p->n + 1, sizeof(*j->preseq));
+	j->batch = true;
+	for (size_t k = from; k < p->n; k++) {
+		struct ovl_fix *g = &p->fixes[k];
+		size_t data = 0;
+		const char *leaf;
+		if (g->op != OVL_FIX_COPY_COMMIT)
+			continue;
+		memcpy(&data, g->val, g->len < sizeof(data) ? g->len : sizeof(data));
+		if (data >= p->n || !done[data])
+			continue;
+		int dfd = open_parent(root_of(s, g->layer), g->path, &leaf);
+		ssize_t n = dfd >= 0 ? ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old)) : -1;
+		if (dfd >= 0)
+			close(dfd);
+		if (n < 0)
+			continue;	/* committed already, or gone: its own run says */
+		if (journal_record(j, g, xname, old, (size_t)n, true, NULL, 0, false) < 0)
+			return -1;
+		j->preseq[g->order] = j->seq;
+	}
+	j->batch = false;
+	return journal_sync(j);
+}
+
 static int cmp_phase(const void *a, const void *b)
 {
 	const struct ovl_fix *x = a, *y = b;
@@ -871,7 +924,7 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 		 * their metacopy xattrs goes, and the commits in one go after. */
 		if (f->op == OVL_FIX_COPY_COMMIT && !synced) {
 			synced = true;
-			if (sync_upper(s) < 0) {
+			if (sync_upper(s) < 0 || prejournal_commits(s, &j, p, i, done) < 0) {
 				fprintf(r->out, "cannot sync the copied data: %s\n", strerror(errno));
 				r->operational = true;
 				break;
@@ -907,6 +960,7 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 			r->fixed++;
 	if (synced)
 		sync_upper(s);
+	free(j.preseq);
 	free(done);
 	free(failed);
 	free(touched);
