@@ -33,6 +33,16 @@ struct ovl_copyup_stats {
  */
 int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st);
 
+/*
+ * Compare the first `size` bytes of two files (holes read as zeros).
+ * Returns 0 when equal, 1 when they differ, -1 with errno on a read error.
+ */
+int ovl_copyup_compare(int a, int b, off_t size);
+
+/* --verify-data: each copy is compared with its source before the copy
+ * is committed; a copy that differs is not (its metacopy xattr stays). */
+extern bool ovl_copyup_verify;
+
 /* Test hook: OVL_COPYUP_FORCE=rw|cfr skips FICLONE (and copy_file_range). */
 
 #endif

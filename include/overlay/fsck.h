@@ -17,6 +17,7 @@ struct ovl_fsck_opts {
 	bool force;		/* -f: check even if it looks clean */
 	const char *journal;	/* undo journal of a repair (-z), or NULL: under W */
 	bool copy_up;		/* --copy-up: plan the deferred data copy-ups */
+	bool verify_data;	/* --verify-data: compare each copy before committing it */
 	char **copy_paths;	/* merged-view paths ("/a/b") to copy up; none: all */
 	size_t ncopy_paths;
 };

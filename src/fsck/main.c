@@ -48,6 +48,7 @@ static void usage(FILE *out)
 	      "     --undo FILE     roll back the repair recorded in FILE\n"
 	      "     --copy-up       copy the data of metacopy files up (all, or\n"
 	      "                     the merged-view PATHs given); -n lists them\n"
+	      "     --verify-data   with --copy-up: compare each copy with its source\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
 		{ "journal", required_argument, NULL, 'z' },
 		{ "undo", required_argument, NULL, 'X' },
 		{ "copy-up", no_argument, NULL, 'K' },
+		{ "verify-data", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
@@ -144,6 +146,9 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			fo.copy_up = true;
+			break;
+		case 'D':
+			fo.verify_data = true;
 			break;
 		case 'f':
 			fo.force = true;

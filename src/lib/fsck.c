@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "overlay/copyup.h"
 #include "overlay/fsck.h"
 #include "overlay/lookup.h"
 #include "overlay/repair.h"
@@ -119,6 +120,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		else
 			ovl_repair_default_journal(journal, sizeof(journal), s->workdir);
 		pass(&c, &npass, "applying the fixes");
+		ovl_copyup_verify = o->verify_data;
 		if (ovl_repair_apply(s, &plan, journal, sizeof(journal), !o->journal, r) == 0 ||
 		    r->fixed)
 			fprintf(r->out, "undo journal: %s\n", journal);

@@ -385,6 +385,28 @@ static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, cons
 					    (size_t)caplen) < 0) ||
 	    fchmod(dst, st.st_mode & 07777) < 0 || futimens(dst, times) < 0)
 		goto out;
+	/* Test hook: OVL_FAULT_CORRUPT=1 spoils the copy's first byte, so
+	 * the tests can show that --verify-data catches a bad copy. */
+	if (getenv("OVL_FAULT_CORRUPT") && st.st_size > 0) {
+		unsigned char b;
+		if (pread(src, &b, 1, 0) == 1) {
+			b ^= 0xff;
+			if (pwrite(dst, &b, 1, 0) != 1)
+				goto out;
+		}
+	}
+	if (ovl_copyup_verify) {
+		/* read back through a fresh fd: what is now in the upper file */
+		int rd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		int cmp = rd < 0 ? -1 : ovl_copyup_compare(src, rd, st.st_size);
+		if (rd >= 0)
+			close(rd);
+		if (cmp != 0) {
+			if (cmp > 0)
+				errno = EIO;	/* the copy differs: not committed */
+			goto out;
+		}
+	}
 	ret = 0;
 out:;
 	int e = errno;

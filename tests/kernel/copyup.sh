@@ -851,3 +851,35 @@ sc_copyup_cut() {
 	cu_recheck "$SC"
 	cu_same_merged "$SC: merged view as before"
 }
+
+# --verify-data reads every copy back before committing it: a copy
+# spoiled on the way (the OVL_FAULT_CORRUPT test hook flips its first
+# byte) is not committed, its metacopy xattr stays, the kernel still
+# reads the lower data, and exit 4 says a copy did not happen; without
+# --verify-data the same spoiled copy would be committed.
+scenario copyup_verify_data
+sc_copyup_verify_data() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		head -c 65536 /dev/urandom > $L1/f
+		ovl_mount "$OPTS"; chown 3 $M/f; ovl_umount
+	' || return
+	cu_merged "$S/merged.before" || { not_ok "$SC: merged view before"; return; }
+	FSCK_RC=0
+	OVL_FAULT_CORRUPT=1 "$FSCK" --copy-up -y --verify-data -o "$OPTS" \
+		> "$S/fsck.out" 2> "$S/fsck.err" || FSCK_RC=$?
+	_bad=
+	[ "$FSCK_RC" -eq 12 ] || [ "$FSCK_RC" -eq 4 ] || rp_bad "exit $FSCK_RC, not 4 (|8)"
+	grep -q "^0 of 1 file copied up" "$S/fsck.out" || rp_bad "the copy was counted"
+	[ -n "$(xattr_hex metacopy "$U/f")" ] || getfattr -n trusted.overlay.metacopy "$U/f" \
+		>/dev/null 2>&1 || rp_bad "the metacopy xattr was removed"
+	rp_done "$SC: a spoiled copy is not committed with --verify-data"
+	cu_same_merged "$SC: the kernel still reads the lower data"
+	run_fsck --copy-up -y --verify-data -o "$OPTS"
+	_bad=
+	[ "$FSCK_RC" -eq 1 ] || rp_bad "a clean --copy-up -y --verify-data exits $FSCK_RC, not 1"
+	cmp -s "$L1/f" "$U/f" || rp_bad "upper f differs from the lower data"
+	rp_done "$SC: the next run copies and verifies it"
+	cu_same_merged "$SC: merged view as before"
+}
