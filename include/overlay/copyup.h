@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct ovl_copyup_stats {
@@ -42,6 +43,20 @@ int ovl_copyup_compare(int a, int b, off_t size);
 /* --verify-data: each copy is compared with its source before the copy
  * is committed; a copy that differs is not (its metacopy xattr stays). */
 extern bool ovl_copyup_verify;
+
+/*
+ * Progress of the copies on a terminal: set `ovl_copyup_progress` to a
+ * stream (stderr when it is a tty) and the totals; every copied chunk
+ * and file then redraws one status line.
+ */
+extern FILE *ovl_copyup_progress;
+/* ... or, for a program reading it (fsck -C fd), e2fsck's progress lines
+ * "PASS CURRENT MAX DEVICE" in bytes on this fd, with this device name. */
+extern int ovl_copyup_progress_fd;
+extern const char *ovl_copyup_progress_name;
+void ovl_copyup_progress_start(unsigned long files, unsigned long long bytes);
+void ovl_copyup_progress_file(void);
+void ovl_copyup_progress_end(void);
 
 /* Test hook: OVL_COPYUP_FORCE=rw|cfr skips FICLONE (and copy_file_range). */
 

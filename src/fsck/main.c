@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "overlay/copyup.h"
 #include "overlay/fsck.h"
 #include "overlay/opts.h"
 #include "overlay/problem.h"
@@ -51,6 +52,7 @@ static void usage(FILE *out)
 	      "     --verify-data   with --copy-up: compare each copy with its source\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
+	      " -C FD               progress of --copy-up: e2fsck lines on FD (0: a bar)\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
 	      "                     entries by lookup\n"
 	      " -h, --help          display this help\n"
@@ -125,7 +127,8 @@ int main(int argc, char **argv)
 	int c;
 
 	ovl_opts_init(&opts);
-	while ((c = getopt_long(argc, argv, "nyapfvVho:w:z:", longopts, NULL)) != -1) {
+	int progress_fd = -1;
+	while ((c = getopt_long(argc, argv, "nyapfvVho:w:z:C:", longopts, NULL)) != -1) {
 		int m = -1;
 		switch (c) {
 		case 'n':
@@ -150,6 +153,16 @@ int main(int argc, char **argv)
 		case 'D':
 			fo.verify_data = true;
 			break;
+		case 'C': {
+			char *end;
+			long fd = strtol(optarg, &end, 10);
+			if (*end || fd < 0 || fd > 1023) {
+				ovl_opts_free(&opts);
+				return fail_usage("-C takes a file descriptor number");
+			}
+			progress_fd = (int)fd;
+			break;
+		}
 		case 'f':
 			fo.force = true;
 			break;
@@ -268,6 +281,15 @@ int main(int argc, char **argv)
 	report.verbose = fo.verbose;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Progress of long copy-ups: -C fd gives e2fsck's lines on fd (-C 0:
+	 * a bar when that is a terminal); a terminal on stderr gets a bar. */
+	if (fo.copy_up && progress_fd > 0)
+		ovl_copyup_progress_fd = progress_fd;
+	else if (fo.copy_up && progress_fd == 0 && isatty(STDOUT_FILENO))
+		ovl_copyup_progress = stdout;
+	else if (fo.copy_up && progress_fd < 0 && isatty(STDERR_FILENO))
+		ovl_copyup_progress = stderr;
+	ovl_copyup_progress_name = stack.layers[0].path ? stack.layers[0].path : "overlay";
 	rc = ovl_fsck_run(&stack, &fo, &report, &stats);
 	ovl_fsck_print_stats(&stack, &fo, &stats, stdout);
 	ovl_report_summary(&report);

@@ -927,7 +927,7 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 	failed = ovl_xcalloc(r->seq + 1, 1);
 	touched = ovl_xcalloc(r->seq + 1, 1);
 	unsigned char *done = ovl_xcalloc(p->n + 1, 1);	/* by plan order */
-	bool synced = false;
+	bool synced = false, progress = false;
 	for (size_t i = 0; i < p->n; i++) {
 		struct ovl_fix *f = &p->fixes[i];
 		if (f->problem <= r->seq)
@@ -958,8 +958,14 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 			if (data >= p->n || !done[data])
 				continue;	/* its data was not copied */
 		}
+		if (f->op == OVL_FIX_COPY_DATA && !progress) {
+			progress = true;
+			ovl_copyup_progress_start(r->copy_planned, r->copy_bytes);
+		}
 		if (copy && apply_one(s, &j, f) == 0) {
 			done[f->order] = 1;
+			if (f->op == OVL_FIX_COPY_DATA)
+				ovl_copyup_progress_file();
 			/* the parents of a copied-up path are not counted */
 			if (f->op == OVL_FIX_COPY_COMMIT || (f->op == OVL_FIX_COPYUP_NEW && f->xattr))
 				r->copied++;
@@ -982,6 +988,8 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 			r->fixed++;
 	if (synced)
 		sync_upper(s);
+	if (progress)
+		ovl_copyup_progress_end();
 	free(j.preseq);
 	free(done);
 	free(failed);

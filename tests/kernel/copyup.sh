@@ -883,3 +883,31 @@ sc_copyup_verify_data() {
 	rp_done "$SC: the next run copies and verifies it"
 	cu_same_merged "$SC: merged view as before"
 }
+
+# -C fd: e2fsck's progress lines "1 DONE TOTAL DEVICE" (KiB), the done
+# count never going back and ending at the total.
+scenario copyup_progress
+sc_copyup_progress() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		head -c 3000000 /dev/urandom > $L1/a; head -c 2000000 /dev/urandom > $L1/b
+		ovl_mount "$OPTS"; chown 3 $M/a $M/b; ovl_umount
+	' || return
+	FSCK_RC=0
+	"$FSCK" --copy-up -y -C 3 -o "$OPTS" 3> "$S/progress" > "$S/fsck.out" 2>&1 ||
+		FSCK_RC=$?
+	_bad=
+	[ "$FSCK_RC" -eq 1 ] || rp_bad "exit $FSCK_RC, not 1"
+	awk -v dev="$U" '
+		NF != 4 || $1 != 1 || $4 != dev { bad = "malformed: " $0; exit }
+		$2 < last { bad = "went back: " $0; exit }
+		{ last = $2; total = $3 }
+		END {
+			if (bad) { print bad; exit 1 }
+			if (NR < 2 || last != total || total != int((3000000 + 2000000) / 1024)) {
+				print "ended at " last " of " total " after " NR " lines"; exit 1
+			}
+		}' "$S/progress" > "$S/progress.err" || rp_bad "$(cat "$S/progress.err")"
+	rp_done "$SC: -C 3 gives e2fsck progress lines up to the total"
+}
