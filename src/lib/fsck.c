@@ -139,6 +139,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 	ovl_strset_free(c.redirects);
 	ovl_hlinks_free(c.hlinks);
 	ovl_strset_free(c.dirorigins);
+	ovl_strset_free(c.copied_inodes);
 	return r->operational ? 8 : 0;
 }
 

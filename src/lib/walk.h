@@ -62,6 +62,7 @@ struct ovl_ctx {
 	struct ovl_hlinks *hlinks;	/* upper hard links seen, for W/index */
 	struct ovl_strset *dirorigins;	/* nfs_export: origin hex -> upper dir handle */
 	bool *copy_matched;	/* per --copy-up path: a metacopy file was found there */
+	struct ovl_strset *copied_inodes;	/* hard-linked inodes planned for copy-up */
 };
 
 /* Walk one layer from its root. */

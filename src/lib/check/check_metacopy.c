@@ -15,6 +15,7 @@
 #include "overlay/util.h"
 #include "overlay/metacopy.h"
 #include "overlay/verity.h"
+#include "../strset.h"
 #include "internal.h"
 
 /* A readable fd of an O_PATH one: reopen through its own magic link. */
@@ -253,6 +254,15 @@ void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_loo
 	if (!selected(c) || res->data_fd < 0 || res->data_layer <= 0 ||
 	    ovl_fh_of_at(res->data_fd, "", c->s->layers[res->data_layer].uuid, &fh) < 0)
 		return;
+	/* Hard links: one inode, one copy (the first name seen). */
+	if (n->st.st_nlink > 1) {
+		char key[48];
+		int klen = snprintf(key, sizeof(key), "%llu", (unsigned long long)n->st.st_ino);
+		if (!c->copied_inodes)
+			c->copied_inodes = ovl_strset_new();
+		if (!ovl_strset_add(c->copied_inodes, key, (size_t)klen))
+			return;
+	}
 	/* The data is named by its handle: no path to resolve again later. */
 	val[0] = (unsigned char)res->data_layer;
 	size_t len = ovl_fh_encode(&fh, val + 1, sizeof(val) - 1);
