@@ -320,6 +320,38 @@ static int truncate_keep_times(int fd, off_t size)
 	return futimens(fd, times);
 }
 
+/*
+ * Open the lower inode a copy-up fix names (`val`: layer byte + stored
+ * handle) with `flags`; fh gets the handle. Returns an fd or -1 (EINVAL
+ * for a bad value).
+ */
+static int open_lower(const struct ovl_stack *s, const struct ovl_fix *f, int flags,
+		      struct ovl_fh *fh)
+{
+	int layer = f->len ? f->val[0] : -1;
+
+	if (layer <= 0 || layer >= s->nlayers ||
+	    ovl_fh_parse(f->val + 1, f->len - 1, fh) != OVL_FH_OK) {
+		errno = EINVAL;
+		return -1;
+	}
+	int mfd = openat(s->layers[layer].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct file_handle *h = malloc(sizeof(*h) + fh->fid_len);
+	int fd = -1;
+	if (mfd >= 0 && h) {
+		h->handle_bytes = (unsigned)fh->fid_len;
+		h->handle_type = fh->type;
+		memcpy(h->f_handle, fh->fid, fh->fid_len);
+		fd = open_by_handle_at(mfd, h, flags | O_NOFOLLOW | O_CLOEXEC);
+	}
+	int e = errno;
+	free(h);
+	if (mfd >= 0)
+		close(mfd);
+	errno = e;
+	return fd;
+}
+
 /* Our own xattr holding a metacopy file's times while its data moves. */
 static const char *times_xattr(const struct ovl_stack *s)
 {
@@ -336,28 +368,16 @@ static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, cons
 {
 	const char *xname = ovl_xattr_name(s->ns, OVL_XA_METACOPY);
 	const char *tname = times_xattr(s);
-	int layer = f->len ? f->val[0] : -1;
 	struct ovl_fh fh;
 	struct stat st;
-	int src = -1, dst = -1, mfd = -1, ret = -1;
+	int src = -1, dst = -1, ret = -1;
 
-	if (layer <= 0 || layer >= s->nlayers ||
-	    ovl_fh_parse(f->val + 1, f->len - 1, &fh) != OVL_FH_OK) {
-		errno = EINVAL;
-		return -1;
-	}
 	if (ovl_xattr_get_at(dfd, leaf, xname, NULL, 0) < 0)
 		return errno == ENODATA ? 0 : -1;	/* done already */
-	mfd = openat(s->layers[layer].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct file_handle *h = malloc(sizeof(*h) + fh.fid_len);
-	if (mfd < 0 || !h)
-		goto out;
-	h->handle_bytes = (unsigned)fh.fid_len;
-	h->handle_type = fh.type;
-	memcpy(h->f_handle, fh.fid, fh.fid_len);
 	/* A regular file only is read; the handle names the data inode. */
-	src = open_by_handle_at(mfd, h, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	free(h);
+	src = open_lower(s, f, O_RDONLY | O_NONBLOCK, &fh);
+	if (src < 0)
+		goto out;
 	dst = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (src < 0 || dst < 0 || fstat(dst, &st) < 0)
 		goto out;
@@ -414,8 +434,6 @@ out:;
 		close(src);
 	if (dst >= 0)
 		close(dst);
-	if (mfd >= 0)
-		close(mfd);
 	errno = e;
 	return ret;
 }
@@ -500,10 +518,9 @@ static int set_origin(struct ovl_stack *s, int dfd, const char *leaf, const stru
 static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
 		      int dfd, const char *leaf)
 {
-	int layer = f->len ? f->val[0] : -1;
 	struct ovl_fh fh;
 	struct stat lst, st;
-	int src = -1, mfd = -1, out = -1, ret = -1;
+	int src = -1, out = -1, ret = -1;
 	char tmp[64];
 
 	if (ovl_stat_at(dfd, leaf, &st) == 0)
@@ -515,20 +532,11 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 			return -1;
 		s->workworkfd = ovl_open_beneath(s->workfd, "work", 4, O_PATH | O_DIRECTORY);
 	}
-	if (layer <= 0 || layer >= s->nlayers || s->workworkfd < 0 ||
-	    ovl_fh_parse(f->val + 1, f->len - 1, &fh) != OVL_FH_OK) {
+	if (s->workworkfd < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	mfd = openat(s->layers[layer].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct file_handle *h = malloc(sizeof(*h) + fh.fid_len);
-	if (mfd < 0 || !h)
-		goto done;
-	h->handle_bytes = (unsigned)fh.fid_len;
-	h->handle_type = fh.type;
-	memcpy(h->f_handle, fh.fid, fh.fid_len);
-	src = open_by_handle_at(mfd, h, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	free(h);
+	src = open_lower(s, f, O_PATH, &fh);
 	if (src < 0 || fstat(src, &lst) < 0)
 		goto done;
 	if (journal_record(j, f, NULL, NULL, 0, false, f->path, strlen(f->path), true) < 0)
@@ -668,8 +676,6 @@ done:;
 		close(out);
 	if (src >= 0)
 		close(src);
-	if (mfd >= 0)
-		close(mfd);
 	errno = e;
 	return ret;
 }
