@@ -16,7 +16,9 @@
 #include "overlay/lookup.h"
 #include "unit.h"
 
-static char base[256];
+#define SUITE_TAG "lookup"
+#include "tmptree.h"
+
 static int rootfd = -1;
 
 static void mk(const char *rel, const char *content)
@@ -47,30 +49,6 @@ static void mkl(const char *target, const char *rel)
 	ck_assert_int_eq(symlink(target, p), 0);
 }
 
-#define SUITE_TAG "lookup"
-
-/* All of a run's dirs live under top: the unchecked teardown (run in the
- * parent process) removes what a failed test left behind. */
-static char top[128];
-
-static void top_setup(void)
-{
-	snprintf(top, sizeof(top), "/tmp/ovl-%s-XXXXXX", SUITE_TAG);
-	if (!mkdtemp(top))
-		top[0] = '\0';
-}
-
-static void top_teardown(void)
-{
-	char cmd[256];
-
-	if (!top[0])
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	if (system(cmd) != 0)
-		fprintf(stderr, "# could not remove %s\n", top);
-	top[0] = '\0';
-}
 
 static void cleanup(void);
 

@@ -27,6 +27,9 @@
 #include "../../src/lib/merge.h"
 #include "unit.h"
 
+#define SUITE_TAG "merge"
+#include "tmptree.h"
+
 /* Layer dirs in stack order: upper, lower1, lower2, data1. */
 static const char *const lname[] = { "u", "l1", "l2", "d1" };
 #define UP 0
@@ -34,28 +37,10 @@ static const char *const lname[] = { "u", "l1", "l2", "d1" };
 #define L2 2
 #define D1 3
 
-static char base[PATH_MAX / 4];
 static struct ovl_stack st;
 static bool st_open;
 static bool mounted;
 
-static const char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char ring[16][PATH_MAX];
-	static int next;
-	char rel[PATH_MAX / 2];
-	char *out = ring[next++ % 16];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	snprintf(out, PATH_MAX, "%s/%s", base, rel);
-	return out;
-}
-
-/* mkdir -p of base/rel */
 static void mkd(const char *rel)
 {
 	char buf[PATH_MAX];
@@ -152,41 +137,6 @@ static void cleanup(void)
 	if (system(cmd) != 0)
 		fprintf(stderr, "# could not remove %s\n", base);
 	base[0] = '\0';
-}
-
-/*
- * Every test's dirs live under top, made by the parent process: its
- * unchecked teardown detaches and removes what a failed test (whose
- * process ends at the failed assertion, without teardown) left behind.
- */
-static char top[64];
-
-static void top_setup(void)
-{
-	snprintf(top, sizeof(top), "/tmp/ovl-merge-XXXXXX");
-	if (!mkdtemp(top))
-		top[0] = '\0';
-}
-
-static void top_teardown(void)
-{
-	char p[PATH_MAX], cmd[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if (!top[0] || !(d = opendir(top)))
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s/m", top, de->d_name);
-		umount2(p, MNT_DETACH);
-	}
-	closedir(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	if (system(cmd) != 0)
-		fprintf(stderr, "# could not remove %s\n", top);
-	top[0] = '\0';
 }
 
 static void setup(void)

@@ -22,28 +22,13 @@
 #include "overlay/stack.h"
 #include "unit.h"
 
-static char base[256];
+#define SUITE_TAG "stack"
+#include "tmptree.h"
+
 static char err[512];
 static struct ovl_stack st;
 
 /* base-relative path in a static ring of buffers */
-static const char *P(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-static const char *P(const char *fmt, ...)
-{
-	static char ring[16][PATH_MAX];
-	static int next;
-	char rel[PATH_MAX / 2];
-	char *out = ring[next++ % 16];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(rel, sizeof(rel), fmt, ap);
-	va_end(ap);
-	snprintf(out, PATH_MAX, "%s/%s", base, rel);
-	return out;
-}
-
 static void mkd(const char *rel)
 {
 	ck_assert_msg(mkdir(P("%s", rel), 0755) == 0, "mkdir %s: %s", rel,
@@ -59,71 +44,6 @@ static void mkf(const char *rel)
 	close(fd);
 }
 
-#define SUITE_TAG "stack"
-
-/* All of a run's dirs live under top: the unchecked teardown (run in the
- * parent process) removes what a failed test left behind. */
-static char top[128];
-
-static void top_setup(void)
-{
-	snprintf(top, sizeof(top), "/tmp/ovl-%s-XXXXXX", SUITE_TAG);
-	if (!mkdtemp(top))
-		top[0] = '\0';
-}
-
-/* Detach whatever is still mounted below top, deepest first. */
-static void top_umount(void)
-{
-	char line[4 * PATH_MAX];
-	int pass;
-
-	for (pass = 0; pass < 8; pass++) {
-		FILE *f = fopen("/proc/self/mountinfo", "re");
-		int found = 0;
-
-		if (!f)
-			return;
-		while (fgets(line, sizeof(line), f)) {
-			char mp[PATH_MAX], *r, *w;
-			int i;
-
-			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
-				continue;
-			/* undo the octal escapes of mountinfo */
-			for (r = w = mp; *r; ) {
-				if (r[0] == '\\' && r[1] && r[2] && r[3]) {
-					*w++ = (char)(((r[1] - '0') << 6) |
-						      ((r[2] - '0') << 3) | (r[3] - '0'));
-					r += 4;
-				} else {
-					*w++ = *r++;
-				}
-			}
-			*w = '\0';
-			i = (int)strlen(top);
-			if (top[0] && !strncmp(mp, top, (size_t)i) && mp[i] == '/' &&
-			    umount2(mp, MNT_DETACH) == 0)
-				found = 1;
-		}
-		fclose(f);
-		if (!found)
-			return;
-	}
-}
-
-static void top_teardown(void)
-{
-	char cmd[256];
-
-	if (!top[0])
-		return;
-	top_umount();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	if (system(cmd) != 0)
-		fprintf(stderr, "# could not remove %s\n", top);
-	top[0] = '\0';
-}
 
 static void cleanup(void);
 
