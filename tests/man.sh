@@ -16,7 +16,7 @@ CODES_H=$top_srcdir/include/overlay/problem_codes.h
 T=$(mktemp -d "${TMPDIR:-/tmp}/man-test.XXXXXX") || exit 99
 trap 'rm -rf "$T"' EXIT
 
-plan 9
+plan 11
 
 # 1. mandoc -Tlint: no message, exit 0. The only lines dropped are the
 # "outdated mandoc.db lacks X(8) entry" notices mandoc prints for every
@@ -156,6 +156,38 @@ if [ -z "$missing" ]; then
 else
 	diag "no entry for:$missing"
 	not_ok "every -o option has an entry in the man page"
+fi
+
+# overlay-browse(1): lint (its cross reference to fsck.overlay(8), a page
+# of this project not installed yet, is fine) and every --help option
+BMAN=$top_srcdir/man/overlay-browse.1
+if command -v mandoc >/dev/null 2>&1; then
+	mandoc -Tlint "$BMAN" >"$T/blint" 2>&1
+	grep -v -e '^mandoc: outdated mandoc.db lacks ' \
+		-e 'referenced manual not found: Xr fsck.overlay 8' "$T/blint" >"$T/blint2"
+	if [ ! -s "$T/blint2" ]; then
+		ok "overlay-browse.1: mandoc -Tlint is clean"
+	else
+		diag "$(cat "$T/blint2")"
+		not_ok "overlay-browse.1: mandoc -Tlint is clean"
+	fi
+else
+	skip "overlay-browse.1: mandoc -Tlint is clean" "mandoc not installed"
+fi
+if [ -n "${BROWSE:-}" ] && "$BROWSE" --help >"$T/bhelp" 2>&1; then
+	missing=
+	for o in $(grep -oE -- '(^| )--?[a-zA-Z][a-z-]*' "$T/bhelp" | tr -d ' ' | sort -u); do
+		name=${o#-}; name=${name#-}
+		grep -Eq "Fl -?$name( |$)" "$BMAN" || missing="$missing $o"
+	done
+	if [ -z "$missing" ]; then
+		ok "overlay-browse: every option of --help is in its man page"
+	else
+		diag "missing:$missing"
+		not_ok "overlay-browse: every option of --help is in its man page"
+	fi
+else
+	skip "overlay-browse: every option of --help is in its man page" "BROWSE not built"
 fi
 
 tap_exit

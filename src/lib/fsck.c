@@ -45,27 +45,48 @@ static void pass(struct ovl_ctx *c, int *n, const char *what)
 		fprintf(c->r->out, "Pass %d: checking %s\n", *n, what);
 }
 
+void ovl_ctx_init(struct ovl_ctx *c, struct ovl_stack *s, struct ovl_report *r,
+		  const struct ovl_fsck_opts *o, struct ovl_fsck_stats *stats)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = s;
+	c->r = r;
+	c->o = o;
+	c->stats = stats;
+	memset(stats, 0, sizeof(*stats));
+	c->pathcap = 4096;
+	c->path = ovl_xmalloc(c->pathcap);
+	strcpy(c->path, "/");
+	c->pathlen = 1;
+	c->mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*c->mountfd));
+	for (int i = 0; i < s->nlayers; i++)
+		c->mountfd[i] = -1;
+	c->max_depth = depth_limit(s);
+	c->copy_matched = ovl_xcalloc(o->ncopy_paths + 1, sizeof(*c->copy_matched));
+}
+
+void ovl_ctx_free(struct ovl_ctx *c)
+{
+	for (int i = 0; i < c->s->nlayers; i++)
+		if (c->mountfd[i] >= 0)
+			close(c->mountfd[i]);
+	free(c->mountfd);
+	free(c->copy_matched);
+	free(c->path);
+	ovl_strset_free(c->redirects);
+	ovl_hlinks_free(c->hlinks);
+	ovl_strset_free(c->dirorigins);
+	ovl_strset_free(c->copied_inodes);
+}
+
 int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		 struct ovl_report *r, struct ovl_fsck_stats *stats)
 {
-	struct ovl_ctx c = {
-		.s = s,
-		.r = r,
-		.o = o,
-		.stats = stats,
-		.pathcap = 4096,
-	};
+	struct ovl_ctx c;
 	int npass = 0;
 	char what[64];
 
-	memset(stats, 0, sizeof(*stats));
-	c.path = ovl_xmalloc(c.pathcap);
-	strcpy(c.path, "/");
-	c.pathlen = 1;
-	c.mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*c.mountfd));
-	for (int i = 0; i < s->nlayers; i++)
-		c.mountfd[i] = -1;
-	c.max_depth = depth_limit(s);
+	ovl_ctx_init(&c, s, r, o, stats);
 
 	struct ovl_plan plan;
 	ovl_plan_init(&plan);
@@ -75,7 +96,6 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 	pass(&c, &npass, "the stack");
 	ovl_check_stack_roots(&c);
 
-	c.copy_matched = ovl_xcalloc(o->ncopy_paths + 1, sizeof(*c.copy_matched));
 	if (s->has_upper) {
 		pass(&c, &npass, "upper");
 		ovl_walk_layer(&c, 0);
@@ -130,16 +150,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 	}
 	ovl_plan_free(&plan);
 
-	for (int i = 0; i < s->nlayers; i++)
-		if (c.mountfd[i] >= 0)
-			close(c.mountfd[i]);
-	free(c.mountfd);
-	free(c.copy_matched);
-	free(c.path);
-	ovl_strset_free(c.redirects);
-	ovl_hlinks_free(c.hlinks);
-	ovl_strset_free(c.dirorigins);
-	ovl_strset_free(c.copied_inodes);
+	ovl_ctx_free(&c);
 	return r->operational ? 8 : 0;
 }
 

@@ -268,7 +268,7 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	bool is_dir = S_ISDIR(n.st.st_mode);
 	bool metacopy = S_ISREG(n.st.st_mode) && ovl_xattrs_has(&n.xa, OVL_XA_METACOPY);
 	bool origin = upper && ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN);
-	bool need_lookup = is_dir || n.whiteout || n.xwhiteout || metacopy || origin ||
+	bool need_lookup = c->hook || is_dir || n.whiteout || n.xwhiteout || metacopy || origin ||
 			   ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT);
 	struct ovl_frame child = { .fd = -1 };
 	struct ovl_lookup_res res = { .first = OVL_HIT_NONE, .first_layer = -1,
@@ -335,6 +335,9 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 		if (is_dir)
 			ovl_note_upper_dir(c, &n);
 	}
+
+	if (c->hook && upper)
+		c->hook(c, &n, &res);
 
 	if (is_dir) {
 		child.up = f;

@@ -62,8 +62,16 @@ struct ovl_ctx {
 	struct ovl_hlinks *hlinks;	/* upper hard links seen, for W/index */
 	struct ovl_strset *dirorigins;	/* nfs_export: origin hex -> upper dir handle */
 	bool *copy_matched;	/* per --copy-up path: a metacopy file was found there */
+	/* Called for every upper entry once it is checked (the change list). */
+	void (*hook)(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res);
+	void *hook_arg;
 	struct ovl_strset *copied_inodes;	/* hard-linked inodes planned for copy-up */
 };
+
+/* A context for the stack (path buffer, per-layer fds), and its end. */
+void ovl_ctx_init(struct ovl_ctx *c, struct ovl_stack *s, struct ovl_report *r,
+		  const struct ovl_fsck_opts *o, struct ovl_fsck_stats *stats);
+void ovl_ctx_free(struct ovl_ctx *c);
 
 /* Walk one layer from its root. */
 int ovl_walk_layer(struct ovl_ctx *c, int layer);

@@ -1,0 +1,135 @@
+/*
+ * overlay-browse: the merged view of an unmounted stack and what the upper
+ * layer changes in it. This file parses arguments and prints; the model
+ * is the library's.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "overlay/changes.h"
+#include "overlay/opts.h"
+#include "overlay/stack.h"
+
+#define PROG "overlay-browse"
+
+static void usage(FILE *out)
+{
+	fputs("Usage:\n"
+	      " " PROG " --diff -o lowerdir=L1[:L2...],upperdir=U[,workdir=W]\n"
+	      " " PROG " --json -o OPTS\n"
+	      " " PROG " [options] UPPER LOWER [LOWER...]\n"
+	      "\n"
+	      "Show what the upper layer of an unmounted overlayfs stack changes.\n"
+	      "\n"
+	      "Options:\n"
+	      " -o OPTS         overlay mount options, may be repeated\n"
+	      "     --diff      one line per change: added, deleted, modified,\n"
+	      "                 metadata, renamed PATH from OLD, opaque\n"
+	      "     --json      the same as a JSON array\n"
+	      " -h, --help      display this help\n"
+	      " -V, --version   display version\n"
+	      "\n"
+	      "The interactive browser is not in this version: use --diff or --json.\n",
+	      out);
+}
+
+struct out {
+	FILE *f;
+	int json;
+	int n;
+};
+
+static void print(const struct ovl_change *ch, void *arg)
+{
+	struct out *o = arg;
+
+	if (o->json)
+		ovl_change_print_json(ch, o->f, o->n == 0);
+	else
+		ovl_change_print_line(ch, o->f);
+	o->n++;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "diff", no_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ovl_opts opts;
+	int mode = 0, c;
+	char err[512];
+
+	ovl_opts_init(&opts);
+	while ((c = getopt_long(argc, argv, "hVo:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			ovl_opts_free(&opts);
+			return 0;
+		case 'V':
+			printf(PROG " (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			ovl_opts_free(&opts);
+			return 0;
+		case 'o':
+			if (ovl_opts_parse(&opts, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, PROG ": %s\n", err);
+				ovl_opts_free(&opts);
+				return 16;
+			}
+			break;
+		case 'd':
+		case 'j':
+			mode = c;
+			break;
+		default:
+			usage(stderr);
+			ovl_opts_free(&opts);
+			return 16;
+		}
+	}
+	if (optind < argc) {
+		if (argc - optind < 2 || opts.upper || opts.nlower) {
+			fputs(PROG ": give the layers either with -o or as UPPER LOWER...\n", stderr);
+			ovl_opts_free(&opts);
+			return 16;
+		}
+		opts.upper = strdup(argv[optind++]);
+		while (optind < argc)
+			ovl_opts_add_lower(&opts, argv[optind++]);
+	}
+	if (!mode) {
+		fputs(PROG ": the interactive browser is not in this version; "
+		      "use --diff or --json\n", stderr);
+		ovl_opts_free(&opts);
+		return 16;
+	}
+
+	struct ovl_stack stack;
+	int rc = ovl_stack_open(&stack, &opts, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, PROG ": %s\n", err);
+		ovl_stack_close(&stack);
+		return rc;
+	}
+	ovl_stack_detect(&stack);
+	if (!stack.has_upper) {
+		fputs(PROG ": no upper layer: nothing changes\n", stderr);
+		ovl_stack_close(&stack);
+		return 16;
+	}
+
+	struct out o = { stdout, mode == 'j', 0 };
+	if (o.json)
+		fputc('[', stdout);
+	rc = ovl_changes(&stack, print, &o);
+	if (o.json)
+		fputs(o.n ? "\n]\n" : "]\n", stdout);
+	ovl_stack_close(&stack);
+	return rc;
+}

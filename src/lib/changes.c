@@ -1,0 +1,183 @@
+/*
+ * The upper layer's changes against the lowers. The check walker visits
+ * every upper entry with its merged-view lookup; a hook classifies it.
+ * Problems found on the way are not printed here (fsck.overlay says
+ * them); a change list of a damaged stack is what the kernel would show.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "overlay/changes.h"
+#include "overlay/fsck.h"
+#include "overlay/redirect.h"
+#include "overlay/util.h"
+#include "check/internal.h"
+#include "walk.h"
+
+static const char *const kind_names[] = {
+	[OVL_CH_ADDED] = "added",
+	[OVL_CH_DELETED] = "deleted",
+	[OVL_CH_MODIFIED] = "modified",
+	[OVL_CH_METADATA] = "metadata",
+	[OVL_CH_RENAMED] = "renamed",
+	[OVL_CH_OPAQUE] = "opaque",
+};
+
+const char *ovl_change_name(enum ovl_change_kind kind)
+{
+	return (unsigned)kind < OVL_ARRAY_SIZE(kind_names) ? kind_names[kind] : "?";
+}
+
+struct walk_arg {
+	ovl_change_fn fn;
+	void *arg;
+};
+
+/* An absolute redirect as is; a relative one beside the entry. */
+static char *redirect_path(const struct ovl_ctx *c, const struct ovl_node *n, const char *rd)
+{
+	if (rd[0] == '/')
+		return ovl_xstrdup(rd);
+	size_t plen = n->parent ? n->parent->pathlen : 1;
+	char *p = ovl_xmalloc(plen + strlen(rd) + 2);
+	memcpy(p, c->path, plen);
+	p[plen] = '\0';
+	if (plen > 1)
+		strcat(p, "/");
+	strcat(p, rd);
+	return p;
+}
+
+static void hook(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res)
+{
+	struct walk_arg *w = c->hook_arg;
+	struct ovl_change ch = {
+		.path = c->path,
+		.pathlen = c->pathlen,
+		.type = n->st.st_mode & S_IFMT,
+	};
+	bool below = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
+	const char *rd = ovl_node_xattr(n, OVL_XA_REDIRECT);
+	bool absolute;
+	bool rd_ok = rd && ovl_redirect_parse(rd, n->xa.len[OVL_XA_REDIRECT], &absolute) == OVL_RD_OK;
+	bool metacopy = S_ISREG(n->st.st_mode) && ovl_xattrs_has(&n->xa, OVL_XA_METACOPY);
+	char *from = NULL;
+
+	if (n->whiteout || n->xwhiteout) {
+		if (!below)
+			return;		/* hides nothing: no change */
+		ch.kind = OVL_CH_DELETED;
+		ch.type = res->first_st.st_mode & S_IFMT;
+	} else if (rd_ok && (S_ISDIR(n->st.st_mode) || metacopy) && res->via_redirect &&
+		   (below || res->data_status == OVL_DATA_OK)) {
+		ch.kind = OVL_CH_RENAMED;
+		from = redirect_path(c, n, rd);
+		ch.from = from;
+	} else if (S_ISDIR(n->st.st_mode)) {
+		if (n->frame && n->frame->opaque == 'y')
+			ch.kind = below ? OVL_CH_OPAQUE : OVL_CH_ADDED;
+		else if (!below)
+			ch.kind = OVL_CH_ADDED;
+		else if (res->first == OVL_HIT_FILE)
+			ch.kind = OVL_CH_MODIFIED;	/* a dir where a file was */
+		else if (n->st.st_mode != res->first_st.st_mode ||
+			 n->st.st_uid != res->first_st.st_uid ||
+			 n->st.st_gid != res->first_st.st_gid)
+			ch.kind = OVL_CH_METADATA;
+		else
+			return;		/* a merge dir: its content says the rest */
+	} else if (metacopy) {
+		ch.kind = OVL_CH_METADATA;
+	} else {
+		ch.kind = below ? OVL_CH_MODIFIED : OVL_CH_ADDED;
+	}
+	w->fn(&ch, w->arg);
+	free(from);
+}
+
+int ovl_changes(struct ovl_stack *s, ovl_change_fn fn, void *arg)
+{
+	struct ovl_report r;
+	struct ovl_fsck_opts o = { .upper_only = true };
+	struct ovl_fsck_stats stats;
+	struct ovl_ctx c;
+	struct walk_arg w = { fn, arg };
+	FILE *null = fopen("/dev/null", "w");
+
+	if (!null || !s->has_upper) {
+		if (null)
+			fclose(null);
+		return s->has_upper ? 8 : 0;
+	}
+	ovl_report_init(&r, OVL_MODE_NO, null);
+	ovl_ctx_init(&c, s, &r, &o, &stats);
+	c.hook = hook;
+	c.hook_arg = &w;
+	ovl_walk_layer(&c, 0);
+	ovl_ctx_free(&c);
+	fclose(null);
+	return r.operational ? 8 : 0;
+}
+
+static const char *type_name(mode_t t)
+{
+	switch (t) {
+	case S_IFREG: return "file";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "symlink";
+	case S_IFCHR: return "chardev";
+	case S_IFBLK: return "blockdev";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "socket";
+	}
+	return "unknown";
+}
+
+void ovl_change_print_line(const struct ovl_change *ch, FILE *out)
+{
+	fprintf(out, "%s ", ovl_change_name(ch->kind));
+	ovl_print_escaped(out, ch->path, ch->pathlen);
+	if (ch->from) {
+		fputs(" from ", out);
+		ovl_print_escaped(out, ch->from, strlen(ch->from));
+	}
+	fputc('\n', out);
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped; bytes
+ * that are not UTF-8 as \u00XX (JSON has no raw bytes). */
+static void json_str(FILE *out, const char *s, size_t len)
+{
+	fputc('"', out);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)s[i];
+		int extra = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 :
+			    b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+		bool valid = extra >= 0 && i + (size_t)extra < len;
+		for (int k = 1; valid && k <= extra; k++)
+			valid = ((unsigned char)s[i + (size_t)k] & 0xc0) == 0x80;
+		if (b == '"' || b == '\\')
+			fprintf(out, "\\%c", b);
+		else if (b < 0x20 || b == 0x7f || !valid)
+			fprintf(out, "\\u%04x", b);
+		else {
+			fwrite(s + i, 1, (size_t)extra + 1, out);
+			i += (size_t)extra;
+		}
+	}
+	fputc('"', out);
+}
+
+void ovl_change_print_json(const struct ovl_change *ch, FILE *out, int first)
+{
+	fputs(first ? "\n  {" : ",\n  {", out);
+	fprintf(out, "\"change\": \"%s\", \"path\": ", ovl_change_name(ch->kind));
+	json_str(out, ch->path, ch->pathlen);
+	fprintf(out, ", \"type\": \"%s\"", type_name(ch->type));
+	if (ch->from) {
+		fputs(", \"from\": ", out);
+		json_str(out, ch->from, strlen(ch->from));
+	}
+	fputc('}', out);
+}
