@@ -3,14 +3,19 @@
  * layer changes in it. This file parses arguments and prints; the model
  * is the library's.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "overlay/changes.h"
+#include "overlay/mview.h"
 #include "overlay/opts.h"
 #include "overlay/stack.h"
+#include "row.h"
+#include "tui.h"
 
 #define PROG "overlay-browse"
 
@@ -28,10 +33,12 @@ static void usage(FILE *out)
 	      "     --diff      one line per change: added, deleted, modified,\n"
 	      "                 metadata, renamed PATH from OLD, opaque\n"
 	      "     --json      the same as a JSON array\n"
+	      "     --ls PATH   list the merged dir PATH (--all: with deleted names)\n"
+	      "     --all       with --ls, also the names whiteouts delete\n"
 	      " -h, --help      display this help\n"
 	      " -V, --version   display version\n"
 	      "\n"
-	      "The interactive browser is not in this version: use --diff or --json.\n",
+	      "Without --diff, --json or --ls: the interactive browser (? for its keys).\n",
 	      out);
 }
 
@@ -59,10 +66,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "diff", no_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "ls", required_argument, NULL, 'l' },
+		{ "all", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
 	int mode = 0, c;
+	const char *lspath = NULL;
+	bool all = false;
 	char err[512];
 
 	ovl_opts_init(&opts);
@@ -87,6 +98,13 @@ int main(int argc, char **argv)
 		case 'j':
 			mode = c;
 			break;
+		case 'l':
+			mode = c;
+			lspath = optarg;
+			break;
+		case 'a':
+			all = true;
+			break;
 		default:
 			usage(stderr);
 			ovl_opts_free(&opts);
@@ -103,12 +121,6 @@ int main(int argc, char **argv)
 		while (optind < argc)
 			ovl_opts_add_lower(&opts, argv[optind++]);
 	}
-	if (!mode) {
-		fputs(PROG ": the interactive browser is not in this version; "
-		      "use --diff or --json\n", stderr);
-		ovl_opts_free(&opts);
-		return 16;
-	}
 
 	struct ovl_stack stack;
 	int rc = ovl_stack_open(&stack, &opts, err, sizeof(err));
@@ -118,6 +130,27 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	ovl_stack_detect(&stack);
+	if (mode == 'l' || !mode) {
+		if (mode == 'l') {
+			struct ovl_mdir d;
+			char line[2048];
+			if (ovl_mview_list(&stack, lspath, all, &d) < 0) {
+				fprintf(stderr, PROG ": %s: %s\n", lspath, strerror(errno));
+				ovl_stack_close(&stack);
+				return 8;
+			}
+			for (size_t i = 0; i < d.n; i++) {
+				row_format(&stack, &d.e[i], line, sizeof(line), 24);
+				puts(line);
+			}
+			ovl_mdir_free(&d);
+			rc = 0;
+		} else {
+			rc = tui_run(&stack);
+		}
+		ovl_stack_close(&stack);
+		return rc;
+	}
 	if (!stack.has_upper) {
 		fputs(PROG ": no upper layer: nothing changes\n", stderr);
 		ovl_stack_close(&stack);

@@ -63,3 +63,81 @@ WANT
 		not_ok "$SC: the layers are only read"
 	fi
 }
+
+# The model behind the screen: --ls of a merged dir says where each entry
+# comes from and its marks; --all adds the names whiteouts delete.
+scenario browse_ls
+sc_browse_ls() {
+	stack_new "$SC"
+	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return; }
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b; echo c > $L1/d/c
+		ovl_mount "$OPTS"; chown 5 $M/d/a; rm $M/d/b; echo n > $M/d/n; ovl_umount
+		rm $L1/d/c; echo c > $L1/d/c
+	' || return
+	"$BROWSE" --ls /d -o "$OPTS" > "$S/ls" 2>&1
+	"$BROWSE" --ls /d --all -o "$OPTS" > "$S/lsall" 2>&1
+	_bad=
+	grep -Eq '^a +- +2 +5:0 +0644 upper +metacopy\(data:lower1\) origin$' "$S/ls" ||
+		_bad="a: not a metacopy upper file with its data in lower1"
+	grep -Eq '^c +- +2 +0:0 +0644 lower1 *$' "$S/ls" || _bad="$_bad; c: not from lower1"
+	grep -Eq '^n +- .* upper ' "$S/ls" || _bad="$_bad; n: not from upper"
+	grep -q '^b ' "$S/ls" && _bad="$_bad; the deleted b is listed"
+	grep -Eq '^b +c .* upper +deleted' "$S/lsall" || _bad="$_bad; --all does not show b deleted"
+	if [ -z "$_bad" ]; then
+		ok "$SC: --ls shows each entry's layer and marks, --all the deleted names"
+	else
+		not_ok "$SC: --ls shows each entry's layer and marks, --all the deleted names"
+		diag "$_bad"
+		diag "$(cat "$S/ls" "$S/lsall")"
+	fi
+}
+
+# The screen, driven in a real terminal (tmux): the list, opening a dir,
+# the details pane, the deleted names, the help, quitting with exit 0.
+scenario browse_tui
+sc_browse_tui() {
+	stack_new "$SC"
+	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return; }
+	command -v tmux >/dev/null || { skip "$SC: tmux not installed"; return; }
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b
+		ovl_mount "$OPTS"; chown 5 $M/d/a; rm $M/d/b; ovl_umount
+	' || return
+	_t=ovlb$$
+	tmux kill-session -t "$_t" 2>/dev/null
+	tmux new-session -d -s "$_t" -x 100 -y 24 \
+		"LANG=C.UTF-8 $BROWSE -o '$OPTS'; echo EXIT=\$?; sleep 5"
+	_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
+	_bad=
+	_screen > "$S/s1"
+	grep -q '^ / ' "$S/s1" && grep -Eq '^d +d .* upper ' "$S/s1" ||
+		_bad="first screen: no / title or no d row"
+	tmux send-keys -t "$_t" Enter
+	_screen > "$S/s2"
+	grep -q '^ /d ' "$S/s2" && grep -Eq '^a .*metacopy\(data:lower1\)' "$S/s2" ||
+		_bad="$_bad; Enter did not open /d with a as metacopy"
+	grep -q '^b ' "$S/s2" && _bad="$_bad; the deleted b is shown"
+	tmux send-keys -t "$_t" .
+	_screen > "$S/s3"
+	grep -Eq '^b .*deleted' "$S/s3" || _bad="$_bad; . does not show the deleted b"
+	tmux send-keys -t "$_t" g i
+	_screen > "$S/s4"
+	grep -q 'data: *lower1' "$S/s4" || _bad="$_bad; i shows no data layer for a"
+	tmux send-keys -t "$_t" '?'
+	_screen > "$S/s5"
+	grep -q 'overlay-browse keys' "$S/s5" || _bad="$_bad; ? shows no help"
+	tmux send-keys -t "$_t" x h q
+	_screen > "$S/s6"
+	grep -q 'EXIT=0' "$S/s6" || _bad="$_bad; q did not exit 0"
+	tmux kill-session -t "$_t" 2>/dev/null
+	if [ -z "$_bad" ]; then
+		ok "$SC: list, open, deleted names, details, help and quit in a real terminal"
+	else
+		not_ok "$SC: list, open, deleted names, details, help and quit in a real terminal"
+		diag "$_bad"
+		for _f in s1 s2 s3 s4 s5 s6; do diag "== $_f"; diag "$(head -8 "$S/$_f")"; done
+	fi
+}

@@ -1,0 +1,47 @@
+/*
+ * The merged view, dir by dir, as the kernel would show it: for the
+ * browser. Only lookups: a dir is found through the layers by the
+ * kernel's rules, then its layers' dirs are read and merged.
+ */
+#ifndef OVERLAY_MVIEW_H
+#define OVERLAY_MVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "overlay/stack.h"
+
+#define OVL_ME_METACOPY	(1u << 0)	/* data in data_layer */
+#define OVL_ME_REDIRECT	(1u << 1)
+#define OVL_ME_ORIGIN	(1u << 2)
+#define OVL_ME_OPAQUE	(1u << 3)
+#define OVL_ME_IMPURE	(1u << 4)
+#define OVL_ME_HARDLINK	(1u << 5)	/* nlink > 1 */
+#define OVL_ME_MERGED	(1u << 6)	/* a dir merged with lower dirs */
+#define OVL_ME_WHITEOUT	(1u << 7)	/* hidden: a whiteout deletes the name */
+
+struct ovl_mentry {
+	char *name;
+	int layer;		/* where it comes from (0 upper, 1.. lowers) */
+	struct stat st;
+	unsigned flags;
+	int data_layer;		/* OVL_ME_METACOPY: the layer of its data, -1 if none */
+	char *redirect;		/* its redirect, or NULL */
+	bool hidden;		/* not in the merged view (shown with '.') */
+};
+
+struct ovl_mdir {
+	struct ovl_mentry *e;
+	size_t n;
+};
+
+/*
+ * List the merged dir at `path` ("/" or "/a/b"). With `hidden`, names a
+ * whiteout deletes are listed too (hidden = true). Sorted by name.
+ * Returns 0, or -1 with errno (ENOENT: no such merged dir, ENOTDIR).
+ */
+int ovl_mview_list(struct ovl_stack *s, const char *path, bool hidden, struct ovl_mdir *out);
+void ovl_mdir_free(struct ovl_mdir *d);
+
+#endif

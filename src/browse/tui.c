@@ -1,0 +1,250 @@
+/*
+ * The screen: one list of the current dir's merged entries, a details
+ * pane, a status line. The model comes from the library (mview); this
+ * file only draws and reads keys.
+ */
+#include <curses.h>
+#include <errno.h>
+#include <locale.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "overlay/mview.h"
+#include "overlay/util.h"
+#include "row.h"
+#include "tui.h"
+
+struct view {
+	struct ovl_stack *s;
+	char path[4096];
+	struct ovl_mdir dir;
+	size_t sel, top;
+	bool hidden;		/* '.': show the names whiteouts delete */
+	bool details;		/* 'i': the details pane */
+	bool help;		/* '?' */
+	char msg[4400];
+};
+
+static void load(struct view *v)
+{
+	ovl_mdir_free(&v->dir);
+	if (ovl_mview_list(v->s, v->path, v->hidden, &v->dir) < 0)
+		snprintf(v->msg, sizeof(v->msg), "%s: %s", v->path, strerror(errno));
+	if (v->sel >= v->dir.n)
+		v->sel = v->dir.n ? v->dir.n - 1 : 0;
+}
+
+static void draw_help(void)
+{
+	static const char *const lines[] = {
+		"overlay-browse keys",
+		"",
+		"  Up/Down, j/k      move          PgUp/PgDn   a page",
+		"  Home/End, g/G     first / last",
+		"  Enter, Right, l   open a dir    Left, Backspace, h   up",
+		"  .                 show / hide the names whiteouts delete",
+		"  i                 details of the selected entry",
+		"  ?                 this help     q           quit",
+		"",
+		"Columns: name, type, size, owner, mode, the layer it comes from,",
+		"and its overlay marks (metacopy with the layer of its data,",
+		"redirect, origin, opaque, merged, impure, hardlink, deleted).",
+		"",
+		"Any key returns.",
+	};
+	erase();
+	for (size_t i = 0; i < OVL_ARRAY_SIZE(lines); i++)
+		mvaddstr((int)i + 1, 2, lines[i]);
+	refresh();
+}
+
+static void draw_details(struct view *v, int y0, int h, int w)
+{
+	const struct ovl_mentry *e = &v->dir.e[v->sel];
+	char name[1024], flags[256], line[1200];
+	int y = y0;
+
+	mvhline(y++, 0, ACS_HLINE, w);
+	ovl_escape(e->name, strlen(e->name), name, sizeof(name));
+	row_flags(v->s, e, flags, sizeof(flags));
+#define LINE(...) do { if (y < y0 + h) { snprintf(line, sizeof(line), __VA_ARGS__); \
+			mvaddnstr(y++, 1, line, w - 2); } } while (0)
+	LINE("name:     %s", name);
+	LINE("from:     %s (%s)", e->layer >= 0 ? v->s->layers[e->layer].name : "-",
+	     e->layer >= 0 && v->s->layers[e->layer].path ? v->s->layers[e->layer].path : "");
+	LINE("inode:    %llu, %lu link(s), %lld bytes, %lld blocks",
+	     (unsigned long long)e->st.st_ino, (unsigned long)e->st.st_nlink,
+	     (long long)e->st.st_size, (long long)e->st.st_blocks);
+	LINE("marks:    %s", flags[0] ? flags : "none");
+	if (e->redirect) {
+		ovl_escape(e->redirect, strlen(e->redirect), name, sizeof(name));
+		LINE("redirect: %s", name);
+	}
+	if (e->flags & OVL_ME_METACOPY)
+		LINE("data:     %s", e->data_layer > 0 ? v->s->layers[e->data_layer].name
+						  : "missing (the kernel returns EIO)");
+#undef LINE
+}
+
+static void draw(struct view *v)
+{
+	int h, w;
+
+	getmaxyx(stdscr, h, w);
+	erase();
+	if (v->help) {
+		draw_help();
+		return;
+	}
+	char title[4200];
+	snprintf(title, sizeof(title), " %s  (%zu entries%s)", v->path, v->dir.n,
+		 v->hidden ? ", deleted names shown" : "");
+	attron(A_REVERSE);
+	mvhline(0, 0, ' ', w);
+	mvaddnstr(0, 0, title, w);
+	attroff(A_REVERSE);
+
+	int list_h = h - 2 - (v->details ? 8 : 0);
+	if (list_h < 1)
+		list_h = 1;
+	if (v->sel < v->top)
+		v->top = v->sel;
+	if (v->sel >= v->top + (size_t)list_h)
+		v->top = v->sel - (size_t)list_h + 1;
+	char line[2048];
+	for (int i = 0; i < list_h && v->top + (size_t)i < v->dir.n; i++) {
+		const struct ovl_mentry *e = &v->dir.e[v->top + (size_t)i];
+		row_format(v->s, e, line, sizeof(line), w > 100 ? 32 : 20);
+		bool cur = v->top + (size_t)i == v->sel;
+		int attr = (cur ? A_REVERSE : 0) | (e->hidden ? A_DIM : 0) |
+			   ((e->flags & OVL_ME_METACOPY) && e->data_layer <= 0 ? A_BOLD : 0);
+		attron(attr);
+		mvaddnstr(1 + i, 0, line, w);
+		if (cur)
+			for (int x = (int)strlen(line); x < w; x++)
+				mvaddch(1 + i, x, ' ');
+		attroff(attr);
+	}
+	if (v->details && v->dir.n)
+		draw_details(v, 1 + list_h, 8, w);
+	attron(A_REVERSE);
+	mvhline(h - 1, 0, ' ', w);
+	mvaddnstr(h - 1, 0, v->msg[0] ? v->msg :
+		  " q quit  ? help  Enter open  h up  . deleted names  i details", w);
+	attroff(A_REVERSE);
+	refresh();
+}
+
+static void go_up(struct view *v)
+{
+	char *slash = strrchr(v->path, '/');
+	char child[256];
+
+	if (!slash || !strcmp(v->path, "/"))
+		return;
+	snprintf(child, sizeof(child), "%s", slash + 1);
+	if (slash == v->path)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	v->sel = v->top = 0;
+	load(v);
+	for (size_t i = 0; i < v->dir.n; i++)	/* keep the cursor on where we were */
+		if (!strcmp(v->dir.e[i].name, child))
+			v->sel = i;
+}
+
+static void go_into(struct view *v)
+{
+	if (!v->dir.n)
+		return;
+	const struct ovl_mentry *e = &v->dir.e[v->sel];
+	if (!S_ISDIR(e->st.st_mode) || e->hidden)
+		return;
+	size_t len = strlen(v->path);
+	if (len + strlen(e->name) + 2 >= sizeof(v->path))
+		return;
+	if (len > 1)
+		strcat(v->path, "/");
+	strcat(v->path, e->name);
+	v->sel = v->top = 0;
+	load(v);
+}
+
+int tui_run(struct ovl_stack *s)
+{
+	struct view v = { .s = s, .path = "/" };
+	int h, w;
+
+	setlocale(LC_ALL, "");
+	if (!newterm(NULL, stdout, stdin)) {
+		fputs("overlay-browse: no terminal for the browser; use --diff, --json or --ls\n",
+		      stderr);
+		return 8;
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	load(&v);
+	for (;;) {
+		draw(&v);
+		int k = getch();
+		getmaxyx(stdscr, h, w);
+		(void)w;
+		size_t page = h > 4 ? (size_t)h - 4 : 1;
+		v.msg[0] = '\0';
+		if (v.help) {
+			v.help = false;
+			continue;
+		}
+		switch (k) {
+		case 'q':
+			ovl_mdir_free(&v.dir);
+			endwin();
+			return 0;
+		case KEY_UP: case 'k':
+			if (v.sel)
+				v.sel--;
+			break;
+		case KEY_DOWN: case 'j':
+			if (v.sel + 1 < v.dir.n)
+				v.sel++;
+			break;
+		case KEY_PPAGE:
+			v.sel = v.sel > page ? v.sel - page : 0;
+			break;
+		case KEY_NPAGE:
+			v.sel = v.dir.n ? (v.sel + page < v.dir.n ? v.sel + page : v.dir.n - 1) : 0;
+			break;
+		case KEY_HOME: case 'g':
+			v.sel = 0;
+			break;
+		case KEY_END: case 'G':
+			v.sel = v.dir.n ? v.dir.n - 1 : 0;
+			break;
+		case '\n': case KEY_ENTER: case KEY_RIGHT: case 'l':
+			go_into(&v);
+			break;
+		case KEY_LEFT: case KEY_BACKSPACE: case 127: case 'h':
+			go_up(&v);
+			break;
+		case '.':
+			v.hidden = !v.hidden;
+			load(&v);
+			break;
+		case 'i':
+			v.details = !v.details;
+			break;
+		case '?':
+			v.help = true;
+			break;
+		case KEY_RESIZE:
+			break;
+		default:
+			snprintf(v.msg, sizeof(v.msg), " unknown key: ? lists the keys");
+		}
+	}
+}

@@ -1,0 +1,231 @@
+/*
+ * The merged view of one dir: found through the layers by merged-view
+ * lookups (never a walk), then its dirs read top layer first; the first
+ * layer that has a name decides, a whiteout hides it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "overlay/lookup.h"
+#include "overlay/mview.h"
+#include "overlay/redirect.h"
+#include "overlay/util.h"
+#include "overlay/xattr.h"
+#include "merge.h"
+#include "strset.h"
+
+/* The upper dir fd (or -1) and the lower dirs merging below `path`. */
+static int find_dir(struct ovl_stack *s, const char *path, int *upfd, struct ovl_below *below)
+{
+	int up = s->has_upper ? openat(s->layers[0].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			      : -1;
+	struct ovl_below next;
+	const char *p = path;
+
+	ovl_below_root(below, s, s->has_upper ? 0 : 0);
+	if (!s->has_upper) {
+		/* a lower-only stack: the top lower is the top layer */
+		ovl_below_release(below);
+		ovl_below_root(below, s, 0);
+	}
+	ovl_below_init(&next, s);
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchrnul(p, '/');
+		char name[256];
+		size_t n = (size_t)(e - p);
+		if (n >= sizeof(name)) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		p = e;
+
+		struct ovl_lookup_req req = { .name = name, .is_dir = true, .layer = 0 };
+		struct ovl_lookup_res res;
+		struct stat st;
+		char rd[OVL_XATTR_MAX + 1];
+		bool abs;
+		int child = -1;
+
+		if (up >= 0 && ovl_stat_at(up, name, &st) == 0) {
+			if (!S_ISDIR(st.st_mode) || ovl_is_whiteout_stat(&st)) {
+				errno = ovl_is_whiteout_stat(&st) ? ENOENT : ENOTDIR;
+				goto fail;
+			}
+			char op[2] = { 0 };
+			ssize_t ol = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_OPAQUE),
+						      op, 1);
+			ssize_t rl = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_REDIRECT),
+						      rd, OVL_XATTR_MAX);
+			if (rl > 0 && s->redirect_follow &&
+			    ovl_redirect_parse(rd, (size_t)rl, &abs) == OVL_RD_OK) {
+				rd[rl] = '\0';
+				req.redirect = rd;
+			}
+			child = ovl_open_dir_at(up, name);
+			if (ol == 1 && op[0] == 'y') {
+				ovl_below_release(&next);	/* opaque: nothing below */
+			} else if (ovl_merge_lookup(s, below, &req, &next, &res) < 0) {
+				goto fail;
+			}
+		} else {
+			if (ovl_merge_lookup(s, below, &req, &next, &res) < 0)
+				goto fail;
+			if (res.first != OVL_HIT_DIR) {
+				errno = res.first == OVL_HIT_FILE ? ENOTDIR : ENOENT;
+				goto fail;
+			}
+		}
+		if (up >= 0)
+			close(up);
+		up = child;
+		ovl_below_release(below);
+		struct ovl_below t = *below;
+		*below = next;
+		next = t;
+	}
+	ovl_below_free(&next);
+	*upfd = up;
+	return 0;
+fail:;
+	int err = errno;
+	if (up >= 0)
+		close(up);
+	ovl_below_free(&next);
+	errno = err;
+	return -1;
+}
+
+static void add(struct ovl_mdir *d, size_t *cap, struct ovl_mentry *e)
+{
+	if (d->n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		d->e = ovl_xrealloc(d->e, *cap * sizeof(*d->e));
+	}
+	d->e[d->n++] = *e;
+}
+
+/* The entry `name` of one layer's dir, with its overlay marks. */
+static void describe(struct ovl_stack *s, int dirfd, const char *name, int layer,
+		     const struct ovl_below *below, struct ovl_mentry *e)
+{
+	struct ovl_xattrs xa;
+
+	memset(e, 0, sizeof(*e));
+	e->name = ovl_xstrdup(name);
+	e->layer = layer;
+	e->data_layer = -1;
+	if (ovl_stat_at(dirfd, name, &e->st) < 0)
+		return;
+	if (ovl_xattrs_read(dirfd, name, s->ns, &xa) < 0)
+		memset(&xa, 0, sizeof(xa));
+	if (ovl_xattrs_has(&xa, OVL_XA_ORIGIN))
+		e->flags |= OVL_ME_ORIGIN;
+	if (ovl_xattrs_has(&xa, OVL_XA_IMPURE))
+		e->flags |= OVL_ME_IMPURE;
+	if (xa.val[OVL_XA_OPAQUE] && xa.val[OVL_XA_OPAQUE][0] == 'y')
+		e->flags |= OVL_ME_OPAQUE;
+	if (xa.val[OVL_XA_REDIRECT]) {
+		e->flags |= OVL_ME_REDIRECT;
+		e->redirect = ovl_xstrdup((const char *)xa.val[OVL_XA_REDIRECT]);
+	}
+	if (!S_ISDIR(e->st.st_mode) && e->st.st_nlink > 1)
+		e->flags |= OVL_ME_HARDLINK;
+	if (S_ISREG(e->st.st_mode) && ovl_xattrs_has(&xa, OVL_XA_METACOPY)) {
+		struct ovl_lookup_req req = { .name = name, .want_data = true, .layer = layer,
+					      .redirect = e->redirect };
+		struct ovl_lookup_res res;
+		e->flags |= OVL_ME_METACOPY;
+		if (ovl_merge_lookup(s, below, &req, NULL, &res) == 0 &&
+		    res.data_status == OVL_DATA_OK) {
+			e->data_layer = res.data_layer;
+			e->st.st_blocks = res.data_st.st_blocks;
+		}
+	}
+	if (S_ISDIR(e->st.st_mode) && !(e->flags & OVL_ME_OPAQUE)) {
+		struct ovl_lookup_req req = { .name = name, .is_dir = true, .layer = layer,
+					      .redirect = e->redirect };
+		struct ovl_lookup_res res;
+		if (ovl_merge_lookup(s, below, &req, NULL, &res) == 0 && res.first == OVL_HIT_DIR)
+			e->flags |= OVL_ME_MERGED;
+	}
+	ovl_xattrs_free(&xa);
+}
+
+static int cmp_entries(const void *a, const void *b)
+{
+	return strcmp(((const struct ovl_mentry *)a)->name, ((const struct ovl_mentry *)b)->name);
+}
+
+int ovl_mview_list(struct ovl_stack *s, const char *path, bool hidden, struct ovl_mdir *out)
+{
+	struct ovl_below below;
+	int up = -1;
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	ovl_below_init(&below, s);
+	if (find_dir(s, path, &up, &below) < 0) {
+		int e = errno;
+		ovl_below_free(&below);
+		errno = e;
+		return -1;
+	}
+	struct ovl_strset *seen = ovl_strset_new();
+	/* top layer first: the upper dir, then the merged lower dirs */
+	for (int k = -1; k < below.n; k++) {
+		int fd = k < 0 ? up : below.d[k].fd;
+		int layer = k < 0 ? 0 : below.d[k].layer;
+		size_t n = 0;
+		char **names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
+		/* what lies below this layer's dir: the later entries */
+		struct ovl_below rest = { .n = below.n - (k + 1), .d = below.d + (k + 1) };
+
+		for (size_t i = 0; i < n; i++) {
+			if (!ovl_strset_add(seen, names[i], strlen(names[i])))
+				continue;	/* a higher layer has it */
+			struct ovl_mentry e;
+			describe(s, fd, names[i], layer, &rest, &e);
+			bool wh = ovl_is_whiteout_stat(&e.st) ||
+				  (S_ISREG(e.st.st_mode) && e.st.st_size == 0 &&
+				   ovl_xattr_get_at(fd, names[i],
+						    ovl_xattr_name(s->ns, OVL_XA_WHITEOUT), NULL, 0) >= 0);
+			if (wh) {
+				e.flags |= OVL_ME_WHITEOUT;
+				e.hidden = true;
+			}
+			if (e.hidden && !hidden) {
+				free(e.name);
+				free(e.redirect);
+				continue;
+			}
+			add(out, &cap, &e);
+		}
+		ovl_dir_names_free(names);
+	}
+	ovl_strset_free(seen);
+	if (up >= 0)
+		close(up);
+	ovl_below_free(&below);
+	if (out->n)
+		qsort(out->e, out->n, sizeof(*out->e), cmp_entries);
+	return 0;
+}
+
+void ovl_mdir_free(struct ovl_mdir *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->e[i].name);
+		free(d->e[i].redirect);
+	}
+	free(d->e);
+	memset(d, 0, sizeof(*d));
+}
