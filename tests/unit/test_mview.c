@@ -1,0 +1,181 @@
+/*
+ * The browser's model: a merged dir listed as the kernel shows it, with
+ * each entry's layer and overlay marks, on small hand-made stacks.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "overlay/mview.h"
+#include "overlay/opts.h"
+#include "overlay/stack.h"
+#include "unit.h"
+
+#define SUITE_TAG "mview"
+#include "tmptree.h"
+
+static struct ovl_stack st;
+static bool st_open;
+
+static void mkd(const char *rel)
+{
+	ck_assert_msg(mkdir(P("%s", rel), 0755) == 0 || errno == EEXIST, "mkdir %s", rel);
+}
+
+static void mkf(const char *rel, const char *data)
+{
+	int fd = open(P("%s", rel), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
+static void xset(const char *rel, const char *name, const char *val)
+{
+	ck_assert_int_eq(lsetxattr(P("%s", rel), name, val, strlen(val), 0), 0);
+}
+
+static void cleanup(void)
+{
+	char cmd[512];
+
+	if (st_open)
+		ovl_stack_close(&st);
+	st_open = false;
+	if (!base[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# could not remove %s\n", base);
+	base[0] = '\0';
+}
+
+static void setup(void)
+{
+	static int registered;
+	struct ovl_opts o;
+	char err[512], opt[2048];
+
+	if (getuid() != 0)
+		return;	/* the tests skip themselves */
+	snprintf(base, sizeof(base), "%s/t-XXXXXX", top);
+	ck_assert_ptr_nonnull(mkdtemp(base));
+	if (!registered++)
+		atexit(cleanup);
+	mkd("u"); mkd("l1"); mkd("l2"); mkd("w");
+	/* lower2: d/{a,b,c}; lower1 deletes d/b and adds d/e; upper keeps a
+	 * metacopy of d/a, replaces d/c, makes d/opq opaque over l2's */
+	mkd("l2/d"); mkf("l2/d/a", "lower a"); mkf("l2/d/b", "lower b"); mkf("l2/d/c", "lower c");
+	mkd("l2/d/opq"); mkf("l2/d/opq/hidden", "x");
+	mkd("l1/d");
+	ck_assert_int_eq(mknod(P("l1/d/b"), S_IFCHR | 0, makedev(0, 0)), 0);
+	mkf("l1/d/e", "e");
+	mkd("u/d");
+	mkf("u/d/a", "");
+	ck_assert_int_eq(truncate(P("u/d/a"), 7), 0);
+	xset("u/d/a", "trusted.overlay.metacopy", "");
+	mkf("u/d/c", "upper c");
+	mkd("u/d/opq");
+	xset("u/d/opq", "trusted.overlay.opaque", "y");
+	mkf("u/d/opq/mine", "m");
+	snprintf(opt, sizeof(opt), "lowerdir=%s:%s,upperdir=%s,workdir=%s,metacopy=on",
+		 P("l1"), P("l2"), P("u"), P("w"));
+	ovl_opts_init(&o);
+	ck_assert_msg(ovl_opts_parse(&o, opt, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(ovl_stack_open(&st, &o, err, sizeof(err)) == OVL_STACK_OK, "%s", err);
+	st_open = true;
+	ovl_stack_detect(&st);
+}
+
+static void teardown(void)
+{
+	cleanup();
+}
+
+static const struct ovl_mentry *find(const struct ovl_mdir *d, const char *name)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->e[i].name, name))
+			return &d->e[i];
+	return NULL;
+}
+
+START_TEST(test_merged_dir)
+{
+	struct ovl_mdir d;
+
+	if (getuid() != 0)
+		return;
+	ck_assert_int_eq(ovl_mview_list(&st, "/d", false, &d), 0);
+	/* a (upper metacopy, data in lower2), c (upper), e (lower1), opq */
+	ck_assert_uint_eq(d.n, 4);
+	const struct ovl_mentry *a = find(&d, "a"), *c = find(&d, "c"), *e = find(&d, "e");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->layer, 0);
+	ck_assert(a->flags & OVL_ME_METACOPY);
+	ck_assert_int_eq(a->data_layer, 2);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->layer, 0);
+	ck_assert(!(c->flags & OVL_ME_METACOPY));
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->layer, 1);
+	ck_assert_ptr_null(find(&d, "b"));	/* deleted by lower1's whiteout */
+	const struct ovl_mentry *o = find(&d, "opq");
+	ck_assert(o && (o->flags & OVL_ME_OPAQUE) && !(o->flags & OVL_ME_MERGED));
+	/* sorted by name */
+	for (size_t i = 1; i < d.n; i++)
+		ck_assert_int_lt(strcmp(d.e[i - 1].name, d.e[i].name), 0);
+	ovl_mdir_free(&d);
+
+	ck_assert_int_eq(ovl_mview_list(&st, "/d", true, &d), 0);
+	const struct ovl_mentry *b = find(&d, "b");
+	ck_assert(b && b->hidden && (b->flags & OVL_ME_WHITEOUT) && b->layer == 1);
+	ovl_mdir_free(&d);
+}
+END_TEST
+
+START_TEST(test_opaque_and_root)
+{
+	struct ovl_mdir d;
+
+	if (getuid() != 0)
+		return;
+	/* an opaque dir shows only its own entries */
+	ck_assert_int_eq(ovl_mview_list(&st, "/d/opq", false, &d), 0);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_str_eq(d.e[0].name, "mine");
+	ovl_mdir_free(&d);
+	ck_assert_int_eq(ovl_mview_list(&st, "/", false, &d), 0);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert(d.e[0].flags & OVL_ME_MERGED);
+	ovl_mdir_free(&d);
+	/* "d/" and "//d" are the same dir; a file or nothing is an error */
+	ck_assert_int_eq(ovl_mview_list(&st, "//d/", false, &d), 0);
+	ck_assert_uint_eq(d.n, 4);
+	ovl_mdir_free(&d);
+	ck_assert_int_eq(ovl_mview_list(&st, "/d/c", false, &d), -1);
+	ck_assert_int_eq(errno, ENOTDIR);
+	ck_assert_int_eq(ovl_mview_list(&st, "/d/b", false, &d), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(ovl_mview_list(&st, "/nope", false, &d), -1);
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+Suite *unit_suite(void)
+{
+	Suite *s = suite_create("mview");
+	TCase *tc = tcase_create("mview");
+
+	tcase_add_unchecked_fixture(tc, top_setup, top_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_merged_dir);
+	tcase_add_test(tc, test_opaque_and_root);
+	suite_add_tcase(s, tc);
+	return s;
+}
