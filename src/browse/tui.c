@@ -24,14 +24,52 @@ struct view {
 	bool hidden;		/* '.': show the names whiteouts delete */
 	bool details;		/* 'i': the details pane */
 	bool help;		/* '?' */
+	bool changed;		/* 'd': only what the upper layer changes */
+	int sort;		/* 's': 0 name, 1 size, 2 layer */
+	char search[256];	/* '/': the last search */
 	char msg[4400];
 };
+
+static const char *const sort_names[] = { "name", "size", "layer" };
+
+static int cmp_size(const void *a, const void *b)
+{
+	const struct ovl_mentry *x = a, *y = b;
+	return x->st.st_size < y->st.st_size ? 1 : x->st.st_size > y->st.st_size ? -1 :
+	       strcmp(x->name, y->name);
+}
+
+static int cmp_layer(const void *a, const void *b)
+{
+	const struct ovl_mentry *x = a, *y = b;
+	return x->layer != y->layer ? x->layer - y->layer : strcmp(x->name, y->name);
+}
+
+/* 'd': keep what the upper layer adds, changes or deletes. */
+static void only_changed(struct ovl_mdir *d)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->e[i].layer == 0) {
+			d->e[k++] = d->e[i];
+		} else {
+			free(d->e[i].name);
+			free(d->e[i].redirect);
+		}
+	}
+	d->n = k;
+}
 
 static void load(struct view *v)
 {
 	ovl_mdir_free(&v->dir);
-	if (ovl_mview_list(v->s, v->path, v->hidden, &v->dir) < 0)
+	if (ovl_mview_list(v->s, v->path, v->hidden || v->changed, &v->dir) < 0)
 		snprintf(v->msg, sizeof(v->msg), "%s: %s", v->path, strerror(errno));
+	if (v->changed)
+		only_changed(&v->dir);
+	if (v->sort && v->dir.n)
+		qsort(v->dir.e, v->dir.n, sizeof(*v->dir.e), v->sort == 1 ? cmp_size : cmp_layer);
 	if (v->sel >= v->dir.n)
 		v->sel = v->dir.n ? v->dir.n - 1 : 0;
 }
@@ -46,6 +84,9 @@ static void draw_help(void)
 		"  Enter, Right, l   open a dir    Left, Backspace, h   up",
 		"  .                 show / hide the names whiteouts delete",
 		"  i                 details of the selected entry",
+		"  /                 search names (Enter ends)   n/N  next / previous match",
+		"  s                 sort by name, size, layer",
+		"  d                 only what the upper layer changes",
 		"  ?                 this help     q           quit",
 		"",
 		"Columns: name, type, size, owner, mode, the layer it comes from,",
@@ -99,8 +140,9 @@ static void draw(struct view *v)
 		return;
 	}
 	char title[4200];
-	snprintf(title, sizeof(title), " %s  (%zu entries%s)", v->path, v->dir.n,
-		 v->hidden ? ", deleted names shown" : "");
+	snprintf(title, sizeof(title), " %s  (%zu entries%s%s, by %s)", v->path, v->dir.n,
+		 v->hidden ? ", deleted names shown" : "", v->changed ? ", changed only" : "",
+		 sort_names[v->sort]);
 	attron(A_REVERSE);
 	mvhline(0, 0, ' ', w);
 	mvaddnstr(0, 0, title, w);
@@ -132,9 +174,60 @@ static void draw(struct view *v)
 	attron(A_REVERSE);
 	mvhline(h - 1, 0, ' ', w);
 	mvaddnstr(h - 1, 0, v->msg[0] ? v->msg :
-		  " q quit  ? help  Enter open  h up  . deleted names  i details", w);
+		  " q quit  ? help  Enter open  h up  / search  s sort  d changed  . deleted  i details",
+		  w);
 	attroff(A_REVERSE);
 	refresh();
+}
+
+/* The next entry from `from` (exclusive) whose name holds the search. */
+static void find_next(struct view *v, int dir)
+{
+	if (!v->search[0] || !v->dir.n)
+		return;
+	for (size_t k = 1; k <= v->dir.n; k++) {
+		size_t i = (v->sel + (dir > 0 ? k : v->dir.n - k)) % v->dir.n;
+		if (strstr(v->dir.e[i].name, v->search)) {
+			v->sel = i;
+			return;
+		}
+	}
+	snprintf(v->msg, sizeof(v->msg), " no name holds \"%s\"", v->search);
+}
+
+/* '/': read a search in the status line, then jump to the first match. */
+static void search(struct view *v)
+{
+	int h, w;
+	size_t n = 0;
+
+	getmaxyx(stdscr, h, w);
+	v->search[0] = '\0';
+	for (;;) {
+		attron(A_REVERSE);
+		mvhline(h - 1, 0, ' ', w);
+		mvprintw(h - 1, 0, "/%s", v->search);
+		attroff(A_REVERSE);
+		refresh();
+		int k = getch();
+		if (k == '\n' || k == KEY_ENTER)
+			break;
+		if (k == 27) {		/* Esc: no search */
+			v->search[0] = '\0';
+			return;
+		}
+		if ((k == KEY_BACKSPACE || k == 127 || k == 8) && n)
+			v->search[--n] = '\0';
+		else if (k >= 32 && k < 256 && n + 1 < sizeof(v->search)) {
+			v->search[n++] = (char)k;
+			v->search[n] = '\0';
+		}
+	}
+	size_t keep = v->sel;
+	v->sel = v->dir.n ? v->dir.n - 1 : 0;	/* so that the first entry is tried first */
+	find_next(v, 1);
+	if (v->msg[0])
+		v->sel = keep;
 }
 
 static void go_up(struct view *v)
@@ -240,6 +333,24 @@ int tui_run(struct ovl_stack *s)
 			break;
 		case '?':
 			v.help = true;
+			break;
+		case '/':
+			search(&v);
+			break;
+		case 'n':
+			find_next(&v, 1);
+			break;
+		case 'N':
+			find_next(&v, -1);
+			break;
+		case 's':
+			v.sort = (v.sort + 1) % 3;
+			load(&v);
+			break;
+		case 'd':
+			v.changed = !v.changed;
+			v.sel = v.top = 0;
+			load(&v);
 			break;
 		case KEY_RESIZE:
 			break;

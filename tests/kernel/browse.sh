@@ -141,3 +141,60 @@ sc_browse_tui() {
 		for _f in s1 s2 s3 s4 s5 s6; do diag "== $_f"; diag "$(head -8 "$S/$_f")"; done
 	fi
 }
+
+# Search, sort and changed-only in the screen.
+scenario browse_tui_keys
+sc_browse_tui_keys() {
+	stack_new "$SC"
+	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return; }
+	command -v tmux >/dev/null || { skip "$SC: tmux not installed"; return; }
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d; echo a > $L1/d/alpha; echo bb > $L1/d/beta
+		head -c 5000 /dev/zero > $L1/d/gamma; echo x > $L1/d/zeta
+		ovl_mount "$OPTS"; chown 5 $M/d/zeta; rm $M/d/beta; ovl_umount
+	' || return
+	_t=ovlk$$
+	tmux kill-session -t "$_t" 2>/dev/null
+	tmux new-session -d -s "$_t" -x 100 -y 24 \
+		"LANG=C.UTF-8 $BROWSE -o '$OPTS'; echo EXIT=\$?; sleep 5"
+	_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
+	# the selected row is drawn reversed (ESC[7m); dash has no $'...'
+	_esc=$(printf '\033')
+	_sel() {
+		tmux capture-pane -p -e -t "$_t" | grep -a "${_esc}\[7m" |
+			sed "s/${_esc}\[[0-9;]*m//g"
+	}
+	_bad=
+	_i=0
+	until tmux capture-pane -p -t "$_t" | grep -q '^ / '; do
+		_i=$((_i + 1)); [ "$_i" -lt 50 ] || break; sleep 0.1
+	done
+	tmux send-keys -t "$_t" Enter
+	sleep 0.4
+	tmux send-keys -t "$_t" / g a m Enter
+	sleep 0.4
+	_sel > "$S/sel"
+	grep -q '^gamma ' "$S/sel" || _bad="/gam did not select gamma: $(cat "$S/sel")"
+	tmux send-keys -t "$_t" s
+	_screen > "$S/s1"
+	grep -q 'by size' "$S/s1" && [ "$(sed -n 2p "$S/s1" | cut -c1-5)" = gamma ] ||
+		_bad="$_bad; s did not sort by size (gamma first)"
+	tmux send-keys -t "$_t" d
+	_screen > "$S/s2"
+	grep -q 'changed only' "$S/s2" && grep -Eq '^zeta .*metacopy' "$S/s2" &&
+		grep -Eq '^beta .*deleted' "$S/s2" && ! grep -q '^alpha ' "$S/s2" ||
+		_bad="$_bad; d did not show only zeta (metadata) and beta (deleted)"
+	tmux send-keys -t "$_t" q
+	_screen > "$S/s3"
+	grep -q 'EXIT=0' "$S/s3" || _bad="$_bad; q did not exit 0"
+	tmux kill-session -t "$_t" 2>/dev/null
+	if [ -z "$_bad" ]; then
+		ok "$SC: search, sort by size and changed-only in a real terminal"
+	else
+		not_ok "$SC: search, sort by size and changed-only in a real terminal"
+		diag "$_bad"
+		diag "$(head -6 "$S/s1" 2>/dev/null)"
+		diag "$(head -6 "$S/s2" 2>/dev/null)"
+	fi
+}
