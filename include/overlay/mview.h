@@ -44,4 +44,12 @@ struct ovl_mdir {
 int ovl_mview_list(struct ovl_stack *s, const char *path, bool hidden, struct ovl_mdir *out);
 void ovl_mdir_free(struct ovl_mdir *d);
 
+/*
+ * Open (read-only) the data of a regular file `name` of the merged dir
+ * `dirpath`, from the layer that holds it: a metacopy file's data in its
+ * lower data inode, anything else where the merged view takes it from.
+ * Returns an fd, or -1 with errno (EISDIR/EINVAL for not a regular file).
+ */
+int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *name);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "overlay/mview.h"
 #include "overlay/util.h"
+#include "pager.h"
 #include "row.h"
 #include "tui.h"
 
@@ -84,6 +85,7 @@ static void draw_help(void)
 		"  Enter, Right, l   open a dir    Left, Backspace, h   up",
 		"  .                 show / hide the names whiteouts delete",
 		"  i                 details of the selected entry",
+		"  v                 view a file's data (from the layer that holds it)",
 		"  /                 search names (Enter ends)   n/N  next / previous match",
 		"  s                 sort by name, size, layer",
 		"  d                 only what the upper layer changes",
@@ -266,6 +268,31 @@ static void go_into(struct view *v)
 	load(v);
 }
 
+/* 'v': page through the selected file's data, wherever the view takes it from. */
+static void view_data(struct view *v)
+{
+	if (!v->dir.n)
+		return;
+	const struct ovl_mentry *e = &v->dir.e[v->sel];
+	if (!S_ISREG(e->st.st_mode) || e->hidden) {
+		snprintf(v->msg, sizeof(v->msg), " v shows regular files only");
+		return;
+	}
+	int fd = ovl_mview_open_data(v->s, v->path, e->name);
+	if (fd < 0) {
+		snprintf(v->msg, sizeof(v->msg), " cannot read %s: %s%s", e->name, strerror(errno),
+			 errno == EIO ? " (its lower data is missing)" : "");
+		return;
+	}
+	int from = e->flags & OVL_ME_METACOPY ? e->data_layer : e->layer;
+	char name[1024], title[2200];
+	ovl_escape(e->name, strlen(e->name), name, sizeof(name));
+	snprintf(title, sizeof(title), "%s%s%s  (data from %s)", v->path,
+		 strcmp(v->path, "/") ? "/" : "", name,
+		 from >= 0 ? v->s->layers[from].name : "?");
+	pager_run(fd, title);
+}
+
 int tui_run(struct ovl_stack *s)
 {
 	struct view v = { .s = s, .path = "/" };
@@ -330,6 +357,9 @@ int tui_run(struct ovl_stack *s)
 			break;
 		case 'i':
 			v.details = !v.details;
+			break;
+		case 'v':
+			view_data(&v);
 			break;
 		case '?':
 			v.help = true;

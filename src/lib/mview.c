@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -228,4 +229,69 @@ void ovl_mdir_free(struct ovl_mdir *d)
 	}
 	free(d->e);
 	memset(d, 0, sizeof(*d));
+}
+
+int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *name)
+{
+	struct ovl_below below;
+	int up = -1, fd = -1;
+
+	ovl_below_init(&below, s);
+	if (find_dir(s, dirpath, &up, &below) < 0)
+		goto out;
+	errno = 0;
+	/* the top layer that has the name decides, as in the listing */
+	for (int k = -1; k < below.n && fd < 0; k++) {
+		int dfd = k < 0 ? up : below.d[k].fd;
+		int layer = k < 0 ? 0 : below.d[k].layer;
+		struct stat st;
+		if (dfd < 0 || ovl_stat_at(dfd, name, &st) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode) || ovl_is_whiteout_stat(&st)) {
+			errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+			break;
+		}
+		if (ovl_xattr_get_at(dfd, name, ovl_xattr_name(s->ns, OVL_XA_METACOPY), NULL, 0) < 0) {
+			fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			break;
+		}
+		/* a metacopy file: its data lies further down */
+		struct ovl_below rest = { .n = below.n - (k + 1), .d = below.d + (k + 1) };
+		char rd[OVL_XATTR_MAX + 1];
+		bool abs;
+		ssize_t rl = ovl_xattr_get_at(dfd, name, ovl_xattr_name(s->ns, OVL_XA_REDIRECT), rd,
+					      OVL_XATTR_MAX);
+		struct ovl_lookup_req req = { .name = name, .want_data = true, .want_data_fd = true,
+					      .layer = layer };
+		if (rl > 0 && ovl_redirect_parse(rd, (size_t)rl, &abs) == OVL_RD_OK) {
+			rd[rl] = '\0';
+			req.redirect = rd;
+		}
+		struct ovl_lookup_res res;
+		if (ovl_merge_lookup(s, &rest, &req, NULL, &res) == 0 && res.data_fd >= 0) {
+			char p[64];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", res.data_fd);
+			fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			close(res.data_fd);
+		} else {
+			errno = EIO;	/* what the kernel says */
+		}
+		break;
+	}
+	if (fd < 0 && errno == 0)
+		errno = ENOENT;
+	/* the layer may have changed since the stat: never hand out a device */
+	struct stat fst;
+	if (fd >= 0 && (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+out:;
+	int e = errno;
+	if (up >= 0)
+		close(up);
+	ovl_below_free(&below);
+	errno = e;
+	return fd;
 }

@@ -95,7 +95,8 @@ sc_browse_ls() {
 }
 
 # The screen, driven in a real terminal (tmux): the list, opening a dir,
-# the details pane, the deleted names, the help, quitting with exit 0.
+# paging a metacopy file's lower data, the details pane, the deleted
+# names, the help, quitting with exit 0.
 scenario browse_tui
 sc_browse_tui() {
 	stack_new "$SC"
@@ -120,6 +121,14 @@ sc_browse_tui() {
 	grep -q '^ /d ' "$S/s2" && grep -Eq '^a .*metacopy\(data:lower1\)' "$S/s2" ||
 		_bad="$_bad; Enter did not open /d with a as metacopy"
 	grep -q '^b ' "$S/s2" && _bad="$_bad; the deleted b is shown"
+	# v on the metacopy a pages its data, read from lower1
+	tmux send-keys -t "$_t" v
+	_screen > "$S/sv"
+	grep -q '/d/a  (data from lower1)' "$S/sv" && [ "$(sed -n 2p "$S/sv")" = a ] &&
+		grep -q 'line 1 of 1' "$S/sv" ||
+		_bad="$_bad; v did not show a's lower data"
+	tmux send-keys -t "$_t" q
+	sleep 0.2
 	tmux send-keys -t "$_t" .
 	_screen > "$S/s3"
 	grep -Eq '^b .*deleted' "$S/s3" || _bad="$_bad; . does not show the deleted b"
@@ -134,11 +143,11 @@ sc_browse_tui() {
 	grep -q 'EXIT=0' "$S/s6" || _bad="$_bad; q did not exit 0"
 	tmux kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
-		ok "$SC: list, open, deleted names, details, help and quit in a real terminal"
+		ok "$SC: list, open, view data, deleted names, details, help and quit in a real terminal"
 	else
-		not_ok "$SC: list, open, deleted names, details, help and quit in a real terminal"
+		not_ok "$SC: list, open, view data, deleted names, details, help and quit in a real terminal"
 		diag "$_bad"
-		for _f in s1 s2 s3 s4 s5 s6; do diag "== $_f"; diag "$(head -8 "$S/$_f")"; done
+		for _f in s1 s2 sv s3 s4 s5 s6; do diag "== $_f"; diag "$(head -8 "$S/$_f")"; done
 	fi
 }
 

@@ -167,6 +167,40 @@ START_TEST(test_opaque_and_root)
 }
 END_TEST
 
+static void expect_data(const char *dir, const char *name, const char *want)
+{
+	char buf[64] = "";
+	int fd = ovl_mview_open_data(&st, dir, name);
+	ck_assert_msg(fd >= 0, "open_data %s/%s: %s", dir, name, strerror(errno));
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, want);
+	close(fd);
+}
+
+START_TEST(test_open_data)
+{
+	if (getuid() != 0)
+		return;
+	/* a metacopy upper file reads from its lower data, not its empty body */
+	expect_data("/d", "a", "lower a");
+	expect_data("/d", "c", "upper c");
+	expect_data("/d", "e", "e");
+	/* deleted, a dir, nothing: errors the browser can say */
+	ck_assert_int_eq(ovl_mview_open_data(&st, "/d", "b"), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ovl_mview_open_data(&st, "/d", "opq"), -1);
+	ck_assert_int_eq(errno, EISDIR);
+	ck_assert_int_eq(ovl_mview_open_data(&st, "/d", "nope"), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	/* metacopy whose lower data went away: EIO, as the kernel */
+	ck_assert_int_eq(unlink(P("l2/d/a")), 0);
+	ck_assert_int_eq(ovl_mview_open_data(&st, "/d", "a"), -1);
+	ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("mview");
@@ -176,6 +210,7 @@ Suite *unit_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_merged_dir);
 	tcase_add_test(tc, test_opaque_and_root);
+	tcase_add_test(tc, test_open_data);
 	suite_add_tcase(s, tc);
 	return s;
 }
