@@ -76,6 +76,9 @@ struct ovl_report {
 	unsigned long fixed;
 	unsigned long notes;
 	bool operational;	/* a PF_OPER problem was seen */
+	/* told of every problem as it is reported (a viewer collects them) */
+	void (*seen)(void *arg, enum ovl_problem_code code, const struct ovl_pctx *pctx);
+	void *seen_arg;
 };
 
 void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "overlay/mview.h"
+#include "overlay/pscan.h"
 #include "overlay/util.h"
 #include "pager.h"
 #include "row.h"
@@ -28,6 +29,11 @@ struct view {
 	bool changed;		/* 'd': only what the upper layer changes */
 	int sort;		/* 's': 0 name, 1 size, 2 layer */
 	char search[256];	/* '/': the last search */
+	struct ovl_pscan check;	/* the background check */
+	bool checking;		/* it could be started */
+	bool plist;		/* 'p': the problems list instead of the dir */
+	size_t psel, ptop;
+	bool color;
 	char msg[4400];
 };
 
@@ -75,6 +81,89 @@ static void load(struct view *v)
 		v->sel = v->dir.n ? v->dir.n - 1 : 0;
 }
 
+/* The merged path of entry `name` of the current dir. */
+static void entry_path(const struct view *v, const char *name, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s%s", v->path, strcmp(v->path, "/") ? "/" : "", name);
+}
+
+static size_t entry_problems(const struct view *v, const struct ovl_mentry *e)
+{
+	char p[4400];
+
+	if (!v->checking)
+		return 0;
+	entry_path(v, e->name, p, sizeof(p));
+	return ovl_pscan_count(&v->check, p);
+}
+
+/* "CODE layer:/path: message: detail", escaped for the screen */
+static void problem_line(const struct ovl_pitem *it, char *out, size_t size)
+{
+	const struct ovl_problem_def *d = ovl_problem_def(it->code);
+	char path[1024], detail[512] = "";
+
+	ovl_escape(it->path, strlen(it->path), path, sizeof(path));
+	if (it->detail)
+		ovl_escape(it->detail, strlen(it->detail), detail, sizeof(detail));
+	snprintf(out, size, "%s %s:%s: %s%s%s", d->name, it->layer, path, d->message,
+		 it->detail ? ": " : "", detail);
+}
+
+static const char *check_state(const struct view *v, char *buf, size_t size)
+{
+	if (!v->checking)
+		return "not checked";
+	if (!v->check.done)
+		snprintf(buf, size, "checking, %zu problem%s so far", v->check.n,
+			 v->check.n == 1 ? "" : "s");
+	else if (v->check.status)
+		snprintf(buf, size, "check failed (%d), %zu problem%s", v->check.status,
+			 v->check.n, v->check.n == 1 ? "" : "s");
+	else if (v->check.n)
+		snprintf(buf, size, "%zu problem%s: p lists them", v->check.n,
+			 v->check.n == 1 ? "" : "s");
+	else
+		snprintf(buf, size, "checked: no problems");
+	return buf;
+}
+
+static void draw_problems(struct view *v)
+{
+	int h, w;
+	char line[2048], st[128];
+
+	getmaxyx(stdscr, h, w);
+	erase();
+	attron(A_REVERSE);
+	mvhline(0, 0, ' ', w);
+	snprintf(line, sizeof(line), " problems  (%s)", check_state(v, st, sizeof(st)));
+	mvaddnstr(0, 0, line, w);
+	attroff(A_REVERSE);
+	int list_h = h > 2 ? h - 2 : 1;
+	if (v->psel < v->ptop)
+		v->ptop = v->psel;
+	if (v->psel >= v->ptop + (size_t)list_h)
+		v->ptop = v->psel - (size_t)list_h + 1;
+	for (int i = 0; i < list_h && v->ptop + (size_t)i < v->check.n; i++) {
+		bool cur = v->ptop + (size_t)i == v->psel;
+		problem_line(&v->check.item[v->ptop + (size_t)i], line, sizeof(line));
+		if (cur)
+			attron(A_REVERSE);
+		mvaddnstr(1 + i, 0, line, w);
+		if (cur) {
+			for (int x = (int)strlen(line); x < w; x++)
+				mvaddch(1 + i, x, ' ');
+			attroff(A_REVERSE);
+		}
+	}
+	attron(A_REVERSE);
+	mvhline(h - 1, 0, ' ', w);
+	mvaddnstr(h - 1, 0, v->msg[0] ? v->msg : " Enter go to the entry  j/k move  p, q back", w);
+	attroff(A_REVERSE);
+	refresh();
+}
+
 static void draw_help(void)
 {
 	static const char *const lines[] = {
@@ -86,6 +175,7 @@ static void draw_help(void)
 		"  .                 show / hide the names whiteouts delete",
 		"  i                 details of the selected entry",
 		"  v                 view a file's data (from the layer that holds it)",
+		"  p                 the problems the background check found; Enter goes there",
 		"  /                 search names (Enter ends)   n/N  next / previous match",
 		"  s                 sort by name, size, layer",
 		"  d                 only what the upper layer changes",
@@ -93,7 +183,8 @@ static void draw_help(void)
 		"",
 		"Columns: name, type, size, owner, mode, the layer it comes from,",
 		"and its overlay marks (metacopy with the layer of its data,",
-		"redirect, origin, opaque, merged, impure, hardlink, deleted).",
+		"redirect, origin, opaque, merged, impure, hardlink, deleted);",
+		"\"!N\" (red) counts the problems found at an entry.",
 		"",
 		"Any key returns.",
 	};
@@ -128,6 +219,16 @@ static void draw_details(struct view *v, int y0, int h, int w)
 	if (e->flags & OVL_ME_METACOPY)
 		LINE("data:     %s", e->data_layer > 0 ? v->s->layers[e->data_layer].name
 						  : "missing (the kernel returns EIO)");
+	char path[4400];
+	entry_path(v, e->name, path, sizeof(path));
+	for (size_t i = 0; v->checking && i < v->check.n; i++) {
+		const struct ovl_pitem *it = &v->check.item[i];
+		if (strcmp(it->path, path) || (strcmp(it->layer, "upper") && strncmp(it->layer, "lower", 5)))
+			continue;
+		char pline[1000];
+		problem_line(it, pline, sizeof(pline));
+		LINE("problem:  %s", pline);
+	}
 #undef LINE
 }
 
@@ -142,9 +243,14 @@ static void draw(struct view *v)
 		return;
 	}
 	char title[4200];
-	snprintf(title, sizeof(title), " %s  (%zu entries%s%s, by %s)", v->path, v->dir.n,
+	if (v->plist) {
+		draw_problems(v);
+		return;
+	}
+	char st[128];
+	snprintf(title, sizeof(title), " %s  (%zu entries%s%s, by %s)  [%s]", v->path, v->dir.n,
 		 v->hidden ? ", deleted names shown" : "", v->changed ? ", changed only" : "",
-		 sort_names[v->sort]);
+		 sort_names[v->sort], check_state(v, st, sizeof(st)));
 	attron(A_REVERSE);
 	mvhline(0, 0, ' ', w);
 	mvaddnstr(0, 0, title, w);
@@ -161,9 +267,15 @@ static void draw(struct view *v)
 	for (int i = 0; i < list_h && v->top + (size_t)i < v->dir.n; i++) {
 		const struct ovl_mentry *e = &v->dir.e[v->top + (size_t)i];
 		row_format(v->s, e, line, sizeof(line), w > 100 ? 32 : 20);
+		size_t np = entry_problems(v, e);
+		if (np) {
+			size_t len = strlen(line);
+			snprintf(line + len, sizeof(line) - len, " !%zu", np);
+		}
 		bool cur = v->top + (size_t)i == v->sel;
 		int attr = (cur ? A_REVERSE : 0) | (e->hidden ? A_DIM : 0) |
-			   ((e->flags & OVL_ME_METACOPY) && e->data_layer <= 0 ? A_BOLD : 0);
+			   ((e->flags & OVL_ME_METACOPY) && e->data_layer <= 0 ? A_BOLD : 0) |
+			   (np && v->color ? COLOR_PAIR(1) : 0);
 		attron(attr);
 		mvaddnstr(1 + i, 0, line, w);
 		if (cur)
@@ -176,7 +288,7 @@ static void draw(struct view *v)
 	attron(A_REVERSE);
 	mvhline(h - 1, 0, ' ', w);
 	mvaddnstr(h - 1, 0, v->msg[0] ? v->msg :
-		  " q quit  ? help  Enter open  h up  / search  s sort  d changed  . deleted  i details",
+		  " q quit  ? help  Enter open  h up  / search  s sort  d changed  . deleted  i details  v view  p problems",
 		  w);
 	attroff(A_REVERSE);
 	refresh();
@@ -285,12 +397,80 @@ static void view_data(struct view *v)
 		return;
 	}
 	int from = e->flags & OVL_ME_METACOPY ? e->data_layer : e->layer;
-	char name[1024], title[2200];
+	char name[1024], title[5300];
 	ovl_escape(e->name, strlen(e->name), name, sizeof(name));
 	snprintf(title, sizeof(title), "%s%s%s  (data from %s)", v->path,
 		 strcmp(v->path, "/") ? "/" : "", name,
 		 from >= 0 ? v->s->layers[from].name : "?");
 	pager_run(fd, title);
+}
+
+/* Enter in the problems list: the entry the problem is about. */
+static void go_to_problem(struct view *v)
+{
+	if (v->psel >= v->check.n)
+		return;
+	const struct ovl_pitem *it = &v->check.item[v->psel];
+	if (strcmp(it->layer, "upper") && strncmp(it->layer, "lower", 5)) {
+		snprintf(v->msg, sizeof(v->msg), " %s is not in the merged view", it->layer);
+		return;
+	}
+	char dir[4096], name[256] = "";
+	snprintf(dir, sizeof(dir), "%s", it->path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash[1]) {
+		snprintf(name, sizeof(name), "%s", slash + 1);
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	char keep[4096];
+	snprintf(keep, sizeof(keep), "%s", v->path);
+	snprintf(v->path, sizeof(v->path), "%s", dir[0] ? dir : "/");
+	v->hidden = true;	/* a problem may sit on a name the view hides */
+	v->changed = false;
+	v->sel = v->top = 0;
+	load(v);
+	if (v->msg[0]) {	/* that dir is not in the merged view */
+		snprintf(v->path, sizeof(v->path), "%s", keep);
+		char why[4400];
+		snprintf(why, sizeof(why), "%s", v->msg);
+		load(v);
+		snprintf(v->msg, sizeof(v->msg), " cannot go there: %.4300s", why);
+	}
+	for (size_t i = 0; i < v->dir.n; i++)
+		if (!strcmp(v->dir.e[i].name, name))
+			v->sel = i;
+	v->plist = false;
+}
+
+/* Keys of the problems list; false when the key is not one of them. */
+static bool problems_key(struct view *v, int k, size_t page)
+{
+	switch (k) {
+	case 'q': case 'p': case 27: case KEY_LEFT: case 'h':
+		v->plist = false;
+		return true;
+	case KEY_UP: case 'k':
+		if (v->psel)
+			v->psel--;
+		return true;
+	case KEY_DOWN: case 'j':
+		if (v->psel + 1 < v->check.n)
+			v->psel++;
+		return true;
+	case KEY_PPAGE:
+		v->psel = v->psel > page ? v->psel - page : 0;
+		return true;
+	case KEY_NPAGE:
+		v->psel = v->check.n ? (v->psel + page < v->check.n ? v->psel + page : v->check.n - 1) : 0;
+		return true;
+	case '\n': case KEY_ENTER: case KEY_RIGHT: case 'l':
+		go_to_problem(v);
+		return true;
+	}
+	return false;
 }
 
 int tui_run(struct ovl_stack *s)
@@ -308,10 +488,29 @@ int tui_run(struct ovl_stack *s)
 	noecho();
 	keypad(stdscr, TRUE);
 	curs_set(0);
+	if (has_colors() && start_color() == OK) {
+		use_default_colors();
+		init_pair(1, COLOR_RED, -1);
+		v.color = true;
+	}
 	load(&v);
+	v.checking = ovl_pscan_start(&v.check, s) == 0;
+	if (!v.checking)
+		snprintf(v.msg, sizeof(v.msg), " no background check: %s", strerror(errno));
 	for (;;) {
+		if (v.checking && !v.check.done)
+			timeout(200);	/* redraw as problems come in */
+		else
+			timeout(-1);
 		draw(&v);
 		int k = getch();
+		if (k == ERR) {
+			if (v.checking)
+				ovl_pscan_poll(&v.check);
+			continue;
+		}
+		if (v.checking)
+			ovl_pscan_poll(&v.check);
 		getmaxyx(stdscr, h, w);
 		(void)w;
 		size_t page = h > 4 ? (size_t)h - 4 : 1;
@@ -320,11 +519,18 @@ int tui_run(struct ovl_stack *s)
 			v.help = false;
 			continue;
 		}
+		if (v.plist && (problems_key(&v, k, page) || (k != '?' && k != KEY_RESIZE)))
+			continue;
 		switch (k) {
 		case 'q':
 			ovl_mdir_free(&v.dir);
+			if (v.checking)
+				ovl_pscan_free(&v.check);
 			endwin();
 			return 0;
+		case 'p':
+			v.plist = true;
+			break;
 		case KEY_UP: case 'k':
 			if (v.sel)
 				v.sel--;

@@ -133,6 +133,8 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		r->operational = true;
 
 	r->seq++;
+	if (r->seen)
+		r->seen(r->seen_arg, code, pctx);
 	fputs(def->name, r->out);
 	fputc(' ', r->out);
 	fputs(pctx && pctx->layer ? pctx->layer : "stack", r->out);

@@ -94,52 +94,70 @@ sc_browse_ls() {
 	fi
 }
 
+# The screen scenarios drive overlay-browse in tmux. tui_need: skip
+# without the program or tmux; tui_start SESSION WIDTH: run it on $OPTS
+# (prints EXIT=rc when it ends); tui_screen: the text after a moment;
+# tui_wait REGEX: until the screen shows it (5 s at most).
+tui_need() {
+	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return 1; }
+	command -v tmux >/dev/null || { skip "$SC: tmux not installed"; return 1; }
+}
+tui_start() {
+	_t=$1
+	tmux kill-session -t "$_t" 2>/dev/null
+	tmux new-session -d -s "$_t" -x "$2" -y 24 \
+		"LANG=C.UTF-8 $BROWSE -o '$OPTS'; echo EXIT=\$?; sleep 5"
+}
+tui_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
+# tui_keys FILE KEY...: press the keys, keep the screen in $S/FILE
+tui_keys() {
+	_f=$1; shift
+	tmux send-keys -t "$_t" "$@"
+	tui_screen > "$S/$_f"
+}
+tui_wait() {
+	_i=0
+	until tmux capture-pane -p -t "$_t" | grep -q "$1"; do
+		_i=$((_i + 1)); [ "$_i" -lt 50 ] || break; sleep 0.1
+	done
+}
+
 # The screen, driven in a real terminal (tmux): the list, opening a dir,
 # paging a metacopy file's lower data, the details pane, the deleted
 # names, the help, quitting with exit 0.
 scenario browse_tui
 sc_browse_tui() {
 	stack_new "$SC"
-	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return; }
-	command -v tmux >/dev/null || { skip "$SC: tmux not installed"; return; }
+	tui_need || return
 	OPTS=$(std_opts "$MCI")
 	setup '
 		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b
 		ovl_mount "$OPTS"; chown 5 $M/d/a; rm $M/d/b; ovl_umount
 	' || return
-	_t=ovlb$$
-	tmux kill-session -t "$_t" 2>/dev/null
-	tmux new-session -d -s "$_t" -x 100 -y 24 \
-		"LANG=C.UTF-8 $BROWSE -o '$OPTS'; echo EXIT=\$?; sleep 5"
-	_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
+	tui_start ovlb$$ 100
 	_bad=
-	_screen > "$S/s1"
+	tui_wait '^ / '
+	tui_screen > "$S/s1"
 	grep -q '^ / ' "$S/s1" && grep -Eq '^d +d .* upper ' "$S/s1" ||
 		_bad="first screen: no / title or no d row"
-	tmux send-keys -t "$_t" Enter
-	_screen > "$S/s2"
+	tui_keys s2 Enter
 	grep -q '^ /d ' "$S/s2" && grep -Eq '^a .*metacopy\(data:lower1\)' "$S/s2" ||
 		_bad="$_bad; Enter did not open /d with a as metacopy"
 	grep -q '^b ' "$S/s2" && _bad="$_bad; the deleted b is shown"
 	# v on the metacopy a pages its data, read from lower1
-	tmux send-keys -t "$_t" v
-	_screen > "$S/sv"
+	tui_keys sv v
 	grep -q '/d/a  (data from lower1)' "$S/sv" && [ "$(sed -n 2p "$S/sv")" = a ] &&
 		grep -q 'line 1 of 1' "$S/sv" ||
 		_bad="$_bad; v did not show a's lower data"
 	tmux send-keys -t "$_t" q
 	sleep 0.2
-	tmux send-keys -t "$_t" .
-	_screen > "$S/s3"
+	tui_keys s3 .
 	grep -Eq '^b .*deleted' "$S/s3" || _bad="$_bad; . does not show the deleted b"
-	tmux send-keys -t "$_t" g i
-	_screen > "$S/s4"
+	tui_keys s4 g i
 	grep -q 'data: *lower1' "$S/s4" || _bad="$_bad; i shows no data layer for a"
-	tmux send-keys -t "$_t" '?'
-	_screen > "$S/s5"
+	tui_keys s5 '?'
 	grep -q 'overlay-browse keys' "$S/s5" || _bad="$_bad; ? shows no help"
-	tmux send-keys -t "$_t" x h q
-	_screen > "$S/s6"
+	tui_keys s6 x h q
 	grep -q 'EXIT=0' "$S/s6" || _bad="$_bad; q did not exit 0"
 	tmux kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
@@ -155,19 +173,14 @@ sc_browse_tui() {
 scenario browse_tui_keys
 sc_browse_tui_keys() {
 	stack_new "$SC"
-	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return; }
-	command -v tmux >/dev/null || { skip "$SC: tmux not installed"; return; }
+	tui_need || return
 	OPTS=$(std_opts "$MCI")
 	setup '
 		mkdir -p $L1/d; echo a > $L1/d/alpha; echo bb > $L1/d/beta
 		head -c 5000 /dev/zero > $L1/d/gamma; echo x > $L1/d/zeta
 		ovl_mount "$OPTS"; chown 5 $M/d/zeta; rm $M/d/beta; ovl_umount
 	' || return
-	_t=ovlk$$
-	tmux kill-session -t "$_t" 2>/dev/null
-	tmux new-session -d -s "$_t" -x 100 -y 24 \
-		"LANG=C.UTF-8 $BROWSE -o '$OPTS'; echo EXIT=\$?; sleep 5"
-	_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
+	tui_start ovlk$$ 100
 	# the selected row is drawn reversed (ESC[7m); dash has no $'...'
 	_esc=$(printf '\033')
 	_sel() {
@@ -175,27 +188,21 @@ sc_browse_tui_keys() {
 			sed "s/${_esc}\[[0-9;]*m//g"
 	}
 	_bad=
-	_i=0
-	until tmux capture-pane -p -t "$_t" | grep -q '^ / '; do
-		_i=$((_i + 1)); [ "$_i" -lt 50 ] || break; sleep 0.1
-	done
+	tui_wait '^ / '
 	tmux send-keys -t "$_t" Enter
 	sleep 0.4
 	tmux send-keys -t "$_t" / g a m Enter
 	sleep 0.4
 	_sel > "$S/sel"
 	grep -q '^gamma ' "$S/sel" || _bad="/gam did not select gamma: $(cat "$S/sel")"
-	tmux send-keys -t "$_t" s
-	_screen > "$S/s1"
+	tui_keys s1 s
 	grep -q 'by size' "$S/s1" && [ "$(sed -n 2p "$S/s1" | cut -c1-5)" = gamma ] ||
 		_bad="$_bad; s did not sort by size (gamma first)"
-	tmux send-keys -t "$_t" d
-	_screen > "$S/s2"
+	tui_keys s2 d
 	grep -q 'changed only' "$S/s2" && grep -Eq '^zeta .*metacopy' "$S/s2" &&
 		grep -Eq '^beta .*deleted' "$S/s2" && ! grep -q '^alpha ' "$S/s2" ||
 		_bad="$_bad; d did not show only zeta (metadata) and beta (deleted)"
-	tmux send-keys -t "$_t" q
-	_screen > "$S/s3"
+	tui_keys s3 q
 	grep -q 'EXIT=0' "$S/s3" || _bad="$_bad; q did not exit 0"
 	tmux kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
@@ -205,5 +212,48 @@ sc_browse_tui_keys() {
 		diag "$_bad"
 		diag "$(head -6 "$S/s1" 2>/dev/null)"
 		diag "$(head -6 "$S/s2" 2>/dev/null)"
+	fi
+}
+
+# The background check in the screen: a metacopy file whose lower data
+# was deleted offline is counted in the title, marked in its row, listed
+# by p, and Enter on the problem goes to it.
+scenario browse_tui_problems
+sc_browse_tui_problems() {
+	stack_new "$SC"
+	tui_need || return
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b
+		ovl_mount "$OPTS"; chown 5 $M/d/a; ovl_umount
+		rm $L1/d/a
+	' || return
+	snapshot "$S/snap.before" $(kt_layers)
+	tui_start ovlp$$ 120
+	_bad=
+	tui_wait '\[1 problem: p lists them\]'
+	tui_screen > "$S/s1"
+	grep -q '^ / .*\[1 problem: p lists them\]' "$S/s1" ||
+		_bad="the title does not count 1 problem"
+	tui_keys s2 p
+	grep -q '^ problems ' "$S/s2" && grep -q '^MC_NO_DATA upper:/d/a: ' "$S/s2" ||
+		_bad="$_bad; p does not list MC_NO_DATA at upper:/d/a"
+	tui_keys s3 Enter
+	grep -q '^ /d ' "$S/s3" && grep -Eq '^a .* !1$' "$S/s3" ||
+		_bad="$_bad; Enter did not go to /d with a marked !1"
+	tui_keys s4 i
+	grep -q 'problem: *MC_NO_DATA upper:/d/a' "$S/s4" ||
+		_bad="$_bad; i does not show the problem of a"
+	tui_keys s5 q
+	grep -q 'EXIT=0' "$S/s5" || _bad="$_bad; q did not exit 0"
+	tmux kill-session -t "$_t" 2>/dev/null
+	snapshot "$S/snap.after" $(kt_layers)
+	cmp -s "$S/snap.before" "$S/snap.after" || _bad="$_bad; the layers changed"
+	if [ -z "$_bad" ]; then
+		ok "$SC: the background check counts, marks, lists and jumps to a problem"
+	else
+		not_ok "$SC: the background check counts, marks, lists and jumps to a problem"
+		diag "$_bad"
+		for _f in s1 s2 s3 s4; do diag "== $_f"; diag "$(head -6 "$S/$_f" 2>/dev/null)"; done
 	fi
 }

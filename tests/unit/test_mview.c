@@ -13,6 +13,7 @@
 
 #include "overlay/mview.h"
 #include "overlay/opts.h"
+#include "overlay/pscan.h"
 #include "overlay/stack.h"
 #include "unit.h"
 
@@ -201,6 +202,36 @@ START_TEST(test_open_data)
 }
 END_TEST
 
+START_TEST(test_background_check)
+{
+	struct ovl_pscan ps;
+
+	if (getuid() != 0)
+		return;
+	/* the metacopy d/a loses its data: the check must say so, at /d/a */
+	ck_assert_int_eq(unlink(P("l2/d/a")), 0);
+	ck_assert_int_eq(ovl_pscan_start(&ps, &st), 0);
+	for (int i = 0; i < 500 && !ps.done; i++) {
+		ovl_pscan_poll(&ps);
+		if (!ps.done)
+			usleep(10000);
+	}
+	ck_assert(ps.done);
+	ck_assert_int_eq(ps.status, 0);
+	ck_assert_uint_ge(ovl_pscan_count(&ps, "/d/a"), 1);
+	ck_assert_uint_eq(ovl_pscan_count(&ps, "/d/c"), 0);
+	bool found = false;
+	for (size_t i = 0; i < ps.n; i++)
+		if (!strcmp(ps.item[i].path, "/d/a") && !strcmp(ps.item[i].layer, "upper") &&
+		    ovl_problem_def(ps.item[i].code)->cls == OVL_PC_metacopy)
+			found = true;
+	ck_assert(found);
+	ovl_pscan_free(&ps);
+	/* the check wrote nothing: the upper file is still a metacopy */
+	ck_assert_int_ge(lgetxattr(P("u/d/a"), "trusted.overlay.metacopy", NULL, 0), 0);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("mview");
@@ -211,6 +242,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_merged_dir);
 	tcase_add_test(tc, test_opaque_and_root);
 	tcase_add_test(tc, test_open_data);
+	tcase_add_test(tc, test_background_check);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,204 @@
+/*
+ * The background check of a viewer. A child, not a thread: the passes
+ * keep state in the stack that is not meant to be shared, and a child
+ * that dies on a hostile layer cannot take the viewer with it.
+ * Records on the pipe: "code\0layer\0path\0detail\0" (filenames hold no
+ * NUL, so no escaping is needed).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "overlay/fsck.h"
+#include "overlay/pscan.h"
+
+struct sink {
+	FILE *pipe;
+};
+
+static void send_problem(void *arg, enum ovl_problem_code code, const struct ovl_pctx *p)
+{
+	struct sink *k = arg;
+	size_t plen = !p || !p->path ? 1 : p->pathlen == (size_t)-1 ? strlen(p->path) : p->pathlen;
+
+	fprintf(k->pipe, "%d%c%s%c", (int)code, 0, p && p->layer ? p->layer : "stack", 0);
+	fwrite(p && p->path ? p->path : "/", 1, plen, k->pipe);
+	fputc(0, k->pipe);
+	fputs(p && p->detail ? p->detail : "", k->pipe);
+	fputc(0, k->pipe);
+	fflush(k->pipe);
+}
+
+static void child(struct ovl_stack *s, int wfd)
+{
+	struct ovl_fsck_opts fo = { 0 };
+	struct ovl_report r;
+	struct ovl_fsck_stats st;
+	struct sink k = { fdopen(wfd, "w") };
+	FILE *null = fopen("/dev/null", "w");
+	int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (!k.pipe || !null || nfd < 0)
+		_exit(8);
+	/* the terminal belongs to the viewer */
+	dup2(nfd, STDIN_FILENO);
+	dup2(nfd, STDOUT_FILENO);
+	dup2(nfd, STDERR_FILENO);
+	ovl_report_init(&r, OVL_MODE_NO, null);
+	r.seen = send_problem;
+	r.seen_arg = &k;
+	int rc = ovl_fsck_run(s, &fo, &r, &st);
+	fflush(k.pipe);
+	_exit(rc);
+}
+
+int ovl_pscan_start(struct ovl_pscan *ps, struct ovl_stack *s)
+{
+	int p[2];
+
+	memset(ps, 0, sizeof(*ps));
+	ps->fd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		child(s, p[1]);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	ps->pid = pid;
+	ps->fd = p[0];
+	return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return *s ? strdup(s) : NULL;
+}
+
+/* Split complete records off the buffer. */
+static size_t take_records(struct ovl_pscan *ps)
+{
+	size_t used = 0, added = 0;
+
+	for (;;) {
+		const char *f[4];
+		size_t at = used;
+		int nf = 0;
+		while (nf < 4 && at < ps->blen) {
+			char *z = memchr(ps->buf + at, 0, ps->blen - at);
+			if (!z)
+				break;
+			f[nf++] = ps->buf + at;
+			at = (size_t)(z - ps->buf) + 1;
+		}
+		if (nf < 4)
+			break;
+		if (ps->n == ps->cap) {
+			size_t c = ps->cap ? ps->cap * 2 : 64;
+			struct ovl_pitem *it = realloc(ps->item, c * sizeof(*it));
+			if (!it)
+				break;
+			ps->item = it;
+			ps->cap = c;
+		}
+		struct ovl_pitem *it = &ps->item[ps->n];
+		it->code = (enum ovl_problem_code)atoi(f[0]);
+		it->layer = strdup(f[1]);
+		it->path = strdup(f[2]);
+		it->detail = dup_or_null(f[3]);
+		if (it->code < PR_COUNT && it->layer && it->path) {
+			ps->n++;
+			added++;
+		} else {
+			free(it->layer);
+			free(it->path);
+			free(it->detail);
+		}
+		used = at;
+	}
+	memmove(ps->buf, ps->buf + used, ps->blen - used);
+	ps->blen -= used;
+	return added;
+}
+
+size_t ovl_pscan_poll(struct ovl_pscan *ps)
+{
+	size_t added = 0;
+
+	while (ps->fd >= 0) {
+		if (ps->bcap - ps->blen < 4096) {
+			size_t c = ps->bcap ? ps->bcap * 2 : 16384;
+			char *b = realloc(ps->buf, c);
+			if (!b)
+				break;
+			ps->buf = b;
+			ps->bcap = c;
+		}
+		ssize_t r = read(ps->fd, ps->buf + ps->blen, ps->bcap - ps->blen);
+		if (r > 0) {
+			ps->blen += (size_t)r;
+			added += take_records(ps);
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		/* end of the records: the child has ended */
+		close(ps->fd);
+		ps->fd = -1;
+		int st = 0;
+		if (ps->pid > 0 && waitpid(ps->pid, &st, 0) == ps->pid)
+			ps->status = WIFEXITED(st) ? WEXITSTATUS(st) : 8;
+		else
+			ps->status = 8;
+		ps->pid = 0;
+		ps->done = true;
+	}
+	return added;
+}
+
+size_t ovl_pscan_count(const struct ovl_pscan *ps, const char *path)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		const char *l = ps->item[i].layer;
+		if ((!strcmp(l, "upper") || !strncmp(l, "lower", 5)) &&
+		    !strcmp(ps->item[i].path, path))
+			n++;
+	}
+	return n;
+}
+
+void ovl_pscan_free(struct ovl_pscan *ps)
+{
+	if (ps->pid > 0) {
+		kill(ps->pid, SIGKILL);
+		waitpid(ps->pid, NULL, 0);
+	}
+	if (ps->fd >= 0)
+		close(ps->fd);
+	for (size_t i = 0; i < ps->n; i++) {
+		free(ps->item[i].layer);
+		free(ps->item[i].path);
+		free(ps->item[i].detail);
+	}
+	free(ps->item);
+	free(ps->buf);
+	memset(ps, 0, sizeof(*ps));
+	ps->fd = -1;
+}
