@@ -52,4 +52,29 @@ void ovl_mdir_free(struct ovl_mdir *d);
  */
 int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *name);
 
+/* Where a name of a merged dir lives, layer by layer, and what its origin says. */
+enum ovl_where_origin {
+	OVL_WO_NONE,		/* no origin xattr (or no upper entry) */
+	OVL_WO_BAD,		/* unparseable: origin_err says why */
+	OVL_WO_SAME,		/* names the inode at the same name in origin_layer */
+	OVL_WO_OTHER,		/* names another inode (moved, redirected or stale) */
+	OVL_WO_NO_LAYER,	/* no layer has its filesystem uuid */
+};
+
+struct ovl_mwhere {
+	int nlayers;
+	/* per layer index: '-' absent or not merged here (below an opaque dir),
+	 * 'f' file, 'd' dir, 'l' symlink, 'w' whiteout, 'o' other */
+	char kind[64];
+	enum ovl_where_origin origin;
+	int origin_err;		/* enum ovl_fh_err, for OVL_WO_BAD */
+	int origin_layer;	/* SAME: the layer holding it; OTHER: the first
+				 * layer on its filesystem; -1 if none */
+	char uuid[37];		/* the handle's uuid, text */
+};
+
+/* Fill `w` for `name` of the merged dir `dirpath`. 0, or -1 with errno. */
+int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
+		    struct ovl_mwhere *w);
+
 #endif

@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/fh.h"
 #include "overlay/mview.h"
 #include "overlay/pscan.h"
 #include "overlay/util.h"
 #include "pager.h"
 #include "row.h"
 #include "tui.h"
+
+#define DETAILS_H 11	/* the rule and up to ten lines */
 
 struct view {
 	struct ovl_stack *s;
@@ -219,6 +222,40 @@ static void draw_details(struct view *v, int y0, int h, int w)
 	if (e->flags & OVL_ME_METACOPY)
 		LINE("data:     %s", e->data_layer > 0 ? v->s->layers[e->data_layer].name
 						  : "missing (the kernel returns EIO)");
+	struct ovl_mwhere wh;
+	if (!e->hidden && ovl_mview_where(v->s, v->path, e->name, &wh) == 0) {
+		static const struct { char k; const char *word; } kinds[] = {
+			{ 'f', "file" }, { 'd', "dir" }, { 'l', "symlink" },
+			{ 'w', "whiteout" }, { 'o', "special" },
+		};
+		char in[600] = "";
+		size_t len = 0;
+		for (int l = 0; l < wh.nlayers && len + 40 < sizeof(in); l++)
+			for (size_t k = 0; k < OVL_ARRAY_SIZE(kinds); k++)
+				if (wh.kind[l] == kinds[k].k)
+					len += (size_t)snprintf(in + len, sizeof(in) - len, "%s%s (%s)",
+								len ? ", " : "", v->s->layers[l].name,
+								kinds[k].word);
+		LINE("in:       %s", in);
+		switch (wh.origin) {
+		case OVL_WO_NONE:
+			break;
+		case OVL_WO_BAD:
+			LINE("origin:   unreadable: %s", ovl_fh_strerror(wh.origin_err));
+			break;
+		case OVL_WO_SAME:
+			LINE("origin:   the %s inode at this name (uuid %s)",
+			     v->s->layers[wh.origin_layer].name, wh.uuid);
+			break;
+		case OVL_WO_OTHER:
+			LINE("origin:   not the inode at this name, on the filesystem of %s "
+			     "(renamed, or stale) (uuid %s)", v->s->layers[wh.origin_layer].name, wh.uuid);
+			break;
+		case OVL_WO_NO_LAYER:
+			LINE("origin:   no layer has its filesystem (uuid %s)", wh.uuid);
+			break;
+		}
+	}
 	char path[4400];
 	entry_path(v, e->name, path, sizeof(path));
 	for (size_t i = 0; v->checking && i < v->check.n; i++) {
@@ -256,7 +293,7 @@ static void draw(struct view *v)
 	mvaddnstr(0, 0, title, w);
 	attroff(A_REVERSE);
 
-	int list_h = h - 2 - (v->details ? 8 : 0);
+	int list_h = h - 2 - (v->details ? DETAILS_H : 0);
 	if (list_h < 1)
 		list_h = 1;
 	if (v->sel < v->top)
@@ -284,7 +321,7 @@ static void draw(struct view *v)
 		attroff(attr);
 	}
 	if (v->details && v->dir.n)
-		draw_details(v, 1 + list_h, 8, w);
+		draw_details(v, 1 + list_h, DETAILS_H, w);
 	attron(A_REVERSE);
 	mvhline(h - 1, 0, ' ', w);
 	mvaddnstr(h - 1, 0, v->msg[0] ? v->msg :

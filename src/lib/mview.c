@@ -12,6 +12,7 @@
 
 #include "overlay/lookup.h"
 #include "overlay/mview.h"
+#include "overlay/fh.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "overlay/xattr.h"
@@ -294,4 +295,100 @@ out:;
 	ovl_below_free(&below);
 	errno = e;
 	return fd;
+}
+
+/* xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx */
+static void uuid_text(const uint8_t u[16], char out[37])
+{
+	char hex[33];
+
+	ovl_hex_encode(u, 16, hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+static char kind_of(const struct stat *st)
+{
+	if (ovl_is_whiteout_stat(st))
+		return 'w';
+	if (S_ISREG(st->st_mode))
+		return 'f';
+	if (S_ISDIR(st->st_mode))
+		return 'd';
+	if (S_ISLNK(st->st_mode))
+		return 'l';
+	return 'o';
+}
+
+static void where_origin(struct ovl_stack *s, int up, const struct ovl_below *below,
+			 const char *name, struct ovl_mwhere *w)
+{
+	unsigned char buf[OVL_XATTR_MAX];
+	struct ovl_fh fh, here;
+	ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_ORIGIN), buf,
+				     sizeof(buf));
+
+	if (n < 0)
+		return;
+	enum ovl_fh_err err = ovl_fh_parse(buf, (size_t)n, &fh);
+	if (err != OVL_FH_OK) {
+		w->origin = OVL_WO_BAD;
+		w->origin_err = err;
+		return;
+	}
+	uuid_text(fh.uuid, w->uuid);
+	w->origin = OVL_WO_NO_LAYER;
+	for (int k = 0; k < below->n; k++) {
+		const struct ovl_layer *L = &s->layers[below->d[k].layer];
+		if (!ovl_fh_uuid_is_null(&fh) && memcmp(L->uuid, fh.uuid, sizeof(L->uuid)))
+			continue;
+		if (w->origin_layer < 0)
+			w->origin_layer = L->idx;
+		w->origin = OVL_WO_OTHER;
+		if (below->d[k].fd >= 0 &&
+		    ovl_fh_of_at(below->d[k].fd, name, fh.uuid, &here) == 0 &&
+		    ovl_fh_same_fid(&fh, &here)) {
+			w->origin = OVL_WO_SAME;
+			w->origin_layer = L->idx;
+			return;
+		}
+	}
+	if (w->origin_layer < 0) {
+		struct ovl_layer *L = ovl_stack_layer_by_uuid(s, fh.uuid, 1, s->nlayers - 1);
+		w->origin_layer = L ? L->idx : -1;
+		if (L)
+			w->origin = OVL_WO_OTHER;
+	}
+}
+
+int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
+		    struct ovl_mwhere *w)
+{
+	struct ovl_below below;
+	struct stat st;
+	int up = -1;
+
+	memset(w, 0, sizeof(*w));
+	w->nlayers = s->nlayers < (int)sizeof(w->kind) ? s->nlayers : (int)sizeof(w->kind);
+	memset(w->kind, '-', (size_t)w->nlayers);
+	w->origin_layer = -1;
+	ovl_below_init(&below, s);
+	if (find_dir(s, dirpath, &up, &below) < 0) {
+		int e = errno;
+		ovl_below_free(&below);
+		errno = e;
+		return -1;
+	}
+	if (up >= 0 && ovl_stat_at(up, name, &st) == 0) {
+		w->kind[0] = kind_of(&st);
+		where_origin(s, up, &below, name, w);
+	}
+	for (int k = 0; k < below.n; k++) {
+		int l = below.d[k].layer;
+		if (below.d[k].fd >= 0 && l < w->nlayers && ovl_stat_at(below.d[k].fd, name, &st) == 0)
+			w->kind[l] = kind_of(&st);
+	}
+	if (up >= 0)
+		close(up);
+	ovl_below_free(&below);
+	return 0;
 }

@@ -155,6 +155,9 @@ sc_browse_tui() {
 	grep -Eq '^b .*deleted' "$S/s3" || _bad="$_bad; . does not show the deleted b"
 	tui_keys s4 g i
 	grep -q 'data: *lower1' "$S/s4" || _bad="$_bad; i shows no data layer for a"
+	grep -q 'in: *upper (file), lower1 (file)$' "$S/s4" &&
+		grep -q 'origin: *the lower1 inode at this name (uuid ' "$S/s4" ||
+		_bad="$_bad; i does not say a is in upper and lower1, its origin the lower1 inode"
 	tui_keys s5 '?'
 	grep -q 'overlay-browse keys' "$S/s5" || _bad="$_bad; ? shows no help"
 	tui_keys s6 x h q

@@ -11,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "overlay/fh.h"
 #include "overlay/mview.h"
 #include "overlay/opts.h"
 #include "overlay/pscan.h"
@@ -232,6 +233,61 @@ START_TEST(test_background_check)
 }
 END_TEST
 
+static void set_origin_of(const char *upper, const char *lowerdir, const char *lowername)
+{
+	struct ovl_fh fh;
+	unsigned char buf[OVL_FH_MAX_LEN];
+	int dfd = open(P("%s", lowerdir), O_RDONLY | O_DIRECTORY);
+
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(ovl_fh_of_at(dfd, lowername, st.layers[2].uuid, &fh), 0);
+	close(dfd);
+	size_t len = ovl_fh_encode(&fh, buf, sizeof(buf));
+	ck_assert_uint_gt(len, 0);
+	ck_assert_int_eq(lsetxattr(P("%s", upper), "trusted.overlay.origin", buf, len, 0), 0);
+}
+
+START_TEST(test_where)
+{
+	struct ovl_mwhere w;
+
+	if (getuid() != 0)
+		return;
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "b", &w), 0);
+	ck_assert_int_eq(w.nlayers, 3);
+	ck_assert_int_eq(w.kind[0], '-');
+	ck_assert_int_eq(w.kind[1], 'w');
+	ck_assert_int_eq(w.kind[2], 'f');
+	ck_assert_int_eq(w.origin, OVL_WO_NONE);
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "opq", &w), 0);
+	ck_assert_int_eq(w.kind[0], 'd');
+	ck_assert_int_eq(w.kind[2], 'd');
+	/* inside the opaque dir nothing below the upper layer is merged */
+	ck_assert_int_eq(ovl_mview_where(&st, "/d/opq", "hidden", &w), 0);
+	ck_assert_int_eq(w.kind[2], '-');
+
+	int dfd = open(P("l2/d"), O_RDONLY | O_DIRECTORY);
+	struct ovl_fh probe;
+	bool handles = ovl_fh_of_at(dfd, "c", st.layers[2].uuid, &probe) == 0;
+	close(dfd);
+	if (!handles)
+		return;	/* this filesystem cannot export handles */
+	set_origin_of("u/d/c", "l2/d", "c");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
+	ck_assert_int_eq(w.origin, OVL_WO_SAME);
+	ck_assert_int_eq(w.origin_layer, 2);
+	ck_assert_uint_eq(strlen(w.uuid), 36);
+	/* an origin naming another inode: renamed or stale */
+	set_origin_of("u/d/c", "l2/d", "a");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
+	ck_assert_int_eq(w.origin, OVL_WO_OTHER);
+	ck_assert_int_ge(w.origin_layer, 1);	/* both lowers share one filesystem */
+	xset("u/d/c", "trusted.overlay.origin", "junk");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
+	ck_assert_int_eq(w.origin, OVL_WO_BAD);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("mview");
@@ -243,6 +299,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_opaque_and_root);
 	tcase_add_test(tc, test_open_data);
 	tcase_add_test(tc, test_background_check);
+	tcase_add_test(tc, test_where);
 	suite_add_tcase(s, tc);
 	return s;
 }
