@@ -15,6 +15,7 @@
 #include "overlay/mview.h"
 #include "overlay/pscan.h"
 #include "overlay/util.h"
+#include "filter.h"
 #include "pager.h"
 #include "row.h"
 #include "tui.h"
@@ -32,6 +33,7 @@ struct view {
 	bool changed;		/* 'd': only what the upper layer changes */
 	int sort;		/* 's': 0 name, 1 size, 2 layer */
 	char search[256];	/* '/': the last search */
+	struct filter filter;	/* 'F' */
 	struct ovl_pscan check;	/* the background check */
 	bool checking;		/* it could be started */
 	bool plist;		/* 'p': the problems list instead of the dir */
@@ -55,13 +57,21 @@ static int cmp_layer(const void *a, const void *b)
 	return x->layer != y->layer ? x->layer - y->layer : strcmp(x->name, y->name);
 }
 
-/* 'd': keep what the upper layer adds, changes or deletes. */
-static void only_changed(struct ovl_mdir *d)
+/* 'd' keeps what the upper layer adds, changes or deletes; 'F' what matches. */
+static void keep_shown(struct view *v)
 {
+	struct ovl_mdir *d = &v->dir;
 	size_t k = 0;
+	char path[4400];
 
 	for (size_t i = 0; i < d->n; i++) {
-		if (d->e[i].layer == 0) {
+		bool keep = !v->changed || d->e[i].layer == 0;
+		if (keep && v->filter.on) {
+			snprintf(path, sizeof(path), "%s%s%s", v->path, strcmp(v->path, "/") ? "/" : "",
+				 d->e[i].name);
+			keep = filter_match(&v->filter, d->e[i].name, path, &d->e[i].st);
+		}
+		if (keep) {
 			d->e[k++] = d->e[i];
 		} else {
 			free(d->e[i].name);
@@ -76,8 +86,8 @@ static void load(struct view *v)
 	ovl_mdir_free(&v->dir);
 	if (ovl_mview_list(v->s, v->path, v->hidden || v->changed, &v->dir) < 0)
 		snprintf(v->msg, sizeof(v->msg), "%s: %s", v->path, strerror(errno));
-	if (v->changed)
-		only_changed(&v->dir);
+	if (v->changed || v->filter.on)
+		keep_shown(v);
 	if (v->sort && v->dir.n)
 		qsort(v->dir.e, v->dir.n, sizeof(*v->dir.e), v->sort == 1 ? cmp_size : cmp_layer);
 	if (v->sel >= v->dir.n)
@@ -182,6 +192,7 @@ static void draw_help(void)
 		"  /                 search names (Enter ends)   n/N  next / previous match",
 		"  s                 sort by name, size, layer",
 		"  d                 only what the upper layer changes",
+		"  F                 filter: a name glob (a path glob with /), >SIZE, <SIZE",
 		"  ?                 this help     q           quit",
 		"",
 		"Columns: name, type, size, owner, mode, the layer it comes from,",
@@ -279,14 +290,15 @@ static void draw(struct view *v)
 		draw_help();
 		return;
 	}
-	char title[4200];
+	char title[4700];
 	if (v->plist) {
 		draw_problems(v);
 		return;
 	}
 	char st[128];
-	snprintf(title, sizeof(title), " %s  (%zu entries%s%s, by %s)  [%s]", v->path, v->dir.n,
+	snprintf(title, sizeof(title), " %s  (%zu entries%s%s%s%s, by %s)  [%s]", v->path, v->dir.n,
 		 v->hidden ? ", deleted names shown" : "", v->changed ? ", changed only" : "",
+		 v->filter.on ? ", filter " : "", v->filter.text,
 		 sort_names[v->sort], check_state(v, st, sizeof(st)));
 	attron(A_REVERSE);
 	mvhline(0, 0, ' ', w);
@@ -346,34 +358,42 @@ static void find_next(struct view *v, int dir)
 	snprintf(v->msg, sizeof(v->msg), " no name holds \"%s\"", v->search);
 }
 
-/* '/': read a search in the status line, then jump to the first match. */
-static void search(struct view *v)
+/* Read a line in the status line after `prompt`; false on Esc. */
+static bool read_line(const char *prompt, char *buf, size_t size)
 {
 	int h, w;
 	size_t n = 0;
 
 	getmaxyx(stdscr, h, w);
-	v->search[0] = '\0';
+	buf[0] = '\0';
+	timeout(-1);
 	for (;;) {
 		attron(A_REVERSE);
 		mvhline(h - 1, 0, ' ', w);
-		mvprintw(h - 1, 0, "/%s", v->search);
+		mvprintw(h - 1, 0, "%s%s", prompt, buf);
 		attroff(A_REVERSE);
 		refresh();
 		int k = getch();
 		if (k == '\n' || k == KEY_ENTER)
-			break;
-		if (k == 27) {		/* Esc: no search */
-			v->search[0] = '\0';
-			return;
+			return true;
+		if (k == 27) {
+			buf[0] = '\0';
+			return false;
 		}
 		if ((k == KEY_BACKSPACE || k == 127 || k == 8) && n)
-			v->search[--n] = '\0';
-		else if (k >= 32 && k < 256 && n + 1 < sizeof(v->search)) {
-			v->search[n++] = (char)k;
-			v->search[n] = '\0';
+			buf[--n] = '\0';
+		else if (k >= 32 && k < 256 && n + 1 < size) {
+			buf[n++] = (char)k;
+			buf[n] = '\0';
 		}
 	}
+}
+
+/* '/': read a search in the status line, then jump to the first match. */
+static void search(struct view *v)
+{
+	if (!read_line("/", v->search, sizeof(v->search)))
+		return;
 	size_t keep = v->sel;
 	v->sel = v->dir.n ? v->dir.n - 1 : 0;	/* so that the first entry is tried first */
 	find_next(v, 1);
@@ -510,6 +530,23 @@ static bool problems_key(struct view *v, int k, size_t page)
 	return false;
 }
 
+/* 'F': read and apply a filter; an empty one shows everything again. */
+static void ask_filter(struct view *v)
+{
+	char text[256], err[128];
+	struct filter f;
+
+	if (!read_line("filter (glob, >SIZE, <SIZE; empty: all): ", text, sizeof(text)))
+		return;
+	if (filter_parse(text, &f, err, sizeof(err)) < 0) {
+		snprintf(v->msg, sizeof(v->msg), " filter: %s", err);
+		return;
+	}
+	v->filter = f;
+	v->sel = v->top = 0;
+	load(v);
+}
+
 int tui_run(struct ovl_stack *s)
 {
 	struct view v = { .s = s, .path = "/" };
@@ -567,6 +604,9 @@ int tui_run(struct ovl_stack *s)
 			return 0;
 		case 'p':
 			v.plist = true;
+			break;
+		case 'F':
+			ask_filter(&v);
 			break;
 		case KEY_UP: case 'k':
 			if (v.sel)

@@ -172,7 +172,7 @@ sc_browse_tui() {
 	fi
 }
 
-# Search, sort and changed-only in the screen.
+# Search, sort, changed-only and the filter in the screen.
 scenario browse_tui_keys
 sc_browse_tui_keys() {
 	stack_new "$SC"
@@ -205,13 +205,23 @@ sc_browse_tui_keys() {
 	grep -q 'changed only' "$S/s2" && grep -Eq '^zeta .*metacopy' "$S/s2" &&
 		grep -Eq '^beta .*deleted' "$S/s2" && ! grep -q '^alpha ' "$S/s2" ||
 		_bad="$_bad; d did not show only zeta (metadata) and beta (deleted)"
+	# F: a glob and a size bound keep gamma only; an empty filter all again
+	tmux send-keys -t "$_t" d F
+	tmux send-keys -t "$_t" -l '*a >100'
+	tui_keys s4 Enter
+	grep -q 'filter \*a >100' "$S/s4" && grep -q '^gamma ' "$S/s4" &&
+		! grep -Eq '^(alpha|zeta) ' "$S/s4" ||
+		_bad="$_bad; F '*a >100' did not keep gamma alone"
+	tui_keys s5 F Enter
+	grep -q '^alpha ' "$S/s5" && ! grep -q 'filter' "$S/s5" ||
+		_bad="$_bad; an empty F did not show all again"
 	tui_keys s3 q
 	grep -q 'EXIT=0' "$S/s3" || _bad="$_bad; q did not exit 0"
 	tmux kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
-		ok "$SC: search, sort by size and changed-only in a real terminal"
+		ok "$SC: search, sort by size, changed-only and filter in a real terminal"
 	else
-		not_ok "$SC: search, sort by size and changed-only in a real terminal"
+		not_ok "$SC: search, sort by size, changed-only and filter in a real terminal"
 		diag "$_bad"
 		diag "$(head -6 "$S/s1" 2>/dev/null)"
 		diag "$(head -6 "$S/s2" 2>/dev/null)"
