@@ -79,6 +79,10 @@ struct ovl_report {
 	/* told of every problem as it is reported (a viewer collects them) */
 	void (*seen)(void *arg, enum ovl_problem_code code, const struct ovl_pctx *pctx);
 	void *seen_arg;
+	/* when set, decides each offered fix instead of the mode (an
+	 * interactive tool fixing one chosen problem) */
+	bool (*decide)(void *arg, enum ovl_problem_code code, const struct ovl_pctx *pctx);
+	void *decide_arg;
 };
 
 void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out);

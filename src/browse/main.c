@@ -35,6 +35,8 @@ static void usage(FILE *out)
 	      "     --json      the same as a JSON array\n"
 	      "     --ls PATH   list the merged dir PATH (--all: with deleted names)\n"
 	      "     --all       with --ls, also the names whiteouts delete\n"
+	      "     --write     let the browser copy up (c) and fix (f), journalled;\n"
+	      "                 refused on a mounted stack\n"
 	      " -h, --help      display this help\n"
 	      " -V, --version   display version\n"
 	      "\n"
@@ -68,12 +70,13 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "ls", required_argument, NULL, 'l' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "write", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
 	int mode = 0, c;
 	const char *lspath = NULL;
-	bool all = false;
+	bool all = false, write = false;
 	char err[512];
 
 	ovl_opts_init(&opts);
@@ -105,6 +108,9 @@ int main(int argc, char **argv)
 		case 'a':
 			all = true;
 			break;
+		case 'w':
+			write = true;
+			break;
 		default:
 			usage(stderr);
 			ovl_opts_free(&opts);
@@ -130,6 +136,25 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	ovl_stack_detect(&stack);
+	if (write && mode) {
+		fputs(PROG ": --write is for the interactive browser only\n", stderr);
+		ovl_stack_close(&stack);
+		return 16;
+	}
+	if (write) {
+		char mnt[4096], why[4200] = "";
+		if (ovl_stack_mounted(&stack, mnt, sizeof(mnt)) == 1)
+			snprintf(why, sizeof(why), "the stack is mounted on %s", mnt);
+		else if (!stack.has_upper)
+			snprintf(why, sizeof(why), "there is no upper layer to write");
+		else if (!stack.has_work)
+			snprintf(why, sizeof(why), "it needs the work dir (workdir=) for its undo journal");
+		if (why[0]) {
+			fprintf(stderr, PROG ": refusing --write: %s\n", why);
+			ovl_stack_close(&stack);
+			return 8;
+		}
+	}
 	if (mode == 'l' || !mode) {
 		if (mode == 'l') {
 			struct ovl_mdir d;
@@ -146,7 +171,7 @@ int main(int argc, char **argv)
 			ovl_mdir_free(&d);
 			rc = 0;
 		} else {
-			rc = tui_run(&stack);
+			rc = tui_run(&stack, write);
 		}
 		ovl_stack_close(&stack);
 		return rc;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/edit.h"
 #include "overlay/fh.h"
 #include "overlay/mview.h"
 #include "overlay/pscan.h"
@@ -39,6 +40,7 @@ struct view {
 	bool plist;		/* 'p': the problems list instead of the dir */
 	size_t psel, ptop;
 	bool color;
+	bool write;		/* --write: c and f may change the layers */
 	char msg[4400];
 };
 
@@ -119,8 +121,10 @@ static void problem_line(const struct ovl_pitem *it, char *out, size_t size)
 	ovl_escape(it->path, strlen(it->path), path, sizeof(path));
 	if (it->detail)
 		ovl_escape(it->detail, strlen(it->detail), detail, sizeof(detail));
-	snprintf(out, size, "%s %s:%s: %s%s%s", d->name, it->layer, path, d->message,
-		 it->detail ? ": " : "", detail);
+	bool fixable = d->fix[0] && !(d->flags & PF_NOFIX);
+	snprintf(out, size, "%s %s:%s: %s%s%s%s%s%s", d->name, it->layer, path, d->message,
+		 it->detail ? ": " : "", detail, fixable ? "  [fix: " : "",
+		 fixable ? d->fix : "", fixable ? "]" : "");
 }
 
 static const char *check_state(const struct view *v, char *buf, size_t size)
@@ -172,7 +176,7 @@ static void draw_problems(struct view *v)
 	}
 	attron(A_REVERSE);
 	mvhline(h - 1, 0, ' ', w);
-	mvaddnstr(h - 1, 0, v->msg[0] ? v->msg : " Enter go to the entry  j/k move  p, q back", w);
+	mvaddnstr(h - 1, 0, v->msg[0] ? v->msg : " Enter go to the entry  f fix it  j/k move  p, q back", w);
 	attroff(A_REVERSE);
 	refresh();
 }
@@ -189,6 +193,8 @@ static void draw_help(void)
 		"  i                 details of the selected entry",
 		"  v                 view a file's data (from the layer that holds it)",
 		"  p                 the problems the background check found; Enter goes there",
+		"  c                 copy up the data of a metacopy file     (--write only)",
+		"  f                 fix the selected problem, journalled    (--write only)",
 		"  /                 search names (Enter ends)   n/N  next / previous match",
 		"  s                 sort by name, size, layer",
 		"  d                 only what the upper layer changes",
@@ -502,6 +508,97 @@ static void go_to_problem(struct view *v)
 	v->plist = false;
 }
 
+/* After a change: the dir and the problems again. */
+static void refresh_all(struct view *v)
+{
+	load(v);
+	if (v->checking)
+		ovl_pscan_free(&v->check);
+	v->checking = ovl_pscan_start(&v->check, v->s) == 0;
+	v->psel = v->ptop = 0;
+}
+
+static bool may_write(struct view *v)
+{
+	if (!v->write)
+		snprintf(v->msg, sizeof(v->msg),
+			 " read-only: start overlay-browse with --write to copy up or fix");
+	return v->write;
+}
+
+static void busy(const char *what)
+{
+	int h, w;
+
+	getmaxyx(stdscr, h, w);
+	attron(A_REVERSE);
+	mvhline(h - 1, 0, ' ', w);
+	mvaddnstr(h - 1, 0, what, w);
+	attroff(A_REVERSE);
+	refresh();
+}
+
+/* 'c': copy up the data of the selected metacopy file. */
+static void copy_up(struct view *v)
+{
+	if (!may_write(v) || !v->dir.n)
+		return;
+	const struct ovl_mentry *e = &v->dir.e[v->sel];
+	if (!(e->flags & OVL_ME_METACOPY) || e->hidden) {
+		snprintf(v->msg, sizeof(v->msg), " c copies up metacopy files only");
+		return;
+	}
+	char path[4400], name[256];
+	struct ovl_edit_result res;
+	entry_path(v, e->name, path, sizeof(path));
+	snprintf(name, sizeof(name), "%s", e->name);
+	busy(" copying up ...");
+	ovl_edit_copy_up(v->s, path, &res);
+	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
+	refresh_all(v);
+	for (size_t i = 0; i < v->dir.n; i++)
+		if (!strcmp(v->dir.e[i].name, name))
+			v->sel = i;
+}
+
+/* 'f': apply the fix of the selected problem (the first of the entry). */
+static void fix(struct view *v)
+{
+	const struct ovl_pitem *it = NULL;
+
+	if (!may_write(v))
+		return;
+	if (v->plist) {
+		if (v->psel < v->check.n)
+			it = &v->check.item[v->psel];
+	} else if (v->dir.n && v->checking) {
+		char path[4400];
+		entry_path(v, v->dir.e[v->sel].name, path, sizeof(path));
+		for (size_t i = 0; i < v->check.n && !it; i++)
+			if (!strcmp(v->check.item[i].path, path) &&
+			    (!strcmp(v->check.item[i].layer, "upper") ||
+			     !strncmp(v->check.item[i].layer, "lower", 5)))
+				it = &v->check.item[i];
+	}
+	if (!it) {
+		snprintf(v->msg, sizeof(v->msg), " no problem here to fix");
+		return;
+	}
+	if (!v->check.done) {
+		snprintf(v->msg, sizeof(v->msg), " wait for the check to end");
+		return;
+	}
+	enum ovl_problem_code code = it->code;
+	char layer[32], path[4096];
+	struct ovl_edit_result res;
+	snprintf(layer, sizeof(layer), "%s", it->layer);
+	snprintf(path, sizeof(path), "%s", it->path);
+	busy(" fixing ...");
+	ovl_edit_fix(v->s, code, layer, path, &res);
+	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
+	refresh_all(v);
+}
+
 /* Keys of the problems list; false when the key is not one of them. */
 static bool problems_key(struct view *v, int k, size_t page)
 {
@@ -526,6 +623,9 @@ static bool problems_key(struct view *v, int k, size_t page)
 	case '\n': case KEY_ENTER: case KEY_RIGHT: case 'l':
 		go_to_problem(v);
 		return true;
+	case 'f':
+		fix(v);
+		return true;
 	}
 	return false;
 }
@@ -547,9 +647,9 @@ static void ask_filter(struct view *v)
 	load(v);
 }
 
-int tui_run(struct ovl_stack *s)
+int tui_run(struct ovl_stack *s, bool write)
 {
-	struct view v = { .s = s, .path = "/" };
+	struct view v = { .s = s, .path = "/", .write = write };
 	int h, w;
 
 	setlocale(LC_ALL, "");
@@ -607,6 +707,12 @@ int tui_run(struct ovl_stack *s)
 			break;
 		case 'F':
 			ask_filter(&v);
+			break;
+		case 'c':
+			copy_up(&v);
+			break;
+		case 'f':
+			fix(&v);
 			break;
 		case KEY_UP: case 'k':
 			if (v.sel)

@@ -156,7 +156,9 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 	bool offered = def->severity != NOTE && r->mode != OVL_MODE_NO &&
 		       pctx && pctx->fixable && !(def->flags & PF_NOFIX);
 	bool accept = false;
-	if (offered) {
+	if (offered && r->decide) {
+		accept = r->decide(r->decide_arg, code, pctx);
+	} else if (offered) {
 		switch (r->mode) {
 		case OVL_MODE_YES:
 			accept = true;
@@ -172,9 +174,9 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		case OVL_MODE_NO:
 			break;
 		}
-		if (r->mode != OVL_MODE_ASK)
-			fprintf(r->out, "  %s? %s", def->fix, accept ? "yes" : "no");
 	}
+	if (offered && (r->decide || r->mode != OVL_MODE_ASK))
+		fprintf(r->out, "  %s? %s", def->fix, accept ? "yes" : "no");
 	fputc('\n', r->out);
 	fflush(r->out);
 	return accept;

@@ -95,7 +95,7 @@ sc_browse_ls() {
 }
 
 # The screen scenarios drive overlay-browse in tmux. tui_need: skip
-# without the program or tmux; tui_start SESSION WIDTH: run it on $OPTS
+# without the program or tmux; tui_start SESSION WIDTH [FLAGS]: run it on $OPTS
 # (prints EXIT=rc when it ends); tui_screen: the text after a moment;
 # tui_wait REGEX: until the screen shows it (5 s at most).
 tui_need() {
@@ -106,7 +106,7 @@ tui_start() {
 	_t=$1
 	tmux kill-session -t "$_t" 2>/dev/null
 	tmux new-session -d -s "$_t" -x "$2" -y 24 \
-		"LANG=C.UTF-8 $BROWSE -o '$OPTS'; echo EXIT=\$?; sleep 5"
+		"LANG=C.UTF-8 $BROWSE ${3:-} -o '$OPTS'; echo EXIT=\$?; sleep 5"
 }
 tui_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
 # tui_keys FILE KEY...: press the keys, keep the screen in $S/FILE
@@ -123,8 +123,8 @@ tui_wait() {
 }
 
 # The screen, driven in a real terminal (tmux): the list, opening a dir,
-# paging a metacopy file's lower data, the details pane, the deleted
-# names, the help, quitting with exit 0.
+# paging a metacopy file's lower data, c refused without --write, the
+# details pane, the deleted names, the help, quitting with exit 0.
 scenario browse_tui
 sc_browse_tui() {
 	stack_new "$SC"
@@ -150,7 +150,9 @@ sc_browse_tui() {
 		grep -q 'line 1 of 1' "$S/sv" ||
 		_bad="$_bad; v did not show a's lower data"
 	tmux send-keys -t "$_t" q
-	sleep 0.2
+	tui_keys sr c
+	grep -q 'read-only: start overlay-browse with --write' "$S/sr" &&
+		grep -Eq '^a .*metacopy' "$S/sr" || _bad="$_bad; c without --write is not refused"
 	tui_keys s3 .
 	grep -Eq '^b .*deleted' "$S/s3" || _bad="$_bad; . does not show the deleted b"
 	tui_keys s4 g i
@@ -268,5 +270,67 @@ sc_browse_tui_problems() {
 		not_ok "$SC: the background check counts, marks, lists and jumps to a problem"
 		diag "$_bad"
 		for _f in s1 s2 s3 s4; do diag "== $_f"; diag "$(head -6 "$S/$_f" 2>/dev/null)"; done
+	fi
+}
+
+# --write: c copies up a metacopy file's data and f fixes a problem, both
+# journalled like fsck.overlay; the kernel then shows the same merged
+# view, fsck.overlay finds the stack clean, and --write is refused on a
+# mounted stack.
+scenario browse_tui_write
+sc_browse_tui_write() {
+	stack_new "$SC"
+	tui_need || return
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d; echo data-of-a > $L1/d/a
+		ovl_mount "$OPTS"; chown 5 $M/d/a; ovl_umount
+		mknod $U/d/ghost c 0 0
+	' || return
+	tui_start ovlw$$ 120 --write
+	_bad=
+	tui_wait 'problem: p lists them'
+	tui_keys s1 Enter
+	tui_keys s2 c
+	grep -q 'copied up /d/a' "$S/s2" && ! grep -Eq '^a .*metacopy' "$S/s2" ||
+		_bad="c did not copy up /d/a"
+	tmux send-keys -t "$_t" p
+	tui_wait 'checked\|problem'
+	tui_keys s3 ''
+	grep -q '^WH_ORPHAN upper:/d/ghost: .*\[fix: Remove\]' "$S/s3" ||
+		_bad="$_bad; p does not list the orphan whiteout with its fix"
+	tui_keys s4 f
+	tui_wait 'checked: no problems'
+	tui_keys s4 ''
+	grep -q 'WH_ORPHAN at upper:/d/ghost: Remove, done' "$S/s4" ||
+		grep -q 'checked: no problems' "$S/s4" ||
+		_bad="$_bad; f did not fix the orphan whiteout"
+	tui_keys s5 q q
+	grep -q 'EXIT=0' "$S/s5" || _bad="$_bad; q did not exit 0"
+	tmux kill-session -t "$_t" 2>/dev/null
+	# the layers after: a real copy, no metacopy xattr, no ghost, clean
+	[ ! -e "$U/d/ghost" ] || _bad="$_bad; the orphan whiteout is still there"
+	getfattr -n trusted.overlay.metacopy "$U/d/a" >/dev/null 2>&1 &&
+		_bad="$_bad; upper a is still a metacopy file"
+	[ "$(cat "$U/d/a")" = data-of-a ] || _bad="$_bad; upper a does not hold the data"
+	# both changes are journalled like fsck.overlay's
+	[ "$(ls "$W" | grep -c '^overlay-fsck-undo\.')" -ge 2 ] ||
+		_bad="$_bad; no undo journals in the work dir: $(ls "$W" | tr '\n' ' ')"
+	run_fsck -n -o "$OPTS"
+	[ "$FSCK_RC" -eq 0 ] || _bad="$_bad; fsck -n after: exit $FSCK_RC"
+	ovl_mount "$OPTS"
+	[ "$(cat "$M/d/a" 2>&1)" = data-of-a ] && [ "$(stat -c %u "$M/d/a")" = 5 ] &&
+		[ "$(ls "$M/d")" = a ] || _bad="$_bad; the merged view after is not d/a owned by 5"
+	_rc=0
+	"$BROWSE" --write -o "$OPTS" > "$S/mounted.out" 2>&1 || _rc=$?
+	ovl_umount
+	[ "$_rc" -eq 8 ] && grep -q 'refusing --write: the stack is mounted on' "$S/mounted.out" ||
+		_bad="$_bad; --write on a mounted stack: exit $_rc, $(cat "$S/mounted.out")"
+	if [ -z "$_bad" ]; then
+		ok "$SC: c copies up, f fixes, the kernel agrees, refused when mounted"
+	else
+		not_ok "$SC: c copies up, f fixes, the kernel agrees, refused when mounted"
+		diag "$_bad"
+		for _f in s2 s3 s4; do diag "== $_f"; diag "$(head -6 "$S/$_f" 2>/dev/null)"; done
 	fi
 }

@@ -11,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "overlay/edit.h"
 #include "overlay/fh.h"
 #include "overlay/mview.h"
 #include "overlay/opts.h"
@@ -288,6 +289,38 @@ START_TEST(test_where)
 }
 END_TEST
 
+START_TEST(test_edit_one)
+{
+	struct ovl_edit_result res;
+	char buf[16] = "";
+
+	if (getuid() != 0)
+		return;
+	/* c: the metacopy d/a gets its data, nothing else changes */
+	ck_assert_int_eq(mknod(P("u/d/ghost"), S_IFCHR | 0, makedev(0, 0)), 0);
+	ck_assert_int_eq(mknod(P("u/d/ghost2"), S_IFCHR | 0, makedev(0, 0)), 0);
+	ck_assert_msg(ovl_edit_copy_up(&st, "/d/a", &res) == 0, "%s", res.msg);
+	ck_assert_uint_eq(res.done, 1);
+	ck_assert_int_lt(lgetxattr(P("u/d/a"), "trusted.overlay.metacopy", NULL, 0), 0);
+	int fd = open(P("u/d/a"), O_RDONLY);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf) - 1), 7);
+	close(fd);
+	ck_assert_str_eq(buf, "lower a");
+	ck_assert_int_eq(access(P("u/d/ghost"), F_OK), 0);
+	/* nothing left to copy: said, not done */
+	ck_assert_int_eq(ovl_edit_copy_up(&st, "/d/a", &res), -1);
+	ck_assert_ptr_nonnull(strstr(res.msg, "no data to copy up"));
+
+	/* f: one orphan whiteout goes, the other stays */
+	ck_assert_msg(ovl_edit_fix(&st, PR_WH_ORPHAN, "upper", "/d/ghost", &res) == 0, "%s",
+		      res.msg);
+	ck_assert_int_eq(access(P("u/d/ghost"), F_OK), -1);
+	ck_assert_int_eq(access(P("u/d/ghost2"), F_OK), 0);
+	ck_assert_int_eq(ovl_edit_fix(&st, PR_WH_ORPHAN, "upper", "/d/ghost", &res), -1);
+	ck_assert_ptr_nonnull(strstr(res.msg, "no longer reported"));
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("mview");
@@ -300,6 +333,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_open_data);
 	tcase_add_test(tc, test_background_check);
 	tcase_add_test(tc, test_where);
+	tcase_add_test(tc, test_edit_one);
 	suite_add_tcase(s, tc);
 	return s;
 }
