@@ -20,6 +20,7 @@
 #define OVL_ME_HARDLINK	(1u << 5)	/* nlink > 1 */
 #define OVL_ME_MERGED	(1u << 6)	/* a dir merged with lower dirs */
 #define OVL_ME_WHITEOUT	(1u << 7)	/* hidden: a whiteout deletes the name */
+#define OVL_ME_UNDER_OPAQUE (1u << 8)	/* hidden: a lower name under an opaque dir */
 
 struct ovl_mentry {
 	char *name;
@@ -38,7 +39,8 @@ struct ovl_mdir {
 
 /*
  * List the merged dir at `path` ("/" or "/a/b"). With `hidden`, names a
- * whiteout deletes are listed too (hidden = true). Sorted by name.
+ * whiteout deletes, and the lower names an opaque `path` hides, are listed
+ * too (hidden = true). Sorted by name.
  * Returns 0, or -1 with errno (ENOENT: no such merged dir, ENOTDIR).
  */
 int ovl_mview_list(struct ovl_stack *s, const char *path, bool hidden, struct ovl_mdir *out);

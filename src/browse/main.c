@@ -34,7 +34,7 @@ static void usage(FILE *out)
 	      "                 metadata, renamed PATH from OLD, opaque\n"
 	      "     --json      the same as a JSON array\n"
 	      "     --ls PATH   list the merged dir PATH (--all: with deleted names)\n"
-	      "     --all       with --ls, also the names whiteouts delete\n"
+	      "     --all       with --ls, also hidden names (deleted, under-opaque)\n"
 	      "     --write     let the browser copy up (c) and fix (f), journalled;\n"
 	      "                 refused on a mounted stack\n"
 	      " -h, --help      display this help\n"

@@ -27,6 +27,8 @@ void row_flags(const struct ovl_stack *s, const struct ovl_mentry *e, char *buf,
 #define ADD(...) do { if (n < size) n += (size_t)snprintf(buf + n, size - n, __VA_ARGS__); } while (0)
 	if (e->flags & OVL_ME_WHITEOUT)
 		ADD("deleted ");
+	if (e->flags & OVL_ME_UNDER_OPAQUE)
+		ADD("under-opaque ");
 	if (e->flags & OVL_ME_METACOPY) {
 		if (e->data_layer > 0)
 			ADD("metacopy(data:%s) ", s->layers[e->data_layer].name);

@@ -28,7 +28,7 @@ struct view {
 	char path[4096];
 	struct ovl_mdir dir;
 	size_t sel, top;
-	bool hidden;		/* '.': show the names whiteouts delete */
+	bool hidden;		/* '.': show hidden names: deleted, under an opaque dir */
 	bool details;		/* 'i': the details pane */
 	bool help;		/* '?' */
 	bool changed;		/* 'd': only what the upper layer changes */
@@ -189,7 +189,7 @@ static void draw_help(void)
 		"  Up/Down, j/k      move          PgUp/PgDn   a page",
 		"  Home/End, g/G     first / last",
 		"  Enter, Right, l   open a dir    Left, Backspace, h   up",
-		"  .                 show / hide the names whiteouts delete",
+		"  .                 show / hide hidden names (deleted, under an opaque dir)",
 		"  i                 details of the selected entry",
 		"  v                 view a file's data (from the layer that holds it)",
 		"  p                 the problems the background check found; Enter goes there",
@@ -203,7 +203,7 @@ static void draw_help(void)
 		"",
 		"Columns: name, type, size, owner, mode, the layer it comes from,",
 		"and its overlay marks (metacopy with the layer of its data,",
-		"redirect, origin, opaque, merged, impure, hardlink, deleted);",
+		"redirect, origin, opaque, merged, impure, hardlink, deleted, under-opaque);",
 		"\"!N\" (red) counts the problems found at an entry.",
 		"",
 		"Any key returns.",
@@ -303,7 +303,7 @@ static void draw(struct view *v)
 	}
 	char st[128];
 	snprintf(title, sizeof(title), " %s  (%zu entries%s%s%s%s, by %s)  [%s]", v->path, v->dir.n,
-		 v->hidden ? ", deleted names shown" : "", v->changed ? ", changed only" : "",
+		 v->hidden ? ", hidden names shown" : "", v->changed ? ", changed only" : "",
 		 v->filter.on ? ", filter " : "", v->filter.text,
 		 sort_names[v->sort], check_state(v, st, sizeof(st)));
 	attron(A_REVERSE);

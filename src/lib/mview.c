@@ -19,8 +19,12 @@
 #include "merge.h"
 #include "strset.h"
 
-/* The upper dir fd (or -1) and the lower dirs merging below `path`. */
-static int find_dir(struct ovl_stack *s, const char *path, int *upfd, struct ovl_below *below)
+/*
+ * The upper dir fd (or -1) and the lower dirs merging below `path`. With
+ * `shadow`, when `path` itself is opaque, the lower dirs it hides.
+ */
+static int find_dir_shadow(struct ovl_stack *s, const char *path, int *upfd,
+			   struct ovl_below *below, struct ovl_below *shadow)
 {
 	int up = s->has_upper ? openat(s->layers[0].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
 			      : -1;
@@ -75,6 +79,8 @@ static int find_dir(struct ovl_stack *s, const char *path, int *upfd, struct ovl
 			child = ovl_open_dir_at(up, name);
 			if (ol == 1 && op[0] == 'y') {
 				ovl_below_release(&next);	/* opaque: nothing below */
+				if (shadow && !p[strspn(p, "/")])
+					ovl_merge_lookup(s, below, &req, shadow, &res);
 			} else if (ovl_merge_lookup(s, below, &req, &next, &res) < 0) {
 				goto fail;
 			}
@@ -104,6 +110,11 @@ fail:;
 	ovl_below_free(&next);
 	errno = err;
 	return -1;
+}
+
+static int find_dir(struct ovl_stack *s, const char *path, int *upfd, struct ovl_below *below)
+{
+	return find_dir_shadow(s, path, upfd, below, NULL);
 }
 
 static void add(struct ovl_mdir *d, size_t *cap, struct ovl_mentry *e)
@@ -174,10 +185,13 @@ int ovl_mview_list(struct ovl_stack *s, const char *path, bool hidden, struct ov
 	size_t cap = 0;
 
 	memset(out, 0, sizeof(*out));
+	struct ovl_below shadow;
 	ovl_below_init(&below, s);
-	if (find_dir(s, path, &up, &below) < 0) {
+	ovl_below_init(&shadow, s);
+	if (find_dir_shadow(s, path, &up, &below, hidden ? &shadow : NULL) < 0) {
 		int e = errno;
 		ovl_below_free(&below);
+		ovl_below_free(&shadow);
 		errno = e;
 		return -1;
 	}
@@ -213,6 +227,23 @@ int ovl_mview_list(struct ovl_stack *s, const char *path, bool hidden, struct ov
 		}
 		ovl_dir_names_free(names);
 	}
+	/* what an opaque dir hides: names of the lower dirs it stops */
+	for (int k = 0; k < shadow.n; k++) {
+		size_t n = 0;
+		char **names = shadow.d[k].fd >= 0 ? ovl_dir_names(shadow.d[k].fd, "", &n) : NULL;
+		struct ovl_below rest = { .n = shadow.n - (k + 1), .d = shadow.d + (k + 1) };
+		for (size_t i = 0; i < n; i++) {
+			if (!ovl_strset_add(seen, names[i], strlen(names[i])))
+				continue;
+			struct ovl_mentry e;
+			describe(s, shadow.d[k].fd, names[i], shadow.d[k].layer, &rest, &e);
+			e.flags |= ovl_is_whiteout_stat(&e.st) ? OVL_ME_WHITEOUT : OVL_ME_UNDER_OPAQUE;
+			e.hidden = true;
+			add(out, &cap, &e);
+		}
+		ovl_dir_names_free(names);
+	}
+	ovl_below_free(&shadow);
 	ovl_strset_free(seen);
 	if (up >= 0)
 		close(up);

@@ -65,7 +65,7 @@ WANT
 }
 
 # The model behind the screen: --ls of a merged dir says where each entry
-# comes from and its marks; --all adds the names whiteouts delete.
+# comes from and its marks; --all adds hidden names: deleted, under an opaque dir.
 scenario browse_ls
 sc_browse_ls() {
 	stack_new "$SC"
@@ -75,9 +75,12 @@ sc_browse_ls() {
 		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b; echo c > $L1/d/c
 		ovl_mount "$OPTS"; chown 5 $M/d/a; rm $M/d/b; echo n > $M/d/n; ovl_umount
 		rm $L1/d/c; echo c > $L1/d/c
+		mkdir -p $L1/o; echo old > $L1/o/old
+		ovl_mount "$OPTS"; rm -r $M/o; mkdir $M/o; echo new > $M/o/new; ovl_umount
 	' || return
 	"$BROWSE" --ls /d -o "$OPTS" > "$S/ls" 2>&1
 	"$BROWSE" --ls /d --all -o "$OPTS" > "$S/lsall" 2>&1
+	"$BROWSE" --ls /o --all -o "$OPTS" > "$S/lsopq" 2>&1
 	_bad=
 	grep -Eq '^a +- +2 +5:0 +0644 upper +metacopy\(data:lower1\) origin$' "$S/ls" ||
 		_bad="a: not a metacopy upper file with its data in lower1"
@@ -85,12 +88,15 @@ sc_browse_ls() {
 	grep -Eq '^n +- .* upper ' "$S/ls" || _bad="$_bad; n: not from upper"
 	grep -q '^b ' "$S/ls" && _bad="$_bad; the deleted b is listed"
 	grep -Eq '^b +c .* upper +deleted' "$S/lsall" || _bad="$_bad; --all does not show b deleted"
+	# the kernel made /o opaque: --all shows the lower name it hides
+	grep -Eq '^old +- .* lower1 +under-opaque' "$S/lsopq" && grep -Eq '^new .* upper' "$S/lsopq" ||
+		_bad="$_bad; --all on the opaque /o does not show old under-opaque"
 	if [ -z "$_bad" ]; then
-		ok "$SC: --ls shows each entry's layer and marks, --all the deleted names"
+		ok "$SC: --ls shows each entry's layer and marks, --all the hidden names"
 	else
-		not_ok "$SC: --ls shows each entry's layer and marks, --all the deleted names"
+		not_ok "$SC: --ls shows each entry's layer and marks, --all the hidden names"
 		diag "$_bad"
-		diag "$(cat "$S/ls" "$S/lsall")"
+		diag "$(cat "$S/ls" "$S/lsall" "$S/lsopq")"
 	fi
 }
 

@@ -153,6 +153,18 @@ START_TEST(test_opaque_and_root)
 	ck_assert_uint_eq(d.n, 1);
 	ck_assert_str_eq(d.e[0].name, "mine");
 	ovl_mdir_free(&d);
+	/* ... and, with hidden, the lower names it hides, marked so */
+	ck_assert_int_eq(ovl_mview_list(&st, "/d/opq", true, &d), 0);
+	ck_assert_uint_eq(d.n, 2);
+	ck_assert_str_eq(d.e[0].name, "hidden");
+	ck_assert(d.e[0].hidden && (d.e[0].flags & OVL_ME_UNDER_OPAQUE) && d.e[0].layer == 2);
+	ck_assert(!d.e[1].hidden);
+	ovl_mdir_free(&d);
+	/* a dir that is not opaque has nothing under-opaque */
+	ck_assert_int_eq(ovl_mview_list(&st, "/d", true, &d), 0);
+	for (size_t i = 0; i < d.n; i++)
+		ck_assert(!(d.e[i].flags & OVL_ME_UNDER_OPAQUE));
+	ovl_mdir_free(&d);
 	ck_assert_int_eq(ovl_mview_list(&st, "/", false, &d), 0);
 	ck_assert_uint_eq(d.n, 1);
 	ck_assert(d.e[0].flags & OVL_ME_MERGED);
