@@ -22,6 +22,16 @@
 #define OVL_ME_WHITEOUT	(1u << 7)	/* hidden: a whiteout deletes the name */
 #define OVL_ME_UNDER_OPAQUE (1u << 8)	/* hidden: a lower name under an opaque dir */
 
+/* What an upper entry's origin handle names. */
+enum ovl_where_origin {
+	OVL_WO_NONE,		/* no origin xattr (or no upper entry) */
+	OVL_WO_BAD,		/* unparseable: origin_err says why */
+	OVL_WO_SAME,		/* names the inode at the same name in origin_layer */
+	OVL_WO_OTHER,		/* names another inode (moved, redirected or stale) */
+	OVL_WO_NO_LAYER,	/* no layer has its filesystem uuid */
+	OVL_WO_UNCHECKED,	/* the lower filesystem cannot give handles */
+};
+
 struct ovl_mentry {
 	char *name;
 	int layer;		/* where it comes from (0 upper, 1.. lowers) */
@@ -30,6 +40,7 @@ struct ovl_mentry {
 	int data_layer;		/* OVL_ME_METACOPY: the layer of its data, -1 if none */
 	char *redirect;		/* its redirect, or NULL */
 	bool hidden;		/* not in the merged view (shown with '.') */
+	enum ovl_where_origin origin;	/* OVL_ME_ORIGIN of an upper entry */
 };
 
 struct ovl_mdir {
@@ -55,14 +66,6 @@ void ovl_mdir_free(struct ovl_mdir *d);
 int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *name);
 
 /* Where a name of a merged dir lives, layer by layer, and what its origin says. */
-enum ovl_where_origin {
-	OVL_WO_NONE,		/* no origin xattr (or no upper entry) */
-	OVL_WO_BAD,		/* unparseable: origin_err says why */
-	OVL_WO_SAME,		/* names the inode at the same name in origin_layer */
-	OVL_WO_OTHER,		/* names another inode (moved, redirected or stale) */
-	OVL_WO_NO_LAYER,	/* no layer has its filesystem uuid */
-};
-
 struct ovl_mwhere {
 	int nlayers;
 	/* per layer index: '-' absent or not merged here (below an opaque dir),

@@ -37,8 +37,12 @@ void row_flags(const struct ovl_stack *s, const struct ovl_mentry *e, char *buf,
 	}
 	if (e->flags & OVL_ME_REDIRECT)
 		ADD("redirect ");
+	/* a renamed entry's origin names another inode by design */
 	if (e->flags & OVL_ME_ORIGIN)
-		ADD("origin ");
+		ADD("%s ", e->origin == OVL_WO_BAD ? "origin(BAD)" :
+			   e->origin == OVL_WO_NO_LAYER ? "origin(no-layer)" :
+			   e->origin == OVL_WO_OTHER && !(e->flags & OVL_ME_REDIRECT) ? "origin(stale)" :
+			   "origin");
 	if (e->flags & OVL_ME_OPAQUE)
 		ADD("opaque ");
 	if (e->flags & OVL_ME_MERGED)

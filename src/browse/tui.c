@@ -271,6 +271,10 @@ static void draw_details(struct view *v, int y0, int h, int w)
 		case OVL_WO_NO_LAYER:
 			LINE("origin:   no layer has its filesystem (uuid %s)", wh.uuid);
 			break;
+		case OVL_WO_UNCHECKED:
+			LINE("origin:   on the filesystem of %s, which gives no handles to compare "
+			     "(uuid %s)", v->s->layers[wh.origin_layer].name, wh.uuid);
+			break;
 		}
 	}
 	char path[4400];

@@ -126,6 +126,61 @@ static void add(struct ovl_mdir *d, size_t *cap, struct ovl_mentry *e)
 	d->e[d->n++] = *e;
 }
 
+/* xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx */
+static void uuid_text(const uint8_t u[16], char out[37])
+{
+	char hex[33];
+
+	ovl_hex_encode(u, 16, hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+static void where_origin(struct ovl_stack *s, int up, const struct ovl_below *below,
+			 const char *name, struct ovl_mwhere *w)
+{
+	unsigned char buf[OVL_XATTR_MAX];
+	struct ovl_fh fh, here;
+	ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_ORIGIN), buf,
+				     sizeof(buf));
+
+	if (n < 0)
+		return;
+	enum ovl_fh_err err = ovl_fh_parse(buf, (size_t)n, &fh);
+	if (err != OVL_FH_OK) {
+		w->origin = OVL_WO_BAD;
+		w->origin_err = err;
+		return;
+	}
+	uuid_text(fh.uuid, w->uuid);
+	w->origin = OVL_WO_NO_LAYER;
+	for (int k = 0; k < below->n; k++) {
+		const struct ovl_layer *L = &s->layers[below->d[k].layer];
+		if (!ovl_fh_uuid_is_null(&fh) && memcmp(L->uuid, fh.uuid, sizeof(L->uuid)))
+			continue;
+		if (w->origin_layer < 0)
+			w->origin_layer = L->idx;
+		w->origin = OVL_WO_OTHER;
+		if (below->d[k].fd < 0)
+			continue;
+		if (ovl_fh_of_at(below->d[k].fd, name, fh.uuid, &here) < 0) {
+			if (errno != ENOENT && errno != ENOTDIR && w->origin == OVL_WO_OTHER)
+				w->origin = OVL_WO_UNCHECKED;
+			continue;
+		}
+		if (ovl_fh_same_fid(&fh, &here)) {
+			w->origin = OVL_WO_SAME;
+			w->origin_layer = L->idx;
+			return;
+		}
+	}
+	if (w->origin_layer < 0) {
+		struct ovl_layer *L = ovl_stack_layer_by_uuid(s, fh.uuid, 1, s->nlayers - 1);
+		w->origin_layer = L ? L->idx : -1;
+		if (L)
+			w->origin = OVL_WO_OTHER;
+	}
+}
+
 /* The entry `name` of one layer's dir, with its overlay marks. */
 static void describe(struct ovl_stack *s, int dirfd, const char *name, int layer,
 		     const struct ovl_below *below, struct ovl_mentry *e)
@@ -140,8 +195,14 @@ static void describe(struct ovl_stack *s, int dirfd, const char *name, int layer
 		return;
 	if (ovl_xattrs_read(dirfd, name, s->ns, &xa) < 0)
 		memset(&xa, 0, sizeof(xa));
-	if (ovl_xattrs_has(&xa, OVL_XA_ORIGIN))
+	if (ovl_xattrs_has(&xa, OVL_XA_ORIGIN)) {
 		e->flags |= OVL_ME_ORIGIN;
+		if (layer == 0) {
+			struct ovl_mwhere w = { .origin_layer = -1 };
+			where_origin(s, dirfd, below, name, &w);
+			e->origin = w.origin;
+		}
+	}
 	if (ovl_xattrs_has(&xa, OVL_XA_IMPURE))
 		e->flags |= OVL_ME_IMPURE;
 	if (xa.val[OVL_XA_OPAQUE] && xa.val[OVL_XA_OPAQUE][0] == 'y')
@@ -328,15 +389,6 @@ out:;
 	return fd;
 }
 
-/* xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx */
-static void uuid_text(const uint8_t u[16], char out[37])
-{
-	char hex[33];
-
-	ovl_hex_encode(u, 16, hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
 static char kind_of(const struct stat *st)
 {
 	if (ovl_is_whiteout_stat(st))
@@ -348,47 +400,6 @@ static char kind_of(const struct stat *st)
 	if (S_ISLNK(st->st_mode))
 		return 'l';
 	return 'o';
-}
-
-static void where_origin(struct ovl_stack *s, int up, const struct ovl_below *below,
-			 const char *name, struct ovl_mwhere *w)
-{
-	unsigned char buf[OVL_XATTR_MAX];
-	struct ovl_fh fh, here;
-	ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_ORIGIN), buf,
-				     sizeof(buf));
-
-	if (n < 0)
-		return;
-	enum ovl_fh_err err = ovl_fh_parse(buf, (size_t)n, &fh);
-	if (err != OVL_FH_OK) {
-		w->origin = OVL_WO_BAD;
-		w->origin_err = err;
-		return;
-	}
-	uuid_text(fh.uuid, w->uuid);
-	w->origin = OVL_WO_NO_LAYER;
-	for (int k = 0; k < below->n; k++) {
-		const struct ovl_layer *L = &s->layers[below->d[k].layer];
-		if (!ovl_fh_uuid_is_null(&fh) && memcmp(L->uuid, fh.uuid, sizeof(L->uuid)))
-			continue;
-		if (w->origin_layer < 0)
-			w->origin_layer = L->idx;
-		w->origin = OVL_WO_OTHER;
-		if (below->d[k].fd >= 0 &&
-		    ovl_fh_of_at(below->d[k].fd, name, fh.uuid, &here) == 0 &&
-		    ovl_fh_same_fid(&fh, &here)) {
-			w->origin = OVL_WO_SAME;
-			w->origin_layer = L->idx;
-			return;
-		}
-	}
-	if (w->origin_layer < 0) {
-		struct ovl_layer *L = ovl_stack_layer_by_uuid(s, fh.uuid, 1, s->nlayers - 1);
-		w->origin_layer = L ? L->idx : -1;
-		if (L)
-			w->origin = OVL_WO_OTHER;
-	}
 }
 
 int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,

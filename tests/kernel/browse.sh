@@ -75,6 +75,8 @@ sc_browse_ls() {
 		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b; echo c > $L1/d/c
 		ovl_mount "$OPTS"; chown 5 $M/d/a; rm $M/d/b; echo n > $M/d/n; ovl_umount
 		rm $L1/d/c; echo c > $L1/d/c
+		echo e > $L1/d/e; ovl_mount "$OPTS"; chown 5 $M/d/e; ovl_umount
+		rm $L1/d/e; echo e > $L1/d/e
 		mkdir -p $L1/o; echo old > $L1/o/old
 		ovl_mount "$OPTS"; rm -r $M/o; mkdir $M/o; echo new > $M/o/new; ovl_umount
 	' || return
@@ -86,6 +88,9 @@ sc_browse_ls() {
 		_bad="a: not a metacopy upper file with its data in lower1"
 	grep -Eq '^c +- +2 +0:0 +0644 lower1 *$' "$S/ls" || _bad="$_bad; c: not from lower1"
 	grep -Eq '^n +- .* upper ' "$S/ls" || _bad="$_bad; n: not from upper"
+	# e's lower inode was replaced offline: its origin names the old one
+	grep -Eq '^e +- .* upper +metacopy\(data:lower1\) origin\(stale\)$' "$S/ls" ||
+		_bad="$_bad; e: origin not shown stale"
 	grep -q '^b ' "$S/ls" && _bad="$_bad; the deleted b is listed"
 	grep -Eq '^b +c .* upper +deleted' "$S/lsall" || _bad="$_bad; --all does not show b deleted"
 	# the kernel made /o opaque: --all shows the lower name it hides

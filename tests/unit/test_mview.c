@@ -288,6 +288,10 @@ START_TEST(test_where)
 	set_origin_of("u/d/c", "l2/d", "c");
 	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
 	ck_assert_int_eq(w.origin, OVL_WO_SAME);
+	struct ovl_mdir d0;
+	ck_assert_int_eq(ovl_mview_list(&st, "/d", false, &d0), 0);
+	ck_assert_int_eq(find(&d0, "c")->origin, OVL_WO_SAME);
+	ovl_mdir_free(&d0);
 	ck_assert_int_eq(w.origin_layer, 2);
 	ck_assert_uint_eq(strlen(w.uuid), 36);
 	/* an origin naming another inode: renamed or stale */
@@ -295,6 +299,12 @@ START_TEST(test_where)
 	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
 	ck_assert_int_eq(w.origin, OVL_WO_OTHER);
 	ck_assert_int_ge(w.origin_layer, 1);	/* both lowers share one filesystem */
+	/* the listing says the same of each upper entry */
+	struct ovl_mdir d;
+	ck_assert_int_eq(ovl_mview_list(&st, "/d", false, &d), 0);
+	const struct ovl_mentry *c = find(&d, "c");
+	ck_assert(c && (c->flags & OVL_ME_ORIGIN) && c->origin == OVL_WO_OTHER);
+	ovl_mdir_free(&d);
 	xset("u/d/c", "trusted.overlay.origin", "junk");
 	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
 	ck_assert_int_eq(w.origin, OVL_WO_BAD);
