@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "overlay/metacopy.h"
+
 #include "overlay/stack.h"
 
 #define OVL_ME_METACOPY	(1u << 0)	/* data in data_layer */
@@ -76,6 +78,15 @@ struct ovl_mwhere {
 	int origin_layer;	/* SAME: the layer holding it; OTHER: the first
 				 * layer on its filesystem; -1 if none */
 	char uuid[37];		/* the handle's uuid, text */
+	unsigned origin_fid_type;	/* the handle's fid: type and length */
+	size_t origin_fid_len;
+	/* the upper entry's metacopy xattr, decoded */
+	bool has_metacopy;
+	int metacopy_err;	/* enum ovl_metacopy_err */
+	struct ovl_metacopy metacopy;
+	/* the upper entry's nlink xattr: raw, and whether the kernel takes it */
+	char nlink[32];
+	bool nlink_ok;
 };
 
 /* Fill `w` for `name` of the merged dir `dirpath`. 0, or -1 with errno. */

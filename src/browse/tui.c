@@ -21,7 +21,7 @@
 #include "row.h"
 #include "tui.h"
 
-#define DETAILS_H 11	/* the rule and up to ten lines */
+#define DETAILS_H 13	/* the rule and up to twelve lines */
 
 struct view {
 	struct ovl_stack *s;
@@ -240,7 +240,8 @@ static void draw_details(struct view *v, int y0, int h, int w)
 		LINE("data:     %s", e->data_layer > 0 ? v->s->layers[e->data_layer].name
 						  : "missing (the kernel returns EIO)");
 	struct ovl_mwhere wh;
-	if (!e->hidden && ovl_mview_where(v->s, v->path, e->name, &wh) == 0) {
+	bool have_wh = !e->hidden && ovl_mview_where(v->s, v->path, e->name, &wh) == 0;
+	if (have_wh) {
 		static const struct { char k; const char *word; } kinds[] = {
 			{ 'f', "file" }, { 'd', "dir" }, { 'l', "symlink" },
 			{ 'w', "whiteout" }, { 'o', "special" },
@@ -261,8 +262,9 @@ static void draw_details(struct view *v, int y0, int h, int w)
 			LINE("origin:   unreadable: %s", ovl_fh_strerror(wh.origin_err));
 			break;
 		case OVL_WO_SAME:
-			LINE("origin:   the %s inode at this name (uuid %s)",
-			     v->s->layers[wh.origin_layer].name, wh.uuid);
+			LINE("origin:   the %s inode at this name; fid type %#x, %zu bytes; uuid %s",
+			     v->s->layers[wh.origin_layer].name, wh.origin_fid_type,
+			     wh.origin_fid_len, wh.uuid);
 			break;
 		case OVL_WO_OTHER:
 			LINE("origin:   not the inode at this name, on the filesystem of %s "
@@ -277,6 +279,22 @@ static void draw_details(struct view *v, int y0, int h, int w)
 			break;
 		}
 	}
+	if (have_wh && wh.has_metacopy) {
+		const struct ovl_metacopy *mc = &wh.metacopy;
+		char hex[2 * OVL_METACOPY_DIGEST_MAX + 1] = "";
+		if (wh.metacopy_err)
+			LINE("metacopy: unreadable: %s", ovl_metacopy_strerror(wh.metacopy_err));
+		else if (mc->empty)
+			LINE("metacopy: empty (no header, no digest)");
+		else {
+			ovl_hex_encode(mc->digest, mc->digest_len, hex);
+			LINE("metacopy: version %u, flags %#x, %s%s", mc->version, mc->flags,
+			     mc->digest_len ? (mc->digest_algo == OVL_VERITY_ALG_SHA256 ? "sha256:"
+						: "sha512:") : "no digest", hex);
+		}
+	}
+	if (have_wh && wh.nlink[0])
+		LINE("nlink:    %s%s", wh.nlink, wh.nlink_ok ? "" : " (invalid: the kernel ignores it)");
 	char path[4400];
 	entry_path(v, e->name, path, sizeof(path));
 	for (size_t i = 0; v->checking && i < v->check.n; i++) {
@@ -325,7 +343,7 @@ static void draw(struct view *v)
 	char line[2048];
 	for (int i = 0; i < list_h && v->top + (size_t)i < v->dir.n; i++) {
 		const struct ovl_mentry *e = &v->dir.e[v->top + (size_t)i];
-		row_format(v->s, e, line, sizeof(line), w > 100 ? 32 : 20);
+		row_format(v->s, e, line, sizeof(line), w > 100 ? 32 : w > 80 ? 20 : 12);
 		size_t np = entry_problems(v, e);
 		if (np) {
 			size_t len = strlen(line);

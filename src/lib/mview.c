@@ -13,6 +13,7 @@
 #include "overlay/lookup.h"
 #include "overlay/mview.h"
 #include "overlay/fh.h"
+#include "overlay/nlink.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "overlay/xattr.h"
@@ -152,6 +153,8 @@ static void where_origin(struct ovl_stack *s, int up, const struct ovl_below *be
 		return;
 	}
 	uuid_text(fh.uuid, w->uuid);
+	w->origin_fid_type = fh.type;
+	w->origin_fid_len = fh.fid_len;
 	w->origin = OVL_WO_NO_LAYER;
 	for (int k = 0; k < below->n; k++) {
 		const struct ovl_layer *L = &s->layers[below->d[k].layer];
@@ -421,8 +424,23 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 		return -1;
 	}
 	if (up >= 0 && ovl_stat_at(up, name, &st) == 0) {
+		unsigned char mc[OVL_XATTR_MAX];
+		char nl[sizeof(w->nlink)];
+		struct ovl_nlink parsed;
 		w->kind[0] = kind_of(&st);
 		where_origin(s, up, &below, name, w);
+		ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_METACOPY), mc,
+					     sizeof(mc));
+		if (n >= 0) {
+			w->has_metacopy = true;
+			w->metacopy_err = ovl_metacopy_parse(mc, (size_t)n, &w->metacopy);
+		}
+		n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_NLINK), nl,
+				     sizeof(nl) - 1);
+		if (n >= 0) {
+			w->nlink_ok = ovl_nlink_parse(nl, (size_t)n, &parsed) == 0;
+			ovl_escape(nl, (size_t)n, w->nlink, sizeof(w->nlink));
+		}
 	}
 	for (int k = 0; k < below.n; k++) {
 		int l = below.d[k].layer;

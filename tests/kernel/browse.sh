@@ -133,7 +133,7 @@ tui_wait() {
 	done
 }
 
-# The screen, driven in a real terminal (tmux): the list, opening a dir,
+# The screen, driven in a real 80x24 terminal (tmux): the list, opening a dir,
 # paging a metacopy file's lower data, c refused without --write, the
 # details pane, the deleted names, the help, quitting with exit 0.
 scenario browse_tui
@@ -145,14 +145,14 @@ sc_browse_tui() {
 		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b
 		ovl_mount "$OPTS"; chown 5 $M/d/a; rm $M/d/b; ovl_umount
 	' || return
-	tui_start ovlb$$ 100
+	tui_start ovlb$$ 80
 	_bad=
 	tui_wait '^ / '
 	tui_screen > "$S/s1"
 	grep -q '^ / ' "$S/s1" && grep -Eq '^d +d .* upper ' "$S/s1" ||
 		_bad="first screen: no / title or no d row"
 	tui_keys s2 Enter
-	grep -q '^ /d ' "$S/s2" && grep -Eq '^a .*metacopy\(data:lower1\)' "$S/s2" ||
+	grep -q '^ /d ' "$S/s2" && grep -Eq '^a .*metacopy\(data:lower1\) origin$' "$S/s2" ||
 		_bad="$_bad; Enter did not open /d with a as metacopy"
 	grep -q '^b ' "$S/s2" && _bad="$_bad; the deleted b is shown"
 	# v on the metacopy a pages its data, read from lower1
@@ -169,7 +169,8 @@ sc_browse_tui() {
 	tui_keys s4 g i
 	grep -q 'data: *lower1' "$S/s4" || _bad="$_bad; i shows no data layer for a"
 	grep -q 'in: *upper (file), lower1 (file)$' "$S/s4" &&
-		grep -q 'origin: *the lower1 inode at this name (uuid ' "$S/s4" ||
+		grep -q 'origin: *the lower1 inode at this name; fid type 0x' "$S/s4" &&
+		grep -Eq 'metacopy: (empty|version)' "$S/s4" ||
 		_bad="$_bad; i does not say a is in upper and lower1, its origin the lower1 inode"
 	tui_keys s5 '?'
 	grep -q 'overlay-browse keys' "$S/s5" || _bad="$_bad; ? shows no help"

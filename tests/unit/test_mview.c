@@ -278,6 +278,20 @@ START_TEST(test_where)
 	/* inside the opaque dir nothing below the upper layer is merged */
 	ck_assert_int_eq(ovl_mview_where(&st, "/d/opq", "hidden", &w), 0);
 	ck_assert_int_eq(w.kind[2], '-');
+	/* the upper xattrs, decoded: metacopy (empty here), nlink */
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
+	ck_assert(w.has_metacopy && w.metacopy_err == 0 && w.metacopy.empty);
+	ck_assert_str_eq(w.nlink, "");
+	xset("u/d/a", "trusted.overlay.nlink", "U+1");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
+	ck_assert_str_eq(w.nlink, "U+1");
+	ck_assert(w.nlink_ok);
+	xset("u/d/a", "trusted.overlay.nlink", "1");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
+	ck_assert(!w.nlink_ok);
+	xset("u/d/a", "trusted.overlay.metacopy", "xy");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
+	ck_assert(w.has_metacopy && w.metacopy_err == OVL_MC_TOO_SHORT);
 
 	int dfd = open(P("l2/d"), O_RDONLY | O_DIRECTORY);
 	struct ovl_fh probe;
