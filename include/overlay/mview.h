@@ -89,6 +89,19 @@ struct ovl_mwhere {
 	bool nlink_ok;
 };
 
+/*
+ * What the upper layer costs and hides under the merged dir `path`:
+ * bytes of the regular files whose data the upper holds (metacopy files
+ * hold none), and bytes of lower regular files no longer seen because
+ * an upper copy, whiteout or opaque dir covers them. Lower-only subtrees
+ * are not walked; a covered lower dir counts its top lower layer's files.
+ */
+struct ovl_mcost {
+	unsigned long long upper_bytes, upper_files;
+	unsigned long long shadowed_bytes, shadowed_files;
+};
+int ovl_mview_cost(struct ovl_stack *s, const char *path, struct ovl_mcost *c);
+
 /* Fill `w` for `name` of the merged dir `dirpath`. 0, or -1 with errno. */
 int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 		    struct ovl_mwhere *w);

@@ -35,6 +35,7 @@ static void usage(FILE *out)
 	      "     --json      the same as a JSON array\n"
 	      "     --ls PATH   list the merged dir PATH (--all: with deleted names)\n"
 	      "     --all       with --ls, also hidden names (deleted, under-opaque)\n"
+	      "     --du PATH   bytes the upper holds under PATH, and lower bytes it hides\n"
 	      "     --write     let the browser copy up (c) and fix (f), journalled;\n"
 	      "                 refused on a mounted stack\n"
 	      " -h, --help      display this help\n"
@@ -69,6 +70,7 @@ int main(int argc, char **argv)
 		{ "diff", no_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "ls", required_argument, NULL, 'l' },
+		{ "du", required_argument, NULL, 'u' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "write", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
@@ -102,6 +104,7 @@ int main(int argc, char **argv)
 			mode = c;
 			break;
 		case 'l':
+		case 'u':
 			mode = c;
 			lspath = optarg;
 			break;
@@ -154,6 +157,21 @@ int main(int argc, char **argv)
 			ovl_stack_close(&stack);
 			return 8;
 		}
+	}
+	if (mode == 'u') {
+		struct ovl_mcost cost;
+		rc = 0;
+		if (ovl_mview_cost(&stack, lspath, &cost) < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", lspath, strerror(errno));
+			rc = 8;
+		} else {
+			printf("upper data: %llu bytes in %llu files\n"
+			       "shadowed lower data: %llu bytes in %llu files\n",
+			       cost.upper_bytes, cost.upper_files, cost.shadowed_bytes,
+			       cost.shadowed_files);
+		}
+		ovl_stack_close(&stack);
+		return rc;
 	}
 	if (mode == 'l' || !mode) {
 		if (mode == 'l') {

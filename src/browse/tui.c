@@ -102,6 +102,23 @@ static void entry_path(const struct view *v, const char *name, char *out, size_t
 	snprintf(out, size, "%s%s%s", v->path, strcmp(v->path, "/") ? "/" : "", name);
 }
 
+/* 1536 -> "1.5 KiB", as du -h and ncdu show sizes */
+static void human(unsigned long long n, char *out, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double d = (double)n;
+	size_t u = 0;
+
+	while (d >= 1024 && u + 1 < OVL_ARRAY_SIZE(unit)) {
+		d /= 1024;
+		u++;
+	}
+	if (u)
+		snprintf(out, size, "%.1f %s", d, unit[u]);
+	else
+		snprintf(out, size, "%llu B", n);
+}
+
 static size_t entry_problems(const struct view *v, const struct ovl_mentry *e)
 {
 	char p[4400];
@@ -199,6 +216,7 @@ static void draw_help(void)
 		"  s                 sort by name, size, layer",
 		"  d                 only what the upper layer changes",
 		"  F                 filter: a name glob (a path glob with /), >SIZE, <SIZE",
+		"  S                 upper data and shadowed lower data under a dir",
 		"  ?                 this help     q           quit",
 		"",
 		"Columns: name, type, size, owner, mode, the layer it comes from,",
@@ -621,6 +639,29 @@ static void fix(struct view *v)
 	refresh_all(v);
 }
 
+/* 'S': what the upper holds and hides under the selected dir (or here). */
+static void measure(struct view *v)
+{
+	char path[4400];
+	struct ovl_mcost c;
+
+	if (v->dir.n && S_ISDIR(v->dir.e[v->sel].st.st_mode) && !v->dir.e[v->sel].hidden)
+		entry_path(v, v->dir.e[v->sel].name, path, sizeof(path));
+	else
+		snprintf(path, sizeof(path), "%s", v->path);
+	busy(" measuring ...");
+	if (ovl_mview_cost(v->s, path, &c) < 0) {
+		snprintf(v->msg, sizeof(v->msg), " %.4000s: %s", path, strerror(errno));
+		return;
+	}
+	char up[32], sh[32];
+	human(c.upper_bytes, up, sizeof(up));
+	human(c.shadowed_bytes, sh, sizeof(sh));
+	snprintf(v->msg, sizeof(v->msg),
+		 " %.4000s: upper data %s in %llu files, shadowed lower data %s in %llu files",
+		 path, up, c.upper_files, sh, c.shadowed_files);
+}
+
 /* Keys of the problems list; false when the key is not one of them. */
 static bool problems_key(struct view *v, int k, size_t page)
 {
@@ -732,6 +773,9 @@ int tui_run(struct ovl_stack *s, bool write)
 			break;
 		case 'c':
 			copy_up(&v);
+			break;
+		case 'S':
+			measure(&v);
 			break;
 		case 'f':
 			fix(&v);

@@ -452,3 +452,114 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 	ovl_below_free(&below);
 	return 0;
 }
+
+/* Regular-file bytes of a lower dir tree (one layer; symlinks not followed). */
+static void tree_bytes(int dirfd, int depth, struct ovl_mcost *c)
+{
+	size_t n = 0;
+	char **names;
+
+	if (depth > 512 || !(names = ovl_dir_names(dirfd, "", &n)))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (ovl_stat_at(dirfd, names[i], &st) < 0)
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			c->shadowed_bytes += (unsigned long long)st.st_size;
+			c->shadowed_files++;
+		} else if (S_ISDIR(st.st_mode)) {
+			int fd = ovl_open_dir_at(dirfd, names[i]);
+			if (fd >= 0) {
+				tree_bytes(fd, depth + 1, c);
+				close(fd);
+			}
+		}
+	}
+	ovl_dir_names_free(names);
+}
+
+/* What the lower layers hold at `name` of merged dir `dirpath` (the top one). */
+static void lower_bytes(struct ovl_stack *s, const char *dirpath, const char *name,
+			struct ovl_mcost *c)
+{
+	struct ovl_below below;
+	int up = -1;
+
+	ovl_below_init(&below, s);
+	if (find_dir(s, dirpath, &up, &below) == 0) {
+		for (int k = 0; k < below.n; k++) {
+			struct stat st;
+			if (below.d[k].fd < 0 || ovl_stat_at(below.d[k].fd, name, &st) < 0)
+				continue;
+			if (S_ISREG(st.st_mode)) {
+				c->shadowed_bytes += (unsigned long long)st.st_size;
+				c->shadowed_files++;
+			} else if (S_ISDIR(st.st_mode)) {
+				int fd = ovl_open_dir_at(below.d[k].fd, name);
+				if (fd >= 0) {
+					tree_bytes(fd, 0, c);
+					close(fd);
+				}
+			}
+			break;	/* the top lower entry is what the upper covers */
+		}
+	}
+	if (up >= 0)
+		close(up);
+	ovl_below_free(&below);
+}
+
+static int cost_dir(struct ovl_stack *s, const char *path, int depth, struct ovl_mcost *c)
+{
+	struct ovl_mdir d;
+	char child[4096];
+
+	if (depth > 512)
+		return 0;
+	if (ovl_mview_list(s, path, true, &d) < 0)
+		return -1;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct ovl_mentry *e = &d.e[i];
+		bool reg = S_ISREG(e->st.st_mode), dir = S_ISDIR(e->st.st_mode);
+		int len = snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "",
+				   e->name);
+		if (e->layer == 0) {
+			if (reg && !(e->flags & (OVL_ME_METACOPY | OVL_ME_WHITEOUT))) {
+				c->upper_bytes += (unsigned long long)e->st.st_size;
+				c->upper_files++;
+			}
+			/* an upper copy or whiteout covers the lower entry; an upper
+			 * dir merges with a lower dir (its own listing says what it hides) */
+			if (!dir || !(e->flags & (OVL_ME_MERGED | OVL_ME_OPAQUE)))
+				if (!(e->flags & OVL_ME_METACOPY))
+					lower_bytes(s, path, e->name, c);
+			if (dir && len > 0 && (size_t)len < sizeof(child))
+				cost_dir(s, child, depth + 1, c);
+		} else if (e->flags & OVL_ME_UNDER_OPAQUE) {
+			if (reg) {
+				c->shadowed_bytes += (unsigned long long)e->st.st_size;
+				c->shadowed_files++;
+			} else if (dir) {
+				/* the hidden lower dir, by its path in its own layer */
+				int fd = len > 1 && (size_t)len < sizeof(child)
+					 ? ovl_open_beneath(s->layers[e->layer].fd, child + 1,
+							    (size_t)len - 1, O_RDONLY | O_DIRECTORY)
+					 : -1;
+				if (fd >= 0) {
+					tree_bytes(fd, 0, c);
+					close(fd);
+				}
+			}
+		}
+		/* lower-only entries cost the upper nothing: not walked */
+	}
+	ovl_mdir_free(&d);
+	return 0;
+}
+
+int ovl_mview_cost(struct ovl_stack *s, const char *path, struct ovl_mcost *c)
+{
+	memset(c, 0, sizeof(*c));
+	return cost_dir(s, path, 0, c);
+}

@@ -83,6 +83,7 @@ sc_browse_ls() {
 	"$BROWSE" --ls /d -o "$OPTS" > "$S/ls" 2>&1
 	"$BROWSE" --ls /d --all -o "$OPTS" > "$S/lsall" 2>&1
 	"$BROWSE" --ls /o --all -o "$OPTS" > "$S/lsopq" 2>&1
+	"$BROWSE" --du / -o "$OPTS" > "$S/du" 2>&1
 	_bad=
 	grep -Eq '^a +- +2 +5:0 +0644 upper +metacopy\(data:lower1\) origin$' "$S/ls" ||
 		_bad="a: not a metacopy upper file with its data in lower1"
@@ -96,12 +97,16 @@ sc_browse_ls() {
 	# the kernel made /o opaque: --all shows the lower name it hides
 	grep -Eq '^old +- .* lower1 +under-opaque' "$S/lsopq" && grep -Eq '^new .* upper' "$S/lsopq" ||
 		_bad="$_bad; --all on the opaque /o does not show old under-opaque"
+	# upper data: d/n and o/new; hidden: d/b (whiteout), o/old (opaque);
+	# the metacopy a and e hold no data
+	printf 'upper data: 6 bytes in 2 files\nshadowed lower data: 6 bytes in 2 files\n' |
+		cmp -s - "$S/du" || _bad="$_bad; --du: $(cat "$S/du")"
 	if [ -z "$_bad" ]; then
-		ok "$SC: --ls shows each entry's layer and marks, --all the hidden names"
+		ok "$SC: --ls shows each entry's layer and marks, --all the hidden names, --du the cost"
 	else
-		not_ok "$SC: --ls shows each entry's layer and marks, --all the hidden names"
+		not_ok "$SC: --ls shows each entry's layer and marks, --all the hidden names, --du the cost"
 		diag "$_bad"
-		diag "$(cat "$S/ls" "$S/lsall" "$S/lsopq")"
+		diag "$(cat "$S/ls" "$S/lsall" "$S/lsopq" "$S/du")"
 	fi
 }
 
@@ -186,7 +191,7 @@ sc_browse_tui() {
 	fi
 }
 
-# Search, sort, changed-only and the filter in the screen.
+# Search, sort, changed-only, the filter and S in the screen.
 scenario browse_tui_keys
 sc_browse_tui_keys() {
 	stack_new "$SC"
@@ -229,13 +234,17 @@ sc_browse_tui_keys() {
 	tui_keys s5 F Enter
 	grep -q '^alpha ' "$S/s5" && ! grep -q 'filter' "$S/s5" ||
 		_bad="$_bad; an empty F did not show all again"
+	# S on a file measures the dir: beta's 3 lower bytes are deleted
+	tui_keys s6 g S
+	grep -q '/d: upper data 0 B in 0 files, shadowed lower data 3 B in 1 files' "$S/s6" ||
+		_bad="$_bad; S did not measure /d"
 	tui_keys s3 q
 	grep -q 'EXIT=0' "$S/s3" || _bad="$_bad; q did not exit 0"
 	tmux kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
-		ok "$SC: search, sort by size, changed-only and filter in a real terminal"
+		ok "$SC: search, sort by size, changed-only, filter and S in a real terminal"
 	else
-		not_ok "$SC: search, sort by size, changed-only and filter in a real terminal"
+		not_ok "$SC: search, sort by size, changed-only, filter and S in a real terminal"
 		diag "$_bad"
 		diag "$(head -6 "$S/s1" 2>/dev/null)"
 		diag "$(head -6 "$S/s2" 2>/dev/null)"

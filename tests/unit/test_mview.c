@@ -357,6 +357,33 @@ START_TEST(test_edit_one)
 }
 END_TEST
 
+START_TEST(test_cost)
+{
+	struct ovl_mcost c;
+
+	if (getuid() != 0)
+		return;
+	/* upper data: d/c (7) and d/opq/mine (1); the metacopy d/a holds none.
+	 * shadowed: lower2's d/c (7) under the copy, d/opq/hidden (1) under
+	 * the opaque dir; lower1's whiteout of d/b is not the upper's doing */
+	ck_assert_int_eq(ovl_mview_cost(&st, "/", &c), 0);
+	ck_assert_uint_eq(c.upper_bytes, 8);
+	ck_assert_uint_eq(c.upper_files, 2);
+	ck_assert_uint_eq(c.shadowed_bytes, 8);
+	ck_assert_uint_eq(c.shadowed_files, 2);
+	/* an upper whiteout over a lower dir hides its whole tree */
+	mkd("l2/gone"); mkf("l2/gone/x", "12345"); mkd("l2/gone/s"); mkf("l2/gone/s/y", "123");
+	ck_assert_int_eq(mknod(P("u/gone"), S_IFCHR | 0, makedev(0, 0)), 0);
+	ck_assert_int_eq(ovl_mview_cost(&st, "/", &c), 0);
+	ck_assert_uint_eq(c.shadowed_bytes, 16);
+	ck_assert_uint_eq(c.shadowed_files, 4);
+	ck_assert_int_eq(ovl_mview_cost(&st, "/d/opq", &c), 0);
+	ck_assert_uint_eq(c.upper_bytes, 1);
+	ck_assert_uint_eq(c.shadowed_bytes, 1);
+	ck_assert_int_eq(ovl_mview_cost(&st, "/nope", &c), -1);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("mview");
@@ -370,6 +397,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_background_check);
 	tcase_add_test(tc, test_where);
 	tcase_add_test(tc, test_edit_one);
+	tcase_add_test(tc, test_cost);
 	suite_add_tcase(s, tc);
 	return s;
 }
