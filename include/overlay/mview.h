@@ -78,6 +78,8 @@ struct ovl_mwhere {
 	int origin_layer;	/* SAME: the layer holding it; OTHER: the first
 				 * layer on its filesystem; -1 if none */
 	char uuid[37];		/* the handle's uuid, text */
+	char origin_path[1024];	/* OTHER: where the inode is now ("/x/y" in
+				 * origin_layer), "" when it cannot be found */
 	unsigned origin_fid_type;	/* the handle's fid: type and length */
 	size_t origin_fid_len;
 	/* the upper entry's metacopy xattr, decoded */

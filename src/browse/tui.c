@@ -285,8 +285,16 @@ static void draw_details(struct view *v, int y0, int h, int w)
 			     wh.origin_fid_len, wh.uuid);
 			break;
 		case OVL_WO_OTHER:
-			LINE("origin:   not the inode at this name, on the filesystem of %s "
-			     "(renamed, or stale) (uuid %s)", v->s->layers[wh.origin_layer].name, wh.uuid);
+			if (wh.origin_path[0]) {
+				ovl_escape(wh.origin_path, strlen(wh.origin_path), name, sizeof(name));
+				LINE("origin:   %s:%s (not at this name); fid type %#x; uuid %s",
+				     v->s->layers[wh.origin_layer].name, name, wh.origin_fid_type,
+				     wh.uuid);
+			} else {
+				LINE("origin:   gone: no inode of %s's filesystem has it (stale); "
+				     "fid type %#x; uuid %s", v->s->layers[wh.origin_layer].name,
+				     wh.origin_fid_type, wh.uuid);
+			}
 			break;
 		case OVL_WO_NO_LAYER:
 			LINE("origin:   no layer has its filesystem (uuid %s)", wh.uuid);

@@ -18,6 +18,7 @@
 #include "overlay/util.h"
 #include "overlay/xattr.h"
 #include "merge.h"
+#include "walk.h"
 #include "strset.h"
 
 /*
@@ -182,6 +183,34 @@ static void where_origin(struct ovl_stack *s, int up, const struct ovl_below *be
 		if (L)
 			w->origin = OVL_WO_OTHER;
 	}
+}
+
+/* OTHER: decode the handle, as the checks do, to say where the inode is now. */
+static void origin_now(struct ovl_stack *s, int up, const char *name, struct ovl_mwhere *w)
+{
+	unsigned char buf[OVL_XATTR_MAX];
+	struct ovl_fh fh;
+	struct stat st;
+	struct ovl_ctx c;
+	ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_ORIGIN), buf,
+				     sizeof(buf));
+
+	if (n < 0 || ovl_fh_parse(buf, (size_t)n, &fh) != OVL_FH_OK)
+		return;
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*c.mountfd));
+	for (int i = 0; i < s->nlayers; i++)
+		c.mountfd[i] = -1;
+	int layer = ovl_ctx_handle_path(&c, &fh, w->origin_path, sizeof(w->origin_path), &st);
+	if (layer > 0)
+		w->origin_layer = layer;
+	else
+		w->origin_path[0] = '\0';
+	for (int i = 0; i < s->nlayers; i++)
+		if (c.mountfd[i] >= 0)
+			close(c.mountfd[i]);
+	free(c.mountfd);
 }
 
 /* The entry `name` of one layer's dir, with its overlay marks. */
@@ -429,6 +458,8 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 		struct ovl_nlink parsed;
 		w->kind[0] = kind_of(&st);
 		where_origin(s, up, &below, name, w);
+		if (w->origin == OVL_WO_OTHER)
+			origin_now(s, up, name, w);
 		ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_METACOPY), mc,
 					     sizeof(mc));
 		if (n >= 0) {

@@ -312,7 +312,17 @@ START_TEST(test_where)
 	set_origin_of("u/d/c", "l2/d", "a");
 	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
 	ck_assert_int_eq(w.origin, OVL_WO_OTHER);
-	ck_assert_int_ge(w.origin_layer, 1);	/* both lowers share one filesystem */
+	/* decoded: the inode is lower2's d/a */
+	ck_assert_str_eq(w.origin_path, "/d/a");
+	ck_assert_int_eq(w.origin_layer, 2);
+	/* gone: the inode of lower2's d/gone no longer exists */
+	mkf("l2/d/gone", "g");
+	set_origin_of("u/d/c", "l2/d", "gone");
+	ck_assert_int_eq(unlink(P("l2/d/gone")), 0);
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
+	ck_assert_int_eq(w.origin, OVL_WO_OTHER);
+	ck_assert_str_eq(w.origin_path, "");
+	set_origin_of("u/d/c", "l2/d", "a");
 	/* the listing says the same of each upper entry */
 	struct ovl_mdir d;
 	ck_assert_int_eq(ovl_mview_list(&st, "/d", false, &d), 0);
