@@ -86,6 +86,9 @@ struct ovl_mwhere {
 	bool has_metacopy;
 	int metacopy_err;	/* enum ovl_metacopy_err */
 	struct ovl_metacopy metacopy;
+	/* the upper entry's redirect: the layer it leads to (-1: nothing there,
+	 * 0: no redirect or not followed) */
+	int redirect_layer;
 	/* the upper entry's nlink xattr: raw, and whether the kernel takes it */
 	char nlink[32];
 	bool nlink_ok;

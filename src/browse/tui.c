@@ -250,15 +250,20 @@ static void draw_details(struct view *v, int y0, int h, int w)
 	     (unsigned long long)e->st.st_ino, (unsigned long)e->st.st_nlink,
 	     (long long)e->st.st_size, (long long)e->st.st_blocks);
 	LINE("marks:    %s", flags[0] ? flags : "none");
+	struct ovl_mwhere wh;
+	bool have_wh = !e->hidden && ovl_mview_where(v->s, v->path, e->name, &wh) == 0;
 	if (e->redirect) {
 		ovl_escape(e->redirect, strlen(e->redirect), name, sizeof(name));
-		LINE("redirect: %s", name);
+		char to[64] = "";
+		if (have_wh && wh.redirect_layer > 0)
+			snprintf(to, sizeof(to), "  (leads to %s)", v->s->layers[wh.redirect_layer].name);
+		else if (have_wh && wh.redirect_layer < 0)
+			snprintf(to, sizeof(to), "  (leads nowhere)");
+		LINE("redirect: %s%s", name, to);
 	}
 	if (e->flags & OVL_ME_METACOPY)
 		LINE("data:     %s", e->data_layer > 0 ? v->s->layers[e->data_layer].name
 						  : "missing (the kernel returns EIO)");
-	struct ovl_mwhere wh;
-	bool have_wh = !e->hidden && ovl_mview_where(v->s, v->path, e->name, &wh) == 0;
 	if (have_wh) {
 		static const struct { char k; const char *word; } kinds[] = {
 			{ 'f', "file" }, { 'd', "dir" }, { 'l', "symlink" },

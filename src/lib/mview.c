@@ -185,6 +185,27 @@ static void where_origin(struct ovl_stack *s, int up, const struct ovl_below *be
 	}
 }
 
+/* Where the upper entry's redirect leads, by the same lookup as the listing. */
+static void redirect_target(struct ovl_stack *s, int up, const struct ovl_below *below,
+			    const char *name, const struct stat *st, struct ovl_mwhere *w)
+{
+	char rd[OVL_XATTR_MAX + 1];
+	bool abs;
+	ssize_t rl = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_REDIRECT), rd,
+				      OVL_XATTR_MAX);
+
+	if (rl <= 0 || ovl_redirect_parse(rd, (size_t)rl, &abs) != OVL_RD_OK ||
+	    (S_ISDIR(st->st_mode) && !s->redirect_follow))
+		return;
+	rd[rl] = '\0';
+	struct ovl_lookup_req req = { .name = name, .redirect = rd, .layer = 0,
+				      .want_data = S_ISREG(st->st_mode) };
+	struct ovl_lookup_res res;
+	w->redirect_layer = -1;
+	if (ovl_merge_lookup(s, below, &req, NULL, &res) == 0 && res.first != OVL_HIT_NONE)
+		w->redirect_layer = res.first_layer;
+}
+
 /* OTHER: decode the handle, as the checks do, to say where the inode is now. */
 static void origin_now(struct ovl_stack *s, int up, const char *name, struct ovl_mwhere *w)
 {
@@ -460,6 +481,7 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 		where_origin(s, up, &below, name, w);
 		if (w->origin == OVL_WO_OTHER)
 			origin_now(s, up, name, w);
+		redirect_target(s, up, &below, name, &st, w);
 		ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_METACOPY), mc,
 					     sizeof(mc));
 		if (n >= 0) {

@@ -289,6 +289,13 @@ START_TEST(test_where)
 	xset("u/d/a", "trusted.overlay.nlink", "1");
 	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
 	ck_assert(!w.nlink_ok);
+	ck_assert_int_eq(w.redirect_layer, 0);
+	xset("u/d/a", "trusted.overlay.redirect", "/d/e");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
+	ck_assert_int_eq(w.redirect_layer, 1);
+	xset("u/d/a", "trusted.overlay.redirect", "/nothing");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
+	ck_assert_int_eq(w.redirect_layer, -1);
 	xset("u/d/a", "trusted.overlay.metacopy", "xy");
 	ck_assert_int_eq(ovl_mview_where(&st, "/d", "a", &w), 0);
 	ck_assert(w.has_metacopy && w.metacopy_err == OVL_MC_TOO_SHORT);
