@@ -121,8 +121,8 @@ tui_need() {
 tui_start() {
 	_t=$1
 	tmux kill-session -t "$_t" 2>/dev/null
-	tmux new-session -d -s "$_t" -x "$2" -y 24 \
-		"LANG=C.UTF-8 $BROWSE ${3:-} -o '$OPTS'; echo EXIT=\$?; sleep 5"
+	tmux -u new-session -d -s "$_t" -x "$2" -y 24 \
+		"LC_ALL=C.UTF-8 $BROWSE ${3:-} -o '$OPTS'; echo EXIT=\$?; sleep 5"
 }
 tui_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
 # tui_keys FILE KEY...: press the keys, keep the screen in $S/FILE
@@ -253,7 +253,8 @@ sc_browse_tui_keys() {
 
 # The background check in the screen: a metacopy file whose lower data
 # was deleted offline is counted in the title, marked in its row, listed
-# by p, and Enter on the problem goes to it.
+# by p, and Enter on the problem goes to it; a UTF-8 name shows as it is,
+# a control byte escaped (and reported).
 scenario browse_tui_problems
 sc_browse_tui_problems() {
 	stack_new "$SC"
@@ -263,20 +264,24 @@ sc_browse_tui_problems() {
 		mkdir -p $L1/d; echo a > $L1/d/a; echo b > $L1/d/b
 		ovl_mount "$OPTS"; chown 5 $M/d/a; ovl_umount
 		rm $L1/d/a
+		echo u > "$L1/d/naïve"; echo c > "$L1/d/$(printf "ctl\001")"
 	' || return
 	snapshot "$S/snap.before" $(kt_layers)
 	tui_start ovlp$$ 120
 	_bad=
-	tui_wait '\[1 problem: p lists them\]'
+	tui_wait '\[2 problems: p lists them\]'
 	tui_screen > "$S/s1"
-	grep -q '^ / .*\[1 problem: p lists them\]' "$S/s1" ||
-		_bad="the title does not count 1 problem"
+	grep -q '^ / .*\[2 problems: p lists them\]' "$S/s1" ||
+		_bad="the title does not count 2 problems (no data, a control byte)"
 	tui_keys s2 p
 	grep -q '^ problems ' "$S/s2" && grep -q '^MC_NO_DATA upper:/d/a: ' "$S/s2" ||
 		_bad="$_bad; p does not list MC_NO_DATA at upper:/d/a"
 	tui_keys s3 Enter
 	grep -q '^ /d ' "$S/s3" && grep -Eq '^a .* !1$' "$S/s3" ||
 		_bad="$_bad; Enter did not go to /d with a marked !1"
+	# a UTF-8 name as it is, a control byte escaped
+	grep -q '^naïve ' "$S/s3" && grep -q '^ctl\\x01 ' "$S/s3" ||
+		_bad="$_bad; names: UTF-8 not shown as is or a control byte not escaped"
 	tui_keys s4 i
 	grep -q 'problem: *MC_NO_DATA upper:/d/a' "$S/s4" ||
 		_bad="$_bad; i does not show the problem of a"
@@ -290,7 +295,7 @@ sc_browse_tui_problems() {
 	else
 		not_ok "$SC: the background check counts, marks, lists and jumps to a problem"
 		diag "$_bad"
-		for _f in s1 s2 s3 s4; do diag "== $_f"; diag "$(head -6 "$S/$_f" 2>/dev/null)"; done
+		for _f in s1 s2 s3 s4; do diag "== $_f"; diag "$(head -7 "$S/$_f" 2>/dev/null)"; done
 	fi
 }
 
