@@ -118,22 +118,30 @@ tui_need() {
 	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return 1; }
 	command -v tmux >/dev/null || { skip "$SC: tmux not installed"; return 1; }
 }
+# each scenario its own tmux server (-L): a server still exiting after
+# the last scenario's kill-session must not take the new session with it
+tx() { tmux -L "$_t" "$@"; }
 tui_start() {
 	_t=$1
-	tmux kill-session -t "$_t" 2>/dev/null
-	tmux -u new-session -d -s "$_t" -x "$2" -y 24 \
-		"LC_ALL=C.UTF-8 $BROWSE ${3:-} -o '$OPTS'; echo EXIT=\$?; sleep 5"
+	tx kill-session -t "$_t" 2>/dev/null
+	for _try in 1 2 3; do
+		tx -u new-session -d -s "$_t" -x "$2" -y 24 \
+			"LC_ALL=C.UTF-8 $BROWSE ${3:-} -o '$OPTS'; echo EXIT=\$?; sleep 5" &&
+			tx has-session -t "$_t" 2>/dev/null && return 0
+		sleep 0.3
+	done
+	diag "$SC: tmux would not start a session"
 }
-tui_screen() { sleep 0.4; tmux capture-pane -p -t "$_t"; }
+tui_screen() { sleep 0.4; tx capture-pane -p -t "$_t"; }
 # tui_keys FILE KEY...: press the keys, keep the screen in $S/FILE
 tui_keys() {
 	_f=$1; shift
-	tmux send-keys -t "$_t" "$@"
+	tx send-keys -t "$_t" "$@"
 	tui_screen > "$S/$_f"
 }
 tui_wait() {
 	_i=0
-	until tmux capture-pane -p -t "$_t" | grep -q "$1"; do
+	until tx capture-pane -p -t "$_t" | grep -q "$1"; do
 		_i=$((_i + 1)); [ "$_i" -lt 50 ] || break; sleep 0.1
 	done
 }
@@ -165,7 +173,7 @@ sc_browse_tui() {
 	grep -q '/d/a  (data from lower1)' "$S/sv" && [ "$(sed -n 2p "$S/sv")" = a ] &&
 		grep -q 'line 1 of 1' "$S/sv" ||
 		_bad="$_bad; v did not show a's lower data"
-	tmux send-keys -t "$_t" q
+	tx send-keys -t "$_t" q
 	tui_keys sr c
 	grep -q 'read-only: start overlay-browse with --write' "$S/sr" &&
 		grep -Eq '^a .*metacopy' "$S/sr" || _bad="$_bad; c without --write is not refused"
@@ -181,7 +189,7 @@ sc_browse_tui() {
 	grep -q 'overlay-browse keys' "$S/s5" || _bad="$_bad; ? shows no help"
 	tui_keys s6 x h q
 	grep -q 'EXIT=0' "$S/s6" || _bad="$_bad; q did not exit 0"
-	tmux kill-session -t "$_t" 2>/dev/null
+	tx kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
 		ok "$SC: list, open, view data, deleted names, details, help and quit in a real terminal"
 	else
@@ -206,14 +214,14 @@ sc_browse_tui_keys() {
 	# the selected row is drawn reversed (ESC[7m); dash has no $'...'
 	_esc=$(printf '\033')
 	_sel() {
-		tmux capture-pane -p -e -t "$_t" | grep -a "${_esc}\[7m" |
+		tx capture-pane -p -e -t "$_t" | grep -a "${_esc}\[7m" |
 			sed "s/${_esc}\[[0-9;]*m//g"
 	}
 	_bad=
 	tui_wait '^ / '
-	tmux send-keys -t "$_t" Enter
+	tx send-keys -t "$_t" Enter
 	sleep 0.4
-	tmux send-keys -t "$_t" / g a m Enter
+	tx send-keys -t "$_t" / g a m Enter
 	sleep 0.4
 	_sel > "$S/sel"
 	grep -q '^gamma ' "$S/sel" || _bad="/gam did not select gamma: $(cat "$S/sel")"
@@ -225,8 +233,8 @@ sc_browse_tui_keys() {
 		grep -Eq '^beta .*deleted' "$S/s2" && ! grep -q '^alpha ' "$S/s2" ||
 		_bad="$_bad; d did not show only zeta (metadata) and beta (deleted)"
 	# F: a glob and a size bound keep gamma only; an empty filter all again
-	tmux send-keys -t "$_t" d F
-	tmux send-keys -t "$_t" -l '*a >100'
+	tx send-keys -t "$_t" d F
+	tx send-keys -t "$_t" -l '*a >100'
 	tui_keys s4 Enter
 	grep -q 'filter \*a >100' "$S/s4" && grep -q '^gamma ' "$S/s4" &&
 		! grep -Eq '^(alpha|zeta) ' "$S/s4" ||
@@ -240,7 +248,7 @@ sc_browse_tui_keys() {
 		_bad="$_bad; S did not measure /d"
 	tui_keys s3 q
 	grep -q 'EXIT=0' "$S/s3" || _bad="$_bad; q did not exit 0"
-	tmux kill-session -t "$_t" 2>/dev/null
+	tx kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
 		ok "$SC: search, sort by size, changed-only, filter and S in a real terminal"
 	else
@@ -287,7 +295,7 @@ sc_browse_tui_problems() {
 		_bad="$_bad; i does not show the problem of a"
 	tui_keys s5 q
 	grep -q 'EXIT=0' "$S/s5" || _bad="$_bad; q did not exit 0"
-	tmux kill-session -t "$_t" 2>/dev/null
+	tx kill-session -t "$_t" 2>/dev/null
 	snapshot "$S/snap.after" $(kt_layers)
 	cmp -s "$S/snap.before" "$S/snap.after" || _bad="$_bad; the layers changed"
 	if [ -z "$_bad" ]; then
@@ -320,7 +328,7 @@ sc_browse_tui_write() {
 	tui_keys s2 c
 	grep -q 'copied up /d/a' "$S/s2" && ! grep -Eq '^a .*metacopy' "$S/s2" ||
 		_bad="c did not copy up /d/a"
-	tmux send-keys -t "$_t" p
+	tx send-keys -t "$_t" p
 	tui_wait 'checked\|problem'
 	tui_keys s3 ''
 	grep -q '^WH_ORPHAN upper:/d/ghost: .*\[fix: Remove\]' "$S/s3" ||
@@ -333,7 +341,7 @@ sc_browse_tui_write() {
 		_bad="$_bad; f did not fix the orphan whiteout"
 	tui_keys s5 q q
 	grep -q 'EXIT=0' "$S/s5" || _bad="$_bad; q did not exit 0"
-	tmux kill-session -t "$_t" 2>/dev/null
+	tx kill-session -t "$_t" 2>/dev/null
 	# the layers after: a real copy, no metacopy xattr, no ghost, clean
 	[ ! -e "$U/d/ghost" ] || _bad="$_bad; the orphan whiteout is still there"
 	getfattr -n trusted.overlay.metacopy "$U/d/a" >/dev/null 2>&1 &&
