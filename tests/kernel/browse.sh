@@ -199,7 +199,7 @@ sc_browse_tui() {
 	fi
 }
 
-# Search, sort, changed-only, the filter and S in the screen.
+# Search, sort, changed-only, the filter, S and a resize in the screen.
 scenario browse_tui_keys
 sc_browse_tui_keys() {
 	stack_new "$SC"
@@ -246,13 +246,19 @@ sc_browse_tui_keys() {
 	tui_keys s6 g S
 	grep -q '/d: upper data 0 B in 0 files, shadowed lower data 3 B in 1 files' "$S/s6" ||
 		_bad="$_bad; S did not measure /d"
+	# a smaller terminal (KEY_RESIZE): redrawn to fit, still working
+	tx resize-window -t "$_t" -x 60 -y 12
+	tui_keys s7 j
+	[ "$(wc -l < "$S/s7")" -eq 12 ] && grep -q '^ /d ' "$S/s7" &&
+		[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$S/s7")" -le 60 ] &&
+		grep -q '^ q quit' "$S/s7" || _bad="$_bad; not redrawn for 60x12"
 	tui_keys s3 q
 	grep -q 'EXIT=0' "$S/s3" || _bad="$_bad; q did not exit 0"
 	tx kill-session -t "$_t" 2>/dev/null
 	if [ -z "$_bad" ]; then
-		ok "$SC: search, sort by size, changed-only, filter and S in a real terminal"
+		ok "$SC: search, sort by size, changed-only, filter, S and resize in a real terminal"
 	else
-		not_ok "$SC: search, sort by size, changed-only, filter and S in a real terminal"
+		not_ok "$SC: search, sort by size, changed-only, filter, S and resize in a real terminal"
 		diag "$_bad"
 		diag "$(head -6 "$S/s1" 2>/dev/null)"
 		diag "$(head -6 "$S/s2" 2>/dev/null)"
