@@ -12,10 +12,12 @@
 
 #include "overlay/copyup.h"
 #include "overlay/fsck.h"
+#include "overlay/fstab.h"
 #include "overlay/opts.h"
 #include "overlay/problem.h"
 #include "overlay/repair.h"
 #include "overlay/stack.h"
+#include "overlay/util.h"
 
 #define PROG "fsck.overlay"
 
@@ -34,6 +36,8 @@ static void usage(FILE *out)
 	      " " PROG " [options] [-w WORKDIR] UPPER LOWER [LOWER...]\n"
 	      " " PROG " --undo JOURNAL [stack]\n"
 	      " " PROG " --copy-up [-n|-y] -o OPTS [PATH...]\n"
+	      " " PROG " [options] [--fstab FILE] MOUNTPOINT\n"
+	      " " PROG " -A [options] [--fstab FILE]\n"
 	      "\n"
 	      "Check an unmounted overlayfs layer stack.\n"
 	      "\n"
@@ -50,6 +54,10 @@ static void usage(FILE *out)
 	      "     --copy-up       copy the data of metacopy files up (all, or\n"
 	      "                     the merged-view PATHs given); -n lists them\n"
 	      "     --verify-data   with --copy-up: compare each copy with its source\n"
+	      " -A                  check every overlay of the fstab with a pass\n"
+	      "                     number, in pass order\n"
+	      "     --fstab FILE    the fstab for MOUNTPOINT and -A (default\n"
+	      "                     /etc/fstab)\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
 	      " -C FD               progress of --copy-up: e2fsck lines on FD (0: a bar)\n"
@@ -105,6 +113,103 @@ static int fail_usage(const char *msg)
 	return EXIT_USAGE;
 }
 
+/* Check (or repair, undo, copy up) one stack; its fsck exit code. */
+static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
+		     const char *undo, int progress_fd)
+{
+	struct ovl_stack stack;
+	char err[512];
+	int rc = ovl_stack_open(&stack, opts, err, sizeof(err));
+	if (rc != OVL_STACK_OK) {
+		fprintf(stderr, PROG ": %s\n", err);
+		ovl_stack_close(&stack);
+		return rc;
+	}
+	ovl_stack_detect(&stack);
+
+	char mnt[4096];
+	if (ovl_stack_mounted(&stack, mnt, sizeof(mnt)) == 1) {
+		if (mode != OVL_MODE_NO || undo) {
+			fprintf(stderr, PROG ": the stack is mounted on %s: "
+				"refusing to change it\n", mnt);
+			ovl_stack_close(&stack);
+			return EXIT_OPERATIONAL;
+		}
+		fprintf(stderr, PROG ": warning: the stack is mounted on %s: "
+			"results may be inconsistent\n", mnt);
+	}
+	if (undo) {
+		rc = ovl_repair_undo(&stack, undo, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, PROG ": %s\n", err);
+		else
+			printf("rolled back the changes recorded in %s\n", undo);
+		ovl_stack_close(&stack);
+		return rc;
+	}
+	if (mode != OVL_MODE_NO && !fo->journal && !stack.has_work) {
+		ovl_stack_close(&stack);
+		return fail_usage("a repair needs the work dir (-w or workdir=) for its undo "
+				  "journal, or -z FILE");
+	}
+
+	struct ovl_report report;
+	struct ovl_fsck_stats stats;
+	ovl_report_init(&report, mode, stdout);
+	report.in = stdin;
+	report.verbose = fo->verbose;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	/* Progress of long copy-ups: -C fd gives e2fsck's lines on fd (-C 0:
+	 * a bar when that is a terminal); a terminal on stderr gets a bar. */
+	if (fo->copy_up && progress_fd > 0)
+		ovl_copyup_progress_fd = progress_fd;
+	else if (fo->copy_up && progress_fd == 0 && isatty(STDOUT_FILENO))
+		ovl_copyup_progress = stdout;
+	else if (fo->copy_up && progress_fd < 0 && isatty(STDERR_FILENO))
+		ovl_copyup_progress = stderr;
+	ovl_copyup_progress_name = stack.layers[0].path ? stack.layers[0].path : "overlay";
+	rc = ovl_fsck_run(&stack, fo, &report, &stats);
+	ovl_fsck_print_stats(&stack, fo, &stats, stdout);
+	ovl_report_summary(&report);
+	ovl_stack_close(&stack);
+	return rc | ovl_report_exit(&report);
+}
+
+/*
+ * -A: every overlay of the fstab with a pass number, in pass order, as
+ * fsck -A does for block devices; the exit codes are or-ed.
+ */
+static int check_fstab_all(const char *fstab, struct ovl_fsck_opts *fo, int mode, int progress_fd)
+{
+	struct ovl_fstab t;
+	char err[512];
+	int rc = EXIT_CLEAN;
+
+	if (ovl_fstab_read(fstab, &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return EXIT_OPERATIONAL;
+	}
+	const struct ovl_fstab_entry **order = ovl_xcalloc(t.n + 1, sizeof(*order));
+	size_t n = ovl_fstab_pass_order(&t, order);
+	for (size_t i = 0; i < n && !ovl_repair_interrupted; i++) {
+		struct ovl_opts opts;
+		ovl_opts_init(&opts);
+		printf("%s:\n", order[i]->target);
+		fflush(stdout);
+		if (ovl_opts_parse(&opts, order[i]->options, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", order[i]->target, err);
+			rc |= EXIT_USAGE;
+		} else {
+			rc |= check_one(&opts, fo, mode, NULL, progress_fd);
+		}
+		ovl_opts_free(&opts);
+	}
+	free(order);
+	ovl_fstab_free(&t);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -116,19 +221,22 @@ int main(int argc, char **argv)
 		{ "undo", required_argument, NULL, 'X' },
 		{ "copy-up", no_argument, NULL, 'K' },
 		{ "verify-data", no_argument, NULL, 'D' },
+		{ "fstab", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
 	struct ovl_fsck_opts fo = { 0 };
 	const char *workdir = NULL;
 	const char *undo = NULL;
+	const char *fstab = NULL;	/* NULL: /etc/fstab */
+	bool all = false, have_o = false;
 	int mode = -1;
 	char err[512];
 	int c;
 
 	ovl_opts_init(&opts);
 	int progress_fd = -1;
-	while ((c = getopt_long(argc, argv, "nyapfvVho:w:z:C:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "AnyapfvVho:w:z:C:", longopts, NULL)) != -1) {
 		int m = -1;
 		switch (c) {
 		case 'n':
@@ -143,6 +251,12 @@ int main(int argc, char **argv)
 			break;
 		case 'z':
 			fo.journal = optarg;
+			break;
+		case 'A':
+			all = true;
+			break;
+		case 'T':
+			fstab = optarg;
 			break;
 		case 'X':
 			undo = optarg;
@@ -170,6 +284,7 @@ int main(int argc, char **argv)
 			fo.verbose = true;
 			break;
 		case 'o':
+			have_o = true;
 			if (ovl_opts_parse(&opts, optarg, err, sizeof(err)) < 0) {
 				ovl_opts_free(&opts);
 				return fail_usage(err);
@@ -220,6 +335,44 @@ int main(int argc, char **argv)
 			fo.copy_paths[fo.ncopy_paths++] = p;
 		}
 	}
+	if (all && (optind < argc || opts.upper || opts.nlower || undo || fo.copy_up)) {
+		ovl_opts_free(&opts);
+		return fail_usage("-A takes the stacks from the fstab only");
+	}
+	/* One argument: a mount point, its stack from the fstab. */
+	if (!fo.copy_up && argc - optind == 1 && !opts.upper && !opts.nlower && !opts.ndata) {
+		struct ovl_fstab t;
+		if (have_o) {
+			ovl_opts_free(&opts);
+			return fail_usage("a mount point takes its options from the fstab: no -o");
+		}
+		if (ovl_fstab_read(fstab, &t, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			ovl_opts_free(&opts);
+			return EXIT_OPERATIONAL;
+		}
+		const struct ovl_fstab_entry *e = ovl_fstab_find(&t, argv[optind]);
+		if (!e) {
+			fprintf(stderr, PROG ": %s: no overlay entry in %s\n", argv[optind],
+				fstab ? fstab : "/etc/fstab");
+			ovl_fstab_free(&t);
+			ovl_opts_free(&opts);
+			return EXIT_OPERATIONAL;
+		}
+		struct ovl_opts from;
+		ovl_opts_init(&from);
+		if (ovl_opts_parse(&from, e->options, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", e->target, err);
+			ovl_fstab_free(&t);
+			ovl_opts_free(&from);
+			ovl_opts_free(&opts);
+			return EXIT_USAGE;
+		}
+		ovl_fstab_free(&t);
+		ovl_opts_free(&opts);
+		opts = from;
+		optind++;
+	}
 	if (optind < argc) {
 		if (opts.upper || opts.nlower || opts.ndata) {
 			ovl_opts_free(&opts);
@@ -239,63 +392,15 @@ int main(int argc, char **argv)
 		opts.work = strdup(workdir);
 	}
 
-	struct ovl_stack stack;
-	int rc = ovl_stack_open(&stack, &opts, err, sizeof(err));
-	if (rc != OVL_STACK_OK) {
-		fprintf(stderr, PROG ": %s\n", err);
-		ovl_stack_close(&stack);
-		return rc;
+	int rc;
+	if (all) {
+		rc = check_fstab_all(fstab, &fo, mode, progress_fd);
+	} else {
+		rc = check_one(&opts, &fo, mode, undo, progress_fd);
 	}
-	ovl_stack_detect(&stack);
-
-	char mnt[4096];
-	if (ovl_stack_mounted(&stack, mnt, sizeof(mnt)) == 1) {
-		if (mode != OVL_MODE_NO || undo) {
-			fprintf(stderr, PROG ": the stack is mounted on %s: "
-				"refusing to change it\n", mnt);
-			ovl_stack_close(&stack);
-			return EXIT_OPERATIONAL;
-		}
-		fprintf(stderr, PROG ": warning: the stack is mounted on %s: "
-			"results may be inconsistent\n", mnt);
-	}
-	if (undo) {
-		rc = ovl_repair_undo(&stack, undo, err, sizeof(err));
-		if (rc)
-			fprintf(stderr, PROG ": %s\n", err);
-		else
-			printf("rolled back the changes recorded in %s\n", undo);
-		ovl_stack_close(&stack);
-		return rc;
-	}
-	if (mode != OVL_MODE_NO && !fo.journal && !stack.has_work) {
-		ovl_stack_close(&stack);
-		return fail_usage("a repair needs the work dir (-w or workdir=) for its undo "
-				  "journal, or -z FILE");
-	}
-
-	struct ovl_report report;
-	struct ovl_fsck_stats stats;
-	ovl_report_init(&report, mode, stdout);
-	report.in = stdin;
-	report.verbose = fo.verbose;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	/* Progress of long copy-ups: -C fd gives e2fsck's lines on fd (-C 0:
-	 * a bar when that is a terminal); a terminal on stderr gets a bar. */
-	if (fo.copy_up && progress_fd > 0)
-		ovl_copyup_progress_fd = progress_fd;
-	else if (fo.copy_up && progress_fd == 0 && isatty(STDOUT_FILENO))
-		ovl_copyup_progress = stdout;
-	else if (fo.copy_up && progress_fd < 0 && isatty(STDERR_FILENO))
-		ovl_copyup_progress = stderr;
-	ovl_copyup_progress_name = stack.layers[0].path ? stack.layers[0].path : "overlay";
-	rc = ovl_fsck_run(&stack, &fo, &report, &stats);
-	ovl_fsck_print_stats(&stack, &fo, &stats, stdout);
-	ovl_report_summary(&report);
-	ovl_stack_close(&stack);
+	ovl_opts_free(&opts);
 	for (size_t i = 0; i < fo.ncopy_paths; i++)
 		free(fo.copy_paths[i]);
 	free(fo.copy_paths);
-	return rc | ovl_report_exit(&report);
+	return rc;
 }
