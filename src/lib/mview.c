@@ -21,6 +21,12 @@
 #include "walk.h"
 #include "strset.h"
 
+/* A single name of a dir: not "", ".", "..", nor holding a '/'. */
+static bool bad_name(const char *name)
+{
+	return !name[0] || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/');
+}
+
 /*
  * The upper dir fd (or -1) and the lower dirs merging below `path`. With
  * `shadow`, when `path` itself is opaque, the lower dirs it hides.
@@ -55,6 +61,11 @@ static int find_dir_shadow(struct ovl_stack *s, const char *path, int *upfd,
 		memcpy(name, p, n);
 		name[n] = '\0';
 		p = e;
+		/* "." and ".." would leave the layer roots: no such merged names */
+		if (!strcmp(name, ".") || !strcmp(name, "..")) {
+			errno = EINVAL;
+			goto fail;
+		}
 
 		struct ovl_lookup_req req = { .name = name, .is_dir = true, .layer = 0 };
 		struct ovl_lookup_res res;
@@ -383,6 +394,10 @@ int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *na
 	int up = -1, fd = -1;
 
 	ovl_below_init(&below, s);
+	if (bad_name(name)) {
+		errno = EINVAL;
+		goto out;
+	}
 	if (find_dir(s, dirpath, &up, &below) < 0)
 		goto out;
 	errno = 0;
@@ -466,6 +481,10 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 	w->nlayers = s->nlayers < (int)sizeof(w->kind) ? s->nlayers : (int)sizeof(w->kind);
 	memset(w->kind, '-', (size_t)w->nlayers);
 	w->origin_layer = -1;
+	if (bad_name(name)) {
+		errno = EINVAL;
+		return -1;
+	}
 	ovl_below_init(&below, s);
 	if (find_dir(s, dirpath, &up, &below) < 0) {
 		int e = errno;

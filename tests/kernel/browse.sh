@@ -84,6 +84,7 @@ sc_browse_ls() {
 	"$BROWSE" --ls /d --all -o "$OPTS" > "$S/lsall" 2>&1
 	"$BROWSE" --ls /o --all -o "$OPTS" > "$S/lsopq" 2>&1
 	"$BROWSE" --du / -o "$OPTS" > "$S/du" 2>&1
+	_rc=0; "$BROWSE" --ls /d/../.. -o "$OPTS" > "$S/dotdot" 2>&1 || _rc=$?
 	_bad=
 	grep -Eq '^a +- +2 +5:0 +0644 upper +metacopy\(data:lower1\) origin$' "$S/ls" ||
 		_bad="a: not a metacopy upper file with its data in lower1"
@@ -101,6 +102,9 @@ sc_browse_ls() {
 	# the metacopy a and e hold no data
 	printf 'upper data: 6 bytes in 2 files\nshadowed lower data: 6 bytes in 2 files\n' |
 		cmp -s - "$S/du" || _bad="$_bad; --du: $(cat "$S/du")"
+	# ".." never leads out of the layer roots
+	[ "$_rc" -eq 8 ] && [ "$(cat "$S/dotdot")" = "overlay-browse: /d/../..: Invalid argument" ] ||
+		_bad="$_bad; --ls /d/../..: exit $_rc, $(head -2 "$S/dotdot")"
 	if [ -z "$_bad" ]; then
 		ok "$SC: --ls shows each entry's layer and marks, --all the hidden names, --du the cost"
 	else

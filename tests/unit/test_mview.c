@@ -179,6 +179,18 @@ START_TEST(test_opaque_and_root)
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_int_eq(ovl_mview_list(&st, "/nope", false, &d), -1);
 	ck_assert_int_eq(errno, ENOENT);
+	/* never out of the layer roots, nor "." games */
+	ck_assert_int_eq(ovl_mview_list(&st, "/..", false, &d), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ovl_mview_list(&st, "/d/../..", true, &d), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ovl_mview_open_data(&st, "/..", "u"), -1);
+	ck_assert_int_eq(ovl_mview_open_data(&st, "/", ".."), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	struct ovl_mwhere w;
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "../d", &w), -1);
+	struct ovl_mcost c;
+	ck_assert_int_eq(ovl_mview_cost(&st, "/d/./..", &c), -1);
 }
 END_TEST
 
