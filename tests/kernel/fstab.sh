@@ -78,3 +78,42 @@ FSTAB
 		diag "$_bad"
 	fi
 }
+
+# The boot script example of the docs, on a temporary fstab: a clean
+# stack and one -p fixes are mounted, one -p must leave alone is not, and
+# the script says so and fails.
+scenario fstab_boot_example
+sc_fstab_boot_example() {
+	stack_new "$SC"
+	_a=$(fstab_stack a) && _b=$(fstab_stack b) && _c=$(fstab_stack c) || {
+		not_ok "$SC: setting up three stacks"; return; }
+	mknod "$S/b/u/ghost" c 0 0		# orphan whiteout: -p removes it
+	rm "$S/c/l/f"				# origin leads nowhere: -p may not
+	mkdir -p "$S/mnt a" "$S/mnt_b" "$S/mnt_c"
+	cat > "$S/fstab" <<FSTAB
+overlay $S/mnt\\040a overlay $_a 0 2
+overlay $S/mnt_b overlay $_b 0 2
+overlay $S/mnt_c overlay $_c 0 1
+FSTAB
+	_rc=0
+	FSTAB="$S/fstab" FSCK="$FSCK" sh "$top_srcdir/docs/examples/overlay-preen.sh" \
+		> "$S/boot.out" 2> "$S/boot.err" || _rc=$?
+	_bad=
+	[ "$_rc" -eq 1 ] || _bad="exit $_rc"
+	mountpoint -q "$S/mnt a" && mountpoint -q "$S/mnt_b" ||
+		_bad="$_bad; the clean and the preened stacks are not both mounted"
+	mountpoint -q "$S/mnt_c" && _bad="$_bad; the stack -p could not fix was mounted"
+	grep -q "mnt_c: fsck.overlay exit 4: not mounted" "$S/boot.err" &&
+		grep -q "mnt_b: problems fixed" "$S/boot.err" ||
+		_bad="$_bad; messages: $(cat "$S/boot.err")"
+	[ "$(stat -c %u "$S/mnt_b/f" 2>/dev/null)" = 5 ] || _bad="$_bad; b's merged view is wrong"
+	for _m in "$S/mnt a" "$S/mnt_b" "$S/mnt_c"; do
+		mountpoint -q "$_m" && umount "$_m"
+	done
+	if [ -z "$_bad" ]; then
+		ok "$SC: the boot script mounts what is clean or preened, not what needs a person"
+	else
+		not_ok "$SC: the boot script mounts what is clean or preened, not what needs a person"
+		diag "$_bad"
+	fi
+}
