@@ -148,48 +148,58 @@ static void uuid_text(const uint8_t u[16], char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-static void where_origin(struct ovl_stack *s, int up, const struct ovl_below *below,
-			 const char *name, struct ovl_mwhere *w)
+/* Read and parse the upper origin of `name` into fh; false without one
+ * or when it is unreadable (then w says so). */
+static bool read_origin(struct ovl_stack *s, int up, const char *name, struct ovl_fh *fh,
+			struct ovl_mwhere *w)
 {
 	unsigned char buf[OVL_XATTR_MAX];
-	struct ovl_fh fh, here;
 	ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_ORIGIN), buf,
 				     sizeof(buf));
 
 	if (n < 0)
-		return;
-	enum ovl_fh_err err = ovl_fh_parse(buf, (size_t)n, &fh);
+		return false;
+	enum ovl_fh_err err = ovl_fh_parse(buf, (size_t)n, fh);
 	if (err != OVL_FH_OK) {
 		w->origin = OVL_WO_BAD;
 		w->origin_err = err;
-		return;
+		return false;
 	}
-	uuid_text(fh.uuid, w->uuid);
-	w->origin_fid_type = fh.type;
-	w->origin_fid_len = fh.fid_len;
+	uuid_text(fh->uuid, w->uuid);
+	w->origin_fid_type = fh->type;
+	w->origin_fid_len = fh->fid_len;
+	return true;
+}
+
+/* What the origin fh names, against the lower inodes at `name`. */
+static void compare_origin(struct ovl_stack *s, const struct ovl_below *below, const char *name,
+			   const struct ovl_fh *fh, struct ovl_mwhere *w)
+{
+	struct ovl_fh here;
+
 	w->origin = OVL_WO_NO_LAYER;
 	for (int k = 0; k < below->n; k++) {
 		const struct ovl_layer *L = &s->layers[below->d[k].layer];
-		if (!ovl_fh_uuid_is_null(&fh) && memcmp(L->uuid, fh.uuid, sizeof(L->uuid)))
+		if (!ovl_fh_uuid_is_null(fh) && memcmp(L->uuid, fh->uuid, sizeof(L->uuid)))
 			continue;
 		if (w->origin_layer < 0)
 			w->origin_layer = L->idx;
 		w->origin = OVL_WO_OTHER;
 		if (below->d[k].fd < 0)
 			continue;
-		if (ovl_fh_of_at(below->d[k].fd, name, fh.uuid, &here) < 0) {
+		if (ovl_fh_of_at(below->d[k].fd, name, fh->uuid, &here) < 0) {
 			if (errno != ENOENT && errno != ENOTDIR && w->origin == OVL_WO_OTHER)
 				w->origin = OVL_WO_UNCHECKED;
 			continue;
 		}
-		if (ovl_fh_same_fid(&fh, &here)) {
+		if (ovl_fh_same_fid(fh, &here)) {
 			w->origin = OVL_WO_SAME;
 			w->origin_layer = L->idx;
 			return;
 		}
 	}
 	if (w->origin_layer < 0) {
-		struct ovl_layer *L = ovl_stack_layer_by_uuid(s, fh.uuid, 1, s->nlayers - 1);
+		struct ovl_layer *L = ovl_stack_layer_by_uuid(s, fh->uuid, 1, s->nlayers - 1);
 		w->origin_layer = L ? L->idx : -1;
 		if (L)
 			w->origin = OVL_WO_OTHER;
@@ -218,23 +228,17 @@ static void redirect_target(struct ovl_stack *s, int up, const struct ovl_below 
 }
 
 /* OTHER: decode the handle, as the checks do, to say where the inode is now. */
-static void origin_now(struct ovl_stack *s, int up, const char *name, struct ovl_mwhere *w)
+static void origin_now(struct ovl_stack *s, const struct ovl_fh *fh, struct ovl_mwhere *w)
 {
-	unsigned char buf[OVL_XATTR_MAX];
-	struct ovl_fh fh;
 	struct stat st;
 	struct ovl_ctx c;
-	ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_ORIGIN), buf,
-				     sizeof(buf));
 
-	if (n < 0 || ovl_fh_parse(buf, (size_t)n, &fh) != OVL_FH_OK)
-		return;
 	memset(&c, 0, sizeof(c));
 	c.s = s;
 	c.mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*c.mountfd));
 	for (int i = 0; i < s->nlayers; i++)
 		c.mountfd[i] = -1;
-	int layer = ovl_ctx_handle_path(&c, &fh, w->origin_path, sizeof(w->origin_path), &st);
+	int layer = ovl_ctx_handle_path(&c, fh, w->origin_path, sizeof(w->origin_path), &st);
 	if (layer > 0)
 		w->origin_layer = layer;
 	else
@@ -261,11 +265,11 @@ static void describe(struct ovl_stack *s, int dirfd, const char *name, int layer
 		memset(&xa, 0, sizeof(xa));
 	if (ovl_xattrs_has(&xa, OVL_XA_ORIGIN)) {
 		e->flags |= OVL_ME_ORIGIN;
-		if (layer == 0) {
-			struct ovl_mwhere w = { .origin_layer = -1 };
-			where_origin(s, dirfd, below, name, &w);
-			e->origin = w.origin;
-		}
+		struct ovl_mwhere w = { .origin_layer = -1 };
+		struct ovl_fh fh;
+		if (layer == 0 && read_origin(s, dirfd, name, &fh, &w))
+			compare_origin(s, below, name, &fh, &w);
+		e->origin = w.origin;
 	}
 	if (ovl_xattrs_has(&xa, OVL_XA_IMPURE))
 		e->flags |= OVL_ME_IMPURE;
@@ -497,9 +501,12 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 		char nl[sizeof(w->nlink)];
 		struct ovl_nlink parsed;
 		w->kind[0] = kind_of(&st);
-		where_origin(s, up, &below, name, w);
-		if (w->origin == OVL_WO_OTHER)
-			origin_now(s, up, name, w);
+		struct ovl_fh fh;
+		if (read_origin(s, up, name, &fh, w)) {
+			compare_origin(s, &below, name, &fh, w);
+			if (w->origin == OVL_WO_OTHER)
+				origin_now(s, &fh, w);
+		}
 		redirect_target(s, up, &below, name, &st, w);
 		ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_METACOPY), mc,
 					     sizeof(mc));
@@ -525,6 +532,25 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 	return 0;
 }
 
+static void tree_bytes(int dirfd, int depth, struct ovl_mcost *c);
+
+/* Count what a hidden lower entry holds: a file's bytes, a dir's tree
+ * (at `depth` below the covered entry). */
+static void count_hidden(int dirfd, const char *name, const struct stat *st, int depth,
+			 struct ovl_mcost *c)
+{
+	if (S_ISREG(st->st_mode)) {
+		c->shadowed_bytes += (unsigned long long)st->st_size;
+		c->shadowed_files++;
+	} else if (S_ISDIR(st->st_mode)) {
+		int fd = ovl_open_dir_at(dirfd, name);
+		if (fd >= 0) {
+			tree_bytes(fd, depth, c);
+			close(fd);
+		}
+	}
+}
+
 /* Regular-file bytes of a lower dir tree (one layer; symlinks not followed). */
 static void tree_bytes(int dirfd, int depth, struct ovl_mcost *c)
 {
@@ -535,62 +561,37 @@ static void tree_bytes(int dirfd, int depth, struct ovl_mcost *c)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
-		if (ovl_stat_at(dirfd, names[i], &st) < 0)
-			continue;
-		if (S_ISREG(st.st_mode)) {
-			c->shadowed_bytes += (unsigned long long)st.st_size;
-			c->shadowed_files++;
-		} else if (S_ISDIR(st.st_mode)) {
-			int fd = ovl_open_dir_at(dirfd, names[i]);
-			if (fd >= 0) {
-				tree_bytes(fd, depth + 1, c);
-				close(fd);
-			}
-		}
+		if (ovl_stat_at(dirfd, names[i], &st) == 0)
+			count_hidden(dirfd, names[i], &st, depth + 1, c);
 	}
 	ovl_dir_names_free(names);
 }
 
-/* What the lower layers hold at `name` of merged dir `dirpath` (the top one). */
-static void lower_bytes(struct ovl_stack *s, const char *dirpath, const char *name,
-			struct ovl_mcost *c)
+/* What the lower layers merged at this dir hold at `name` (the top one). */
+static void lower_bytes(const struct ovl_below *below, const char *name, struct ovl_mcost *c)
 {
-	struct ovl_below below;
-	int up = -1;
-
-	ovl_below_init(&below, s);
-	if (find_dir(s, dirpath, &up, &below) == 0) {
-		for (int k = 0; k < below.n; k++) {
-			struct stat st;
-			if (below.d[k].fd < 0 || ovl_stat_at(below.d[k].fd, name, &st) < 0)
-				continue;
-			if (S_ISREG(st.st_mode)) {
-				c->shadowed_bytes += (unsigned long long)st.st_size;
-				c->shadowed_files++;
-			} else if (S_ISDIR(st.st_mode)) {
-				int fd = ovl_open_dir_at(below.d[k].fd, name);
-				if (fd >= 0) {
-					tree_bytes(fd, 0, c);
-					close(fd);
-				}
-			}
-			break;	/* the top lower entry is what the upper covers */
-		}
+	for (int k = 0; k < below->n; k++) {
+		struct stat st;
+		if (below->d[k].fd < 0 || ovl_stat_at(below->d[k].fd, name, &st) < 0)
+			continue;
+		count_hidden(below->d[k].fd, name, &st, 0, c);
+		return;	/* the top lower entry is what the upper covers */
 	}
-	if (up >= 0)
-		close(up);
-	ovl_below_free(&below);
 }
 
 static int cost_dir(struct ovl_stack *s, const char *path, int depth, struct ovl_mcost *c)
 {
 	struct ovl_mdir d;
+	struct ovl_below below;
+	bool have_below = false;
+	int up = -1;
 	char child[4096];
 
 	if (depth > 512)
 		return 0;
 	if (ovl_mview_list(s, path, true, &d) < 0)
 		return -1;
+	ovl_below_init(&below, s);
 	for (size_t i = 0; i < d.n; i++) {
 		const struct ovl_mentry *e = &d.e[i];
 		bool reg = S_ISREG(e->st.st_mode), dir = S_ISDIR(e->st.st_mode);
@@ -603,9 +604,14 @@ static int cost_dir(struct ovl_stack *s, const char *path, int depth, struct ovl
 			}
 			/* an upper copy or whiteout covers the lower entry; an upper
 			 * dir merges with a lower dir (its own listing says what it hides) */
-			if (!dir || !(e->flags & (OVL_ME_MERGED | OVL_ME_OPAQUE)))
-				if (!(e->flags & OVL_ME_METACOPY))
-					lower_bytes(s, path, e->name, c);
+			if ((!dir || !(e->flags & (OVL_ME_MERGED | OVL_ME_OPAQUE))) &&
+			    !(e->flags & OVL_ME_METACOPY)) {
+				/* the lower dirs of this dir, found once */
+				if (!have_below)
+					have_below = find_dir(s, path, &up, &below) == 0;
+				if (have_below)
+					lower_bytes(&below, e->name, c);
+			}
 			if (dir && len > 0 && (size_t)len < sizeof(child))
 				cost_dir(s, child, depth + 1, c);
 		} else if (e->flags & OVL_ME_UNDER_OPAQUE) {
@@ -626,6 +632,9 @@ static int cost_dir(struct ovl_stack *s, const char *path, int depth, struct ovl
 		}
 		/* lower-only entries cost the upper nothing: not walked */
 	}
+	if (up >= 0)
+		close(up);
+	ovl_below_free(&below);
 	ovl_mdir_free(&d);
 	return 0;
 }
