@@ -39,7 +39,12 @@ int ovl_pscan_start(struct ovl_pscan *ps, struct ovl_stack *s);
  * Returns the number of new problems. */
 size_t ovl_pscan_poll(struct ovl_pscan *ps);
 
-/* Problems at the merged-view path `path` ("/a/b"), in upper or lower layers. */
+/* The problem is about an upper or lower entry, so has a merged-view path. */
+bool ovl_pitem_in_view(const struct ovl_pitem *it);
+/* ... and that path is `path` ("/a/b"). */
+bool ovl_pitem_at(const struct ovl_pitem *it, const char *path);
+
+/* Problems at the merged-view path `path`. */
 size_t ovl_pscan_count(const struct ovl_pscan *ps, const char *path);
 
 /* Stop the child if it still runs, free everything. */

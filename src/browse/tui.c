@@ -59,6 +59,12 @@ static int cmp_layer(const void *a, const void *b)
 	return x->layer != y->layer ? x->layer - y->layer : strcmp(x->name, y->name);
 }
 
+/* The merged path of entry `name` of the current dir. */
+static void entry_path(const struct view *v, const char *name, char *out, size_t size)
+{
+	snprintf(out, size, "%s%s%s", v->path, strcmp(v->path, "/") ? "/" : "", name);
+}
+
 /* 'd' keeps what the upper layer adds, changes or deletes; 'F' what matches. */
 static void keep_shown(struct view *v)
 {
@@ -69,8 +75,7 @@ static void keep_shown(struct view *v)
 	for (size_t i = 0; i < d->n; i++) {
 		bool keep = !v->changed || d->e[i].layer == 0;
 		if (keep && v->filter.on) {
-			snprintf(path, sizeof(path), "%s%s%s", v->path, strcmp(v->path, "/") ? "/" : "",
-				 d->e[i].name);
+			entry_path(v, d->e[i].name, path, sizeof(path));
 			keep = filter_match(&v->filter, d->e[i].name, path, &d->e[i].st);
 		}
 		if (keep) {
@@ -94,12 +99,6 @@ static void load(struct view *v)
 		qsort(v->dir.e, v->dir.n, sizeof(*v->dir.e), v->sort == 1 ? cmp_size : cmp_layer);
 	if (v->sel >= v->dir.n)
 		v->sel = v->dir.n ? v->dir.n - 1 : 0;
-}
-
-/* The merged path of entry `name` of the current dir. */
-static void entry_path(const struct view *v, const char *name, char *out, size_t size)
-{
-	snprintf(out, size, "%s%s%s", v->path, strcmp(v->path, "/") ? "/" : "", name);
 }
 
 /* 1536 -> "1.5 KiB", as du -h and ncdu show sizes */
@@ -330,7 +329,7 @@ static void draw_details(struct view *v, int y0, int h, int w)
 	entry_path(v, e->name, path, sizeof(path));
 	for (size_t i = 0; v->checking && i < v->check.n; i++) {
 		const struct ovl_pitem *it = &v->check.item[i];
-		if (strcmp(it->path, path) || (strcmp(it->layer, "upper") && strncmp(it->layer, "lower", 5)))
+		if (!ovl_pitem_at(it, path))
 			continue;
 		char pline[1000];
 		problem_line(it, pline, sizeof(pline));
@@ -527,7 +526,7 @@ static void go_to_problem(struct view *v)
 	if (v->psel >= v->check.n)
 		return;
 	const struct ovl_pitem *it = &v->check.item[v->psel];
-	if (strcmp(it->layer, "upper") && strncmp(it->layer, "lower", 5)) {
+	if (!ovl_pitem_in_view(it)) {
 		snprintf(v->msg, sizeof(v->msg), " %s is not in the merged view", it->layer);
 		return;
 	}
@@ -628,9 +627,7 @@ static void fix(struct view *v)
 		char path[4400];
 		entry_path(v, v->dir.e[v->sel].name, path, sizeof(path));
 		for (size_t i = 0; i < v->check.n && !it; i++)
-			if (!strcmp(v->check.item[i].path, path) &&
-			    (!strcmp(v->check.item[i].layer, "upper") ||
-			     !strncmp(v->check.item[i].layer, "lower", 5)))
+			if (ovl_pitem_at(&v->check.item[i], path))
 				it = &v->check.item[i];
 	}
 	if (!it) {

@@ -171,16 +171,22 @@ size_t ovl_pscan_poll(struct ovl_pscan *ps)
 	return added;
 }
 
+bool ovl_pitem_in_view(const struct ovl_pitem *it)
+{
+	return !strcmp(it->layer, "upper") || !strncmp(it->layer, "lower", 5);
+}
+
+bool ovl_pitem_at(const struct ovl_pitem *it, const char *path)
+{
+	return ovl_pitem_in_view(it) && !strcmp(it->path, path);
+}
+
 size_t ovl_pscan_count(const struct ovl_pscan *ps, const char *path)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < ps->n; i++) {
-		const char *l = ps->item[i].layer;
-		if ((!strcmp(l, "upper") || !strncmp(l, "lower", 5)) &&
-		    !strcmp(ps->item[i].path, path))
-			n++;
-	}
+	for (size_t i = 0; i < ps->n; i++)
+		n += ovl_pitem_at(&ps->item[i], path);
 	return n;
 }
 
