@@ -108,7 +108,7 @@ assert() {
 	fi
 }
 
-plan 22
+plan 25
 
 # y to every question
 build || skip_all "cannot build the stack: $(head -n 1 "$T/build.err")"
@@ -184,5 +184,20 @@ assert "no terminal: no questions, nothing fixed, problems listed" \
 	 line "WH_ORPHAN upper:/w1: orphan whiteout: hides nothing in the layers below" &&
 	 line "3 problems (whiteout 3)"'
 assert "no terminal: the layers are unchanged" 'cmp -s "$T/snap.before" "$T/snap.after"'
+
+# -C 0: a progress bar on the terminal, taken off before each problem line
+build
+SHELL=/bin/sh script -q -e -c "exec '$FSCK' -n -C 0 -o '$opts'" /dev/null \
+	</dev/null >"$T/raw" 2>&1
+rc=$?
+tr '\r' '\n' <"$T/raw" | sed 's/ *$//' >"$T/out"
+assert "-C 0 on a terminal: exit 4" '[ "$rc" = 4 ]'
+assert "-C 0 on a terminal: a bar for each pass, problem lines whole" \
+	'grep -q "^Pass 1: the stack \[ *\] *0\.0%" "$T/out" &&
+	 grep -q "^Pass 2: upper \[" "$T/out" && grep -q "^Pass 3: lower1 \[" "$T/out" &&
+	 line "WH_ORPHAN upper:/w2: orphan whiteout: hides nothing in the layers below" &&
+	 line "3 problems (whiteout 3)"'
+"$FSCK" -n -C 0 -o "$opts" </dev/null >"$T/out" 2>&1
+assert "-C 0 without a terminal: no bar" '! grep -q "Pass\|\[" "$T/out"'
 
 tap_exit

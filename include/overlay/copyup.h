@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "overlay/progress.h"
+
 struct ovl_copyup_stats {
 	unsigned long files;
 	unsigned long long bytes;	/* data bytes (holes not counted) */
@@ -45,16 +47,12 @@ int ovl_copyup_compare(int a, int b, off_t size);
 extern bool ovl_copyup_verify;
 
 /*
- * Progress of the copies on a terminal: set `ovl_copyup_progress` to a
- * stream (stderr when it is a tty) and the totals; every copied chunk
- * and file then redraws one status line.
+ * Progress of the copies, in KiB of the current pass (the pass that
+ * applies the fixes): every copied chunk and file updates it. A NULL
+ * progress is allowed.
  */
-extern FILE *ovl_copyup_progress;
-/* ... or, for a program reading it (fsck -C fd), e2fsck's progress lines
- * "PASS CURRENT MAX DEVICE" in bytes on this fd, with this device name. */
-extern int ovl_copyup_progress_fd;
-extern const char *ovl_copyup_progress_name;
-void ovl_copyup_progress_start(unsigned long files, unsigned long long bytes);
+void ovl_copyup_progress_start(struct ovl_progress *p, unsigned long files,
+			       unsigned long long bytes);
 void ovl_copyup_progress_file(void);
 void ovl_copyup_progress_end(void);
 

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "overlay/progress.h"
+
 #define PF_PREEN	(1u << 0)
 #define PF_NOFIX	(1u << 1)
 #define PF_OPER		(1u << 2)
@@ -83,6 +85,8 @@ struct ovl_report {
 	 * interactive tool fixing one chosen problem) */
 	bool (*decide)(void *arg, enum ovl_problem_code code, const struct ovl_pctx *pctx);
 	void *decide_arg;
+	/* -C: progress of the passes; its bar is cleared before each line */
+	struct ovl_progress *progress;
 };
 
 void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out);

@@ -60,7 +60,8 @@ static void usage(FILE *out)
 	      "                     /etc/fstab)\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
-	      " -C FD               progress of --copy-up: e2fsck lines on FD (0: a bar)\n"
+	      " -C FD               progress: e2fsck's lines on FD (0: a bar on a\n"
+	      "                     terminal)\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
 	      "                     entries by lookup\n"
 	      " -h, --help          display this help\n"
@@ -115,7 +116,7 @@ static int fail_usage(const char *msg)
 
 /* Check (or repair, undo, copy up) one stack; its fsck exit code. */
 static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
-		     const char *undo, int progress_fd)
+		     const char *undo, int progress_fd, const char *name)
 {
 	struct ovl_stack stack;
 	char err[512];
@@ -160,15 +161,19 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 	report.verbose = fo->verbose;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	/* Progress of long copy-ups: -C fd gives e2fsck's lines on fd (-C 0:
-	 * a bar when that is a terminal); a terminal on stderr gets a bar. */
-	if (fo->copy_up && progress_fd > 0)
-		ovl_copyup_progress_fd = progress_fd;
-	else if (fo->copy_up && progress_fd == 0 && isatty(STDOUT_FILENO))
-		ovl_copyup_progress = stdout;
-	else if (fo->copy_up && progress_fd < 0 && isatty(STDERR_FILENO))
-		ovl_copyup_progress = stderr;
-	ovl_copyup_progress_name = stack.layers[0].path ? stack.layers[0].path : "overlay";
+	/* -C fd: e2fsck's progress lines on fd; -C 0: a bar when stdout is
+	 * a terminal. A --copy-up on a terminal gets a bar on stderr. */
+	struct ovl_progress progress;
+	FILE *bar = NULL;
+	if (progress_fd == 0 && isatty(STDOUT_FILENO))
+		bar = stdout;
+	else if (progress_fd < 0 && fo->copy_up && isatty(STDERR_FILENO))
+		bar = stderr;
+	if (!name)
+		name = stack.has_upper ? stack.layers[0].path : stack.layers[1].path;
+	ovl_progress_init(&progress, progress_fd, bar, name);
+	if (progress_fd > 0 || bar)
+		report.progress = &progress;
 	rc = ovl_fsck_run(&stack, fo, &report, &stats);
 	ovl_fsck_print_stats(&stack, fo, &stats, stdout);
 	ovl_report_summary(&report);
@@ -201,7 +206,7 @@ static int check_fstab_all(const char *fstab, struct ovl_fsck_opts *fo, int mode
 			fprintf(stderr, PROG ": %s: %s\n", order[i]->target, err);
 			rc |= EXIT_USAGE;
 		} else {
-			rc |= check_one(&opts, fo, mode, NULL, progress_fd);
+			rc |= check_one(&opts, fo, mode, NULL, progress_fd, order[i]->target);
 		}
 		ovl_opts_free(&opts);
 	}
@@ -229,6 +234,7 @@ int main(int argc, char **argv)
 	const char *workdir = NULL;
 	const char *undo = NULL;
 	const char *fstab = NULL;	/* NULL: /etc/fstab */
+	char *mountpoint = NULL;	/* the stack's fstab entry, by its mount point */
 	bool all = false, have_o = false;
 	int mode = -1;
 	char err[512];
@@ -368,6 +374,7 @@ int main(int argc, char **argv)
 			ovl_opts_free(&opts);
 			return EXIT_USAGE;
 		}
+		mountpoint = strdup(e->target);
 		ovl_fstab_free(&t);
 		ovl_opts_free(&opts);
 		opts = from;
@@ -396,8 +403,9 @@ int main(int argc, char **argv)
 	if (all) {
 		rc = check_fstab_all(fstab, &fo, mode, progress_fd);
 	} else {
-		rc = check_one(&opts, &fo, mode, undo, progress_fd);
+		rc = check_one(&opts, &fo, mode, undo, progress_fd, mountpoint);
 	}
+	free(mountpoint);
 	ovl_opts_free(&opts);
 	for (size_t i = 0; i < fo.ncopy_paths; i++)
 		free(fo.copy_paths[i]);

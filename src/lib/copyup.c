@@ -15,63 +15,45 @@
 #include "overlay/copyup.h"
 
 bool ovl_copyup_verify;
-FILE *ovl_copyup_progress;
-int ovl_copyup_progress_fd = -1;
-const char *ovl_copyup_progress_name = "overlay";
 
 static struct {
+	struct ovl_progress *to;
 	unsigned long files, files_done;
 	unsigned long long bytes, bytes_done;
-	time_t last;
 } prog;
 
-static void progress_draw(bool force)
+static void progress_draw(void)
 {
-	time_t now = time(NULL);
+	char detail[80];
 
-	if (ovl_copyup_progress_fd >= 0) {
-		/* e2fsck's -C format; pass 1 is the copy, in KiB */
-		dprintf(ovl_copyup_progress_fd, "1 %llu %llu %s\n", prog.bytes_done >> 10,
-			prog.bytes >> 10, ovl_copyup_progress_name);
+	if (!prog.to)
 		return;
-	}
-	if (!ovl_copyup_progress || (!force && now == prog.last))
-		return;	/* at most once a second */
-	prog.last = now;
-	unsigned pct = prog.bytes ? (unsigned)(100 * prog.bytes_done / prog.bytes) : 100;
-	if (pct > 100)
-		pct = 100;
-	char bar[41];
-	memset(bar, '=', pct * 40 / 100);
-	memset(bar + pct * 40 / 100, ' ', 40 - pct * 40 / 100);
-	bar[40] = '\0';
-	fprintf(ovl_copyup_progress, "\rcopy-up [%s] %3u%% %lu/%lu files, %llu/%llu MiB ",
-		bar, pct, prog.files_done, prog.files, prog.bytes_done >> 20, prog.bytes >> 20);
-	fflush(ovl_copyup_progress);
+	snprintf(detail, sizeof(detail), "%lu/%lu files, %llu/%llu MiB", prog.files_done,
+		 prog.files, prog.bytes_done >> 20, prog.bytes >> 20);
+	ovl_progress_update(prog.to, prog.bytes_done >> 10, prog.bytes >> 10, detail);
 }
 
-void ovl_copyup_progress_start(unsigned long files, unsigned long long bytes)
+void ovl_copyup_progress_start(struct ovl_progress *p, unsigned long files,
+			       unsigned long long bytes)
 {
 	memset(&prog, 0, sizeof(prog));
+	prog.to = p;
 	prog.files = files;
 	prog.bytes = bytes;
-	progress_draw(true);
+	progress_draw();
 }
 
 void ovl_copyup_progress_file(void)
 {
 	prog.files_done++;
-	progress_draw(false);
+	progress_draw();
 }
 
 void ovl_copyup_progress_end(void)
 {
-	if (ovl_copyup_progress_fd >= 0)
-		progress_draw(true);
-	if (!ovl_copyup_progress)
-		return;
-	progress_draw(true);
-	fputc('\n', ovl_copyup_progress);
+	prog.bytes_done = prog.bytes;
+	progress_draw();
+	prog.to = NULL;
 }
 
 static const char *forced(void)
@@ -193,7 +175,7 @@ int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st)
 			if (st)
 				st->bytes += (unsigned long long)(hole - data);
 			prog.bytes_done += (unsigned long long)(hole - data);
-			progress_draw(false);
+			progress_draw();
 			off = hole;
 		}
 		if (dst_st.st_size != size && ftruncate(dst, size) < 0)

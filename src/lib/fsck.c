@@ -41,6 +41,7 @@ static int depth_limit(const struct ovl_stack *s)
 static void pass(struct ovl_ctx *c, int *n, const char *what)
 {
 	(*n)++;
+	ovl_progress_pass(c->r->progress, *n, what);
 	if (c->o->verbose)
 		fprintf(c->r->out, "Pass %d: checking %s\n", *n, what);
 }
@@ -149,6 +150,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 			      r->out);
 	}
 	ovl_plan_free(&plan);
+	ovl_progress_end(r->progress);
 
 	ovl_ctx_free(&c);
 	return r->operational ? 8 : 0;

@@ -135,6 +135,7 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 	r->seq++;
 	if (r->seen)
 		r->seen(r->seen_arg, code, pctx);
+	ovl_progress_clear(r->progress);
 	fputs(def->name, r->out);
 	fputc(' ', r->out);
 	fputs(pctx && pctx->layer ? pctx->layer : "stack", r->out);

@@ -966,7 +966,7 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 		}
 		if (f->op == OVL_FIX_COPY_DATA && !progress) {
 			progress = true;
-			ovl_copyup_progress_start(r->copy_planned, r->copy_bytes);
+			ovl_copyup_progress_start(r->progress, r->copy_planned, r->copy_bytes);
 		}
 		if (copy && apply_one(s, &j, f) == 0) {
 			done[f->order] = 1;

@@ -375,8 +375,16 @@ static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f)
 		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
 		return;
 	}
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++) {
+		if (!c->r->progress) {
+			visit(c, f, names[i]);
+			continue;
+		}
+		struct ovl_progress_share outer = ovl_progress_enter(&c->share, i, count);
+		ovl_progress_at(c->r->progress, &c->share);
 		visit(c, f, names[i]);
+		c->share = outer;
+	}
 	ovl_dir_names_free(names);
 	/* --copy-up of paths below this dir that only the lowers have. */
 	if (c->o->copy_up && c->layer->kind == OVL_LAYER_UPPER)
@@ -397,6 +405,7 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 	c->path[0] = '/';
 	c->path[1] = '\0';
 	c->pathlen = 1;
+	c->share = (struct ovl_progress_share){ .base = 0, .span = 1 };
 	ovl_strset_free(c->redirects);
 	c->redirects = ovl_strset_new();
 

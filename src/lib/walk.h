@@ -66,6 +66,7 @@ struct ovl_ctx {
 	void (*hook)(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res);
 	void *hook_arg;
 	struct ovl_strset *copied_inodes;	/* hard-linked inodes planned for copy-up */
+	struct ovl_progress_share share;	/* the walk's done fraction (-C) */
 };
 
 /* A context for the stack (path buffer, per-layer fds), and its end. */

@@ -884,8 +884,9 @@ sc_copyup_verify_data() {
 	cu_same_merged "$SC: merged view as before"
 }
 
-# -C fd: e2fsck's progress lines "1 DONE TOTAL DEVICE" (KiB), the done
-# count never going back and ending at the total.
+# -C fd: e2fsck's progress lines "PASS DONE TOTAL DEVICE". The copy is
+# in the last pass (the one applying the fixes), in KiB: the done count
+# never goes back and ends at the total.
 scenario copyup_progress
 sc_copyup_progress() {
 	stack_new "$SC"
@@ -899,8 +900,10 @@ sc_copyup_progress() {
 		FSCK_RC=$?
 	_bad=
 	[ "$FSCK_RC" -eq 1 ] || rp_bad "exit $FSCK_RC, not 1"
-	awk -v dev="$U" '
-		NF != 4 || $1 != 1 || $4 != dev { bad = "malformed: " $0; exit }
+	_last=$(tail -n 1 "$S/progress" | cut -d' ' -f1)
+	awk -v dev="$U" -v pass="$_last" '
+		NF != 4 || $4 != dev { bad = "malformed: " $0; exit }
+		$1 != pass || $3 == 1000 { next }
 		$2 < last { bad = "went back: " $0; exit }
 		{ last = $2; total = $3 }
 		END {

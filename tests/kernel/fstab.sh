@@ -38,12 +38,7 @@ FSTAB
 		_bad="$_bad; no entry: exit $FSCK_RC, $(cat "$S/fsck.err")"
 	run_fsck -n --fstab "$S/fstab" -o metacopy=on "$S/mnt_b"
 	[ "$FSCK_RC" -eq 16 ] || _bad="$_bad; -o with a mount point: exit $FSCK_RC"
-	if [ -z "$_bad" ]; then
-		ok "$SC: a stack named by its mount point, \\040 and all"
-	else
-		not_ok "$SC: a stack named by its mount point, \\040 and all"
-		diag "$_bad"
-	fi
+	rp_done "$SC: a stack named by its mount point, \\040 and all"
 
 	# -A: pass 1 (b) before pass 2 (a), c (pass 0) not at all
 	run_fsck -A -n --fstab "$S/fstab"
@@ -71,12 +66,7 @@ FSTAB
 	else
 		_bad="$_bad; mount --fstab: $(cat "$S/mount.err")"
 	fi
-	if [ -z "$_bad" ]; then
-		ok "$SC: -A -p repairs (exit 1), then clean; mount(8) mounts the entry"
-	else
-		not_ok "$SC: -A -p repairs (exit 1), then clean; mount(8) mounts the entry"
-		diag "$_bad"
-	fi
+	rp_done "$SC: -A -p repairs (exit 1), then clean; mount(8) mounts the entry"
 }
 
 # The boot script example of the docs, on a temporary fstab: a clean
@@ -110,10 +100,59 @@ FSTAB
 	for _m in "$S/mnt a" "$S/mnt_b" "$S/mnt_c"; do
 		mountpoint -q "$_m" && umount "$_m"
 	done
-	if [ -z "$_bad" ]; then
-		ok "$SC: the boot script mounts what is clean or preened, not what needs a person"
-	else
-		not_ok "$SC: the boot script mounts what is clean or preened, not what needs a person"
-		diag "$_bad"
-	fi
+	rp_done "$SC: the boot script mounts what is clean or preened, not what needs a person"
+}
+
+# -C 3 with -A -v: e2fsck's progress lines "PASS CUR MAX NAME" on fd 3,
+# named by mount point, one run of lines for each pass -v prints, in the
+# same order; within a pass CUR never goes back and the last line is
+# complete (CUR = MAX).
+scenario fstab_progress
+sc_fstab_progress() {
+	stack_new "$SC"
+	_a=$(fstab_stack a) && _b=$(fstab_stack b) || {
+		not_ok "$SC: setting up two stacks"; return; }
+	for _i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		mkdir "$S/a/u/d$_i" && : > "$S/a/u/d$_i/f"
+	done
+	mknod "$S/b/u/ghost" c 0 0		# -y removes it: a fix pass too
+	mkdir -p "$S/mnt_a" "$S/mnt_b"
+	cat > "$S/fstab" <<FSTAB
+overlay $S/mnt_a overlay $_a 0 2
+overlay $S/mnt_b overlay $_b 0 1
+FSTAB
+	FSCK_RC=0
+	timeout 60 "$FSCK" -A -y -v -C 3 --fstab "$S/fstab" 3> "$S/progress" \
+		> "$S/fsck.out" 2> "$S/fsck.err" || FSCK_RC=$?
+	# the passes -v announced, as "MOUNTPOINT PASS" lines
+	awk '/:$/ { name = substr($0, 1, length($0) - 1) }
+	     /^Pass [0-9]+:/ { sub(":", "", $2); print name, $2 }' "$S/fsck.out" > "$S/passes.v"
+	awk '
+		NF != 4 || $1 !~ /^[0-9]+$/ || $2 !~ /^[0-9]+$/ || $3 !~ /^[0-9]+$/ ||
+		    $2 + 0 > $3 + 0 { print "malformed: " $0 > "/dev/stderr"; bad = 1; exit }
+		$4 " " $1 != cur {
+			if (cur != "" && last != lmax) {
+				print cur " ended at " last " of " lmax > "/dev/stderr"; bad = 1
+			}
+			cur = $4 " " $1; print cur; last = -1
+		}
+		$3 == lmax && $2 + 0 < last + 0 {
+			print "went back: " $0 > "/dev/stderr"; bad = 1
+		}
+		{ last = $2; lmax = $3 }
+		END {
+			if (last != lmax) { print cur " ended at " last > "/dev/stderr"; bad = 1 }
+			exit bad
+		}' "$S/progress" > "$S/passes.C" 2> "$S/progress.err"
+	_awk=$?
+	_bad=
+	[ "$FSCK_RC" -eq 1 ] || _bad="exit $FSCK_RC, not 1"
+	[ "$_awk" -eq 0 ] || _bad="$_bad; $(cat "$S/progress.err")"
+	cmp -s "$S/passes.v" "$S/passes.C" ||
+		_bad="$_bad; passes of -v: $(tr '\n' ',' < "$S/passes.v") but of -C: $(tr '\n' ',' < "$S/passes.C")"
+	head -n 1 "$S/passes.v" | grep -q "^$S/mnt_b 1\$" || _bad="$_bad; b (pass 1) is not first"
+	[ "$(grep -c "^$S/mnt_a " "$S/passes.C")" -ge 4 ] || _bad="$_bad; too few passes for a"
+	_walk=$(awk -v a="$S/mnt_a" '$4 == a && $1 == 2' "$S/progress" | wc -l)
+	[ "$_walk" -ge 4 ] || _bad="$_bad; a's upper walk gave $_walk lines"
+	rp_done "$SC: -C 3 gives e2fsck lines for every pass of every stack, by mount point"
 }

@@ -473,3 +473,21 @@ layer_state() {
 journal_of() {
 	sed -n 's/^undo journal: //p' "$S/fsck.out" | tail -1
 }
+
+# ---- one TAP line for many assertions: rp_bad adds to $_bad ----
+
+rp_bad() {
+	_bad="${_bad:+$_bad; }$*"
+}
+
+# rp_done NAME: one TAP line for what was asserted since _bad=
+rp_done() {
+	if [ -z "$_bad" ]; then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1"
+	diag "$_bad"
+	kt_show_fsck
+	return 1
+}

@@ -14,11 +14,7 @@
 #   ro_*     a read-only lower layer: its fixes are left, the rest is fixed
 #   mounted  a mounted stack is refused for -y and -p
 
-# ---- small assertion helpers: each adds to $_bad ----
-
-rp_bad() {
-	_bad="${_bad:+$_bad; }$*"
-}
+# ---- small assertion helpers: each adds to $_bad (rp_bad, rp_done: lib.sh) ----
 
 rp_rc() {
 	[ "$FSCK_RC" -eq "$1" ] || rp_bad "exit $FSCK_RC, not $1"
@@ -56,18 +52,6 @@ rp_no_xattr() {
 	if getfattr -h -n "trusted.overlay.$1" "$2" > /dev/null 2>&1; then
 		rp_bad "${2#$S/} still has $1"
 	fi
-}
-
-# rp_done NAME: one TAP line for what was asserted since _bad=
-rp_done() {
-	if [ -z "$_bad" ]; then
-		ok "$1"
-		return 0
-	fi
-	not_ok "$1"
-	diag "$_bad"
-	kt_show_fsck
-	return 1
 }
 
 # ---- fstests overlay/045, 046, 056 ----

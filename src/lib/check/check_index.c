@@ -443,6 +443,7 @@ void ovl_check_index(struct ovl_ctx *c)
 	}
 	int dfd = c->s->indexfd;
 	for (size_t i = 0; i < n; i++) {
+		ovl_progress_update(c->r->progress, i * 1000 / n, 1000, NULL);
 		const char *name = names[i];
 		size_t plen = strlen(name) + 2;
 		char *path = ovl_xmalloc(plen);
