@@ -232,21 +232,16 @@ static void origin_now(struct ovl_stack *s, const struct ovl_fh *fh, struct ovl_
 {
 	struct stat st;
 	struct ovl_ctx c;
+	struct ovl_fsck_opts none = { 0 };
+	struct ovl_fsck_stats stats;
 
-	memset(&c, 0, sizeof(c));
-	c.s = s;
-	c.mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*c.mountfd));
-	for (int i = 0; i < s->nlayers; i++)
-		c.mountfd[i] = -1;
+	ovl_ctx_init(&c, s, NULL, &none, &stats);	/* only its handle fds are used */
 	int layer = ovl_ctx_handle_path(&c, fh, w->origin_path, sizeof(w->origin_path), &st);
 	if (layer > 0)
 		w->origin_layer = layer;
 	else
 		w->origin_path[0] = '\0';
-	for (int i = 0; i < s->nlayers; i++)
-		if (c.mountfd[i] >= 0)
-			close(c.mountfd[i]);
-	free(c.mountfd);
+	ovl_ctx_free(&c);
 }
 
 /* The entry `name` of one layer's dir, with its overlay marks. */
