@@ -2,6 +2,7 @@
 #ifndef OVERLAY_UTIL_H
 #define OVERLAY_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,10 +18,13 @@ char *ovl_xstrndup(const char *s, size_t n);
 /*
  * Escape bytes that must not reach a terminal or a line-based log:
  * control bytes, DEL, backslash and invalid UTF-8 become \n, \t, \\ or \xHH.
- * Valid UTF-8 is kept. Writes at most outlen-1 bytes plus NUL and returns
- * the length the full escape needs (like snprintf).
+ * Valid UTF-8 is kept (unless ovl_escape_utf8 is false: then every byte
+ * over 0x7f is \xHH too, for a terminal in a locale that cannot draw it).
+ * Writes at most outlen-1 bytes plus NUL and returns the length the full
+ * escape needs (like snprintf).
  */
 size_t ovl_escape(const char *in, size_t inlen, char *out, size_t outlen);
+extern bool ovl_escape_utf8;
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void ovl_hex_encode(const void *buf, size_t len, char *out);

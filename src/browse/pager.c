@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "overlay/util.h"
 #include "pager.h"
 
 struct text {
@@ -51,10 +52,10 @@ static int escape(struct text *t, const unsigned char *raw, size_t n)
 				return -1;
 		} else if (c == '\t') {
 			t->buf[t->len++] = ' ';
-		} else if (c < 32 || c == 127) {
+		} else if (c < 32 || c == 127 || (c > 127 && !ovl_escape_utf8)) {
 			t->len += (size_t)sprintf(t->buf + t->len, "\\x%02x", c);
 		} else {
-			t->buf[t->len++] = (char)c;	/* UTF-8 passes through */
+			t->buf[t->len++] = (char)c;	/* UTF-8 passes through when drawable */
 		}
 	}
 	t->buf[t->len] = '\0';

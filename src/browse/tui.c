@@ -5,6 +5,7 @@
  */
 #include <curses.h>
 #include <errno.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -726,6 +727,8 @@ int tui_run(struct ovl_stack *s, bool write)
 	int h, w;
 
 	setlocale(LC_ALL, "");
+	/* ncursesw draws UTF-8 as blanks in another locale: escape it then */
+	ovl_escape_utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	if (!newterm(NULL, stdout, stdin)) {
 		fputs("overlay-browse: no terminal for the browser; use --diff, --json or --ls\n",
 		      stderr);

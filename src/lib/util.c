@@ -109,6 +109,8 @@ static void ovl_emit(char *out, size_t outlen, size_t *pos, const char *s, size_
 			out[*pos] = s[i];
 }
 
+bool ovl_escape_utf8 = true;
+
 size_t ovl_escape(const char *in, size_t inlen, char *out, size_t outlen)
 {
 	static const char hexd[] = "0123456789abcdef";
@@ -132,7 +134,7 @@ size_t ovl_escape(const char *in, size_t inlen, char *out, size_t outlen)
 		} else if (c >= 0x20 && c < 0x7f) {
 			ovl_emit(out, outlen, &pos, (const char *)&s[i], 1);
 			i++;
-		} else if (c >= 0x80 && (n = ovl_utf8_len(s + i, inlen - i))) {
+		} else if (c >= 0x80 && ovl_escape_utf8 && (n = ovl_utf8_len(s + i, inlen - i))) {
 			ovl_emit(out, outlen, &pos, (const char *)&s[i], n);
 			i += n;
 		} else {

@@ -130,7 +130,7 @@ tui_start() {
 	tx kill-session -t "$_t" 2>/dev/null
 	for _try in 1 2 3; do
 		tx -u new-session -d -s "$_t" -x "$2" -y 24 \
-			"LC_ALL=C.UTF-8 $BROWSE ${3:-} -o '$OPTS'; echo EXIT=\$?; sleep 5" &&
+			"LC_ALL=${TUI_LOCALE:-C.UTF-8} $BROWSE ${3:-} -o '$OPTS'; echo EXIT=\$?; sleep 5" &&
 			tx has-session -t "$_t" 2>/dev/null && return 0
 		sleep 0.3
 	done
@@ -300,6 +300,17 @@ sc_browse_tui_problems() {
 	# a UTF-8 name as it is, a control byte escaped
 	grep -q '^naïve ' "$S/s3" && grep -q '^ctl\\x01 ' "$S/s3" ||
 		_bad="$_bad; names: UTF-8 not shown as is or a control byte not escaped"
+	# in the C locale ncursesw cannot draw UTF-8: escaped bytes instead
+	TUI_LOCALE=C
+	tui_start ovlc$$ 120
+	TUI_LOCALE=
+	tui_wait '^ / '
+	tui_keys c1 Enter
+	tui_keys c2 Down
+	grep -q '^na\\xc3\\xafve ' "$S/c2" ||
+		_bad="$_bad; in the C locale a UTF-8 name is not escaped: $(grep -a 've ' "$S/c2")"
+	tx kill-server 2>/dev/null
+	_t=ovlp$$
 	tui_keys s4 i
 	grep -q 'problem: *MC_NO_DATA upper:/d/a' "$S/s4" ||
 		_bad="$_bad; i does not show the problem of a"
