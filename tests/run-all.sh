@@ -5,9 +5,11 @@
 #   3. build/normal: configure --enable-werror, make, make check
 #   4. build/asan:   the same with ASan + UBSan, make check
 #   5. build/normal: make distcheck
+#   6. tests/deb.sh: the .deb built from build/normal's `make dist` tarball
+#      with dpkg-buildpackage, its files checked, lintian without errors
 # The last line is "N passed, N failed, N skipped", summed over every test
-# of both builds (from their test-suite.log); exit 1 if anything failed or
-# a step broke.
+# of both builds (from their test-suite.log) and of step 6; exit 1 if
+# anything failed or a step broke.
 #
 #   tests/run-all.sh              everything
 #   tests/run-all.sh --deps-only  only step 1 (used by demo/demo.sh)
@@ -17,6 +19,7 @@
 #   DISTCHECK_TESTS=LIST   tests run inside distcheck (default: all of them;
 #                          "quick" = the unit tests, man.sh and cli.sh)
 #   SKIP_DISTCHECK=1       leave out step 5
+#   SKIP_DEB=1             leave out step 6
 #   NO_APT=1               never call apt-get (missing packages are an error)
 
 set -u
@@ -181,6 +184,26 @@ EOF
 			cat "$log"
 		done
 	fi
+fi
+
+# ---- 6. Debian package ----------------------------------------------------------
+
+if [ -z "${SKIP_DEB:-}" ] && [ -f "$N/Makefile" ]; then
+	say deb
+	t0=$(date +%s)
+	JOBS=$JOBS sh "$top/tests/deb.sh" "$N" >"$logs/deb.log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$logs/deb.log")
+	f=$(grep -c '^not ok ' "$logs/deb.log")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	grep '^# lintian: [EW]: ' "$logs/deb.log" | sed 's/^/   /'
+	if [ $rc -ne 0 ]; then
+		echo "-- deb failed; last lines of build/logs/deb.log:"
+		tail -n 60 "$logs/deb.log"
+		[ "$f" -eq 0 ] && broke="$broke deb"
+	fi
+	say "deb: $p passed, $f failed ($(($(date +%s) - t0)) s)"
 fi
 
 # ---- summary ---------------------------------------------------------------------
