@@ -82,15 +82,16 @@ check "no program in /usr/sbin (fsck helpers are in /sbin, as e2fsprogs)" \
 	'! grep -q "^/usr/sbin/." "$tmp/files"'
 check "overlay-browse's completion is a link to fsck.overlay's" \
 	'dpkg-deb -c "$deb" | grep -q "completions/overlay-browse -> fsck.overlay\$"'
-# the systemd pieces, once the tree installs them
-if grep -q systemdsystemunitdir "$srcdir/Makefile.am"; then
-	check "the .deb has /lib/systemd/system/overlay-fsck@.service" \
-		'has /lib/systemd/system/overlay-fsck@.service'
-fi
-if grep -q systemdgeneratordir "$srcdir/Makefile.am"; then
-	check "the .deb has a generator in /lib/systemd/system-generators" \
-		'grep -q "^/lib/systemd/system-generators/." "$tmp/files"'
-fi
+# the boot check: the unit template, the generator and their man page
+for f in /lib/systemd/system/overlay-fsck@.service \
+	/lib/systemd/system-generators/overlay-fsck-generator \
+	/usr/share/man/man8/overlay-fsck@.service.8.gz \
+	/usr/share/man/man8/overlay-fsck-generator.8.gz; do
+	check "the .deb has $f" 'has "$f"'
+done
+check "the unit runs /sbin/fsck.overlay -p" \
+	'dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./lib/systemd/system/overlay-fsck@.service |
+	 grep -qx "ExecStart=/sbin/fsck.overlay -p %f"'
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "# Depends: $depends"
 check "Depends has libmount1 and libblkid1 (from shlibs)" \
