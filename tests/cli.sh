@@ -157,23 +157,29 @@ run -w "$S/w" "$S/u" "$S/nope"
 assert "missing lower dir, positional: exit 8, one line on stderr" \
 	'rc_is 8 && err_one_line && out_empty'
 
+# Layers the kernel would refuse are problems of the stack (exit 4), not
+# operational errors: the layers are still checked.
 mkdir -p "$T/nest/w/u" "$T/nest/l"
-run -o "lowerdir=$T/nest/l,upperdir=$T/nest/w/u,workdir=$T/nest/w"
-assert "upper inside work: exit 8, one line on stderr" \
-	'rc_is 8 && err_one_line && out_empty'
+run -n -o "lowerdir=$T/nest/l,upperdir=$T/nest/w/u,workdir=$T/nest/w"
+assert "upper inside work: STK_WORK_NESTED, exit 4" \
+	'rc_is 4 && err_empty && out_has "^STK_WORK_NESTED work:/: " && out_has "^upper: "'
 mkdir -p "$T/nest2/u/w" "$T/nest2/l"
-run -o "lowerdir=$T/nest2/l,upperdir=$T/nest2/u,workdir=$T/nest2/u/w"
-assert "work inside upper: exit 8, one line on stderr" \
-	'rc_is 8 && err_one_line && out_empty'
+run -n -o "lowerdir=$T/nest2/l,upperdir=$T/nest2/u,workdir=$T/nest2/u/w"
+assert "work inside upper: STK_WORK_NESTED, exit 4" \
+	'rc_is 4 && err_empty && out_has "^STK_WORK_NESTED work:/: "'
+# repair modes do not repair such layers as one stack
+run -y -o "lowerdir=$T/nest2/l,upperdir=$T/nest2/u,workdir=$T/nest2/u/w"
+assert "work inside upper with -y: not repaired, exit 4" \
+	'rc_is 4 && out_line "not repairing: the kernel would refuse these layers as one stack"'
 
 if $is_root && mkdir -p "$T/tmpfs" && mount -t tmpfs cli-test "$T/tmpfs" 2>/dev/null; then
 	mkdir "$T/tmpfs/w"
-	run -o "lowerdir=$S/l1,upperdir=$S/u,workdir=$T/tmpfs/w"
-	assert "work dir on another filesystem than upper: exit 8, one line" \
-		'rc_is 8 && err_one_line && out_empty'
+	run -n -o "lowerdir=$S/l1,upperdir=$S/u,workdir=$T/tmpfs/w"
+	assert "work dir on another filesystem than upper: STK_WORK_OTHER_MOUNT, exit 4" \
+		'rc_is 4 && out_has "^STK_WORK_OTHER_MOUNT work:/: "'
 	umount "$T/tmpfs"
 else
-	skip "work dir on another filesystem than upper: exit 8, one line" \
+	skip "work dir on another filesystem than upper: STK_WORK_OTHER_MOUNT, exit 4" \
 		"needs root to mount a tmpfs"
 fi
 

@@ -35,6 +35,35 @@ PR(STK_UUID_XATTR_BAD, stack, WARNING, PF_PREEN,
    "upper root uuid xattr is not 16 bytes", "Remove")
 PR(STK_NO_WORKDIR, stack, NOTE, PF_NOFIX,
    "no work dir given: checks of W/work and W/index skipped", "")
+/* Will it mount? (check_mountable.c; the fix is the mount configuration) */
+PR(STK_WORK_OTHER_MOUNT, stack, ERROR, PF_NOFIX,
+   "work dir and upper dir are not on the same mount: mount refused (EINVAL)", "")
+PR(STK_WORK_NESTED, stack, ERROR, PF_NOFIX,
+   "work dir and upper dir are not separate subtrees: mount refused (EINVAL)", "")
+PR(STK_LAYER_TWICE, stack, ERROR, PF_NOFIX,
+   "layer dir is also another layer of this stack: mount refused (ELOOP)", "")
+PR(STK_LAYER_NESTED, stack, ERROR, PF_NOFIX,
+   "layer dir lies inside another layer of this stack: mount refused (ELOOP)", "")
+PR(STK_UPPER_IN_LOWER, stack, WARNING, PF_NOFIX,
+   "upper or work dir lies inside a lower dir: that path of the merged view gives ELOOP", "")
+PR(STK_IN_USE_BUSY, stack, ERROR, PF_NOFIX,
+   "layer dir is in use by a mounted overlay: mount refused with index=on (EBUSY)", "")
+PR(STK_IN_USE, stack, WARNING, PF_NOFIX,
+   "layer dir is in use by a mounted overlay: both would change it (undefined behaviour)", "")
+PR(STK_TOO_DEEP, stack, ERROR, PF_NOFIX,
+   "overlays stacked deeper than the kernel allows (2): mount refused (EINVAL)", "")
+PR(STK_UPPER_ON_OVERLAY, stack, ERROR, PF_NOFIX,
+   "upper dir is on an overlayfs, which is not supported as upper: mount refused (EINVAL)", "")
+PR(STK_NO_DTYPE, stack, ERROR, PF_NOFIX,
+   "filesystem does not report file types (d_type): whiteouts show in directory listings", "")
+PR(STK_NO_XATTR, stack, ERROR, PF_NOFIX,
+   "upper filesystem cannot store overlay xattrs: the kernel turns off features this stack uses", "")
+PR(STK_XATTR_FALLBACK, stack, WARNING, PF_NOFIX,
+   "upper filesystem cannot store overlay xattrs: mounted without index, metacopy, redirects", "")
+PR(STK_NO_INODES, stack, ERROR, PF_NOFIX,
+   "upper filesystem has too few free inodes to set up the work dir: mount refused (ENOSPC)", "")
+PR(STK_NO_SPACE, stack, WARNING, PF_NOFIX,
+   "upper filesystem has no room for the copy-ups: they fail with ENOSPC", "")
 
 PR(LY_UNREADABLE, layer, ERROR, PF_OPER | PF_NOFIX,
    "cannot read", "")

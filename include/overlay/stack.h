@@ -73,9 +73,10 @@ static inline struct ovl_layer *ovl_stack_upper(struct ovl_stack *s)
 #define OVL_STACK_USAGE		16	/* inconsistent options */
 
 /*
- * Open every layer of opts (which the stack takes over), check the basic
- * shape (dirs exist, upper and work on one fs, neither inside the other,
- * a lower is not the upper) and fill in filesystem identities.
+ * Open every layer of opts (which the stack takes over): every dir must
+ * exist and be readable. Fills in filesystem identities. How the dirs
+ * lie to each other (the same dir twice, nested, work on another mount)
+ * is not refused here: the check reports it (check_mountable.c).
  * Returns OVL_STACK_OK or an exit class with a one-line reason in err.
  * Call ovl_stack_close() afterwards in every case, after an error too.
  */
@@ -96,6 +97,18 @@ void ovl_stack_detect(struct ovl_stack *s);
  * in mnt, 0 if not, -1 if mountinfo cannot be read.
  */
 int ovl_stack_mounted(const struct ovl_stack *s, char *mnt, size_t mntlen);
+
+/*
+ * Every overlay mounted in our mount namespace (/proc/self/mountinfo):
+ * fn once per layer dir its options name, with the mount point, the
+ * overlay's own st_dev, the key ("upperdir", "workdir", "lowerdir",
+ * "datadir") and the path unescaped, as the mount was given it. A
+ * non-zero return of fn stops the scan and is returned; 0 when all were
+ * seen, -1 if mountinfo cannot be read.
+ */
+typedef int (*ovl_mnt_layer_fn)(void *arg, const char *mnt, dev_t dev,
+				const char *key, const char *path);
+int ovl_mountinfo_overlays(ovl_mnt_layer_fn fn, void *arg);
 
 /*
  * The uuid the kernel puts in origin handles for the filesystem of fd

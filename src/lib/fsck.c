@@ -95,6 +95,14 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		c.plan = &plan;
 
 	pass(&c, &npass, "the stack");
+	if (ovl_check_mountable(&c) && r->mode != OVL_MODE_NO) {
+		/* layers the kernel would not take as one stack: a fix judged
+		 * on them as one could be wrong, so report only */
+		fputs("not repairing: the kernel would refuse these layers as one stack\n",
+		      r->out);
+		r->mode = OVL_MODE_NO;
+		c.plan = NULL;
+	}
 	ovl_check_stack_roots(&c);
 
 	if (s->has_upper) {
@@ -125,6 +133,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		}
 	}
 	c.layer = NULL;
+	ovl_check_mountable_copyup(&c);
 	if (s->indexfd >= 0) {
 		pass(&c, &npass, "W/index");
 		ovl_check_index(&c);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <blkid.h>
@@ -26,20 +27,12 @@
 /* The kernel refuses more layers than this (OVL_MAX_STACK). */
 #define OVL_STACK_MAX_LOWER	500
 
-/* How far up we walk ".." looking for overlapping layers. */
-#define OVL_STACK_MAX_DEPTH	4096
-
 /* FS_IOC_GETFSUUID (Linux 6.5); older headers lack it. */
 struct ovl_fsuuid2 {
 	uint8_t len;
 	uint8_t uuid[16];
 };
 #define OVL_FS_IOC_GETFSUUID _IOR(0x15, 0, struct ovl_fsuuid2)
-
-struct ovl_devino {
-	dev_t dev;
-	ino_t ino;
-};
 
 static void ovl_stack_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -194,110 +187,6 @@ static int ovl_stack_open_dir(const char *what, const char *path,
 	return fd;
 }
 
-/*
- * dev/ino of dir fd and every ancestor up to "/" (".." of "/" is "/").
- * ".." of a mount root leads to the dir it is mounted on, as in a path.
- */
-static size_t ovl_stack_ancestors(int fd, struct ovl_devino **out)
-{
-	struct ovl_devino *v = NULL;
-	size_t n = 0, cap = 0;
-	struct stat st;
-	int cur = fd, up;
-
-	if (fstat(fd, &st) < 0)
-		goto done;
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = ovl_xrealloc(v, cap * sizeof(*v));
-		}
-		v[n].dev = st.st_dev;
-		v[n].ino = st.st_ino;
-		n++;
-		if (n >= OVL_STACK_MAX_DEPTH)
-			break;
-		up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (cur != fd)
-			close(cur);
-		cur = up;
-		if (cur < 0 || fstat(cur, &st) < 0)
-			break;
-		if (st.st_dev == v[n - 1].dev && st.st_ino == v[n - 1].ino)
-			break;	/* reached "/" */
-	}
-	if (cur >= 0 && cur != fd)
-		close(cur);
-done:
-	*out = v;
-	return n;
-}
-
-struct ovl_stack_dir {
-	const char *what;	/* "upper", "work", "lower", "data" */
-	const char *path;
-	struct ovl_devino *anc;
-	size_t nanc;
-};
-
-static bool ovl_stack_is_below(const struct ovl_stack_dir *inner,
-			       const struct ovl_stack_dir *outer)
-{
-	size_t i;
-
-	for (i = 1; i < inner->nanc; i++)
-		if (inner->anc[i].dev == outer->anc[0].dev &&
-		    inner->anc[i].ino == outer->anc[0].ino)
-			return true;
-	return false;
-}
-
-/*
- * The kernel refuses (or fails every lookup in) a stack where a layer
- * dir is another one, or lies inside another: upper and work must be
- * separate subtrees, a lower must not be the upper, the work dir or
- * another lower, nor be nested with any of them.
- */
-static int ovl_stack_check_overlap(struct ovl_stack_dir *d, size_t n,
-				   char *err, size_t errlen)
-{
-	size_t i, j;
-
-	for (i = 0; i < n; i++) {
-		for (j = i + 1; j < n; j++) {
-			struct ovl_stack_dir *a = &d[i], *b = &d[j];
-
-			if (!a->nanc || !b->nanc)
-				continue;
-			if (a->anc[0].dev == b->anc[0].dev &&
-			    a->anc[0].ino == b->anc[0].ino) {
-				if (!strcmp(a->what, b->what))
-					ovl_stack_err(err, errlen,
-						"%s dir %s and %s dir %s are the same directory",
-						a->what, a->path, b->what, b->path);
-				else
-					ovl_stack_err(err, errlen,
-						"%s dir %s is the %s dir %s",
-						b->what, b->path, a->what, a->path);
-				return -1;
-			}
-			if (ovl_stack_is_below(b, a)) {
-				ovl_stack_err(err, errlen,
-					      "%s dir %s is inside %s dir %s",
-					      b->what, b->path, a->what, a->path);
-				return -1;
-			}
-			if (ovl_stack_is_below(a, b)) {
-				ovl_stack_err(err, errlen,
-					      "%s dir %s is inside %s dir %s",
-					      a->what, a->path, b->what, b->path);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 static int ovl_stack_check_options(const struct ovl_opts *o,
 				   char *err, size_t errlen)
 {
@@ -335,8 +224,6 @@ static void ovl_stack_reset(struct ovl_stack *s)
 int ovl_stack_open(struct ovl_stack *s, struct ovl_opts *opts,
 		   char *err, size_t errlen)
 {
-	struct ovl_stack_dir *dirs = NULL;
-	size_t ndirs = 0, i;
 	int ret = OVL_STACK_ERROR;
 	int li;
 
@@ -383,8 +270,8 @@ int ovl_stack_open(struct ovl_stack *s, struct ovl_opts *opts,
 	}
 
 	/* open everything: upper, work, lowers, data, in the order a user
-	 * reads the command line */
-	dirs = ovl_xcalloc((size_t)s->nlayers + 1, sizeof(*dirs));
+	 * reads the command line; how they lie to each other (the same dir
+	 * twice, nested, work on another mount) is the mountable check's */
 	for (li = 0; li < s->nlayers; li++) {
 		struct ovl_layer *l = &s->layers[li];
 		struct stat st;
@@ -404,35 +291,8 @@ int ovl_stack_open(struct ovl_stack *s, struct ovl_opts *opts,
 						       err, errlen);
 			if (s->workfd < 0)
 				goto out;
-			if (wst.st_dev != st.st_dev) {
-				ovl_stack_err(err, errlen,
-					      "work dir %s and upper dir %s are on different filesystems",
-					      s->workdir, l->path);
-				goto out;
-			}
 		}
 	}
-
-	/* overlapping dirs */
-	for (li = 0; li < s->nlayers; li++) {
-		struct ovl_layer *l = &s->layers[li];
-
-		if (l->fd < 0)
-			continue;
-		dirs[ndirs].what = ovl_layer_what(l);
-		dirs[ndirs].path = l->path;
-		dirs[ndirs].nanc = ovl_stack_ancestors(l->fd, &dirs[ndirs].anc);
-		ndirs++;
-		if (li == 0 && s->workfd >= 0) {
-			dirs[ndirs].what = "work";
-			dirs[ndirs].path = s->workdir;
-			dirs[ndirs].nanc = ovl_stack_ancestors(s->workfd,
-							       &dirs[ndirs].anc);
-			ndirs++;
-		}
-	}
-	if (ovl_stack_check_overlap(dirs, ndirs, err, errlen) < 0)
-		goto out;
 
 	/* W/work and W/index: a non-dir there is a check's business */
 	if (s->workfd >= 0) {
@@ -465,9 +325,6 @@ int ovl_stack_open(struct ovl_stack *s, struct ovl_opts *opts,
 	ret = OVL_STACK_OK;
 
 out:
-	for (i = 0; i < ndirs; i++)
-		free(dirs[i].anc);
-	free(dirs);
 	return ret;
 }
 
@@ -659,86 +516,71 @@ static void ovl_opt_unescape(char *s)
 	*w = '\0';
 }
 
-static bool ovl_devino_eq(const struct stat *st, const struct ovl_layer *l)
-{
-	return l->fd >= 0 && st->st_dev == l->dev && st->st_ino == l->ino;
-}
-
-/*
- * Does path (unescaped, as the mount was given it) name one of our dirs:
- * the upper or work dir, or without an upper the first lower? A relative
- * path is taken from our cwd: the kernel keeps the string as given.
- */
-static bool ovl_mnt_path_matches(const struct ovl_stack *s, const char *path)
-{
-	struct stat st, wst;
-
-	if (!*path || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return false;
-	if (!s->has_upper)
-		return s->nlayers > 1 && ovl_devino_eq(&st, &s->layers[1]);
-	if (ovl_devino_eq(&st, &s->layers[0]))
-		return true;
-	return s->workfd >= 0 && fstat(s->workfd, &wst) == 0 &&
-	       wst.st_dev == st.st_dev && wst.st_ino == st.st_ino;
-}
-
 /*
  * One overlay's super options, raw from mountinfo (commas inside paths
- * are octal-escaped there, so a raw ',' separates options).
+ * are octal-escaped there, so a raw ',' separates options; libmount
+ * would undo those escapes and leave the commas ambiguous): fn for
+ * every layer dir they name.
  */
-static bool ovl_mnt_opts_match(const struct ovl_stack *s, char *opts)
+static int ovl_mnt_opts_layers(char *opts, const char *mnt, dev_t dev,
+			       ovl_mnt_layer_fn fn, void *arg)
 {
 	char *opt, *save = NULL;
+	int r;
 
 	for (opt = strtok_r(opts, ",", &save); opt;
 	     opt = strtok_r(NULL, ",", &save)) {
-		char *val;
+		static const char *const keys[] = {
+			"upperdir=", "workdir=", "lowerdir+=", "datadir+=",
+		};
+		bool done = false;
 
 		ovl_mountinfo_unescape(opt);
-		if (!strncmp(opt, "upperdir=", 9) ||
-		    !strncmp(opt, "workdir=", 8)) {
-			if (s->has_upper) {
-				val = strchr(opt, '=') + 1;
-				ovl_opt_unescape(val);
-				if (ovl_mnt_path_matches(s, val))
-					return true;
-			}
-		} else if (!strncmp(opt, "lowerdir+=", 10) ||
-			   !strncmp(opt, "datadir+=", 9)) {
-			if (!s->has_upper) {
-				val = strchr(opt, '=') + 1;
-				ovl_opt_unescape(val);
-				if (ovl_mnt_path_matches(s, val))
-					return true;
-			}
-		} else if (!strncmp(opt, "lowerdir=", 9) && !s->has_upper) {
-			/* split on unescaped ':' ("::" before data layers) */
-			char *p = opt + 9, *start = p;
-			bool end;
+		for (size_t k = 0; k < OVL_ARRAY_SIZE(keys) && !done; k++) {
+			size_t kl = strlen(keys[k]);
 
-			for (;; p++) {
-				if (*p == '\\' && p[1]) {
-					p++;
-					continue;
-				}
-				if (*p != ':' && *p != '\0')
-					continue;
-				end = *p == '\0';
-				*p = '\0';
-				ovl_opt_unescape(start);
-				if (ovl_mnt_path_matches(s, start))
-					return true;
-				if (end)
-					break;
-				start = p + 1;
+			if (strncmp(opt, keys[k], kl))
+				continue;
+			done = true;
+			ovl_opt_unescape(opt + kl);
+			/* "lowerdir+" -> "lowerdir" */
+			opt[kl - 1 - (keys[k][kl - 2] == '+')] = '\0';
+			r = fn(arg, mnt, dev, opt, opt + kl);
+			if (r)
+				return r;
+		}
+		if (done || strncmp(opt, "lowerdir=", 9))
+			continue;
+		/* split on unescaped ':'; after "::" come the data layers */
+		char *p = opt + 9, *start = p;
+		bool data = false, end;
+
+		for (;; p++) {
+			if (*p == '\\' && p[1]) {
+				p++;
+				continue;
 			}
+			if (*p != ':' && *p != '\0')
+				continue;
+			end = *p == '\0';
+			*p = '\0';
+			if (*start) {
+				ovl_opt_unescape(start);
+				r = fn(arg, mnt, dev, data ? "datadir" : "lowerdir", start);
+				if (r)
+					return r;
+			} else {
+				data = true;
+			}
+			if (end)
+				break;
+			start = p + 1;
 		}
 	}
-	return false;
+	return 0;
 }
 
-int ovl_stack_mounted(const struct ovl_stack *s, char *mnt, size_t mntlen)
+int ovl_mountinfo_overlays(ovl_mnt_layer_fn fn, void *arg)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -748,9 +590,10 @@ int ovl_stack_mounted(const struct ovl_stack *s, char *mnt, size_t mntlen)
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return -1;
-	while (getline(&line, &cap, f) > 0) {
+	while (!ret && getline(&line, &cap, f) > 0) {
 		char *field[64], *save = NULL, *tok;
 		int nf = 0, sep = -1, i;
+		unsigned maj, min;
 
 		line[strcspn(line, "\n")] = '\0';
 		for (tok = strtok_r(line, " ", &save); tok && nf < 64;
@@ -768,18 +611,63 @@ int ovl_stack_mounted(const struct ovl_stack *s, char *mnt, size_t mntlen)
 			continue;
 		if (strcmp(field[sep + 1], "overlay"))
 			continue;
-		if (ovl_mnt_opts_match(s, field[sep + 3])) {
-			if (mnt && mntlen) {
-				ovl_mountinfo_unescape(field[4]);
-				snprintf(mnt, mntlen, "%s", field[4]);
-			}
-			ret = 1;
-			break;
-		}
+		if (sscanf(field[2], "%u:%u", &maj, &min) != 2)
+			continue;
+		ovl_mountinfo_unescape(field[4]);
+		ret = ovl_mnt_opts_layers(field[sep + 3], field[4], makedev(maj, min),
+					  fn, arg);
 	}
 	free(line);
 	fclose(f);
 	return ret;
+}
+
+static bool ovl_devino_eq(const struct stat *st, const struct ovl_layer *l)
+{
+	return l->fd >= 0 && st->st_dev == l->dev && st->st_ino == l->ino;
+}
+
+struct ovl_mounted_arg {
+	const struct ovl_stack *s;
+	char *mnt;
+	size_t mntlen;
+};
+
+/*
+ * Does a layer dir of a mounted overlay name one of our dirs: its upper
+ * or work dir our upper or work dir, or, without an upper, its lower our
+ * first lower? A relative path is taken from our cwd: the kernel keeps
+ * the string as given.
+ */
+static int ovl_mounted_layer(void *arg, const char *mnt, dev_t dev,
+			     const char *key, const char *path)
+{
+	struct ovl_mounted_arg *a = arg;
+	const struct ovl_stack *s = a->s;
+	struct stat st, wst;
+	bool hit;
+
+	(void)dev;
+	if (s->has_upper != (!strcmp(key, "upperdir") || !strcmp(key, "workdir")))
+		return 0;
+	if (!*path || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	if (!s->has_upper)
+		hit = s->nlayers > 1 && ovl_devino_eq(&st, &s->layers[1]);
+	else
+		hit = ovl_devino_eq(&st, &s->layers[0]) ||
+		      (s->workfd >= 0 && fstat(s->workfd, &wst) == 0 &&
+		       wst.st_dev == st.st_dev && wst.st_ino == st.st_ino);
+	if (hit && a->mnt && a->mntlen)
+		snprintf(a->mnt, a->mntlen, "%s", mnt);
+	return hit;
+}
+
+int ovl_stack_mounted(const struct ovl_stack *s, char *mnt, size_t mntlen)
+{
+	struct ovl_mounted_arg a = { s, mnt, mntlen };
+
+	return ovl_mountinfo_overlays(ovl_mounted_layer, &a);
 }
 
 /* ---- uuid -> layer ---- */

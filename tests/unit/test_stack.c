@@ -18,7 +18,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "overlay/fsck.h"
 #include "overlay/opts.h"
+#include "overlay/problem.h"
 #include "overlay/stack.h"
 #include "unit.h"
 
@@ -70,7 +72,7 @@ static void cleanup(void)
 {
 	if (!base[0])
 		return;
-	static const char *mnts[] = { "t", "om-base", "om-tmpfs", "m n,t: \\" };
+	static const char *mnts[] = { "b", "t", "om-base", "om-tmpfs", "m n,t: \\" };
 	char cmd[PATH_MAX];
 	size_t i;
 
@@ -279,44 +281,114 @@ START_TEST(test_stack_missing)
 }
 END_TEST
 
+/*
+ * The stack opens whatever the layers' places; pass 1 of the check then
+ * says what the kernel would refuse (check_mountable.c): the output of
+ * a -n run on the stack opened last.
+ */
+static char *check_out(void)
+{
+	struct ovl_fsck_opts fo = { 0 };
+	struct ovl_fsck_stats stats;
+	struct ovl_report r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ovl_stack_detect(&st);
+	ovl_report_init(&r, OVL_MODE_NO, f);
+	ovl_fsck_run(&st, &fo, &r, &stats);
+	fclose(f);
+	return buf;
+}
+
+/* Does a line of out start with "code " and hold want? */
+static bool has_line(const char *out, const char *code, const char *want)
+{
+	size_t cl = strlen(code);
+
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *end = strchrnul(l, '\n');
+		const char *hit = strstr(l, want);
+
+		if (!strncmp(l, code, cl) && l[cl] == ' ' && hit && hit < end)
+			return true;
+	}
+	return false;
+}
+
+/* The check of the stack opened by fmt reports code with this detail. */
+#define REPORTS(fmt_args, code, ...)					\
+	do {								\
+		char want_[2048], *out_;				\
+		ck_assert_int_eq(open_fmt fmt_args, OVL_STACK_OK);	\
+		snprintf(want_, sizeof(want_), __VA_ARGS__);		\
+		out_ = check_out();					\
+		ck_assert_msg(has_line(out_, code, want_),		\
+			      "want %s ...%s in:\n%s", code, want_, out_); \
+		free(out_);						\
+	} while (0)
+
+/* Nothing of the layout in the output of the stack opened by fmt. */
+#define LAYOUT_OK(fmt_args)						\
+	do {								\
+		char *out_;						\
+		ck_assert_int_eq(open_fmt fmt_args, OVL_STACK_OK);	\
+		out_ = check_out();					\
+		ck_assert_msg(!strstr(out_, "STK_WORK_") && !strstr(out_, "STK_LAYER_") && \
+			      !strstr(out_, "STK_UPPER_IN_LOWER"), "%s", out_); \
+		free(out_);						\
+	} while (0)
+
 START_TEST(test_stack_overlap)
 {
 	mkd("u/in");
 	mkd("w/in");
 	mkd("l1/in");
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("u/in")),
-	       OVL_STACK_ERROR, "work dir %s is inside upper dir %s", P("u/in"), P("u"));
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("w/in"), P("w")),
-	       OVL_STACK_ERROR, "upper dir %s is inside work dir %s", P("w/in"), P("w"));
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("u")),
-	       OVL_STACK_ERROR, "work dir %s is the upper dir %s", P("u"), P("u"));
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("u"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "lower dir %s is the upper dir %s", P("u"), P("u"));
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("w"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "lower dir %s is the work dir %s", P("w"), P("w"));
-	EXPECT(open_fmt("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("l1"), P("l1"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "lower dir %s and lower dir %s are the same directory",
-	       P("l1"), P("l1"));
-	EXPECT(open_fmt("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("l1"), P("l1/in"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "lower dir %s is inside lower dir %s", P("l1/in"), P("l1"));
-	EXPECT(open_fmt("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("l1/in"), P("l1"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "lower dir %s is inside lower dir %s", P("l1/in"), P("l1"));
-	EXPECT(open_fmt("lowerdir=%s::%s,upperdir=%s,workdir=%s", P("l1"), P("l1/in"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "data dir %s is inside lower dir %s", P("l1/in"), P("l1"));
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("u/in"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "lower dir %s is inside upper dir %s", P("u/in"), P("u"));
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("w/in"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "lower dir %s is inside work dir %s", P("w/in"), P("w"));
-	/* the kernel mounts this but every lookup into upper fails (ELOOP) */
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", base, P("u"), P("w")),
-	       OVL_STACK_ERROR, "upper dir %s is inside lower dir %s", P("u"), base);
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("u/in")),
+		"STK_WORK_NESTED", "work:/: %s: work dir %s, upper dir %s",
+		ovl_problem_def(PR_STK_WORK_NESTED)->message, P("u/in"), P("u"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("w/in"), P("w")),
+		"STK_WORK_NESTED", "work:/: %s: work dir %s, upper dir %s",
+		ovl_problem_def(PR_STK_WORK_NESTED)->message, P("w"), P("w/in"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("u")),
+		"STK_WORK_NESTED", "work dir %s, upper dir %s", P("u"), P("u"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("u"), P("u"), P("w")),
+		"STK_LAYER_TWICE", "lower1:/: %s: lower dir %s is also upper dir %s",
+		ovl_problem_def(PR_STK_LAYER_TWICE)->message, P("u"), P("u"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("w"), P("u"), P("w")),
+		"STK_LAYER_TWICE", "lower dir %s is also work dir %s", P("w"), P("w"));
+	REPORTS(("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("l1"), P("l1"), P("u"), P("w")),
+		"STK_LAYER_TWICE", "lower2:/: %s: lower dir %s is also lower dir %s",
+		ovl_problem_def(PR_STK_LAYER_TWICE)->message, P("l1"), P("l1"));
+	REPORTS(("lowerdir=%s::%s,upperdir=%s,workdir=%s", P("l1"), P("l1"), P("u"), P("w")),
+		"STK_LAYER_TWICE", "data1:/: %s: data dir %s is also lower dir %s",
+		ovl_problem_def(PR_STK_LAYER_TWICE)->message, P("l1"), P("l1"));
+	REPORTS(("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("l1"), P("l1/in"), P("u"), P("w")),
+		"STK_LAYER_NESTED", "lower2:/: %s: lower dir %s is inside lower dir %s",
+		ovl_problem_def(PR_STK_LAYER_NESTED)->message, P("l1/in"), P("l1"));
+	/* the kernel refuses the nested one whichever comes first */
+	REPORTS(("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("l1/in"), P("l1"), P("u"), P("w")),
+		"STK_LAYER_NESTED", "lower1:/: %s: lower dir %s is inside lower dir %s",
+		ovl_problem_def(PR_STK_LAYER_NESTED)->message, P("l1/in"), P("l1"));
+	REPORTS(("lowerdir=%s::%s,upperdir=%s,workdir=%s", P("l1"), P("l1/in"), P("u"), P("w")),
+		"STK_LAYER_NESTED", "data dir %s is inside lower dir %s", P("l1/in"), P("l1"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("u/in"), P("u"), P("w")),
+		"STK_LAYER_NESTED", "lower dir %s is inside upper dir %s", P("u/in"), P("u"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("w/in"), P("u"), P("w")),
+		"STK_LAYER_NESTED", "lower dir %s is inside work dir %s", P("w/in"), P("w"));
+	/* the kernel mounts this; the lookup of the path to the upper
+	 * then fails with ELOOP */
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", base, P("u"), P("w")),
+		"STK_UPPER_IN_LOWER", "upper:/: %s: upper dir %s is inside lower dir %s",
+		ovl_problem_def(PR_STK_UPPER_IN_LOWER)->message, P("u"), base);
 	/* the same dir under two names is still the same dir */
 	ck_assert_int_eq(symlink(P("u"), P("ulink")), 0);
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("ulink/in")),
-	       OVL_STACK_ERROR, "work dir %s is inside upper dir %s", P("ulink/in"), P("u"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("ulink/in")),
+		"STK_WORK_NESTED", "work dir %s, upper dir %s", P("ulink/in"), P("u"));
 	/* siblings with a common parent are fine */
-	ck_assert_int_eq(open_fmt("lowerdir=%s:%s,upperdir=%s,workdir=%s",
-				  P("l1/in"), P("l2"), P("u/in"), P("w")), OVL_STACK_OK);
+	LAYOUT_OK(("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("l1/in"), P("l2"), P("u/in"), P("w")));
 }
 END_TEST
 
@@ -330,23 +402,26 @@ START_TEST(test_stack_other_fs)
 	}
 	mkd("t/w");
 	mkd("t/l");
-	EXPECT(open_fmt("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("t/w")),
-	       OVL_STACK_ERROR, "work dir %s and upper dir %s are on different filesystems",
-	       P("t/w"), P("u"));
+	REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("t/w")),
+		"STK_WORK_OTHER_MOUNT", "work dir %s, upper dir %s", P("t/w"), P("u"));
 	/* lowers elsewhere are normal; fs says which share one */
-	ck_assert_int_eq(open_fmt("lowerdir=%s:%s:%s,upperdir=%s,workdir=%s",
-				  P("t/l"), P("l1"), P("t"), P("u"), P("w")),
-			 OVL_STACK_ERROR);	/* t/l inside t */
-	ck_assert_int_eq(open_fmt("lowerdir=%s:%s,upperdir=%s,workdir=%s",
-				  P("t/l"), P("l1"), P("u"), P("w")), OVL_STACK_OK);
+	REPORTS(("lowerdir=%s:%s:%s,upperdir=%s,workdir=%s", P("t/l"), P("l1"), P("t"), P("u"), P("w")),
+		"STK_LAYER_NESTED", "lower dir %s is inside lower dir %s", P("t/l"), P("t"));
+	LAYOUT_OK(("lowerdir=%s:%s,upperdir=%s,workdir=%s", P("t/l"), P("l1"), P("u"), P("w")));
 	ck_assert_int_eq(st.layers[0].fs, 0);
 	ck_assert_int_eq(st.layers[1].fs, 1);
 	ck_assert_int_eq(st.layers[2].fs, 0);
 	ck_assert(st.layers[1].dev != st.layers[0].dev);
-	/* a mount point inside a layer is still inside it */
-	EXPECT(open_fmt("lowerdir=%s:%s,upperdir=%s,workdir=%s",
-			base, P("t/l"), P("u"), P("w")),
-	       OVL_STACK_ERROR, "upper dir %s is inside lower dir %s", P("u"), base);
+	/* a mount inside a layer is another filesystem: the kernel looks
+	 * for other layers among the parents inside one filesystem only */
+	LAYOUT_OK(("lowerdir=%s,upperdir=%s,workdir=%s", P("t/l"), P("u"), P("w")));
+	/* a bind mount of the upper's filesystem is another mount */
+	mkd("b");
+	if (mount(P("w"), P("b"), NULL, MS_BIND, NULL) == 0) {
+		REPORTS(("lowerdir=%s,upperdir=%s,workdir=%s", P("l1"), P("u"), P("b")),
+			"STK_WORK_OTHER_MOUNT", "work dir %s, upper dir %s", P("b"), P("u"));
+		umount2(P("b"), MNT_DETACH);
+	}
 }
 END_TEST
 

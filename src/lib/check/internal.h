@@ -30,6 +30,13 @@ void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_loo
  * the entry, as the kernel would. */
 void ovl_copyup_plan_lower(struct ovl_ctx *c, struct ovl_frame *f);
 
+/* Will it mount? First in pass 1: layout, mounts in use, stacking
+ * depth, d_type, xattrs, room. True when the kernel refuses the layers as
+ * given (not one stack: nothing may be repaired as if they were). */
+bool ovl_check_mountable(struct ovl_ctx *c);
+/* After the walks, with --copy-up: do the planned copy-ups fit? */
+void ovl_check_mountable_copyup(struct ovl_ctx *c);
+
 /* Fixed places. */
 void ovl_check_stack_roots(struct ovl_ctx *c);	/* pass 1 */
 void ovl_check_index(struct ovl_ctx *c);	/* W/index */
