@@ -276,6 +276,9 @@ kt_errno_text() {
 	ESTALE)	echo "Stale file handle" ;;
 	ENODATA) echo "No data available" ;;
 	ENOTDIR) echo "Not a directory" ;;
+	ELOOP)	echo "Too many levels of symbolic links" ;;
+	EBUSY)	echo "already mounted" ;;
+	ENOSPC)	echo "No space left on device" ;;
 	*)	echo "$1" ;;
 	esac
 }
