@@ -319,6 +319,27 @@ static bool index_at_mount(const struct ovl_stack *s)
  * upper or work dir: the kernel marks those in use and checks every
  * layer of a new mount and its parents against the marks.
  */
+/* Is the overlay of ml->v[k] this very stack (its upper and work dirs
+ * ours: d[0] and d[1])? */
+static bool is_this_stack(const struct mnt_list *ml, size_t k, const struct mdir *d, size_t n)
+{
+	bool upper = false, work = n < 2 || d[1].lower;
+
+	if (!n || d[0].lower || !d[0].nanc || (!work && !d[1].nanc))
+		return false;
+	for (size_t j = 0; j < ml->n; j++) {
+		const struct mnt_layer *m = &ml->v[j];
+
+		if (m->ovl_dev != ml->v[k].ovl_dev || !m->have)
+			continue;
+		if (!strcmp(m->key, "upperdir") && devino_eq(&m->di, &d[0].anc[0]))
+			upper = true;
+		if (!strcmp(m->key, "workdir") && !work && devino_eq(&m->di, &d[1].anc[0]))
+			work = true;
+	}
+	return upper && work;
+}
+
 static void check_in_use(struct ovl_ctx *c, struct mdir *d, size_t n,
 			 const struct mnt_list *ml)
 {
@@ -330,6 +351,10 @@ static void check_in_use(struct ovl_ctx *c, struct mdir *d, size_t n,
 			size_t a;
 
 			if (!m->have || (strcmp(m->key, "upperdir") && strcmp(m->key, "workdir")))
+				continue;
+			/* the stack itself mounted: the caller says so already
+			 * (and refuses to repair it); it is not "another" mount */
+			if (is_this_stack(ml, k, d, n))
 				continue;
 			for (a = 0; a < d[i].nanc; a++)
 				if (devino_eq(&d[i].anc[a], &m->di))
