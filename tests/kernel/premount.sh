@@ -260,3 +260,27 @@ sc_pm_no_space() {
 	'
 	umount $S/t
 }
+
+# --copy-up of a 2 MiB metacopy file onto a 1 MiB upper: the planned
+# copy-ups do not fit (known after the walk), and the kernel's own
+# copy-up of that file fails with ENOSPC too.
+scenario pm_copyup_no_space
+sc_pm_copyup_no_space() {
+	stack_new pm_copyup_no_space
+	setup '
+		dd if=/dev/urandom of=$L1/big bs=64k count=32 2>/dev/null
+		mkdir $S/t; mount -t tmpfs -o size=1m pm-tmpfs $S/t
+		mkdir $S/t/u $S/t/w
+		ovl_mount "lowerdir=$L1,upperdir=$S/t/u,workdir=$S/t/w,$MC"
+		chown 5 $M/big
+		ovl_umount
+	' || return
+	U=$S/t/u W=$S/t/w
+	OPTS="lowerdir=$L1,upperdir=$U,workdir=$W,$MC"
+	expect_problem "$SC" STK_NO_SPACE upper:/ --copy-up -n -o "$OPTS"
+	expect_kernel "$SC: kernel: the copy-up of big fails with ENOSPC" '
+		( echo more >> $M/big ) 2> $S/append.err && false
+		grep -q "No space left" $S/append.err
+	'
+	umount $S/t
+}
