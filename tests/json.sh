@@ -47,7 +47,7 @@ assert_diag() {
 	diag "exit: $rc" "stdout: $(head -c 3000 "$T/out")" "stderr: $(head -n 5 "$T/err")"
 }
 
-plan 17
+plan 20
 
 stack clean <<'EOF' || { diag "$(cat "$T/clean.err")"; exit 99; }
 layers upper lower1 work
@@ -69,7 +69,7 @@ whiteout upper /a/g
 whiteout upper "/a/n\xffm\x01"
 EOF
 
-# 1-2: a clean stack
+# a clean stack
 run -n --json -o "$(opts clean)"
 assert "clean -n: exit 0, one document, nothing on stderr" \
 	'[ $rc -eq 0 ] && one_doc && [ ! -s "$T/err" ]'
@@ -89,7 +89,7 @@ assert "clean -n: the document's members and types" \
 	        .entries.upper == 2 and .entries.lower1 == 2 and
 	        (.by_class | type) == \"object\"))"'
 
-# 3-5: the damaged stack with -n, the same exit code as the text output
+# the damaged stack with -n, the same exit code as the text output
 run -n --json -o "$(opts bad)"
 assert "damaged -n: exit 4 in the process and the document, one document" \
 	'[ $rc -eq 4 ] && one_doc && jqt ".exit_code == 4 and .stacks[0].exit_code == 4"'
@@ -111,7 +111,7 @@ assert "damaged -n: a non-UTF-8 and a control byte escaped as \\xHH" \
 text_rc=$?
 assert "damaged -n: the text run exits the same" '[ $text_rc -eq $rc ]'
 
-# 6-7: -y fixes: fixed true, exit 1; the layers are clean afterwards
+# -y fixes: fixed true, exit 1; the layers are clean afterwards
 run -y --json -o "$(opts bad)"
 assert "damaged -y: exit 1 in the process and the document, one document" \
 	'[ $rc -eq 1 ] && one_doc && jqt ".mode == \"yes\" and .exit_code == 1 and
@@ -122,7 +122,32 @@ assert "damaged -y: every problem fixed, the summary says so" \
 	      (.stacks[0].summary | .fixed == 2 and .left == 0)" &&
 	 run -n --json -o "$(opts bad)" && [ $rc -eq 0 ] && jqt ".stacks[0].problems == []"'
 
-# 8: -p fixes the orphan whiteout, not the redirect loop (not preen): exit 4
+# a fix that fails (its dir immutable) is not fixed: exit 4|8, the other
+# problem's fix applies
+stack failing <<'EOF' || { diag "$(cat "$T/failing.err")"; exit 99; }
+layers upper lower1 work
+dir lower1 /a
+dir lower1 /b
+xattr upper / impure y
+dir upper /a
+whiteout upper /a/g
+dir upper /b
+whiteout upper /b/h
+EOF
+if chattr +i "$T/failing/upper/a" 2>/dev/null; then
+	run -y --json -o "$(opts failing)"
+	chattr -i "$T/failing/upper/a"
+	assert "-y: a fix that failed stays fixed=false, the other is fixed" \
+		'[ $rc -eq 13 ] && one_doc && jqt ".exit_code == 13 and
+		 ([.stacks[0].problems[] | [.path, .fixable, .fixed]] ==
+		  [[\"/a/g\", true, false], [\"/b/h\", true, true]]) and
+		 (.stacks[0].summary | .fixed == 1 and .left == 1)" &&
+		 grep -q "cannot" "$T/err"'
+else
+	skip "-y: a fix that failed stays fixed=false" "chattr +i does not work here"
+fi
+
+# -p fixes the orphan whiteout, not the redirect loop (not preen): exit 4
 stack mixed <<'EOF' || { diag "$(cat "$T/mixed.err")"; exit 99; }
 layers upper lower1 work
 dir lower1 /a
@@ -141,7 +166,7 @@ assert "-p: the preen fix applied, the other left fixed=false, exit 4" \
 	 (.stacks[0].summary | .fixed == 1 and .left == 1) and
 	 .stacks[0].features.redirect_dir == \"on\""'
 
-# 9-11: by mount point and -A from a temporary fstab: two stacks, one
+# by mount point and -A from a temporary fstab: two stacks, one
 # document, in pass order, the exit codes or-ed
 stack bad2 <<'EOF' || { diag "$(cat "$T/bad2.err")"; exit 99; }
 layers upper lower1 work
@@ -175,7 +200,7 @@ assert "-A: a stack that cannot be checked has its error, exit 8 or-ed" \
 	 (.stacks[1].error | test(\"No such file\")) and .stacks[1].summary == null and
 	 .stacks[1].features == null and .stacks[1].problems == []"'
 
-# 12-16: usage errors: one line on stderr, nothing on stdout
+# usage errors, -C: one line on stderr, nothing on stdout
 usage_err() {
 	[ $rc -eq 16 ] && [ ! -s "$T/out" ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
 		grep -q "^fsck.overlay: " "$T/err"
@@ -188,6 +213,12 @@ run -n --json --undo "$T/clean/work/none" -o "$(opts clean)"
 assert "--undo: usage error" 'usage_err'
 run -n --json --copy-up -o "$(opts clean)"
 assert "--copy-up: usage error" 'usage_err'
+run -n --json -C 1 -o "$(opts clean)"
+assert "-C 1 (standard output): usage error" 'usage_err'
+run -n --json -C 3 -o "$(opts bad2)" 3>"$T/progress"
+assert "-C 3: progress lines on fd 3, the document alone on stdout" \
+	'[ $rc -eq 4 ] && one_doc && [ -s "$T/progress" ] &&
+	 ! grep -Evq "^[0-9]+ [0-9]+ [0-9]+ " "$T/progress"'
 run -A -n --json --fstab "$T/no-such-fstab"
 assert "-A with an unreadable fstab: exit 8, no document" \
 	'[ $rc -eq 8 ] && [ ! -s "$T/out" ] && [ "$(wc -l <"$T/err")" -eq 1 ]'
