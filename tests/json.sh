@@ -18,7 +18,11 @@ command -v jq >/dev/null 2>&1 || skip_all "jq not installed (deps.txt)"
 # tmpfs without file handles.
 T=$(mktemp -d "$top_builddir/json-test.XXXXXX") || exit 99
 T=$(cd "$T" && pwd -P)
-trap 'rm -rf "$T"' EXIT
+cleanup() {
+	mountpoint -q "$T/m" 2>/dev/null && umount "$T/m"
+	rm -rf "$T"
+}
+trap cleanup EXIT
 
 # stack NAME: build the stack language on stdin into $T/NAME
 stack() {
@@ -47,7 +51,7 @@ assert_diag() {
 	diag "exit: $rc" "stdout: $(head -c 3000 "$T/out")" "stderr: $(head -n 5 "$T/err")"
 }
 
-plan 20
+plan 21
 
 stack clean <<'EOF' || { diag "$(cat "$T/clean.err")"; exit 99; }
 layers upper lower1 work
@@ -199,6 +203,25 @@ assert "-A: a stack that cannot be checked has its error, exit 8 or-ed" \
 	 .stacks[0].error == null and .stacks[1].exit_code == 8 and
 	 (.stacks[1].error | test(\"No such file\")) and .stacks[1].summary == null and
 	 .stacks[1].features == null and .stacks[1].problems == []"'
+
+# a mounted stack: -n records where, a repair mode is that stack's error
+mkdir "$T/m"
+if mount -t overlay overlay -o "$(opts clean)" "$T/m" 2>"$T/mount.err"; then
+	run -n --json -o "$(opts clean)"
+	_rc_n=$rc
+	cp "$T/out" "$T/out.n"
+	run -y --json -o "$(opts clean)"
+	umount "$T/m"
+	assert "a mounted stack: -n says where (exit 0), -y is its error (exit 8)" \
+		'[ $_rc_n -eq 0 ] && jq -e ".stacks[0].mounted == \"$T/m\" and
+		  .stacks[0].summary.problems == 0" "$T/out.n" >/dev/null &&
+		 [ $rc -eq 8 ] && one_doc && jqt ".exit_code == 8 and
+		  .stacks[0].mounted == \"$T/m\" and .stacks[0].summary == null and
+		  (.stacks[0].error | test(\"mounted on .*refusing\")) and
+		  .stacks[0].features != null"'
+else
+	skip "a mounted stack" "cannot mount an overlay: $(cat "$T/mount.err")"
+fi
 
 # usage errors, -C: one line on stderr, nothing on stdout
 usage_err() {

@@ -150,6 +150,8 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 
 	char mnt[4096];
 	if (ovl_stack_mounted(&stack, mnt, sizeof(mnt)) == 1) {
+		if (json)
+			ovl_json_stack_mounted(json, mnt);
 		if (mode != OVL_MODE_NO || undo) {
 			char why[sizeof(mnt) + 64];
 			snprintf(why, sizeof(why), "the stack is mounted on %s: "
@@ -160,8 +162,6 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 		}
 		fprintf(stderr, PROG ": warning: the stack is mounted on %s: "
 			"results may be inconsistent\n", mnt);
-		if (json)
-			ovl_json_stack_mounted(json, mnt);
 	}
 	if (undo) {
 		rc = ovl_repair_undo(&stack, undo, err, sizeof(err));
