@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
+#include "overlay/changes.h"
 #include "overlay/report_json.h"
 #include "overlay/util.h"
 #include "unit.h"
@@ -301,6 +303,41 @@ START_TEST(bytes_rule)
 }
 END_TEST
 
+/* overlay-browse --json (changes.c) escapes its strings with json-c too:
+ * the bytes it always wrote for valid text, the same values otherwise. */
+static char *change_json(const char *path, const char *from, int first)
+{
+	static char buf[512];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	struct ovl_change ch = { .kind = from ? OVL_CH_RENAMED : OVL_CH_ADDED, .path = path,
+				 .pathlen = strlen(path), .from = from, .type = S_IFREG };
+
+	ck_assert_ptr_nonnull(f);
+	ovl_change_print_json(&ch, f, first);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(browse_change_json)
+{
+	ck_assert_str_eq(change_json("/a\"b\\c/\xc3\xbc/d", NULL, 1),
+			 "\n  {\"change\": \"added\", \"path\": \"/a\\\"b\\\\c/\xc3\xbc/d\", "
+			 "\"type\": \"file\"}");
+	ck_assert_str_eq(change_json("/new", "/old", 0),
+			 ",\n  {\"change\": \"renamed\", \"path\": \"/new\", \"type\": \"file\", "
+			 "\"from\": \"/old\"}");
+
+	/* a control byte and bytes that are not UTF-8: U+00XX, as \u00XX was */
+	char doc[600];
+	snprintf(doc, sizeof(doc), "[%s]", change_json("/x\x01\n\xff\xe2\x82", NULL, 1));
+	json_object *a = json_tokener_parse(doc);
+	ck_assert_msg(a != NULL, "not JSON: %s", doc);
+	ck_assert_str_eq(member_str(json_object_array_get_idx(a, 0), "path"),
+			 "/x\x01\n\xc3\xbf\xc3\xa2\xc2\x82");
+	json_object_put(a);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("report_json");
@@ -309,6 +346,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, problems_fixed_and_escaped);
 	tcase_add_test(tc, check_mode_no_stack);
 	tcase_add_test(tc, bytes_rule);
+	tcase_add_test(tc, browse_change_json);
 	suite_add_tcase(s, tc);
 	return s;
 }
