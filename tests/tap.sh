@@ -4,6 +4,8 @@
 #   plan 3                  (or call done_testing at the end instead)
 #   ok "name"               not_ok "name"          skip "name" "reason"
 #   check "name" CMD...     ok when CMD succeeds, not ok otherwise
+#   assert "name" COND...   ok when the shell condition COND (eval'ed) holds;
+#                           else not ok, the condition and assert_diag's words
 #   skip_all "reason"       whole script skipped: prints "1..0 # SKIP", exits 0
 #   diag "text"             a "# text" comment line (multi-line allowed)
 #   tap_exit                exit 1 if any test failed, else 0
@@ -38,6 +40,20 @@ check() {
 	_tap_name=$1
 	shift
 	if "$@"; then ok "$_tap_name"; else not_ok "$_tap_name"; fi
+}
+
+assert_diag() { :; }
+
+assert() {
+	_tap_name=$1
+	shift
+	if eval "$*"; then
+		ok "$_tap_name"
+	else
+		not_ok "$_tap_name"
+		diag "condition: $*"
+		assert_diag
+	fi
 }
 
 skip_all() {

@@ -35,6 +35,14 @@ struct ovl_fsck_stats {
 int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		 struct ovl_report *r, struct ovl_fsck_stats *stats);
 
+/*
+ * Each entry count a check made, in output order: the layers it walked
+ * (by name), then "index" and "work" when it read them.
+ */
+void ovl_fsck_stats_each(const struct ovl_stack *s, const struct ovl_fsck_opts *o,
+			 const struct ovl_fsck_stats *stats,
+			 void (*fn)(void *arg, const char *name, unsigned long n), void *arg);
+
 /* "upper: N entries, lower1: N entries, ..., index: N entries, work: N entries" */
 void ovl_fsck_print_stats(const struct ovl_stack *s, const struct ovl_fsck_opts *o,
 			  const struct ovl_fsck_stats *stats, FILE *out);

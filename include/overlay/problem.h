@@ -64,6 +64,7 @@ struct ovl_report {
 	FILE *out;
 	FILE *in;		/* answers in OVL_MODE_ASK */
 	bool verbose;
+	bool silent;		/* print no problem lines (a JSON report holds them) */
 	unsigned long seq;	/* problems reported so far: the id of the last */
 	bool yes_to_all;	/* 'a' answered */
 	bool cancelled;		/* 'q' answered: no more questions, exit 32 */
@@ -87,7 +88,14 @@ struct ovl_report {
 	void *decide_arg;
 	/* -C: progress of the passes; its bar is cleared before each line */
 	struct ovl_progress *progress;
+	/* told by repair of each problem (its seq) whose fix was applied in
+	 * full, as it counts `fixed` */
+	void (*applied)(void *arg, unsigned long seq);
+	void *applied_arg;
 };
+
+/* Does this problem have a fix to offer (whatever the mode)? */
+bool ovl_problem_fixable(enum ovl_problem_code code, const struct ovl_pctx *pctx);
 
 void ovl_report_init(struct ovl_report *r, enum ovl_mode mode, FILE *out);
 

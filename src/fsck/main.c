@@ -16,6 +16,7 @@
 #include "overlay/opts.h"
 #include "overlay/problem.h"
 #include "overlay/repair.h"
+#include "overlay/report_json.h"
 #include "overlay/stack.h"
 #include "overlay/util.h"
 
@@ -28,6 +29,9 @@ enum {
 	EXIT_USAGE = 16,
 	EXIT_CANCELLED = 32,
 };
+
+/* --json: the report every stack is recorded into, or NULL */
+static struct ovl_json *json;
 
 static void usage(FILE *out)
 {
@@ -60,6 +64,8 @@ static void usage(FILE *out)
 	      "                     /etc/fstab)\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
+	      "     --json          print one JSON report on stdout instead of\n"
+	      "                     the text (with -n, -p/-a or -y)\n"
 	      " -C FD               progress: e2fsck's lines on FD (0: a bar on a\n"
 	      "                     terminal)\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
@@ -114,6 +120,16 @@ static int fail_usage(const char *msg)
 	return EXIT_USAGE;
 }
 
+/* The end of one stack's check that failed: one line on stderr, and the
+ * stack's record with --json. */
+static int stack_failed(const struct ovl_stack *s, int rc, const char *msg)
+{
+	fprintf(stderr, PROG ": %s\n", msg);
+	if (json)
+		ovl_json_stack_end(json, s, NULL, NULL, NULL, rc, msg);
+	return rc;
+}
+
 /* Check (or repair, undo, copy up) one stack; its fsck exit code. */
 static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 		     const char *undo, int progress_fd, const char *name)
@@ -121,18 +137,26 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 	struct ovl_stack stack;
 	char err[512];
 	int rc = ovl_stack_open(&stack, opts, err, sizeof(err));
+	if (json)
+		ovl_json_stack_layers(json, &stack);
 	if (rc != OVL_STACK_OK) {
-		fprintf(stderr, PROG ": %s\n", err);
+		stack_failed(&stack, rc, err);
 		ovl_stack_close(&stack);
 		return rc;
 	}
 	ovl_stack_detect(&stack);
+	if (json)
+		ovl_json_stack_features(json, &stack);
 
 	char mnt[4096];
 	if (ovl_stack_mounted(&stack, mnt, sizeof(mnt)) == 1) {
+		if (json)
+			ovl_json_stack_mounted(json, mnt);
 		if (mode != OVL_MODE_NO || undo) {
-			fprintf(stderr, PROG ": the stack is mounted on %s: "
-				"refusing to change it\n", mnt);
+			char why[sizeof(mnt) + 64];
+			snprintf(why, sizeof(why), "the stack is mounted on %s: "
+				 "refusing to change it", mnt);
+			stack_failed(&stack, EXIT_OPERATIONAL, why);
 			ovl_stack_close(&stack);
 			return EXIT_OPERATIONAL;
 		}
@@ -149,14 +173,19 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 		return rc;
 	}
 	if (mode != OVL_MODE_NO && !fo->journal && !stack.has_work) {
+		stack_failed(&stack, EXIT_USAGE, "a repair needs the work dir (-w or workdir=) "
+			     "for its undo journal, or -z FILE");
 		ovl_stack_close(&stack);
-		return fail_usage("a repair needs the work dir (-w or workdir=) for its undo "
-				  "journal, or -z FILE");
+		return EXIT_USAGE;
 	}
 
 	struct ovl_report report;
 	struct ovl_fsck_stats stats;
-	ovl_report_init(&report, mode, stdout);
+	/* with --json the lines other than problems (-v passes, the undo
+	 * journal, a failed change) go to stderr */
+	ovl_report_init(&report, mode, json ? stderr : stdout);
+	if (json)
+		ovl_json_attach(json, &report);
 	report.in = stdin;
 	report.verbose = fo->verbose;
 	signal(SIGINT, on_signal);
@@ -175,10 +204,15 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 	if (progress_fd > 0 || bar)
 		report.progress = &progress;
 	rc = ovl_fsck_run(&stack, fo, &report, &stats);
-	ovl_fsck_print_stats(&stack, fo, &stats, stdout);
-	ovl_report_summary(&report);
+	rc |= ovl_report_exit(&report);
+	if (json) {
+		ovl_json_stack_end(json, &stack, fo, &report, &stats, rc, NULL);
+	} else {
+		ovl_fsck_print_stats(&stack, fo, &stats, stdout);
+		ovl_report_summary(&report);
+	}
 	ovl_stack_close(&stack);
-	return rc | ovl_report_exit(&report);
+	return rc;
 }
 
 /*
@@ -193,6 +227,8 @@ static int check_fstab_all(const char *fstab, struct ovl_fsck_opts *fo, int mode
 
 	if (ovl_fstab_read(fstab, &t, err, sizeof(err)) < 0) {
 		fprintf(stderr, PROG ": %s\n", err);
+		ovl_json_free(json);	/* no stack known: no document */
+		json = NULL;
 		return EXIT_OPERATIONAL;
 	}
 	const struct ovl_fstab_entry **order = ovl_xcalloc(t.n + 1, sizeof(*order));
@@ -200,10 +236,16 @@ static int check_fstab_all(const char *fstab, struct ovl_fsck_opts *fo, int mode
 	for (size_t i = 0; i < n && !ovl_repair_interrupted; i++) {
 		struct ovl_opts opts;
 		ovl_opts_init(&opts);
-		printf("%s:\n", order[i]->target);
-		fflush(stdout);
+		if (json) {
+			ovl_json_stack_begin(json, order[i]->target);
+		} else {
+			printf("%s:\n", order[i]->target);
+			fflush(stdout);
+		}
 		if (ovl_opts_parse(&opts, order[i]->options, err, sizeof(err)) < 0) {
 			fprintf(stderr, PROG ": %s: %s\n", order[i]->target, err);
+			if (json)
+				ovl_json_stack_end(json, NULL, NULL, NULL, NULL, EXIT_USAGE, err);
 			rc |= EXIT_USAGE;
 		} else {
 			rc |= check_one(&opts, fo, mode, NULL, progress_fd, order[i]->target);
@@ -227,6 +269,7 @@ int main(int argc, char **argv)
 		{ "copy-up", no_argument, NULL, 'K' },
 		{ "verify-data", no_argument, NULL, 'D' },
 		{ "fstab", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
@@ -235,7 +278,7 @@ int main(int argc, char **argv)
 	const char *undo = NULL;
 	const char *fstab = NULL;	/* NULL: /etc/fstab */
 	char *mountpoint = NULL;	/* the stack's fstab entry, by its mount point */
-	bool all = false, have_o = false;
+	bool all = false, have_o = false, want_json = false;
 	int mode = -1;
 	char err[512];
 	int c;
@@ -263,6 +306,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			fstab = optarg;
+			break;
+		case 'J':
+			want_json = true;
 			break;
 		case 'X':
 			undo = optarg;
@@ -322,6 +368,19 @@ int main(int argc, char **argv)
 			}
 			mode = m;
 		}
+	}
+	/* A report for scripts: it cannot ask, and records checks only. */
+	if (want_json && mode < 0) {
+		ovl_opts_free(&opts);
+		return fail_usage("--json needs -n, -p/-a or -y: it cannot ask questions");
+	}
+	if (want_json && (undo || fo.copy_up)) {
+		ovl_opts_free(&opts);
+		return fail_usage("--json does not go with --undo or --copy-up");
+	}
+	if (want_json && (progress_fd == 0 || progress_fd == 1)) {
+		ovl_opts_free(&opts);
+		return fail_usage("--json holds standard output: give -C another fd");
 	}
 	/* No mode: ask, when there is a terminal to ask on. */
 	if (mode < 0) {
@@ -400,11 +459,20 @@ int main(int argc, char **argv)
 	}
 
 	int rc;
+	if (want_json)
+		json = ovl_json_new(mode);
 	if (all) {
 		rc = check_fstab_all(fstab, &fo, mode, progress_fd);
 	} else {
+		if (json)
+			ovl_json_stack_begin(json, mountpoint);
 		rc = check_one(&opts, &fo, mode, undo, progress_fd, mountpoint);
 	}
+	if (json && ovl_json_write(json, stdout) < 0) {
+		fprintf(stderr, PROG ": cannot write the JSON report: %m\n");
+		rc |= EXIT_OPERATIONAL;
+	}
+	ovl_json_free(json);
 	free(mountpoint);
 	ovl_opts_free(&opts);
 	for (size_t i = 0; i < fo.ncopy_paths; i++)

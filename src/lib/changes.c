@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "overlay/changes.h"
 #include "overlay/fsck.h"
 #include "overlay/redirect.h"
@@ -145,11 +147,17 @@ void ovl_change_print_line(const struct ovl_change *ch, FILE *out)
 	fputc('\n', out);
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped; bytes
- * that are not UTF-8 as \u00XX (JSON has no raw bytes). */
+/*
+ * A JSON string, escaped by json-c. json-c copies bytes as they are, so a
+ * byte that is not UTF-8 is first made the code point of its value
+ * (U+0080..U+00FF): the string means what the \u00XX this output always
+ * gave such bytes meant, and the document stays valid UTF-8.
+ */
 static void json_str(FILE *out, const char *s, size_t len)
 {
-	fputc('"', out);
+	char *u = ovl_xmalloc(2 * len + 1);
+	size_t n = 0;
+
 	for (size_t i = 0; i < len; i++) {
 		unsigned char b = (unsigned char)s[i];
 		int extra = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 :
@@ -157,16 +165,23 @@ static void json_str(FILE *out, const char *s, size_t len)
 		bool valid = extra >= 0 && i + (size_t)extra < len;
 		for (int k = 1; valid && k <= extra; k++)
 			valid = ((unsigned char)s[i + (size_t)k] & 0xc0) == 0x80;
-		if (b == '"' || b == '\\')
-			fprintf(out, "\\%c", b);
-		else if (b < 0x20 || b == 0x7f || !valid)
-			fprintf(out, "\\u%04x", b);
-		else {
-			fwrite(s + i, 1, (size_t)extra + 1, out);
+		if (valid) {
+			memcpy(u + n, s + i, (size_t)extra + 1);
+			n += (size_t)extra + 1;
 			i += (size_t)extra;
+		} else {
+			u[n++] = (char)(0xc0 | b >> 6);
+			u[n++] = (char)(0x80 | (b & 0x3f));
 		}
 	}
-	fputc('"', out);
+	json_object *o = json_object_new_string_len(u, (int)n);
+	if (!o) {
+		fputs("overlay-browse: out of memory\n", stderr);
+		exit(8);
+	}
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE), out);
+	json_object_put(o);
+	free(u);
 }
 
 void ovl_change_print_json(const struct ovl_change *ch, FILE *out, int first)

@@ -165,24 +165,41 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 	return r->operational ? 8 : 0;
 }
 
-void ovl_fsck_print_stats(const struct ovl_stack *s, const struct ovl_fsck_opts *o,
-			  const struct ovl_fsck_stats *stats, FILE *out)
+void ovl_fsck_stats_each(const struct ovl_stack *s, const struct ovl_fsck_opts *o,
+			 const struct ovl_fsck_stats *stats,
+			 void (*fn)(void *arg, const char *name, unsigned long n), void *arg)
 {
-	const char *sep = "";
-
 	for (int i = 0; i < s->nlayers && i < (int)OVL_ARRAY_SIZE(stats->entries); i++) {
 		if (i == 0 && !s->has_upper)
 			continue;
 		if (i > 0 && (o->upper_only || s->layers[i].kind == OVL_LAYER_DATA))
 			continue;
-		fprintf(out, "%s%s: %lu entries", sep, s->layers[i].name, stats->entries[i]);
-		sep = ", ";
+		fn(arg, s->layers[i].name, stats->entries[i]);
 	}
-	if (s->indexfd >= 0) {
-		fprintf(out, "%sindex: %lu entries", sep, stats->index_entries);
-		sep = ", ";
-	}
+	if (s->indexfd >= 0)
+		fn(arg, "index", stats->index_entries);
 	if (s->has_work)
-		fprintf(out, "%swork: %lu entries", sep, stats->work_entries);
+		fn(arg, "work", stats->work_entries);
+}
+
+struct print_stats {
+	FILE *out;
+	const char *sep;
+};
+
+static void print_count(void *arg, const char *name, unsigned long n)
+{
+	struct print_stats *p = arg;
+
+	fprintf(p->out, "%s%s: %lu entries", p->sep, name, n);
+	p->sep = ", ";
+}
+
+void ovl_fsck_print_stats(const struct ovl_stack *s, const struct ovl_fsck_opts *o,
+			  const struct ovl_fsck_stats *stats, FILE *out)
+{
+	struct print_stats p = { out, "" };
+
+	ovl_fsck_stats_each(s, o, stats, print_count, &p);
 	fputc('\n', out);
 }

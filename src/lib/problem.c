@@ -115,6 +115,37 @@ static bool ask(struct ovl_report *r, const char *fix)
 	}
 }
 
+bool ovl_problem_fixable(enum ovl_problem_code code, const struct ovl_pctx *pctx)
+{
+	const struct ovl_problem_def *def = ovl_problem_def(code);
+
+	return def && def->severity != NOTE && pctx && pctx->fixable &&
+	       !(def->flags & PF_NOFIX);
+}
+
+/* CODE layer:/path: message[: detail], no newline */
+static void print_line(struct ovl_report *r, const struct ovl_problem_def *def,
+		       const struct ovl_pctx *pctx)
+{
+	fputs(def->name, r->out);
+	fputc(' ', r->out);
+	fputs(pctx && pctx->layer ? pctx->layer : "stack", r->out);
+	fputc(':', r->out);
+	if (pctx && pctx->path) {
+		size_t len = pctx->pathlen == (size_t)-1 ? strlen(pctx->path)
+							  : pctx->pathlen;
+		ovl_print_escaped(r->out, pctx->path, len);
+	} else {
+		fputc('/', r->out);
+	}
+	fputs(": ", r->out);
+	fputs(def->message, r->out);
+	if (pctx && pctx->detail) {
+		fputs(": ", r->out);
+		ovl_print_escaped(r->out, pctx->detail, strlen(pctx->detail));
+	}
+}
+
 bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		 const struct ovl_pctx *pctx)
 {
@@ -135,27 +166,12 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 	r->seq++;
 	if (r->seen)
 		r->seen(r->seen_arg, code, pctx);
-	ovl_progress_clear(r->progress);
-	fputs(def->name, r->out);
-	fputc(' ', r->out);
-	fputs(pctx && pctx->layer ? pctx->layer : "stack", r->out);
-	fputc(':', r->out);
-	if (pctx && pctx->path) {
-		size_t len = pctx->pathlen == (size_t)-1 ? strlen(pctx->path)
-							  : pctx->pathlen;
-		ovl_print_escaped(r->out, pctx->path, len);
-	} else {
-		fputc('/', r->out);
-	}
-	fputs(": ", r->out);
-	fputs(def->message, r->out);
-	if (pctx && pctx->detail) {
-		fputs(": ", r->out);
-		ovl_print_escaped(r->out, pctx->detail, strlen(pctx->detail));
+	if (!r->silent) {
+		ovl_progress_clear(r->progress);
+		print_line(r, def, pctx);
 	}
 
-	bool offered = def->severity != NOTE && r->mode != OVL_MODE_NO &&
-		       pctx && pctx->fixable && !(def->flags & PF_NOFIX);
+	bool offered = r->mode != OVL_MODE_NO && ovl_problem_fixable(code, pctx);
 	bool accept = false;
 	if (offered && r->decide) {
 		accept = r->decide(r->decide_arg, code, pctx);
@@ -176,6 +192,8 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 			break;
 		}
 	}
+	if (r->silent)
+		return accept;
 	if (offered && (r->decide || r->mode != OVL_MODE_ASK))
 		fprintf(r->out, "  %s? %s", def->fix, accept ? "yes" : "no");
 	fputc('\n', r->out);

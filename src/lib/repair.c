@@ -990,8 +990,11 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 		}
 	}
 	for (unsigned long i = 0; i <= r->seq; i++)
-		if (touched[i] && !failed[i])
+		if (touched[i] && !failed[i]) {
 			r->fixed++;
+			if (r->applied)
+				r->applied(r->applied_arg, i);
+		}
 	if (synced)
 		sync_upper(s);
 	if (progress)

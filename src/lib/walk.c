@@ -50,7 +50,9 @@ static bool report(struct ovl_ctx *c, const char *layer, const char *path, size_
 		.path = path,
 		.pathlen = pathlen,
 		.detail = detail,
-		.fixable = fixable && c->plan != NULL,
+		/* true with -n too (no plan): the JSON report tells what
+		 * -y would fix; the reporter offers nothing with -n */
+		.fixable = fixable,
 	};
 	return ovl_problem(c->r, code, &p);
 }
