@@ -411,7 +411,8 @@ static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, cons
 		unsigned char b;
 		if (pread(src, &b, 1, 0) == 1) {
 			b ^= 0xff;
-			if (pwrite(dst, &b, 1, 0) != 1)
+			/* times put back as after a real copy: only the data is bad */
+			if (pwrite(dst, &b, 1, 0) != 1 || futimens(dst, times) < 0)
 				goto out;
 		}
 	}
