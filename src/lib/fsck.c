@@ -109,20 +109,23 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		pass(&c, &npass, "upper");
 		ovl_walk_layer(&c, 0);
 	}
-	/* A copy-up path with no metacopy file at or below it. */
+	/* A copy-up path with no metacopy file at or below it (a lower-only
+	 * path was matched by the walk's lower planning). */
 	for (size_t i = 0; o->copy_up && i < o->ncopy_paths; i++) {
 		if (c.copy_matched[i])
 			continue;
 		const char *p = o->copy_paths[i];
-		int fd = s->has_upper ? ovl_open_beneath(s->layers[0].fd, p + 1, strlen(p + 1),
-							 O_PATH) : -1;
+		int fd = -1, in = s->has_upper ? 0 : 1;
+		for (; fd < 0 && in < s->nlayers; in++)
+			fd = ovl_open_beneath(s->layers[in].fd, p + 1, strlen(p + 1), O_PATH);
+		in--;
 		fprintf(r->out, "nothing to copy up at %s: %s\n", p,
-			fd >= 0 ? "no metacopy file there"
-				: "not in the upper layer (copying up lower-only paths is not "
-				  "supported yet)");
+			fd < 0 ? "no such path in the layers"
+			: in == 0 ? "no metacopy file there"
+				  : "only the lower layers have it, with no file below to copy");
 		if (fd >= 0)
 			close(fd);
-		else
+		if (fd < 0 || in > 0)
 			r->copy_missed++;
 	}
 	if (!o->upper_only) {

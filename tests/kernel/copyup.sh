@@ -324,6 +324,11 @@ sc_copyup_paths() {
 	grep -qF "nothing to copy up at /up: no metacopy file there" "$S/fsck.out" ||
 		rp_bad "no \"nothing to copy up at /up\" line"
 	rp_done "$SC: /up (upper, no metacopy): reported, exit 0"
+	run_fsck --copy-up -y -o "$OPTS" /nowhere
+	rp_rc 4
+	grep -qF "nothing to copy up at /nowhere: no such path in the layers" \
+		"$S/fsck.out" || rp_bad "no \"nothing to copy up at /nowhere\" line"
+	rp_done "$SC: /nowhere (no layer has it): reported, exit 4"
 	cu_recheck "$SC"
 	cu_same_merged "$SC: merged view as before"
 }
