@@ -186,3 +186,33 @@ PR(IX_EMPTY_DIR, index, NOTE, PF_NOFIX,
    "empty directory in W/index (tolerated)", "")
 PR(IX_UNKNOWN, index, ERROR, 0,
    "unexpected entry in W/index: mount refused", "Move aside")
+
+/* ---- a container engine's store (--store): its own bookkeeping ---- */
+PR(SR_META_BAD, store, ERROR, PF_NOFIX,
+   "the engine's metadata cannot be read: its images and containers are unknown", "")
+PR(SR_LAYER_MISSING, store, ERROR, PF_NOFIX,
+   "a layer the metadata names has no dir: what uses it cannot be mounted", "")
+PR(SR_PARENT_MISSING, store, ERROR, PF_NOFIX,
+   "the metadata names a parent layer that does not exist", "")
+PR(SR_DIFF_MISSING, store, ERROR, PF_NOFIX,
+   "layer dir without its diff dir: what uses it cannot be mounted", "")
+PR(SR_WORK_MISSING, store, ERROR, PF_PREEN,
+   "container layer without its work dir: the engine cannot mount it", "Create")
+PR(SR_LAYER_ORPHAN, store, WARNING, 0,
+   "layer dir no image, container or metadata knows (orphan)", "Remove")
+PR(SR_LINK_MISSING, store, ERROR, PF_PREEN,
+   "the layer's short name has no link in l/: the lower files naming it fail", "Create")
+PR(SR_LINK_WRONG, store, ERROR, PF_PREEN,
+   "l/ link does not lead to its layer's diff dir", "Re-point")
+PR(SR_LINK_DANGLING, store, WARNING, PF_PREEN,
+   "l/ link names no layer", "Remove")
+PR(SR_LINK_NOT_SYMLINK, store, ERROR, PF_NOFIX,
+   "l/ entry is not a symlink", "")
+PR(SR_LINKFILE_MISSING, store, ERROR, PF_PREEN,
+   "layer dir without its link file", "Create")
+PR(SR_LINKFILE_BAD, store, ERROR, PF_PREEN,
+   "the layer's link file does not hold a valid short name", "Rewrite")
+PR(SR_LOWER_MISSING, store, ERROR, PF_PREEN,
+   "layer with a parent has no lower file: the engine cannot mount it", "Create")
+PR(SR_LOWER_BAD, store, ERROR, PF_PREEN,
+   "the layer's lower file does not name its parents in order", "Rewrite")
