@@ -1,0 +1,365 @@
+# fsck.overlay --store on container-engine stores (store_lib.sh builds
+# them).  For each layout, docker (overlay2) and podman (containers-
+# storage, metacopy=on mounts):
+#
+#   store_L_clean      every container mounts as the engine mounts it, the
+#                      layers compose as built; --store -n exits 0
+#   store_L_DAMAGE     the damage users report, then first what the kernel
+#                      (or the engine's own reading) does with it, then
+#                      --store -n exits 4 with "SR_CODE store:/path: ...",
+#                      writes nothing; -y exits 1, a second -n exits 0 and
+#                      the containers mount with the merged view they had
+#                      before the damage.  Unfixable damage: -y exits 4.
+#
+# Until fsck.overlay has --store, the fsck half of each scenario is one
+# SKIP line; the stores, the engines' mounts and the damage are checked.
+
+st_have_store() {
+	"$FSCK" --help 2>&1 | grep -q -- '--store'
+}
+
+# st_new LAYOUT: a fresh store $ST (docker or podman) for scenario $SC
+st_new() {
+	stack_new "$SC"
+	ST=$S/store
+	DRV=$(if [ "$1" = docker ]; then echo overlay2; else echo overlay; fi)
+	setup "${1}_store $ST"
+}
+
+# st_new_layer LAYOUT KEY: st_new, the views before the damage in
+# $S/views.0, _id the dir name of image layer KEY, _n its short name
+st_new_layer() {
+	st_new "$1" || return 1
+	st_views "$S/views.0"
+	_id=$(store_id "$ST" "layer.$2")
+	_n=$(st_link_of "$ST" "$_id")
+}
+
+# st_views FILE [DIR]: the merged views of both containers (tree_list),
+# each mounted as the engine mounts it; fails when one does not mount
+st_views() {
+	_sd=${2:-$ST}
+	: > "$1"
+	for _c in web db; do
+		echo "== $_c" >> "$1"
+		if ! store_mount_container "$_sd" "$_c" "$M" >> "$1" 2>&1; then
+			echo "MOUNT FAILED" >> "$1"
+			return 1
+		fi
+		tree_list "$M" >> "$1" 2>&1
+		store_umount "$M"
+	done
+}
+
+st_errno_text() {
+	case $1 in
+	ENOENT)	echo "does not exist" ;;
+	*)	kt_errno_text "$1" ;;
+	esac
+}
+
+# st_mount_fails NAME CONTAINER ERRNO: the engine's mount of it fails
+st_mount_fails() {
+	if store_mount_container "$ST" "$2" "$M" > "$S/mount.err" 2>&1; then
+		store_umount "$M"
+		not_ok "$1: mounting $2 as the engine does fails ($3)"
+		diag "it mounted: $ST_OPTS"
+		return 1
+	fi
+	if grep -q "$(st_errno_text "$3")" "$S/mount.err"; then
+		ok "$1: mounting $2 as the engine does fails ($3)"
+		return 0
+	fi
+	not_ok "$1: mounting $2 as the engine does fails ($3)"
+	diag "$(cat "$S/mount.err")"
+	return 1
+}
+
+# st_same_views NAME WHAT: both containers mount and show $S/views.0
+st_same_views() {
+	if st_views "$S/views.1" && cmp -s "$S/views.0" "$S/views.1"; then
+		ok "$1: both containers mount with the merged view of before $2"
+		return 0
+	fi
+	not_ok "$1: both containers mount with the merged view of before $2"
+	diag "$(diff "$S/views.0" "$S/views.1" | head -10)"
+	return 1
+}
+
+st_skip_fsck() {
+	st_have_store && return 1
+	skip "$SC: fsck.overlay has no --store yet"
+	return 0
+}
+
+# st_fsck_reports NAME CODE WHERE [ARGS]: --store -n exits 4, prints
+# "CODE store:WHERE: ..." and leaves the store byte for byte as it was
+st_fsck_reports() {
+	_name=$1 _code=$2 _where=$3
+	snapshot "$S/snap.before" "$ST"
+	run_fsck --store "$ST" -n
+	snapshot "$S/snap.after" "$ST"
+	_bad=
+	[ "$FSCK_RC" -eq 4 ] || rp_bad "exit $FSCK_RC, not 4"
+	grep -qF "$_code store:$_where:" "$S/fsck.out" ||
+		rp_bad "no line \"$_code store:$_where: ...\""
+	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "-n changed the store"
+	rp_done "$_name: --store -n reports $_code store:$_where, exit 4, store untouched"
+}
+
+# st_fsck_rc NAME RC ARGS...: fsck.overlay --store $ST ARGS exits RC
+st_fsck_rc() {
+	_name=$1 _want=$2
+	shift 2
+	run_fsck --store "$ST" "$@"
+	_bad=
+	[ "$FSCK_RC" -eq "$_want" ] || rp_bad "exit $FSCK_RC, not $_want"
+	rp_done "$_name: --store $* exits $_want"
+}
+
+# st_fsck_fixes NAME CODE WHERE: reported, -y fixes (1), -n then 0
+st_fsck_fixes() {
+	st_fsck_reports "$1" "$2" "$3"
+	st_fsck_rc "$1" 1 -y
+	st_fsck_rc "$1" 0 -n
+}
+
+# st_fsck_rewrites NAME CODE FILE TEXT: st_fsck_fixes on the driver dir's
+# FILE, which -y must leave holding exactly TEXT (as the engine wrote it);
+# then both containers show their old views
+st_fsck_rewrites() {
+	st_fsck_fixes "$1" "$2" "/$DRV/$3"
+	_bad=
+	_got=$(cat "$ST/$DRV/$3" 2>&1)
+	[ "$_got" = "$4" ] || rp_bad "$3 holds \"$_got\", not \"$4\""
+	rp_done "$1: -y wrote $3 as the engine writes it"
+	st_same_views "$1" "the damage"
+}
+
+# ---- the scenarios, each run on both layouts ----
+
+st_sc_clean() {
+	st_new "$1" || return
+	_bad=
+	st_views "$S/views.0" || rp_bad "a container does not mount: $(tail -3 "$S/views.0")"
+	# the layers compose as built: the app layer's files, the whiteouts
+	# and opaque dirs of every layer, the containers' own changes
+	for _f in "app/server.sh	f" "etc/base-release	-" "usr/share/doc/readme	-" \
+		  "usr/lib/libapp.so	f" "usr/lib/libx.so.1	-" "etc/motd	-" \
+		  "var/cache/app/fresh	f" "var/cache/app/c	-" "srv/new.txt	f" \
+		  "etc/os-release	f"; do
+		_p=${_f%	*} _t=${_f#*	}
+		_l=$(sed -n '/^== web/,/^== db/p' "$S/views.0" | awk -F'\t' -v p="$_p" '$1 == p { print $2 }')
+		[ "${_l:--}" = "$_t" ] || rp_bad "web: $_p is \"${_l:--}\", not \"$_t\""
+	done
+	grep -q "^usr/bin/tool	f	0755	1000:1000	" "$S/views.0" || rp_bad "web: tool not chowned"
+	sed -n '/^== db/,$p' "$S/views.0" | grep -q "^usr/share/doc/readme	" &&
+		rp_bad "db: the base layer 2 whiteout does not hide readme"
+	sed -n '/^== db/,$p' "$S/views.0" | grep -q "^var/lib/db/data	f" ||
+		rp_bad "db: its own file is missing"
+	rp_done "$SC: both containers mount as the engine mounts them, layers composed as built"
+	_bad=
+	if [ "$1" = podman ]; then
+		getfattr -R -h --absolute-names -m trusted.overlay.metacopy \
+			"$ST/overlay/$(store_id "$ST" rw.web)/diff" 2>/dev/null | grep -q 'usr/bin/tool$' ||
+			rp_bad "the chown under metacopy=on made no metacopy file"
+		rp_done "$SC: web's rw layer has kernel-made metacopy files"
+	fi
+	st_skip_fsck && return
+	snapshot "$S/snap.before" "$ST"
+	run_fsck --store "$ST" -n
+	snapshot "$S/snap.after" "$ST"
+	_bad=
+	[ "$FSCK_RC" -eq 0 ] || rp_bad "exit $FSCK_RC, not 0"
+	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "-n changed the store"
+	rp_done "$SC: --store -n exits 0 on the clean store"
+}
+
+# A crash lost the l/ link of base layer 2 (both images use it).  (The
+# containers-storage library recreates links at its next mount itself;
+# Docker and the kernel do not.)
+st_sc_link_missing() {
+	st_new_layer "$1" base2 || return
+	st_rm_link "$ST" "$_id"
+	st_mount_fails "$SC" web ENOENT
+	st_mount_fails "$SC" db ENOENT
+	st_skip_fsck && return
+	st_fsck_fixes "$SC" SR_LINK_MISSING "/$DRV/l/$_n"
+	st_same_views "$SC" "the damage"
+}
+
+# The l/ link of base layer 1 leads to the app layer's diff: web has the
+# app layer twice (the kernel refuses), db mounts the wrong files.
+st_sc_link_wrong() {
+	st_new_layer "$1" base1 || return
+	st_swap_link "$ST" "$_id" "$(store_id "$ST" layer.app1)"
+	st_mount_fails "$SC" web ELOOP
+	_bad=
+	if store_mount_container "$ST" db "$M" 2> "$S/mount.err"; then
+		[ -e "$M/app/server.sh" ] || rp_bad "db does not show the app layer"
+		[ -L "$M/lib" ] && rp_bad "db still shows base layer 1 (lib)"
+		store_umount "$M"
+	else
+		rp_bad "db does not mount: $(cat "$S/mount.err")"
+	fi
+	rp_done "$SC: db mounts the app layer instead of base layer 1"
+	st_skip_fsck && return
+	st_fsck_fixes "$SC" SR_LINK_WRONG "/$DRV/l/$_n"
+	st_same_views "$SC" "the damage"
+}
+
+# A dangling link in l/ (a layer removal that stopped half-way): the
+# kernel never sees it.
+st_sc_link_dangling() {
+	st_new "$1" || return
+	st_views "$S/views.0"
+	_n=$(st_add_dangling "$ST")
+	st_same_views "$SC" "(the kernel ignores it)"
+	st_skip_fsck && return
+	st_fsck_fixes "$SC" SR_LINK_DANGLING "/$DRV/l/$_n"
+	_bad=
+	rp_absent "$ST/$DRV/l/$_n"
+	rp_done "$SC: -y removed the dangling link"
+}
+
+# The lower file of web's rw layer is empty (a full disk).  Docker then
+# mounts the driver dir itself as the lower; containers-storage mounts the
+# layer's empty/, which only base layers have.
+st_sc_lower_empty() {
+	st_new "$1" || return
+	st_views "$S/views.0"
+	_id=$(store_id "$ST" rw.web)
+	_lw=$(cat "$ST/$DRV/$_id/lower")
+	st_empty_lower "$ST" "$_id"
+	if [ "$1" = docker ]; then
+		_bad=
+		if store_mount_container "$ST" web "$M" 2> "$S/mount.err"; then
+			[ -d "$M/l" ] && [ -d "$M/$_id" ] || rp_bad "web does not show the driver dir"
+			[ -e "$M/app/server.sh" ] && rp_bad "web still shows the image"
+			store_umount "$M"
+		else
+			rp_bad "web does not mount: $(cat "$S/mount.err")"
+		fi
+		rp_done "$SC: web mounts the driver dir instead of its image"
+	else
+		st_mount_fails "$SC" web ENOENT
+	fi
+	st_skip_fsck && return
+	st_fsck_rewrites "$SC" SR_LOWER_BAD "$_id/lower" "$_lw"
+}
+
+# The app layer lost its link file: the kernel mounts as before (lower
+# files hold the names), but the engine cannot create a layer over it
+# (its create() reads the parent's link), so no new container of app:1.
+st_sc_linkfile_missing() {
+	st_new_layer "$1" app1 || return
+	st_rm_linkfile "$ST" "$_id"
+	st_same_views "$SC" "(the kernel does not read link files)"
+	_bad=
+	_new=$(st_hex64)
+	if st_layer_create "$ST" "$_new" "$_id" 2> "$S/create.err"; then
+		rp_bad "a layer over app:1 was created"
+	fi
+	rp_absent "$ST/$DRV/$_new"
+	rp_done "$SC: the engine's create of a container layer over app:1 fails"
+	st_skip_fsck && return
+	st_fsck_rewrites "$SC" SR_LINKFILE_MISSING "$_id/link" "$_n"
+}
+
+# Base layer 1 was removed by hand: nothing using it mounts, and nothing
+# can bring it back but the engine (pull, rebuild).
+st_sc_layer_missing() {
+	st_new "$1" || return
+	_id=$(store_id "$ST" layer.base1)
+	st_rm_layer "$ST" "$_id"
+	st_mount_fails "$SC" web ENOENT
+	st_mount_fails "$SC" db ENOENT
+	st_skip_fsck && return
+	st_fsck_reports "$SC" SR_LAYER_MISSING "/$DRV/$_id"
+	st_fsck_rc "$SC" 4 -y
+}
+
+# A pull that crashed left a layer dir no metadata knows: reported (with
+# its size) and kept, removed only with --remove-orphans.
+st_sc_orphan() {
+	st_new "$1" || return
+	st_views "$S/views.0"
+	_id=$(st_add_orphan "$ST")
+	st_same_views "$SC" "(the kernel never sees the orphan)"
+	st_skip_fsck && return
+	st_fsck_reports "$SC" SR_LAYER_ORPHAN "/$DRV/$_id"
+	st_fsck_rc "$SC" 4 -y
+	_bad=
+	[ -d "$ST/$DRV/$_id/diff/usr/share/big" ] || rp_bad "-y removed the orphan"
+	rp_done "$SC: -y without --remove-orphans keeps the orphan"
+	st_fsck_rc "$SC" 1 --remove-orphans -y
+	_bad=
+	rp_absent "$ST/$DRV/$_id"
+	rp_done "$SC: --remove-orphans -y removed it"
+	st_fsck_rc "$SC" 0 -n
+	st_same_views "$SC" "the orphan"
+}
+
+# web's rw layer lost its work dir: the kernel refuses the upper.
+st_sc_work_missing() {
+	st_new "$1" || return
+	st_views "$S/views.0"
+	_id=$(store_id "$ST" rw.web)
+	st_rm_work "$ST" "$_id"
+	st_mount_fails "$SC" web ENOENT
+	st_skip_fsck && return
+	st_fsck_fixes "$SC" SR_WORK_MISSING "/$DRV/$_id/work"
+	st_same_views "$SC" "the damage"
+}
+
+# A full disk cut the engine's metadata: Docker's layerdb cache-id of base
+# layer 2 (the engine's regex refuses it: "layer does not exist"), or
+# containers-storage's layers.json (no longer JSON).  The layers are
+# intact: the kernel still mounts them.
+st_sc_meta_bad() {
+	st_new "$1" || return
+	st_views "$S/views.0"
+	_f=$(st_truncate_meta "$ST" base2)
+	_bad=
+	if [ "$1" = docker ]; then
+		grep -Eq '^[a-f0-9]{64}(-init)?$' "$ST$_f" && rp_bad "cache-id still valid"
+	else
+		perl -MJSON::PP -e 'local $/; open(my $f, "<", $ARGV[0]) or exit 0;
+			exit(eval { decode_json(<$f>); 1 } ? 1 : 0)' "$ST$_f" ||
+			rp_bad "layers.json still parses"
+	fi
+	rp_done "$SC: the engine can no longer read $_f"
+	st_same_views "$SC" "(the layers are intact)"
+	st_skip_fsck && return
+	st_fsck_reports "$SC" SR_META_BAD "$_f"
+	st_fsck_rc "$SC" 4 -y
+}
+
+# The store restored from a backup to another disk: every origin the
+# kernel recorded at copy-up is stale.  The engines mount with index=off,
+# so the kernel ignores them and shows the same view; the check re-bases
+# them as for any stack.
+st_sc_restored() {
+	st_new "$1" || return
+	st_views "$S/views.0"
+	st_restore "$ST" "$S/restored"
+	ST=$S/restored
+	st_same_views "$SC" "the restore (index=off ignores stale origins)"
+	st_skip_fsck && return
+	run_fsck --store "$ST" -n
+	_bad=
+	[ "$FSCK_RC" -eq 4 ] || rp_bad "exit $FSCK_RC, not 4"
+	grep -q '^OR_STALE ' "$S/fsck.out" || rp_bad "no OR_STALE line"
+	rp_done "$SC: --store -n reports the stale origins, exit 4"
+	st_fsck_rc "$SC" 1 -y
+	st_fsck_rc "$SC" 0 -n
+	st_same_views "$SC" "the repair"
+}
+
+for _l in docker podman; do
+	for _d in clean link_missing link_wrong link_dangling lower_empty \
+		  linkfile_missing layer_missing orphan work_missing meta_bad restored; do
+		scenario "store_${_l}_$_d"
+		eval "sc_store_${_l}_$_d() { st_sc_$_d $_l; }"
+	done
+done
