@@ -1,0 +1,1337 @@
+/*
+ * A container engine's overlay store read as a whole (docs/stores.md has
+ * the layouts and the engine sources they were read from).
+ *
+ * Everything below the store root is written by the engine and, through
+ * the layers, by containers: every file is opened relative to the root
+ * fd by ovl_open_beneath() (no symlink followed anywhere on the way), the
+ * l/ entries are only read with readlinkat(), and every read is bounded.
+ * A metadata file that cannot be used becomes an entry of st->errors.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "overlay/lookup.h"
+#include "overlay/store.h"
+#include "overlay/util.h"
+
+/* Bounds of what is read: a link file holds 26 bytes, a lower file at
+ * most 128 (Docker) or 500 (the kernel) short names; the JSON lists grow
+ * with the store. */
+#define LINK_MAX_BYTES	256
+#define LOWER_MAX_BYTES	(64 * 1024)
+#define SMALL_MAX_BYTES	4096
+#define JSON_MAX_BYTES	(64 * 1024 * 1024)
+#define NAME_MAX_BYTES	255
+
+/* ---- small helpers ---- */
+
+static void add_error(struct ovl_store *st, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void add_error(struct ovl_store *st, const char *file, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	st->errors = ovl_xrealloc(st->errors, (st->nerrors + 1) * sizeof(*st->errors));
+	st->errors[st->nerrors].file = ovl_xstrdup(file);
+	st->errors[st->nerrors].why = ovl_xstrdup(why);
+	st->nerrors++;
+}
+
+/*
+ * Read the regular file relpath below dirfd, at most max bytes, never
+ * following a symlink and never opening anything else (a fifo would
+ * block). Returns a NUL-terminated buffer (length in *len) or NULL with
+ * a reason in why; *missing tells ENOENT apart.
+ */
+static char *read_bounded(int dirfd, const char *relpath, size_t max, size_t *len,
+			  bool *missing, char *why, size_t whylen)
+{
+	struct stat sb;
+	char *buf;
+	size_t got = 0;
+	int fd;
+
+	*missing = false;
+	fd = ovl_open_beneath(dirfd, relpath, strlen(relpath),
+			      O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		*missing = errno == ENOENT;
+		snprintf(why, whylen, "%s", errno == ELOOP ? "a symlink (not followed)"
+			 : strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if ((unsigned long long)sb.st_size > max) {
+		snprintf(why, whylen, "too large (%lld bytes, at most %zu read)",
+			 (long long)sb.st_size, max);
+		close(fd);
+		return NULL;
+	}
+	buf = ovl_xmalloc(max + 1);
+	for (;;) {
+		ssize_t n = read(fd, buf + got, max + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {	/* grew since the fstat */
+			snprintf(why, whylen, "too large (more than %zu bytes)", max);
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+	}
+	close(fd);
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+}
+
+/* A layer id as a path component: no '/', not hidden, not . or .., printable. */
+static bool id_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > NAME_MAX_BYTES || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* A short name as the engines make them: base32 letters and digits. */
+static bool short_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+static bool hex64_ok(const char *s, size_t len)
+{
+	if (len != 64)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* "sha256:<64 hex>" (a digest as the engines write it) -> the hex. */
+static const char *digest_hex(const char *s)
+{
+	if (!s || strncmp(s, "sha256:", 7) || !hex64_ok(s + 7, strlen(s + 7)))
+		return NULL;
+	return s + 7;
+}
+
+static bool is_dir_at(int dirfd, const char *name)
+{
+	struct stat sb;
+	return ovl_stat_at(dirfd, name, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int open_dir_path(int dirfd, const char *rel)
+{
+	return ovl_open_beneath(dirfd, rel, strlen(rel), O_RDONLY | O_DIRECTORY);
+}
+
+/* ---- layers ---- */
+
+static long layer_add(struct ovl_store *st, const char *id)
+{
+	struct ovl_store_layer *l;
+
+	st->layers = ovl_xrealloc(st->layers, (st->nlayers + 1) * sizeof(*st->layers));
+	l = &st->layers[st->nlayers];
+	memset(l, 0, sizeof(*l));
+	l->id = ovl_xstrdup(id);
+	l->parent = OVL_STORE_NONE;
+	return (long)st->nlayers++;
+}
+
+long ovl_store_layer_find(const struct ovl_store *st, const char *id)
+{
+	for (size_t i = 0; i < st->nlayers; i++)
+		if (!strcmp(st->layers[i].id, id))
+			return (long)i;
+	return OVL_STORE_NONE;
+}
+
+long ovl_store_link_find(const struct ovl_store *st, const char *name)
+{
+	for (size_t i = 0; i < st->nlinks; i++)
+		if (!strcmp(st->links[i].name, name))
+			return (long)i;
+	return OVL_STORE_NONE;
+}
+
+/* The layer the metadata names, made (not on disk) when the driver dir lacks it. */
+static long layer_known(struct ovl_store *st, const char *id)
+{
+	long i = ovl_store_layer_find(st, id);
+
+	if (i == OVL_STORE_NONE)
+		i = layer_add(st, id);
+	st->layers[i].known = true;
+	return i;
+}
+
+/* The link and lower files of one layer dir. */
+static void layer_read_files(struct ovl_store_layer *l, int lfd)
+{
+	char why[128], *buf;
+	size_t len;
+	bool missing;
+
+	l->has_diff = is_dir_at(lfd, "diff");
+	l->has_work = is_dir_at(lfd, "work");
+
+	buf = read_bounded(lfd, "link", LINK_MAX_BYTES, &len, &missing, why, sizeof(why));
+	l->link_file = buf || !missing;
+	if (buf && short_ok(buf, len))
+		l->link = ovl_xstrndup(buf, len);
+	free(buf);
+
+	buf = read_bounded(lfd, "lower", LOWER_MAX_BYTES, &len, &missing, why, sizeof(why));
+	l->lower_file = buf || !missing;
+	if (!buf) {
+		l->lower_bad = l->lower_file;
+		return;
+	}
+	if (len == 0) {
+		free(buf);
+		return;
+	}
+	/* "l/A:l/B", top first, no trailing newline: what the engines write */
+	if (memchr(buf, '\0', len))
+		l->lower_bad = true;
+	for (char *p = buf; !l->lower_bad;) {
+		char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n < 3 || strncmp(p, "l/", 2) || !short_ok(p + 2, n - 2)) {
+			l->lower_bad = true;
+			break;
+		}
+		l->lower = ovl_xrealloc(l->lower, (l->nlower + 1) * sizeof(*l->lower));
+		l->lower[l->nlower++] = ovl_xstrndup(p + 2, n - 2);
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	free(buf);
+}
+
+/* Names in the driver dir that are the engine's own, not layers. */
+static bool driver_skip(const struct ovl_store *st, const char *name)
+{
+	if (!strcmp(name, "l") || name[0] == '.')
+		return true;
+	/* containers-storage: staging dirs of partial pulls, deferred
+	 * removals, the feature test's scratch dirs */
+	return st->kind == OVL_STORE_CSTORAGE &&
+	       (!strcmp(name, "staging") || !strcmp(name, "tempdirs") ||
+		!strncmp(name, "compat", 6));
+}
+
+static int read_driver_dir(struct ovl_store *st, char *err, size_t errlen)
+{
+	size_t n = 0;
+	char **names = ovl_dir_names(st->driverfd, "", &n);
+
+	if (!names) {
+		snprintf(err, errlen, "%s: %s", st->driver, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ovl_store_layer *l;
+		int lfd;
+
+		if (driver_skip(st, names[i]) || !id_ok(names[i], strlen(names[i])) ||
+		    !is_dir_at(st->driverfd, names[i]))
+			continue;
+		lfd = ovl_open_dir_at(st->driverfd, names[i]);
+		long li = layer_add(st, names[i]);	/* may move the array */
+		l = &st->layers[li];
+		l->on_disk = true;
+		if (lfd >= 0) {
+			layer_read_files(l, lfd);
+			close(lfd);
+		}
+	}
+	ovl_dir_names_free(names);
+	return 0;
+}
+
+/* "../<id>/diff" -> the layer, as the engines write the l/ symlinks. */
+static long link_target_layer(const struct ovl_store *st, const char *t)
+{
+	size_t n;
+
+	if (strncmp(t, "../", 3))
+		return OVL_STORE_NONE;
+	t += 3;
+	n = strcspn(t, "/");
+	if (strcmp(t + n, "/diff") || !id_ok(t, n))
+		return OVL_STORE_NONE;
+	for (size_t i = 0; i < st->nlayers; i++)
+		if (strlen(st->layers[i].id) == n && !memcmp(st->layers[i].id, t, n))
+			return (long)i;
+	return OVL_STORE_NONE;
+}
+
+static void read_links(struct ovl_store *st)
+{
+	size_t n = 0;
+	char **names;
+
+	st->linkfd = ovl_open_beneath(st->driverfd, "l", 1, O_PATH | O_DIRECTORY);
+	if (st->linkfd < 0)
+		return;
+	names = ovl_dir_names(st->linkfd, "", &n);
+	for (size_t i = 0; names && i < n; i++) {
+		struct ovl_store_link *k;
+		struct stat sb;
+
+		st->links = ovl_xrealloc(st->links, (st->nlinks + 1) * sizeof(*st->links));
+		k = &st->links[st->nlinks++];
+		k->name = ovl_xstrdup(names[i]);
+		k->target = NULL;
+		k->layer = OVL_STORE_NONE;
+		if (ovl_stat_at(st->linkfd, names[i], &sb) == 0 && S_ISLNK(sb.st_mode)) {
+			char buf[PATH_MAX];
+			ssize_t len = readlinkat(st->linkfd, names[i], buf, sizeof(buf) - 1);
+			if (len >= 0) {
+				buf[len] = '\0';
+				k->target = ovl_xstrdup(buf);
+				k->layer = link_target_layer(st, k->target);
+			}
+		}
+	}
+	ovl_dir_names_free(names);
+}
+
+/* ---- stacks ---- */
+
+static struct ovl_store_stack *stack_add(struct ovl_store *st, bool container,
+					 const char *id, const char *name, long top)
+{
+	struct ovl_store_stack *sk;
+
+	st->stacks = ovl_xrealloc(st->stacks, (st->nstacks + 1) * sizeof(*st->stacks));
+	sk = &st->stacks[st->nstacks++];
+	memset(sk, 0, sizeof(*sk));
+	sk->container = container;
+	sk->id = ovl_xstrdup(id);
+	sk->name = ovl_xstrdup(name && *name ? name : id);
+	sk->top = top;
+	return sk;
+}
+
+/* Follow the metadata's parents from the top; a loop ends the chain. */
+static void stack_chain(struct ovl_store *st, struct ovl_store_stack *sk)
+{
+	for (long i = sk->top; i != OVL_STORE_NONE; i = st->layers[i].parent) {
+		struct ovl_store_layer *l = &st->layers[i];
+
+		for (size_t k = 0; k < sk->nchain; k++)
+			if (sk->chain[k] == i) {
+				sk->broken = true;
+				return;
+			}
+		sk->chain = ovl_xrealloc(sk->chain, (sk->nchain + 1) * sizeof(*sk->chain));
+		sk->chain[sk->nchain++] = i;
+		if (!l->on_disk || !l->known || !l->has_diff || l->parent_missing)
+			sk->broken = true;
+	}
+	if (sk->top == OVL_STORE_NONE)
+		sk->broken = true;
+}
+
+static int stack_cmp(const void *a, const void *b)
+{
+	const struct ovl_store_stack *x = a, *y = b;
+
+	if (x->container != y->container)
+		return x->container ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* Name every layer: the first image by name that uses it, else its container. */
+static void label_layers(struct ovl_store *st)
+{
+	char buf[600];
+
+	for (size_t s = 0; s < st->nstacks; s++) {
+		struct ovl_store_stack *sk = &st->stacks[s];
+		size_t first = 0;
+
+		if (sk->container) {
+			for (size_t k = 0; k < sk->nchain; k++) {
+				struct ovl_store_layer *l = &st->layers[sk->chain[k]];
+				if (!l->rw || l->label)
+					continue;
+				snprintf(buf, sizeof(buf), "container %s%s", sk->name,
+					 k ? " (init layer)" : "");
+				l->label = ovl_xstrdup(buf);
+				first = k + 1;
+			}
+		}
+		size_t n = sk->nchain - first;
+		for (size_t k = first; k < sk->nchain; k++) {
+			struct ovl_store_layer *l = &st->layers[sk->chain[k]];
+			if (l->label)
+				continue;
+			/* numbered from the base, as `docker history` lists them upwards */
+			snprintf(buf, sizeof(buf), "%s%s layer %zu/%zu",
+				 sk->container ? "container " : "", sk->name, sk->nchain - k, n);
+			l->label = ovl_xstrdup(buf);
+		}
+	}
+	for (size_t i = 0; i < st->nlayers; i++) {
+		struct ovl_store_layer *l = &st->layers[i];
+		if (l->label)
+			continue;
+		if (l->known)
+			snprintf(buf, sizeof(buf), "layer %.12s (no image uses it)", l->id);
+		else
+			snprintf(buf, sizeof(buf), "orphan");
+		l->label = ovl_xstrdup(buf);
+	}
+}
+
+/* ---- JSON ---- */
+
+static struct json_object *read_json(struct ovl_store *st, const char *rel, bool must)
+{
+	char why[160];
+	size_t len;
+	bool missing;
+	char *buf = read_bounded(st->rootfd, rel, JSON_MAX_BYTES, &len, &missing, why,
+				 sizeof(why));
+	struct json_tokener *tok;
+	struct json_object *obj;
+	char file[PATH_MAX + 2];
+
+	snprintf(file, sizeof(file), "/%s", rel);
+	if (!buf) {
+		if (!missing || must)
+			add_error(st, file, "%s", missing ? "missing" : why);
+		return NULL;
+	}
+	tok = json_tokener_new();
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success ||
+	    tok->char_offset != (int)len) {
+		/* trailing bytes after a complete value are damage too */
+		bool trailing = obj && json_tokener_get_error(tok) == json_tokener_success;
+		while (trailing && tok->char_offset < (int)len &&
+		       strchr(" \t\r\n", buf[tok->char_offset]))
+			tok->char_offset++;
+		if (!trailing || tok->char_offset != (int)len) {
+			add_error(st, file, "not valid JSON: %s",
+				  obj ? "bytes after the value" :
+				  json_tokener_get_error(tok) == json_tokener_continue ?
+				  "cut short" : json_tokener_error_desc(json_tokener_get_error(tok)));
+			json_object_put(obj);
+			obj = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	free(buf);
+	return obj;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The first string of an array field ("names"), or NULL. */
+static const char *jfirst(struct json_object *o, const char *key)
+{
+	struct json_object *v, *e;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0)
+		return NULL;
+	e = json_object_array_get_idx(v, 0);
+	return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+}
+
+/* ---- containers-storage ---- */
+
+/* A JSON list file: the array, or NULL (missing, or recorded as an error). */
+static struct json_object *read_json_array(struct ovl_store *st, const char *rel, bool must,
+					   char *file, size_t size)
+{
+	struct json_object *arr = read_json(st, rel, must);
+
+	snprintf(file, size, "/%s", rel);
+	if (arr && !json_object_is_type(arr, json_type_array)) {
+		add_error(st, file, "not a JSON array");
+		json_object_put(arr);
+		arr = NULL;
+	}
+	return arr;
+}
+
+static void cs_layers(struct ovl_store *st, const char *rel, bool must)
+{
+	char file[PATH_MAX + 2];
+	struct json_object *arr = read_json_array(st, rel, must, file, sizeof(file));
+
+	if (!arr)
+		return;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *id = jstr(o, "id"), *parent = jstr(o, "parent");
+
+		if (!id || !id_ok(id, strlen(id))) {
+			add_error(st, file, "layer %zu has no valid \"id\"", i);
+			continue;
+		}
+		long li = layer_known(st, id);
+		if (parent && *parent) {
+			free(st->layers[li].parent_id);
+			st->layers[li].parent_id = ovl_xstrdup(parent);
+		}
+	}
+	json_object_put(arr);
+}
+
+static void cs_parents(struct ovl_store *st)
+{
+	for (size_t i = 0; i < st->nlayers; i++) {
+		struct ovl_store_layer *l = &st->layers[i];
+		if (!l->parent_id)
+			continue;
+		l->parent = id_ok(l->parent_id, strlen(l->parent_id)) ?
+			    ovl_store_layer_find(st, l->parent_id) : OVL_STORE_NONE;
+		if (l->parent != OVL_STORE_NONE && !st->layers[l->parent].known)
+			l->parent = OVL_STORE_NONE;
+		l->parent_missing = l->parent == OVL_STORE_NONE;
+	}
+}
+
+/* A layer id the images or containers file names: known, or a broken stack. */
+static long cs_layer_ref(struct ovl_store *st, const char *id)
+{
+	long i;
+
+	if (!id || !id_ok(id, strlen(id)))
+		return OVL_STORE_NONE;
+	/* named by an image or container: known, even when the layer list
+	 * lacks it (it then has no parent) */
+	i = layer_known(st, id);
+	return i;
+}
+
+static void cs_stacks(struct ovl_store *st, const char *rel, bool container)
+{
+	char file[PATH_MAX + 2];
+	struct json_object *arr = read_json_array(st, rel, false, file, sizeof(file));
+
+	if (!arr)
+		return;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		const char *id = jstr(o, "id"), *layer = jstr(o, "layer");
+		long top;
+
+		if (!id || !*id) {
+			add_error(st, file, "entry %zu has no \"id\"", i);
+			continue;
+		}
+		if (!layer || !*layer) {
+			/* an image of no layer (scratch) mounts nothing */
+			if (container)
+				add_error(st, file, "container %s has no \"layer\"", id);
+			continue;
+		}
+		top = cs_layer_ref(st, layer);
+		if (top == OVL_STORE_NONE) {
+			add_error(st, file, "entry %zu names an invalid layer id", i);
+			continue;
+		}
+		if (container)
+			st->layers[top].rw = true;
+		stack_add(st, container, id, jfirst(o, "names"), top);
+	}
+	json_object_put(arr);
+}
+
+static int cs_read(struct ovl_store *st)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < st->nlayers; i++)
+		any |= st->layers[i].on_disk;
+	/* an empty store may not have written its list yet */
+	cs_layers(st, "overlay-layers/layers.json", any);
+	cs_layers(st, "overlay-layers/volatile-layers.json", false);
+	cs_stacks(st, "overlay-images/images.json", false);
+	cs_stacks(st, "overlay-containers/containers.json", true);
+	cs_stacks(st, "overlay-containers/volatile-containers.json", true);
+	/* last: a parent may be known from the images only (a damaged list) */
+	cs_parents(st);
+	return 0;
+}
+
+/* ---- Docker ---- */
+
+struct dk_layer {		/* one layerdb/sha256/<chain> entry */
+	char chain[65];
+	char parent[65];	/* "" for a base layer */
+	char diff[65];
+	long layer;
+};
+
+struct dk_db {
+	struct dk_layer *e;
+	size_t n;
+};
+
+/* A small file of layerdb, trimmed as the engine trims it (TrimSpace). */
+static char *dk_small(struct ovl_store *st, const char *rel, bool *missing)
+{
+	char why[160], file[PATH_MAX + 2];
+	size_t len;
+	char *buf = read_bounded(st->rootfd, rel, SMALL_MAX_BYTES, &len, missing, why,
+				 sizeof(why));
+
+	if (!buf) {
+		if (!*missing) {
+			snprintf(file, sizeof(file), "/%s", rel);
+			add_error(st, file, "%s", why);
+		}
+		return NULL;
+	}
+	while (len && strchr(" \t\r\n", buf[len - 1]))
+		buf[--len] = '\0';
+	return buf;
+}
+
+static const char *DK_DB = "image/overlay2/layerdb";
+
+static void dk_read_layerdb(struct ovl_store *st, struct dk_db *db)
+{
+	char rel[PATH_MAX], file[PATH_MAX + 2];
+	size_t n = 0;
+	char **names;
+	int fd;
+
+	snprintf(rel, sizeof(rel), "%s/sha256", DK_DB);
+	fd = open_dir_path(st->rootfd, rel);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			add_error(st, "/image/overlay2/layerdb/sha256", "%s", strerror(errno));
+		return;
+	}
+	names = ovl_dir_names(fd, "", &n);
+	close(fd);
+	for (size_t i = 0; names && i < n; i++) {
+		char *cache, *parent, *diff;
+		bool miss;
+
+		if (!hex64_ok(names[i], strlen(names[i])))
+			continue;	/* the engine skips what is not a digest */
+		snprintf(file, sizeof(file), "/%s/sha256/%s/cache-id", DK_DB, names[i]);
+		snprintf(rel, sizeof(rel), "%s/sha256/%s/cache-id", DK_DB, names[i]);
+		cache = dk_small(st, rel, &miss);
+		if (!cache) {
+			if (miss)
+				add_error(st, file, "missing");
+			continue;
+		}
+		/* the cache-id names the driver dir: ^[a-f0-9]{64}(-init)?$ */
+		if (!hex64_ok(cache, strlen(cache))) {
+			add_error(st, file, "not a layer id");
+			free(cache);
+			continue;
+		}
+		snprintf(rel, sizeof(rel), "%s/sha256/%s/parent", DK_DB, names[i]);
+		parent = dk_small(st, rel, &miss);
+		snprintf(rel, sizeof(rel), "%s/sha256/%s/diff", DK_DB, names[i]);
+		diff = dk_small(st, rel, &miss);
+
+		struct dk_layer *e;
+		db->e = ovl_xrealloc(db->e, (db->n + 1) * sizeof(*db->e));
+		e = &db->e[db->n++];
+		memset(e, 0, sizeof(*e));
+		memcpy(e->chain, names[i], 64);
+		if (parent && digest_hex(parent))
+			memcpy(e->parent, digest_hex(parent), 64);
+		else if (parent)
+			add_error(st, file, "its parent file holds no digest");
+		if (diff && digest_hex(diff))
+			memcpy(e->diff, digest_hex(diff), 64);
+		e->layer = layer_known(st, cache);
+		free(cache);
+		free(parent);
+		free(diff);
+	}
+	ovl_dir_names_free(names);
+}
+
+static struct dk_layer *dk_by_chain(struct dk_db *db, const char *chain)
+{
+	for (size_t i = 0; i < db->n; i++)
+		if (!strcmp(db->e[i].chain, chain))
+			return &db->e[i];
+	return NULL;
+}
+
+static void dk_parents(struct ovl_store *st, struct dk_db *db)
+{
+	for (size_t i = 0; i < db->n; i++) {
+		struct ovl_store_layer *l = &st->layers[db->e[i].layer];
+		struct dk_layer *p;
+
+		if (!db->e[i].parent[0])
+			continue;
+		p = dk_by_chain(db, db->e[i].parent);
+		free(l->parent_id);
+		if (p) {
+			l->parent = p->layer;
+			l->parent_id = ovl_xstrdup(st->layers[p->layer].id);
+		} else {
+			char buf[80];
+			snprintf(buf, sizeof(buf), "sha256:%s", db->e[i].parent);
+			l->parent_id = ovl_xstrdup(buf);
+			l->parent_missing = true;
+		}
+	}
+}
+
+/* image id (hex) -> its first name in repositories.json (tags before digests) */
+static char *dk_image_name(struct json_object *repos, const char *hex)
+{
+	struct json_object *all;
+	const char *best = NULL;
+
+	if (!repos || !json_object_object_get_ex(repos, "Repositories", &all) ||
+	    !json_object_is_type(all, json_type_object))
+		return NULL;
+	json_object_object_foreach(all, repo, refs) {
+		(void)repo;
+		if (!json_object_is_type(refs, json_type_object))
+			continue;
+		json_object_object_foreach(refs, ref, idv) {
+			const char *h = json_object_is_type(idv, json_type_string) ?
+					digest_hex(json_object_get_string(idv)) : NULL;
+			if (!h || strcmp(h, hex))
+				continue;
+			bool tag = !strchr(ref, '@'), btag = best && !strchr(best, '@');
+			if (!best || (tag && !btag) || (tag == btag && strcmp(ref, best) < 0))
+				best = ref;
+		}
+	}
+	return best ? ovl_xstrdup(best) : NULL;
+}
+
+/* An image's top layer: its rootfs diff_ids walked from the base by parent. */
+static long dk_image_top(struct ovl_store *st, struct dk_db *db, struct json_object *img,
+			 const char *file, bool *broken)
+{
+	struct json_object *rootfs, *ids;
+	const char *parent = "";
+	long top = OVL_STORE_NONE;
+
+	*broken = false;
+	if (!json_object_object_get_ex(img, "rootfs", &rootfs) ||
+	    !json_object_object_get_ex(rootfs, "diff_ids", &ids) ||
+	    !json_object_is_type(ids, json_type_array))
+		return OVL_STORE_NONE;	/* no layers */
+	size_t n = json_object_array_length(ids);
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *d = json_object_array_get_idx(ids, k);
+		const char *hex = json_object_is_type(d, json_type_string) ?
+				  digest_hex(json_object_get_string(d)) : NULL;
+		struct dk_layer *found = NULL;
+
+		for (size_t i = 0; hex && i < db->n && !found; i++)
+			if (!strcmp(db->e[i].parent, parent) && !strcmp(db->e[i].diff, hex))
+				found = &db->e[i];
+		if (!found) {
+			add_error(st, file, "layer %zu/%zu (%s%.12s) has no entry in the layer "
+				  "database", k + 1, n, hex ? "sha256:" : "bad diff id ",
+				  hex ? hex : "");
+			*broken = true;
+			return top;
+		}
+		top = found->layer;
+		parent = found->chain;
+	}
+	return top;
+}
+
+static void dk_images(struct ovl_store *st, struct dk_db *db)
+{
+	const char *dir = "image/overlay2/imagedb/content/sha256";
+	struct json_object *repos = read_json(st, "image/overlay2/repositories.json", false);
+	char rel[PATH_MAX], file[PATH_MAX + 2];
+	size_t n = 0;
+	char **names;
+	int fd = open_dir_path(st->rootfd, dir);
+
+	names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; names && i < n; i++) {
+		struct json_object *img;
+		bool broken;
+
+		if (!hex64_ok(names[i], strlen(names[i])))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/%s", dir, names[i]);
+		snprintf(file, sizeof(file), "/%s", rel);
+		img = read_json(st, rel, true);
+		if (!img)
+			continue;
+		long top = dk_image_top(st, db, img, file, &broken);
+		json_object_put(img);
+		if (top == OVL_STORE_NONE && !broken)
+			continue;	/* an image of no layer mounts nothing */
+		char *name = dk_image_name(repos, names[i]);
+		struct ovl_store_stack *sk = stack_add(st, false, names[i], name, top);
+		sk->broken = broken;
+		free(name);
+	}
+	ovl_dir_names_free(names);
+	json_object_put(repos);
+}
+
+/* layerdb/mounts/<container>: mount-id (rw layer), init-id, parent (image top). */
+static void dk_containers(struct ovl_store *st, struct dk_db *db)
+{
+	char rel[PATH_MAX], file[PATH_MAX + 2];
+	size_t n = 0;
+	char **names;
+	int fd;
+
+	snprintf(rel, sizeof(rel), "%s/mounts", DK_DB);
+	fd = open_dir_path(st->rootfd, rel);
+	names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; names && i < n; i++) {
+		char *mount, *init, *parent, *name = NULL;
+		bool miss;
+
+		if (!hex64_ok(names[i], strlen(names[i])))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/mounts/%s/mount-id", DK_DB, names[i]);
+		snprintf(file, sizeof(file), "/%s", rel);
+		mount = dk_small(st, rel, &miss);
+		if (!mount || !hex64_ok(mount, strlen(mount))) {
+			add_error(st, file, "%s", mount ? "not a layer id" : "missing");
+			free(mount);
+			continue;
+		}
+		snprintf(rel, sizeof(rel), "%s/mounts/%s/init-id", DK_DB, names[i]);
+		init = dk_small(st, rel, &miss);
+		snprintf(rel, sizeof(rel), "%s/mounts/%s/parent", DK_DB, names[i]);
+		parent = dk_small(st, rel, &miss);
+
+		long top = layer_known(st, mount), below = OVL_STORE_NONE;
+		bool parent_missing = false;
+		st->layers[top].rw = true;
+		if (parent && *parent) {
+			const char *hex = digest_hex(parent);
+			struct dk_layer *p = hex ? dk_by_chain(db, hex) : NULL;
+			if (p)
+				below = p->layer;
+			else
+				parent_missing = true;
+		}
+		/* the init layer: "<mount-id>-init", between the image and the rw layer */
+		if (init && *init) {
+			size_t il = strlen(init);
+			if (il == 69 && hex64_ok(init, 64) && !strcmp(init + 64, "-init")) {
+				long li = layer_known(st, init);
+				st->layers[li].rw = true;
+				st->layers[li].parent = below;
+				st->layers[li].parent_missing = parent_missing;
+				if (below != OVL_STORE_NONE)
+					st->layers[li].parent_id = ovl_xstrdup(st->layers[below].id);
+				else if (parent_missing)
+					st->layers[li].parent_id = ovl_xstrdup(parent);
+				below = li;
+				parent_missing = false;
+			} else {
+				snprintf(file, sizeof(file), "/%s/mounts/%s/init-id", DK_DB,
+					 names[i]);
+				add_error(st, file, "not a layer id");
+			}
+		}
+		st->layers[top].parent = below;
+		st->layers[top].parent_missing = parent_missing;
+		if (below != OVL_STORE_NONE)
+			st->layers[top].parent_id = ovl_xstrdup(st->layers[below].id);
+		else if (parent_missing)
+			st->layers[top].parent_id = ovl_xstrdup(parent);
+
+		/* the name users gave: containers/<id>/config.v2.json "Name": "/web" */
+		snprintf(rel, sizeof(rel), "containers/%s/config.v2.json", names[i]);
+		struct json_object *cfg = read_json(st, rel, false);
+		const char *nm = jstr(cfg, "Name");
+		if (nm) {
+			name = ovl_xstrdup(nm[0] == '/' ? nm + 1 : nm);
+		}
+		json_object_put(cfg);
+		stack_add(st, true, names[i], name, top);
+		free(name);
+		free(mount);
+		free(init);
+		free(parent);
+	}
+	ovl_dir_names_free(names);
+}
+
+static int dk_read(struct ovl_store *st)
+{
+	struct dk_db db = { 0 };
+	bool any = false;
+	int fd;
+
+	for (size_t i = 0; i < st->nlayers; i++)
+		any |= st->layers[i].on_disk;
+	fd = open_dir_path(st->rootfd, DK_DB);
+	if (fd < 0) {
+		if (any)
+			add_error(st, "/image/overlay2/layerdb", "%s",
+				  errno == ENOENT ? "missing" : strerror(errno));
+		return 0;
+	}
+	close(fd);
+	dk_read_layerdb(st, &db);
+	dk_parents(st, &db);
+	dk_images(st, &db);
+	dk_containers(st, &db);
+	free(db.e);
+	return 0;
+}
+
+/* ---- mount options ---- */
+
+/* Keep the overlay feature options of an engine's option list. */
+static void add_features(char *out, size_t outlen, const char *list)
+{
+	static const char *const keep[] = {
+		"index=", "metacopy=", "redirect_dir=", "xino=", "nfs_export=",
+		"uuid=", "verity=", "userxattr", "volatile",
+	};
+	char *copy = ovl_xstrdup(list), *save = NULL;
+
+	for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+		while (*it == ' ')
+			it++;
+		for (size_t k = 0; k < OVL_ARRAY_SIZE(keep); k++) {
+			size_t kl = strlen(keep[k]);
+			bool eq = keep[k][kl - 1] == '=';
+			if (eq ? !strncmp(it, keep[k], kl) : !strcmp(it, keep[k])) {
+				size_t used = strlen(out);
+				snprintf(out + used, outlen - used, "%s%s", used ? "," : "", it);
+				break;
+			}
+		}
+	}
+	free(copy);
+}
+
+/*
+ * containers-storage: `mountopt` of storage.conf, [storage.options.overlay]
+ * (or the older [storage.options]). Only the lines this needs are parsed:
+ * a section header, then `mountopt = "..."`.
+ */
+static void cs_conf_mountopt(const char *path, char *out, size_t outlen)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096], best[1024] = "", old[1024] = "";
+	int section = 0;	/* 1: storage.options, 2: storage.options.overlay */
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *q;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '[') {
+			section = !strncmp(p, "[storage.options.overlay]", 25) ? 2 :
+				  !strncmp(p, "[storage.options]", 17) ? 1 : 0;
+			continue;
+		}
+		if (!section || strncmp(p, "mountopt", 8))
+			continue;
+		p += 8;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p++ != '=')
+			continue;
+		p = strchr(p, '"');
+		q = p ? strchr(p + 1, '"') : NULL;
+		if (!q)
+			continue;
+		*q = '\0';
+		snprintf(section == 2 ? best : old, sizeof(best), "%s", p + 1);
+	}
+	fclose(f);
+	add_features(out, outlen, best[0] ? best : old);
+}
+
+static void mount_options(struct ovl_store *st)
+{
+	char opts[1024] = "";
+	struct stat sb;
+
+	if (st->kind == OVL_STORE_DOCKER) {
+		/* overlay2 adds index=off when the kernel knows the option */
+		if (stat("/sys/module/overlay/parameters/index", &sb) == 0)
+			add_features(opts, sizeof(opts), "index=off");
+	} else {
+		const char *conf = getenv("OVL_STORAGE_CONF");
+		/* the system's storage.conf describes the default root only */
+		if (!conf && !strcmp(st->root, "/var/lib/containers/storage"))
+			conf = "/etc/containers/storage.conf";
+		if (conf)
+			cs_conf_mountopt(conf, opts, sizeof(opts));
+	}
+	st->mount_options = ovl_xstrdup(opts);
+}
+
+/* ---- sizes of orphans ---- */
+
+static unsigned long long tree_size(int dirfd, dev_t dev, int depth)
+{
+	unsigned long long sum = 0;
+	DIR *d;
+	struct dirent *de;
+	int fd = dup(dirfd);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat sb;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		sum += (unsigned long long)sb.st_blocks * 512;
+		/* no crossing into other mounts; very deep trees are cut */
+		if (S_ISDIR(sb.st_mode) && sb.st_dev == dev && depth < 256) {
+			int sub = ovl_open_dir_at(dirfd, de->d_name);
+			if (sub >= 0) {
+				sum += tree_size(sub, dev, depth + 1);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+static void orphan_sizes(struct ovl_store *st)
+{
+	for (size_t i = 0; i < st->nlayers; i++) {
+		struct ovl_store_layer *l = &st->layers[i];
+		struct stat sb;
+		int fd;
+
+		if (!l->on_disk || l->known)
+			continue;
+		fd = ovl_open_dir_at(st->driverfd, l->id);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &sb) == 0)
+			l->size = (unsigned long long)sb.st_blocks * 512 +
+				  tree_size(fd, sb.st_dev, 0);
+		close(fd);
+	}
+}
+
+/* ---- open / close ---- */
+
+/*
+ * Which layout, and where its root is: dir is the engine root (it holds
+ * the driver dir and the metadata) or the driver dir itself (its parent
+ * holds the metadata).
+ */
+static int detect(struct ovl_store *st, const char *abs, char *err, size_t errlen)
+{
+	static const struct {
+		enum ovl_store_kind kind;
+		const char *driver, *meta;
+	} lay[] = {
+		{ OVL_STORE_DOCKER, "overlay2", "image" },
+		{ OVL_STORE_CSTORAGE, "overlay", "overlay-layers" },
+	};
+	int fd = open(abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const char *base = strrchr(abs, '/');
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", abs, strerror(errno));
+		return -1;
+	}
+	base = base ? base + 1 : abs;
+	for (size_t k = 0; k < OVL_ARRAY_SIZE(lay); k++) {
+		if (is_dir_at(fd, lay[k].driver) && is_dir_at(fd, lay[k].meta)) {
+			st->kind = lay[k].kind;
+			st->root = ovl_xstrdup(abs);
+			st->rootfd = fd;
+			st->driver_rel = lay[k].driver;
+			return 0;
+		}
+	}
+	for (size_t k = 0; k < OVL_ARRAY_SIZE(lay); k++) {
+		int up;
+		if (strcmp(base, lay[k].driver))
+			continue;
+		up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up >= 0 && is_dir_at(up, lay[k].meta)) {
+			st->kind = lay[k].kind;
+			st->root = ovl_xstrndup(abs, (size_t)(base - abs > 1 ? base - abs - 1 : 1));
+			st->rootfd = up;
+			st->driver_rel = lay[k].driver;
+			close(fd);
+			return 0;
+		}
+		if (up >= 0)
+			close(up);
+	}
+	close(fd);
+	snprintf(err, errlen, "%s: not a Docker overlay2 or containers-storage overlay store "
+		 "(no overlay2/ with image/, nor overlay/ with overlay-layers/)", abs);
+	return -1;
+}
+
+int ovl_store_open(struct ovl_store *st, const char *dir, char *err, size_t errlen)
+{
+	char abs[PATH_MAX];
+	char *p;
+
+	memset(st, 0, sizeof(*st));
+	st->rootfd = st->driverfd = st->linkfd = -1;
+	if (!realpath(dir, abs)) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (detect(st, abs, err, errlen) < 0)
+		return -1;
+	st->driverfd = ovl_open_beneath(st->rootfd, st->driver_rel, strlen(st->driver_rel),
+					O_RDONLY | O_DIRECTORY);
+	if (st->driverfd < 0) {
+		snprintf(err, errlen, "%s/%s: %s", st->root, st->driver_rel, strerror(errno));
+		return -1;
+	}
+	p = ovl_xmalloc(strlen(st->root) + strlen(st->driver_rel) + 2);
+	sprintf(p, "%s%s%s", st->root, strcmp(st->root, "/") ? "/" : "", st->driver_rel);
+	st->driver = p;
+
+	if (read_driver_dir(st, err, errlen) < 0)
+		return -1;
+	if (st->kind == OVL_STORE_DOCKER)
+		dk_read(st);
+	else
+		cs_read(st);
+	/* after the metadata: links may name layers only the metadata knows */
+	read_links(st);
+
+	qsort(st->stacks, st->nstacks, sizeof(*st->stacks), stack_cmp);
+	for (size_t i = 0; i < st->nstacks; i++)
+		stack_chain(st, &st->stacks[i]);
+	label_layers(st);
+	orphan_sizes(st);
+	mount_options(st);
+	return 0;
+}
+
+void ovl_store_close(struct ovl_store *st)
+{
+	for (size_t i = 0; i < st->nlayers; i++) {
+		struct ovl_store_layer *l = &st->layers[i];
+		free(l->id);
+		free(l->link);
+		for (size_t k = 0; k < l->nlower; k++)
+			free(l->lower[k]);
+		free(l->lower);
+		free(l->parent_id);
+		free(l->label);
+	}
+	free(st->layers);
+	for (size_t i = 0; i < st->nlinks; i++) {
+		free(st->links[i].name);
+		free(st->links[i].target);
+	}
+	free(st->links);
+	for (size_t i = 0; i < st->nstacks; i++) {
+		free(st->stacks[i].id);
+		free(st->stacks[i].name);
+		free(st->stacks[i].chain);
+	}
+	free(st->stacks);
+	for (size_t i = 0; i < st->nerrors; i++) {
+		free(st->errors[i].file);
+		free(st->errors[i].why);
+	}
+	free(st->errors);
+	free(st->root);
+	free(st->driver);
+	free(st->mount_options);
+	if (st->rootfd >= 0)
+		close(st->rootfd);
+	if (st->driverfd >= 0)
+		close(st->driverfd);
+	if (st->linkfd >= 0)
+		close(st->linkfd);
+	memset(st, 0, sizeof(*st));
+	st->rootfd = st->driverfd = st->linkfd = -1;
+}
+
+/* ---- the options a stack is mounted with ---- */
+
+static char *diff_path(const struct ovl_store *st, long i, const char *sub)
+{
+	char *p = ovl_xmalloc(strlen(st->driver) + strlen(st->layers[i].id) + strlen(sub) + 3);
+
+	sprintf(p, "%s/%s/%s", st->driver, st->layers[i].id, sub);
+	return p;
+}
+
+/* Every layer from chain[from] down must be there to be mounted. */
+static int chain_usable(const struct ovl_store *st, const long *chain, size_t n,
+			char *err, size_t errlen)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct ovl_store_layer *l = &st->layers[chain[k]];
+		if (!l->on_disk || !l->has_diff) {
+			snprintf(err, errlen, "%s: layer %s has no %s", l->label ? l->label : l->id,
+				 l->id, l->on_disk ? "diff dir" : "dir");
+			return -1;
+		}
+		if (l->parent_missing) {
+			snprintf(err, errlen, "%s: its parent layer %s does not exist",
+				 l->label ? l->label : l->id, l->parent_id ? l->parent_id : "?");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int opts_finish(const struct ovl_store *st, struct ovl_opts *o, char *err,
+		       size_t errlen)
+{
+	if (st->mount_options && *st->mount_options &&
+	    ovl_opts_parse(o, st->mount_options, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int ovl_store_stack_opts(const struct ovl_store *st, const struct ovl_store_stack *sk,
+			 struct ovl_opts *o, char *err, size_t errlen)
+{
+	size_t first = sk->container ? 1 : 0;
+
+	if (sk->nchain && chain_usable(st, sk->chain, sk->nchain, err, errlen) < 0)
+		return -1;
+	if (sk->nchain == 0 || sk->broken) {
+		/* e.g. an image whose layer database lacks one of its layers */
+		snprintf(err, errlen, "%s: its chain of layers is incomplete", sk->name);
+		return -1;
+	}
+	if (sk->nchain <= first) {
+		/* Docker mounts nothing then; containers-storage its empty dir */
+		if (st->kind == OVL_STORE_DOCKER) {
+			snprintf(err, errlen, "%s: a single layer, not mounted as an overlay",
+				 sk->name);
+			return -1;
+		}
+		char *e = diff_path(st, sk->top, "empty");
+		ovl_opts_add_lower(o, e);
+		free(e);
+	}
+	if (sk->container) {
+		o->upper = diff_path(st, sk->top, "diff");
+		o->work = diff_path(st, sk->top, "work");
+	}
+	for (size_t k = first; k < sk->nchain; k++) {
+		char *d = diff_path(st, sk->chain[k], "diff");
+		ovl_opts_add_lower(o, d);
+		free(d);
+	}
+	return opts_finish(st, o, err, errlen);
+}
+
+int ovl_store_layer_opts(const struct ovl_store *st, long layer, struct ovl_opts *o,
+			 char *err, size_t errlen)
+{
+	long chain[512];
+	size_t n = 0;
+
+	if (layer < 0 || (size_t)layer >= st->nlayers) {
+		snprintf(err, errlen, "no such layer");
+		return -1;
+	}
+	for (long i = layer; i != OVL_STORE_NONE; i = st->layers[i].parent) {
+		for (size_t k = 0; k < n; k++)
+			if (chain[k] == i) {
+				snprintf(err, errlen, "%s: its parents make a loop",
+					 st->layers[layer].label);
+				return -1;
+			}
+		if (n == OVL_ARRAY_SIZE(chain)) {
+			snprintf(err, errlen, "%s: more than %zu layers",
+				 st->layers[layer].label, OVL_ARRAY_SIZE(chain));
+			return -1;
+		}
+		chain[n++] = i;
+	}
+	if (chain_usable(st, chain, n, err, errlen) < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		char *d = diff_path(st, chain[k], "diff");
+		ovl_opts_add_lower(o, d);
+		free(d);
+	}
+	return opts_finish(st, o, err, errlen);
+}

@@ -1,0 +1,818 @@
+/*
+ * The store model (store.c) and its bookkeeping checks (check_store.c)
+ * on small stores of both layouts made here by hand, as the engines write
+ * them (docs/stores.md): plain dirs, symlinks, metadata files. No mount,
+ * no root: it also runs in the package build.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "overlay/opts.h"
+#include "overlay/problem.h"
+#include "overlay/repair.h"
+#include "overlay/store.h"
+#include "overlay/util.h"
+#include "../../src/lib/check/check_store.h"
+
+#define SUITE_TAG "store"
+#include "tmptree.h"
+#include "unit.h"
+
+/* ---- building stores ---- */
+
+static void mkd(const char *rel)
+{
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", P("%s", rel));
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* a file holding exactly text (no newline added: the engines add none) */
+static void wr(const char *rel, const char *text)
+{
+	FILE *f = fopen(P("%s", rel), "we");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void ln(const char *target, const char *rel)
+{
+	unlink(P("%s", rel));
+	ck_assert_int_eq(symlink(target, P("%s", rel)), 0);
+}
+
+static void rm(const char *rel)
+{
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", P("%s", rel));
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* 64 hex chars of one digit: ids that are easy to tell apart */
+static const char *hex(char c)
+{
+	static char ring[16][65];
+	static int next;
+	char *h = ring[next++ % 16];
+	memset(h, c, 64);
+	h[64] = '\0';
+	return h;
+}
+
+/* a short name: 26 characters of base32, as GenerateID makes them */
+static const char *sn(char c)
+{
+	static char ring[16][27];
+	static int next;
+	char *s = ring[next++ % 16];
+	memset(s, 'A', 26);
+	s[25] = c;
+	s[26] = '\0';
+	return s;
+}
+
+/* One layer dir of a driver dir: diff, link, l/ link, and with parents
+ * work and lower (top first) as both engines write them. */
+static void layer(const char *drv, const char *id, const char *name, const char *lower,
+		  bool cstorage)
+{
+	char rel[512], buf[512];
+
+	snprintf(rel, sizeof(rel), "%s/%s/diff", drv, id);
+	mkd(rel);
+	snprintf(rel, sizeof(rel), "%s/%s/link", drv, id);
+	wr(rel, name);
+	snprintf(rel, sizeof(rel), "%s/l", drv);
+	mkd(rel);
+	snprintf(rel, sizeof(rel), "%s/l/%s", drv, name);
+	snprintf(buf, sizeof(buf), "../%s/diff", id);
+	ln(buf, rel);
+	if (lower || cstorage) {
+		snprintf(rel, sizeof(rel), "%s/%s/work", drv, id);
+		mkd(rel);
+	}
+	if (cstorage) {
+		snprintf(rel, sizeof(rel), "%s/%s/%s", drv, id, lower ? "merged" : "empty");
+		mkd(rel);
+	}
+	if (lower) {
+		snprintf(rel, sizeof(rel), "%s/%s/lower", drv, id);
+		wr(rel, lower);
+	}
+}
+
+/*
+ * Docker: image alpine:latest = L1 < L2, image web:1 = L1 < L2 < L3,
+ * container web on web:1 = M over M-init over L3.
+ * Cache ids 1.., chain ids a.., diff ids d.., image ids e/f, container c.
+ */
+#define L1 hex('1')
+#define L2 hex('2')
+#define L3 hex('3')
+#define M hex('4')
+static char minit[80];
+
+static void dk_layerdb(const char *chain, const char *cache, const char *diff,
+		       const char *parent)
+{
+	char rel[512], buf[128];
+
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s", chain);
+	mkd(rel);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/cache-id", chain);
+	wr(rel, cache);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/diff", chain);
+	snprintf(buf, sizeof(buf), "sha256:%s", diff);
+	wr(rel, buf);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/size", chain);
+	wr(rel, "0");
+	if (parent) {
+		snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/parent",
+			 chain);
+		snprintf(buf, sizeof(buf), "sha256:%s", parent);
+		wr(rel, buf);
+	}
+}
+
+static void build_docker(void)
+{
+	char buf[1024], rel[512];
+	const char *d = "docker/overlay2";
+
+	snprintf(minit, sizeof(minit), "%s-init", M);
+	mkd("docker/image/overlay2/imagedb/content/sha256");
+	layer(d, L1, sn('1'), NULL, false);
+	snprintf(buf, sizeof(buf), "l/%s", sn('1'));
+	layer(d, L2, sn('2'), buf, false);
+	snprintf(buf, sizeof(buf), "l/%s:l/%s", sn('2'), sn('1'));
+	layer(d, L3, sn('3'), buf, false);
+	snprintf(buf, sizeof(buf), "l/%s:l/%s:l/%s", sn('3'), sn('2'), sn('1'));
+	layer(d, minit, sn('I'), buf, false);
+	snprintf(buf, sizeof(buf), "l/%s:l/%s:l/%s:l/%s", sn('I'), sn('3'), sn('2'), sn('1'));
+	layer(d, M, sn('4'), buf, false);
+
+	dk_layerdb(hex('a'), L1, hex('d'), NULL);
+	dk_layerdb(hex('b'), L2, hex('e'), hex('a'));
+	dk_layerdb(hex('c'), L3, hex('f'), hex('b'));
+
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/imagedb/content/sha256/%s", hex('e'));
+	snprintf(buf, sizeof(buf), "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":"
+		 "{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\",\"sha256:%s\"]}}",
+		 hex('d'), hex('e'));
+	wr(rel, buf);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/imagedb/content/sha256/%s", hex('f'));
+	snprintf(buf, sizeof(buf), "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
+		 "[\"sha256:%s\",\"sha256:%s\",\"sha256:%s\"]}}", hex('d'), hex('e'), hex('f'));
+	wr(rel, buf);
+	snprintf(buf, sizeof(buf), "{\"Repositories\":{\"alpine\":{\"alpine:latest\":"
+		 "\"sha256:%s\",\"alpine@sha256:%s\":\"sha256:%s\"},\"web\":{\"web:1\":"
+		 "\"sha256:%s\"}}}", hex('e'), hex('9'), hex('e'), hex('f'));
+	wr("docker/image/overlay2/repositories.json", buf);
+
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s", hex('c'));
+	mkd(rel);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/mount-id", hex('c'));
+	wr(rel, M);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/init-id", hex('c'));
+	wr(rel, minit);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/parent", hex('c'));
+	snprintf(buf, sizeof(buf), "sha256:%s", hex('c'));
+	wr(rel, buf);
+	snprintf(rel, sizeof(rel), "docker/containers/%s", hex('c'));
+	mkd(rel);
+	snprintf(rel, sizeof(rel), "docker/containers/%s/config.v2.json", hex('c'));
+	snprintf(buf, sizeof(buf), "{\"ID\":\"%s\",\"Name\":\"/web\",\"Image\":\"sha256:%s\","
+		 "\"Driver\":\"overlay2\"}", hex('c'), hex('f'));
+	wr(rel, buf);
+}
+
+/*
+ * containers-storage: image docker.io/library/alpine:latest = A < B,
+ * container web = C over B.
+ */
+#define CA hex('a')
+#define CB hex('b')
+#define CC hex('c')
+
+static void build_cs(void)
+{
+	char buf[2048];
+	const char *d = "cs/overlay";
+
+	mkd("cs/overlay-layers");
+	mkd("cs/overlay-images");
+	mkd("cs/overlay-containers");
+	layer(d, CA, sn('A'), NULL, true);
+	snprintf(buf, sizeof(buf), "l/%s", sn('A'));
+	layer(d, CB, sn('B'), buf, true);
+	snprintf(buf, sizeof(buf), "l/%s:l/%s", sn('B'), sn('A'));
+	layer(d, CC, sn('C'), buf, true);
+	snprintf(buf, sizeof(buf),
+		 "[{\"id\":\"%s\",\"created\":\"2024-05-01T10:00:00Z\",\"compressed-diff-digest\":"
+		 "\"sha256:%s\",\"diff-digest\":\"sha256:%s\",\"diff-size\":8}, "
+		 "{\"id\":\"%s\",\"parent\":\"%s\",\"created\":\"2024-05-01T10:00:01Z\"}]",
+		 CA, hex('7'), hex('8'), CB, CA);
+	wr("cs/overlay-layers/layers.json", buf);
+	snprintf(buf, sizeof(buf), "[{\"id\":\"%s\",\"parent\":\"%s\",\"names\":[\"%s\"],"
+		 "\"created\":\"2024-05-01T10:00:02Z\"}]", CC, CB, "web-rw");
+	wr("cs/overlay-layers/volatile-layers.json", buf);
+	snprintf(buf, sizeof(buf), "[{\"id\":\"%s\",\"digest\":\"sha256:%s\",\"names\":"
+		 "[\"docker.io/library/alpine:latest\"],\"layer\":\"%s\",\"metadata\":\"{}\"}]",
+		 hex('e'), hex('f'), CB);
+	wr("cs/overlay-images/images.json", buf);
+	snprintf(buf, sizeof(buf), "[{\"id\":\"%s\",\"names\":[\"web\"],\"image\":\"%s\","
+		 "\"layer\":\"%s\",\"metadata\":\"{\\\"image-name\\\":\\\"alpine\\\"}\"}]",
+		 hex('9'), hex('e'), CC);
+	wr("cs/overlay-containers/containers.json", buf);
+}
+
+static void setup(void)
+{
+	snprintf(base, sizeof(base), "%s/t-XXXXXX", top);
+	ck_assert_ptr_nonnull(mkdtemp(base));
+}
+
+/* ---- running the checks ---- */
+
+static void open_store(struct ovl_store *st, const char *rel)
+{
+	char err[512];
+	int ret = ovl_store_open(st, P("%s", rel), err, sizeof(err));
+	ck_assert_msg(ret == 0, "%s", err);
+}
+
+static unsigned long sr_total(const struct ovl_report *r)
+{
+	return r->by_class[OVL_PC_store];
+}
+
+/* Run the checks with -n; the report text is returned (free it). */
+static char *check_n(const struct ovl_store *st, struct ovl_report *r, bool remove)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ovl_report_init(r, OVL_MODE_NO, out);
+	ovl_check_store(st, r, NULL, remove);
+	fclose(out);
+	return text;
+}
+
+/* Exactly these codes, each once (a code listed twice: twice). */
+static void expect_codes(const char *rel, bool remove, const enum ovl_problem_code *codes,
+			 size_t n)
+{
+	struct ovl_store st;
+	struct ovl_report r;
+	unsigned long want[PR_COUNT] = { 0 };
+	char *text;
+
+	open_store(&st, rel);
+	text = check_n(&st, &r, remove);
+	for (size_t i = 0; i < n; i++)
+		want[codes[i]]++;
+	for (int c = 0; c < PR_COUNT; c++)
+		ck_assert_msg(r.count[c] == want[c], "%s: %lu, expected %lu; report:\n%s",
+			      ovl_problem_def(c)->name, r.count[c], want[c], text);
+	free(text);
+	ovl_store_close(&st);
+}
+#define EXPECT(rel, remove, ...) do { \
+	const enum ovl_problem_code codes_[] = { __VA_ARGS__ }; \
+	expect_codes(rel, remove, codes_, OVL_ARRAY_SIZE(codes_)); \
+} while (0)
+
+/* The plan -y makes. */
+static void plan_y(const char *rel, bool remove, struct ovl_plan *p)
+{
+	struct ovl_store st;
+	struct ovl_report r;
+	FILE *out = fopen("/dev/null", "we");
+
+	open_store(&st, rel);
+	ovl_plan_init(p);
+	ovl_report_init(&r, OVL_MODE_YES, out);
+	ovl_check_store(&st, &r, p, remove);
+	fclose(out);
+	ovl_store_close(&st);
+}
+
+static const struct ovl_fix *find_fix(const struct ovl_plan *p, enum ovl_fix_op op,
+				      const char *path)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->fixes[i].op == op && !strcmp(p->fixes[i].path, path)) {
+			ck_assert_int_eq(p->fixes[i].layer, OVL_STORE_FIX_LAYER);
+			return &p->fixes[i];
+		}
+	return NULL;
+}
+
+static void expect_fix(const struct ovl_plan *p, enum ovl_fix_op op, const char *path,
+		       const char *val)
+{
+	const struct ovl_fix *f = find_fix(p, op, path);
+
+	ck_assert_msg(f != NULL, "no fix %d at %s (plan of %zu)", op, path, p->n);
+	if (val)
+		ck_assert_str_eq((const char *)f->val, val);
+	else
+		ck_assert_ptr_null(f->val);
+}
+
+/* ---- the model ---- */
+
+START_TEST(test_docker_model)
+{
+	struct ovl_store st;
+	struct ovl_report r;
+	struct ovl_opts o;
+	char err[256], want[PATH_MAX];
+	long l1, l2, l3, m, mi;
+
+	build_docker();
+	open_store(&st, "docker");
+	ck_assert_int_eq(st.kind, OVL_STORE_DOCKER);
+	ck_assert_str_eq(st.driver_rel, "overlay2");
+	ck_assert_str_eq(st.driver, P("docker/overlay2"));
+	ck_assert_uint_eq(st.nerrors, 0);
+	ck_assert_uint_eq(st.nlayers, 5);
+	ck_assert_uint_eq(st.nlinks, 5);
+	l1 = ovl_store_layer_find(&st, L1);
+	l2 = ovl_store_layer_find(&st, L2);
+	l3 = ovl_store_layer_find(&st, L3);
+	m = ovl_store_layer_find(&st, M);
+	mi = ovl_store_layer_find(&st, minit);
+	ck_assert(l1 >= 0 && l2 >= 0 && l3 >= 0 && m >= 0 && mi >= 0);
+	ck_assert_int_eq(ovl_store_layer_find(&st, hex('0')), OVL_STORE_NONE);
+	for (size_t i = 0; i < st.nlayers; i++) {
+		ck_assert(st.layers[i].known && st.layers[i].on_disk && st.layers[i].has_diff);
+		ck_assert(st.layers[i].link_file && st.layers[i].link);
+	}
+	ck_assert_int_eq(st.layers[l1].parent, OVL_STORE_NONE);
+	ck_assert(!st.layers[l1].lower_file && !st.layers[l1].has_work);
+	ck_assert_int_eq(st.layers[l2].parent, l1);
+	ck_assert_str_eq(st.layers[l2].parent_id, L1);
+	ck_assert_int_eq(st.layers[l3].parent, l2);
+	ck_assert_int_eq(st.layers[mi].parent, l3);
+	ck_assert_int_eq(st.layers[m].parent, mi);
+	ck_assert(st.layers[m].rw && st.layers[mi].rw && !st.layers[l3].rw);
+	ck_assert_uint_eq(st.layers[m].nlower, 4);
+	ck_assert_str_eq(st.layers[m].lower[0], sn('I'));
+	ck_assert_str_eq(st.layers[l3].link, sn('3'));
+	long k = ovl_store_link_find(&st, sn('2'));
+	ck_assert_int_ge(k, 0);
+	ck_assert_int_eq(st.links[k].layer, l2);
+	snprintf(want, sizeof(want), "../%s/diff", L2);
+	ck_assert_str_eq(st.links[k].target, want);
+
+	/* images by name (tags before digests), then containers */
+	ck_assert_uint_eq(st.nstacks, 3);
+	ck_assert_str_eq(st.stacks[0].name, "alpine:latest");
+	ck_assert(!st.stacks[0].container && !st.stacks[0].broken);
+	ck_assert_str_eq(st.stacks[0].id, hex('e'));
+	ck_assert_uint_eq(st.stacks[0].nchain, 2);
+	ck_assert_int_eq(st.stacks[0].chain[0], l2);
+	ck_assert_int_eq(st.stacks[0].chain[1], l1);
+	ck_assert_str_eq(st.stacks[1].name, "web:1");
+	ck_assert_int_eq(st.stacks[1].top, l3);
+	ck_assert_str_eq(st.stacks[2].name, "web");
+	ck_assert(st.stacks[2].container && !st.stacks[2].broken);
+	ck_assert_uint_eq(st.stacks[2].nchain, 5);
+	ck_assert_int_eq(st.stacks[2].chain[0], m);
+	ck_assert_int_eq(st.stacks[2].chain[1], mi);
+	ck_assert_int_eq(st.stacks[2].chain[4], l1);
+
+	/* a shared layer is named after the first image by name */
+	ck_assert_str_eq(st.layers[l1].label, "alpine:latest layer 1/2");
+	ck_assert_str_eq(st.layers[l2].label, "alpine:latest layer 2/2");
+	ck_assert_str_eq(st.layers[l3].label, "web:1 layer 3/3");
+	ck_assert_str_eq(st.layers[m].label, "container web");
+	ck_assert_str_eq(st.layers[mi].label, "container web (init layer)");
+
+	if (access("/sys/module/overlay/parameters/index", F_OK) == 0)
+		ck_assert_str_eq(st.mount_options, "index=off");
+	else
+		ck_assert_str_eq(st.mount_options, "");
+
+	/* the container: upper and work of M, lowers by the metadata's chain */
+	ovl_opts_init(&o);
+	ck_assert_msg(ovl_store_stack_opts(&st, &st.stacks[2], &o, err, sizeof(err)) == 0,
+		      "%s", err);
+	snprintf(want, sizeof(want), "%s/%s/diff", st.driver, M);
+	ck_assert_str_eq(o.upper, want);
+	snprintf(want, sizeof(want), "%s/%s/work", st.driver, M);
+	ck_assert_str_eq(o.work, want);
+	ck_assert_uint_eq(o.nlower, 4);
+	snprintf(want, sizeof(want), "%s/%s/diff", st.driver, minit);
+	ck_assert_str_eq(o.lower[0], want);
+	snprintf(want, sizeof(want), "%s/%s/diff", st.driver, L1);
+	ck_assert_str_eq(o.lower[3], want);
+	if (*st.mount_options)
+		ck_assert_int_eq(o.index, OVL_OFF);
+	ovl_opts_free(&o);
+	/* an image: read only */
+	ovl_opts_init(&o);
+	ck_assert_int_eq(ovl_store_stack_opts(&st, &st.stacks[0], &o, err, sizeof(err)), 0);
+	ck_assert_ptr_null(o.upper);
+	ck_assert_uint_eq(o.nlower, 2);
+	ovl_opts_free(&o);
+	/* one shared layer over its parents */
+	ovl_opts_init(&o);
+	ck_assert_int_eq(ovl_store_layer_opts(&st, l2, &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.nlower, 2);
+	snprintf(want, sizeof(want), "%s/%s/diff", st.driver, L2);
+	ck_assert_str_eq(o.lower[0], want);
+	ck_assert_ptr_null(o.upper);
+	ovl_opts_free(&o);
+
+	char *text = check_n(&st, &r, false);
+	ck_assert_msg(sr_total(&r) == 0, "%s", text);
+	free(text);
+	ovl_store_close(&st);
+
+	/* the driver dir given in place of the engine root */
+	open_store(&st, "docker/overlay2");
+	ck_assert_int_eq(st.kind, OVL_STORE_DOCKER);
+	ck_assert_str_eq(st.root, P("docker"));
+	ck_assert_uint_eq(st.nstacks, 3);
+	ovl_store_close(&st);
+}
+END_TEST
+
+START_TEST(test_cstorage_model)
+{
+	struct ovl_store st;
+	struct ovl_report r;
+	struct ovl_opts o;
+	char err[256], want[PATH_MAX];
+
+	build_cs();
+	open_store(&st, "cs");
+	ck_assert_int_eq(st.kind, OVL_STORE_CSTORAGE);
+	ck_assert_str_eq(st.driver_rel, "overlay");
+	ck_assert_uint_eq(st.nerrors, 0);
+	ck_assert_uint_eq(st.nlayers, 3);
+	long a = ovl_store_layer_find(&st, CA), b = ovl_store_layer_find(&st, CB);
+	long c = ovl_store_layer_find(&st, CC);
+	ck_assert(a >= 0 && b >= 0 && c >= 0);
+	ck_assert_int_eq(st.layers[b].parent, a);
+	ck_assert_int_eq(st.layers[c].parent, b);	/* from volatile-layers.json */
+	ck_assert(st.layers[c].rw && !st.layers[b].rw);
+	ck_assert_uint_eq(st.nstacks, 2);
+	ck_assert_str_eq(st.stacks[0].name, "docker.io/library/alpine:latest");
+	ck_assert_uint_eq(st.stacks[0].nchain, 2);
+	ck_assert_str_eq(st.stacks[1].name, "web");
+	ck_assert(st.stacks[1].container);
+	ck_assert_uint_eq(st.stacks[1].nchain, 3);
+	ck_assert_str_eq(st.layers[a].label, "docker.io/library/alpine:latest layer 1/2");
+	ck_assert_str_eq(st.layers[c].label, "container web");
+	/* no storage.conf read for a store off the default root */
+	ck_assert_str_eq(st.mount_options, "");
+
+	ovl_opts_init(&o);
+	ck_assert_int_eq(ovl_store_stack_opts(&st, &st.stacks[1], &o, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/%s/diff", st.driver, CC);
+	ck_assert_str_eq(o.upper, want);
+	ck_assert_uint_eq(o.nlower, 2);
+	snprintf(want, sizeof(want), "%s/%s/diff", st.driver, CB);
+	ck_assert_str_eq(o.lower[0], want);
+	ovl_opts_free(&o);
+
+	char *text = check_n(&st, &r, false);
+	ck_assert_msg(sr_total(&r) == 0, "%s", text);
+	free(text);
+	ovl_store_close(&st);
+
+	/* storage.conf's mountopt: its overlay features only */
+	wr("storage.conf", "[storage]\ndriver = \"overlay\"\n[storage.options]\n"
+	   "mountopt = \"nodev\"\n[storage.options.overlay]\n"
+	   "mountopt = \"nodev,metacopy=on\"\n");
+	setenv("OVL_STORAGE_CONF", P("storage.conf"), 1);
+	open_store(&st, "cs/overlay");
+	unsetenv("OVL_STORAGE_CONF");
+	ck_assert_str_eq(st.mount_options, "metacopy=on");
+	ovl_opts_init(&o);
+	ck_assert_int_eq(ovl_store_stack_opts(&st, &st.stacks[0], &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.metacopy, OVL_ON);
+	ovl_opts_free(&o);
+	ovl_store_close(&st);
+}
+END_TEST
+
+START_TEST(test_not_a_store)
+{
+	struct ovl_store st;
+	char err[512];
+
+	mkd("plain/overlay2");
+	ck_assert_int_eq(ovl_store_open(&st, P("plain"), err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not a Docker overlay2"));
+	ovl_store_close(&st);
+	ck_assert_int_eq(ovl_store_open(&st, P("nope"), err, sizeof(err)), -1);
+	ovl_store_close(&st);
+}
+END_TEST
+
+/* ---- damage, the ways users report it ---- */
+
+START_TEST(test_link_missing)
+{
+	struct ovl_plan p;
+	char path[128], target[128];
+
+	build_docker();
+	char rel[256];
+	snprintf(rel, sizeof(rel), "docker/overlay2/l/%s", sn('1'));
+	rm(rel);
+	EXPECT("docker", false, PR_SR_LINK_MISSING);
+	plan_y("docker", false, &p);
+	ck_assert_uint_eq(p.n, 1);
+	snprintf(path, sizeof(path), "/l/%s", sn('1'));
+	snprintf(target, sizeof(target), "../%s/diff", L1);
+	expect_fix(&p, OVL_FIX_SYMLINK, path, target);
+	ovl_plan_free(&p);
+}
+END_TEST
+
+START_TEST(test_link_wrong_and_dangling)
+{
+	struct ovl_plan p;
+	char rel[256], target[128], path[128];
+
+	build_docker();
+	/* l/<L2's name> leads to L1's diff; a stray link leads nowhere */
+	snprintf(rel, sizeof(rel), "docker/overlay2/l/%s", sn('2'));
+	snprintf(target, sizeof(target), "../%s/diff", L1);
+	ln(target, rel);
+	snprintf(rel, sizeof(rel), "docker/overlay2/l/%s", sn('Z'));
+	snprintf(target, sizeof(target), "../%s/diff", hex('0'));
+	ln(target, rel);
+	EXPECT("docker", false, PR_SR_LINK_WRONG, PR_SR_LINK_DANGLING);
+	plan_y("docker", false, &p);
+	ck_assert_uint_eq(p.n, 2);
+	snprintf(path, sizeof(path), "/l/%s", sn('2'));
+	snprintf(target, sizeof(target), "../%s/diff", L2);
+	expect_fix(&p, OVL_FIX_SYMLINK, path, target);
+	snprintf(path, sizeof(path), "/l/%s", sn('Z'));
+	expect_fix(&p, OVL_FIX_RM_SYMLINK, path, NULL);
+	ovl_plan_free(&p);
+}
+END_TEST
+
+START_TEST(test_lower_bad)
+{
+	struct ovl_plan p;
+	char rel[256], val[256], buf[256];
+
+	build_docker();
+	/* an empty lower file (a crash before the write reached the disk) */
+	snprintf(rel, sizeof(rel), "docker/overlay2/%s/lower", L3);
+	wr(rel, "");
+	/* a lower naming a short name no layer has */
+	snprintf(rel, sizeof(rel), "docker/overlay2/%s/lower", M);
+	snprintf(buf, sizeof(buf), "l/%s:l/%s:l/%s:l/%s", sn('I'), sn('Q'), sn('2'), sn('1'));
+	wr(rel, buf);
+	/* a lower file missing */
+	snprintf(rel, sizeof(rel), "docker/overlay2/%s/lower", L2);
+	unlink(P("%s", rel));
+	EXPECT("docker", false, PR_SR_LOWER_BAD, PR_SR_LOWER_BAD, PR_SR_LOWER_MISSING);
+	plan_y("docker", false, &p);
+	ck_assert_uint_eq(p.n, 3);
+	snprintf(rel, sizeof(rel), "/%s/lower", L3);
+	snprintf(val, sizeof(val), "l/%s:l/%s", sn('2'), sn('1'));
+	expect_fix(&p, OVL_FIX_WRITE_FILE, rel, val);
+	snprintf(rel, sizeof(rel), "/%s/lower", M);
+	snprintf(val, sizeof(val), "l/%s:l/%s:l/%s:l/%s", sn('I'), sn('3'), sn('2'), sn('1'));
+	expect_fix(&p, OVL_FIX_WRITE_FILE, rel, val);
+	snprintf(rel, sizeof(rel), "/%s/lower", L2);
+	snprintf(val, sizeof(val), "l/%s", sn('1'));
+	expect_fix(&p, OVL_FIX_WRITE_FILE, rel, val);
+	ovl_plan_free(&p);
+}
+END_TEST
+
+START_TEST(test_linkfile_missing)
+{
+	struct ovl_plan p;
+	char rel[256], path[128];
+
+	/* the link file gone, its l/ link still there: written from the link */
+	build_docker();
+	snprintf(rel, sizeof(rel), "docker/overlay2/%s/link", L2);
+	unlink(P("%s", rel));
+	EXPECT("docker", false, PR_SR_LINKFILE_MISSING);
+	plan_y("docker", false, &p);
+	ck_assert_uint_eq(p.n, 1);
+	snprintf(path, sizeof(path), "/%s/link", L2);
+	expect_fix(&p, OVL_FIX_WRITE_FILE, path, sn('2'));
+	ovl_plan_free(&p);
+
+	/* both gone: a new name, its link, and the lower files naming the old
+	 * one rewritten with it */
+	snprintf(rel, sizeof(rel), "docker/overlay2/l/%s", sn('2'));
+	unlink(P("%s", rel));
+	EXPECT("docker", false, PR_SR_LINKFILE_MISSING, PR_SR_LOWER_BAD, PR_SR_LOWER_BAD,
+	       PR_SR_LOWER_BAD);
+	plan_y("docker", false, &p);
+	ck_assert_uint_eq(p.n, 5);
+	snprintf(path, sizeof(path), "/%s/link", L2);
+	const struct ovl_fix *f = find_fix(&p, OVL_FIX_WRITE_FILE, path);
+	ck_assert_ptr_nonnull(f);
+	const char *name = (const char *)f->val;
+	ck_assert_uint_eq(strlen(name), 26);
+	ck_assert_uint_eq(strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), 26);
+	char target[128], val[256];
+	snprintf(path, sizeof(path), "/l/%s", name);
+	snprintf(target, sizeof(target), "../%s/diff", L2);
+	expect_fix(&p, OVL_FIX_SYMLINK, path, target);
+	snprintf(path, sizeof(path), "/%s/lower", L3);
+	snprintf(val, sizeof(val), "l/%s:l/%s", name, sn('1'));
+	expect_fix(&p, OVL_FIX_WRITE_FILE, path, val);
+	ovl_plan_free(&p);
+
+	/* a link file of garbage */
+	snprintf(rel, sizeof(rel), "docker/overlay2/%s/link", L1);
+	wr(rel, "../../etc\n");
+	EXPECT("docker", false, PR_SR_LINKFILE_MISSING, PR_SR_LINKFILE_BAD, PR_SR_LOWER_BAD,
+	       PR_SR_LOWER_BAD, PR_SR_LOWER_BAD);
+}
+END_TEST
+
+START_TEST(test_layer_removed)
+{
+	struct ovl_store st;
+	struct ovl_report r;
+	char rel[256];
+
+	build_docker();
+	snprintf(rel, sizeof(rel), "docker/overlay2/%s", L3);
+	rm(rel);
+	EXPECT("docker", false, PR_SR_LAYER_MISSING, PR_SR_LINK_DANGLING);
+	open_store(&st, "docker");
+	char *text = check_n(&st, &r, false);
+	/* who is hurt: the image and the container using it */
+	ck_assert_msg(strstr(text, "image web:1, container web") != NULL, "%s", text);
+	free(text);
+	ck_assert(st.stacks[1].broken && st.stacks[2].broken && !st.stacks[0].broken);
+	struct ovl_opts o;
+	char err[256];
+	ovl_opts_init(&o);
+	ck_assert_int_eq(ovl_store_stack_opts(&st, &st.stacks[2], &o, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "has no dir"));
+	ovl_opts_free(&o);
+	ovl_store_close(&st);
+}
+END_TEST
+
+START_TEST(test_orphan)
+{
+	struct ovl_store st;
+	struct ovl_report r;
+	struct ovl_plan p;
+	char path[128];
+
+	build_docker();
+	layer("docker/overlay2", hex('5'), sn('5'), NULL, false);
+	char rel[256];
+	snprintf(rel, sizeof(rel), "docker/overlay2/%s/diff/data", hex('5'));
+	wr(rel, "some bytes a crashed pull left");
+	EXPECT("docker", false, PR_SR_LAYER_ORPHAN);
+	open_store(&st, "docker");
+	long o = ovl_store_layer_find(&st, hex('5'));
+	ck_assert_int_ge(o, 0);
+	ck_assert(!st.layers[o].known && st.layers[o].on_disk);
+	ck_assert_str_eq(st.layers[o].label, "orphan");
+	ck_assert_uint_gt(st.layers[o].size, 0);
+	char *text = check_n(&st, &r, false);
+	ck_assert_msg(strstr(text, "bytes") != NULL, "%s", text);
+	free(text);
+	ovl_store_close(&st);
+	/* reported only, unless --remove-orphans */
+	plan_y("docker", false, &p);
+	ck_assert_uint_eq(p.n, 0);
+	ovl_plan_free(&p);
+	plan_y("docker", true, &p);
+	ck_assert_uint_eq(p.n, 2);
+	snprintf(path, sizeof(path), "/%s", hex('5'));
+	expect_fix(&p, OVL_FIX_RM_TREE, path, NULL);
+	snprintf(path, sizeof(path), "/l/%s", sn('5'));
+	expect_fix(&p, OVL_FIX_RM_SYMLINK, path, NULL);
+	ovl_plan_free(&p);
+}
+END_TEST
+
+START_TEST(test_work_and_diff_missing)
+{
+	struct ovl_plan p;
+	char rel[256];
+
+	build_cs();
+	snprintf(rel, sizeof(rel), "cs/overlay/%s/work", CC);
+	rm(rel);
+	snprintf(rel, sizeof(rel), "cs/overlay/%s/diff", CA);
+	rm(rel);
+	EXPECT("cs", false, PR_SR_WORK_MISSING, PR_SR_DIFF_MISSING);
+	plan_y("cs", false, &p);
+	ck_assert_uint_eq(p.n, 1);
+	snprintf(rel, sizeof(rel), "/%s/work", CC);
+	expect_fix(&p, OVL_FIX_MKDIR, rel, NULL);
+	ovl_plan_free(&p);
+}
+END_TEST
+
+START_TEST(test_broken_layers_json)
+{
+	struct ovl_store st;
+	struct ovl_plan p;
+
+	build_cs();
+	wr("cs/overlay-layers/layers.json", "[{\"id\":\"aaaa\", \"parent\": ");
+	/* the layers only it knows become orphans; never removed on its word */
+	EXPECT("cs", false, PR_SR_META_BAD, PR_SR_LAYER_ORPHAN);
+	plan_y("cs", true, &p);
+	ck_assert_uint_eq(p.n, 0);
+	ovl_plan_free(&p);
+	open_store(&st, "cs");
+	ck_assert_uint_eq(st.nerrors, 1);
+	ck_assert_str_eq(st.errors[0].file, "/overlay-layers/layers.json");
+	ck_assert_ptr_nonnull(strstr(st.errors[0].why, "cut short"));
+	ovl_store_close(&st);
+}
+END_TEST
+
+/* ---- hostile input ---- */
+
+START_TEST(test_bad_input)
+{
+	struct ovl_store st;
+	char rel[256], *big;
+
+	build_cs();
+	/* binary garbage */
+	wr("cs/overlay-images/images.json", "\x7f" "ELF\x01\x02\x03");
+	/* a metadata file that is a symlink: never followed */
+	wr("elsewhere.json", "[]");
+	ln(P("elsewhere.json"), "cs/overlay-containers/containers.json");
+	/* a lower file of 1 MiB */
+	big = malloc(1 << 20);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'A', 1 << 20);
+	memcpy(big, "l/", 2);
+	big[(1 << 20) - 1] = '\0';
+	snprintf(rel, sizeof(rel), "cs/overlay/%s/lower", CB);
+	wr(rel, big);
+	free(big);
+
+	open_store(&st, "cs");
+	ck_assert_uint_eq(st.nerrors, 2);
+	ck_assert_str_eq(st.errors[0].file, "/overlay-images/images.json");
+	ck_assert_str_eq(st.errors[1].file, "/overlay-containers/containers.json");
+	ck_assert_ptr_nonnull(strstr(st.errors[1].why, "symlink"));
+	long b = ovl_store_layer_find(&st, CB);
+	ck_assert(st.layers[b].lower_file && st.layers[b].lower_bad);
+	ck_assert_uint_eq(st.layers[b].nlower, 0);
+	ck_assert_uint_eq(st.nstacks, 0);
+	ovl_store_close(&st);
+	EXPECT("cs", false, PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_LOWER_BAD);
+
+	/* a JSON value of the wrong shape, and a layer id that climbs out */
+	wr("cs/overlay-images/images.json", "{\"id\":1}");
+	wr("cs/overlay-layers/volatile-layers.json", "[{\"id\":\"../../etc\"}, 7]");
+	open_store(&st, "cs");
+	ck_assert_int_eq(ovl_store_layer_find(&st, "../../etc"), OVL_STORE_NONE);
+	ck_assert_uint_ge(st.nerrors, 4);
+	ovl_store_close(&st);
+}
+END_TEST
+
+Suite *unit_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_unchecked_fixture(tc, top_setup, top_teardown);
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_docker_model);
+	tcase_add_test(tc, test_cstorage_model);
+	tcase_add_test(tc, test_not_a_store);
+	tcase_add_test(tc, test_link_missing);
+	tcase_add_test(tc, test_link_wrong_and_dangling);
+	tcase_add_test(tc, test_lower_bad);
+	tcase_add_test(tc, test_linkfile_missing);
+	tcase_add_test(tc, test_layer_removed);
+	tcase_add_test(tc, test_orphan);
+	tcase_add_test(tc, test_work_and_diff_missing);
+	tcase_add_test(tc, test_broken_layers_json);
+	tcase_add_test(tc, test_bad_input);
+	suite_add_tcase(s, tc);
+	return s;
+}
