@@ -13,9 +13,12 @@
 
 struct ovl_fsck_opts {
 	bool upper_only;	/* reach lower entries only by lookup */
+	bool top_lower_only;	/* walk lower1 only, the layers below by lookup
+				 * (a store's layer, checked once over its parents) */
 	bool verbose;		/* progress by pass on stderr-like stream */
 	bool force;		/* -f: check even if it looks clean */
 	const char *journal;	/* undo journal of a repair (-z), or NULL: under W */
+	const char *journal_dir;	/* instead of W, for the default journal (a store's root) */
 	bool copy_up;		/* --copy-up: plan the deferred data copy-ups */
 	bool verify_data;	/* --verify-data: compare each copy before committing it */
 	char **copy_paths;	/* merged-view paths ("/a/b") to copy up; none: all */

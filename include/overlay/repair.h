@@ -37,16 +37,12 @@ enum ovl_fix_op {
 				 * its COPY_DATA in the plan) */
 	OVL_FIX_COPYUP_NEW,	/* copy a lower-only entry up (`val` as above; xattr
 				 * field non-zero: the entry asked for) */
-	/* --store: the bookkeeping of a container engine's driver dir
-	 * (layer 1 of the pseudo-stack is the driver dir) */
-	OVL_FIX_SYMLINK,	/* make `path` a symlink to `val`, replacing one there
-				 * atomically (an l/ link created or re-pointed) */
-	OVL_FIX_WRITE_FILE,	/* create or replace the small file `path` holding
-				 * `val` (a layer's link or lower file) */
-	OVL_FIX_RM_SYMLINK,	/* unlink the symlink `path` (a dangling l/ link) */
-	OVL_FIX_MKDIR,		/* create the empty dir `path` (a layer's work dir) */
-	OVL_FIX_RM_TREE,	/* remove the tree `path` (an orphan layer dir,
-				 * only with --remove-orphans) */
+	/* a container store's bookkeeping (--store: layer 1 is the driver dir) */
+	OVL_FIX_SYMLINK,	/* create, or re-point atomically, a symlink whose text is `val` */
+	OVL_FIX_WRITE_FILE,	/* create or replace (atomically) a small file holding `val` */
+	OVL_FIX_RM_SYMLINK,	/* remove a symlink (the journal keeps its text) */
+	OVL_FIX_MKDIR,		/* create an empty dir, mode 0700 */
+	OVL_FIX_RM_TREE,	/* remove a whole dir tree (an orphan layer): not undoable */
 };
 
 struct ovl_fix {

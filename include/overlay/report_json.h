@@ -36,6 +36,11 @@ void ovl_json_stack_begin(struct ovl_json *j, const char *mountpoint);
 void ovl_json_stack_layers(struct ovl_json *j, const struct ovl_stack *s);
 void ovl_json_stack_features(struct ovl_json *j, const struct ovl_stack *s);
 
+/* With --store: what the current record is, kind "store" (the engine's
+ * bookkeeping), "layer" or "container", with its name and id (NULL). */
+void ovl_json_stack_unit(struct ovl_json *j, const char *kind, const char *name,
+			 const char *id);
+
 /* The current stack is mounted on mnt (a -n check of a mounted stack). */
 void ovl_json_stack_mounted(struct ovl_json *j, const char *mnt);
 

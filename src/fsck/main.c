@@ -18,6 +18,8 @@
 #include "overlay/repair.h"
 #include "overlay/report_json.h"
 #include "overlay/stack.h"
+#include "overlay/store.h"
+#include "overlay/storefsck.h"
 #include "overlay/util.h"
 
 #define PROG "fsck.overlay"
@@ -42,6 +44,7 @@ static void usage(FILE *out)
 	      " " PROG " --copy-up [-n|-y] -o OPTS [PATH...]\n"
 	      " " PROG " [options] [--fstab FILE] MOUNTPOINT\n"
 	      " " PROG " -A [options] [--fstab FILE]\n"
+	      " " PROG " [options] --store DIR [--remove-orphans]\n"
 	      "\n"
 	      "Check an unmounted overlayfs layer stack.\n"
 	      "\n"
@@ -64,6 +67,12 @@ static void usage(FILE *out)
 	      "                     /etc/fstab)\n"
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
+	      "     --store DIR     check a container engine's store: Docker's\n"
+	      "                     /var/lib/docker or containers-storage's\n"
+	      "                     /var/lib/containers/storage, every layer\n"
+	      "                     once, then every container\n"
+	      "     --remove-orphans  with --store: the fix of SR_LAYER_ORPHAN\n"
+	      "                     removes the layer dir\n"
 	      "     --json          print one JSON report on stdout instead of\n"
 	      "                     the text (with -n, -p/-a or -y)\n"
 	      " -C FD               progress: e2fsck's lines on FD (0: a bar on a\n"
@@ -172,7 +181,7 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 		ovl_stack_close(&stack);
 		return rc;
 	}
-	if (mode != OVL_MODE_NO && !fo->journal && !stack.has_work) {
+	if (mode != OVL_MODE_NO && !fo->journal && !fo->journal_dir && !stack.has_work) {
 		stack_failed(&stack, EXIT_USAGE, "a repair needs the work dir (-w or workdir=) "
 			     "for its undo journal, or -z FILE");
 		ovl_stack_close(&stack);
@@ -257,6 +266,125 @@ static int check_fstab_all(const char *fstab, struct ovl_fsck_opts *fo, int mode
 	return rc;
 }
 
+/* A store's journal and --undo: the stack its own fixes are made on. */
+static int undo_store(const struct ovl_store *st, const char *undo)
+{
+	struct ovl_stack s;
+	char err[512];
+	int rc = ovl_store_book_stack(st, &s, err, sizeof(err));
+
+	if (rc == OVL_STACK_OK)
+		rc = ovl_repair_undo(&s, undo, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, PROG ": %s\n", err);
+	else
+		printf("rolled back the changes recorded in %s\n", undo);
+	ovl_stack_close(&s);
+	return rc;
+}
+
+/*
+ * --store: the engine's bookkeeping, then every layer once and every
+ * container, each under a "KIND NAME (ID):" line; exit codes or-ed.
+ */
+static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mode,
+		       const char *undo, int progress_fd, bool remove_orphans)
+{
+	struct ovl_store st;
+	char err[512], mnt[4096];
+	int rc;
+
+	if (ovl_store_open(&st, dir, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		ovl_store_close(&st);
+		ovl_json_free(json);	/* no stack known: no document */
+		json = NULL;
+		return EXIT_OPERATIONAL;
+	}
+	if ((mode != OVL_MODE_NO || undo) && ovl_store_mounted(&st, mnt, sizeof(mnt)) == 1) {
+		fprintf(stderr, PROG ": %s: an overlay of the store is mounted on %s (the engine "
+			"is running?): refusing to change it\n", st.root, mnt);
+		ovl_store_close(&st);
+		ovl_json_free(json);
+		json = NULL;
+		return EXIT_OPERATIONAL;
+	}
+	if (undo) {
+		rc = undo_store(&st, undo);
+		ovl_store_close(&st);
+		return rc;
+	}
+
+	size_t nimages = 0, ncontainers = 0;
+	for (size_t i = 0; i < st.nstacks; i++)
+		st.stacks[i].container ? ncontainers++ : nimages++;
+	if (!json)
+		printf("store %s (%s): %zu layers, %zu images, %zu containers\n", st.root,
+		       st.kind == OVL_STORE_DOCKER ? "Docker overlay2" : "containers-storage",
+		       st.nlayers, nimages, ncontainers);
+
+	/* the bookkeeping, a stack of its own in the report */
+	struct ovl_report report;
+	char journal[4096];
+	ovl_report_init(&report, mode, json ? stderr : stdout);
+	report.in = stdin;
+	if (json) {
+		ovl_json_stack_begin(json, NULL);
+		ovl_json_stack_unit(json, "store", st.root, NULL);
+		ovl_json_attach(json, &report);
+	}
+	if (fo0->journal)
+		snprintf(journal, sizeof(journal), "%s", fo0->journal);
+	rc = ovl_store_fsck_book(&st, &report, remove_orphans, journal, sizeof(journal),
+				 !fo0->journal);
+	rc |= ovl_report_exit(&report);
+	if (json)
+		ovl_json_stack_end(json, NULL, NULL, &report, NULL, rc, NULL);
+	else
+		ovl_report_summary(&report);
+
+	/* the stacks as the fixes left them (a work dir made, a lower file
+	 * rewritten) */
+	if (report.fixed) {
+		ovl_store_close(&st);
+		if (ovl_store_open(&st, dir, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			ovl_store_close(&st);
+			return rc | EXIT_OPERATIONAL;
+		}
+	}
+	/* each layer and container; their journals go to the store's root */
+	struct ovl_store_unit *units;
+	size_t nunits = ovl_store_units(&st, &units);
+	if (st.nerrors && !json)
+		printf("the layers and containers are not checked: without all of the "
+		       "engine's metadata their parents are not known for sure\n");
+	for (size_t i = 0; i < nunits && !ovl_repair_interrupted && !report.cancelled; i++) {
+		struct ovl_store_unit *u = &units[i];
+		struct ovl_fsck_opts fo = *fo0;
+		struct ovl_opts opts;
+		fo.journal = NULL;
+		fo.journal_dir = st.root;
+		ovl_opts_init(&opts);
+		if (json) {
+			ovl_json_stack_begin(json, NULL);
+			ovl_json_stack_unit(json, u->kind, u->name, u->id);
+		} else {
+			printf("%s %s (%s):\n", u->kind, u->name, u->id);
+			fflush(stdout);
+		}
+		if (ovl_store_unit_opts(&st, u, &opts, &fo, err, sizeof(err)) < 0) {
+			rc |= stack_failed(NULL, EXIT_OPERATIONAL, err);
+		} else {
+			rc |= check_one(&opts, &fo, mode, NULL, progress_fd, u->name);
+		}
+		ovl_opts_free(&opts);
+	}
+	free(units);
+	ovl_store_close(&st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -270,6 +398,8 @@ int main(int argc, char **argv)
 		{ "verify-data", no_argument, NULL, 'D' },
 		{ "fstab", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "remove-orphans", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
@@ -278,7 +408,8 @@ int main(int argc, char **argv)
 	const char *undo = NULL;
 	const char *fstab = NULL;	/* NULL: /etc/fstab */
 	char *mountpoint = NULL;	/* the stack's fstab entry, by its mount point */
-	bool all = false, have_o = false, want_json = false;
+	const char *store = NULL;	/* --store DIR */
+	bool all = false, have_o = false, want_json = false, remove_orphans = false;
 	int mode = -1;
 	char err[512];
 	int c;
@@ -309,6 +440,12 @@ int main(int argc, char **argv)
 			break;
 		case 'J':
 			want_json = true;
+			break;
+		case 'S':
+			store = optarg;
+			break;
+		case 'R':
+			remove_orphans = true;
 			break;
 		case 'X':
 			undo = optarg;
@@ -404,6 +541,14 @@ int main(int argc, char **argv)
 		ovl_opts_free(&opts);
 		return fail_usage("-A takes the stacks from the fstab only");
 	}
+	if (remove_orphans && !store) {
+		ovl_opts_free(&opts);
+		return fail_usage("--remove-orphans goes with --store");
+	}
+	if (store && (all || optind < argc || have_o || fo.copy_up || fstab)) {
+		ovl_opts_free(&opts);
+		return fail_usage("--store takes the stacks from the engine's store only");
+	}
 	/* One argument: a mount point, its stack from the fstab. */
 	if (!fo.copy_up && argc - optind == 1 && !opts.upper && !opts.nlower && !opts.ndata) {
 		struct ovl_fstab t;
@@ -461,7 +606,9 @@ int main(int argc, char **argv)
 	int rc;
 	if (want_json)
 		json = ovl_json_new(mode);
-	if (all) {
+	if (store) {
+		rc = check_store(store, &fo, mode, undo, progress_fd, remove_orphans);
+	} else if (all) {
 		rc = check_fstab_all(fstab, &fo, mode, progress_fd);
 	} else {
 		if (json)

@@ -129,7 +129,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 			r->copy_missed++;
 	}
 	if (!o->upper_only) {
-		for (int i = 1; i <= s->nlower; i++) {
+		for (int i = 1; i <= (o->top_lower_only ? 1 : s->nlower); i++) {
 			snprintf(what, sizeof(what), "%s", s->layers[i].name);
 			pass(&c, &npass, what);
 			ovl_walk_layer(&c, i);
@@ -151,7 +151,8 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		if (o->journal)
 			snprintf(journal, sizeof(journal), "%s", o->journal);
 		else
-			ovl_repair_default_journal(journal, sizeof(journal), s->workdir);
+			ovl_repair_default_journal(journal, sizeof(journal),
+						   o->journal_dir ? o->journal_dir : s->workdir);
 		pass(&c, &npass, "applying the fixes");
 		ovl_copyup_verify = o->verify_data;
 		if (ovl_repair_apply(s, &plan, journal, sizeof(journal), !o->journal, r) == 0 ||
@@ -175,7 +176,8 @@ void ovl_fsck_stats_each(const struct ovl_stack *s, const struct ovl_fsck_opts *
 	for (int i = 0; i < s->nlayers && i < (int)OVL_ARRAY_SIZE(stats->entries); i++) {
 		if (i == 0 && !s->has_upper)
 			continue;
-		if (i > 0 && (o->upper_only || s->layers[i].kind == OVL_LAYER_DATA))
+		if (i > 0 && (o->upper_only || s->layers[i].kind == OVL_LAYER_DATA ||
+			      (o->top_lower_only && i > 1)))
 			continue;
 		fn(arg, s->layers[i].name, stats->entries[i]);
 	}

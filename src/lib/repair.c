@@ -33,6 +33,7 @@
 #include "overlay/nlink.h"
 #include "overlay/repair.h"
 #include "overlay/util.h"
+#include "repair_internal.h"
 
 #define QUARANTINE_DIR "overlay-fsck.quarantine"
 
@@ -62,6 +63,11 @@ static const char *const op_names[] = {
 	[OVL_FIX_COPY_DATA] = "copydata",
 	[OVL_FIX_COPY_COMMIT] = "copyup",
 	[OVL_FIX_COPYUP_NEW] = "copyup-new",
+	[OVL_FIX_SYMLINK] = "symlink",
+	[OVL_FIX_WRITE_FILE] = "writefile",
+	[OVL_FIX_RM_SYMLINK] = "rmsymlink",
+	[OVL_FIX_MKDIR] = "mkdir",
+	[OVL_FIX_RM_TREE] = "rmtree",
 };
 
 void ovl_plan_init(struct ovl_plan *p)
@@ -108,6 +114,9 @@ static int phase(enum ovl_fix_op op)
 	switch (op) {
 	case OVL_FIX_MK_WHITEOUT:
 	case OVL_FIX_LINK_W:
+	case OVL_FIX_SYMLINK:
+	case OVL_FIX_WRITE_FILE:
+	case OVL_FIX_MKDIR:
 		return 0;
 	case OVL_FIX_SET_XATTR:
 	case OVL_FIX_TRUNCATE:
@@ -125,13 +134,6 @@ static int phase(enum ovl_fix_op op)
 }
 
 /* ---- the journal ---- */
-
-struct journal {
-	FILE *f;
-	unsigned long seq;
-	bool batch;		/* records are synced together by journal_sync */
-	unsigned long *preseq;	/* by plan order: a record written ahead, or 0 */
-};
 
 static void put_hex(FILE *f, const void *buf, size_t len, bool present)
 {
@@ -192,7 +194,7 @@ static int journal_open(struct journal *j, char *path, size_t size, bool numbere
 	return 0;
 }
 
-static int journal_record(struct journal *j, const struct ovl_fix *f, const char *xname,
+int ovl_journal_record(struct journal *j, const struct ovl_fix *f, const char *xname,
 			  const void *old, size_t oldlen, bool had_old,
 			  const void *new, size_t newlen, bool has_new)
 {
@@ -219,7 +221,6 @@ static void journal_done(struct journal *j)
 	fflush(j->f);
 }
 
-static void fault_point(bool after);
 
 /* Close the step before and journal the next step of the same fix; each
  * step gets its own kill points in the crash tests. */
@@ -227,16 +228,16 @@ static int journal_step(struct journal *j, const struct ovl_fix *f, const char *
 			const void *old, size_t oldlen, bool had_old,
 			const void *new, size_t newlen, bool has_new)
 {
-	fault_point(true);
+	ovl_fault_point(true);
 	journal_done(j);
-	if (journal_record(j, f, xname, old, oldlen, had_old, new, newlen, has_new) < 0)
+	if (ovl_journal_record(j, f, xname, old, oldlen, had_old, new, newlen, has_new) < 0)
 		return -1;
-	fault_point(false);
+	ovl_fault_point(false);
 	return 0;
 }
 
 /* Fault injection for the crash tests. */
-static void fault_point(bool after)
+void ovl_fault_point(bool after)
 {
 	static long count = -1, target;
 	static bool kill_after;
@@ -398,7 +399,7 @@ static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, cons
 	if (ovl_xattr_get_at(dfd, leaf, tname, times, sizeof(times)) != sizeof(times) &&
 	    ovl_xattr_set_at(dfd, leaf, tname, times, sizeof(times)) < 0)
 		goto out;
-	fault_point(false);
+	ovl_fault_point(false);
 	struct ovl_copyup_stats cs = { 0 };
 	if (ovl_copyup_data(src, dst, st.st_size, &cs) < 0 ||
 	    (caplen > 0 && ovl_xattr_set_at(dfd, leaf, "security.capability", cap,
@@ -453,16 +454,16 @@ static int copy_commit(struct ovl_stack *s, struct journal *j, const struct ovl_
 	/* Many copies: their records were written and synced together. */
 	unsigned long pre = j->preseq ? j->preseq[f->order] : 0;
 	if (pre) {
-		fault_point(false);
+		ovl_fault_point(false);
 		if ((ovl_xattr_remove_at(dfd, leaf, times_xattr(s)) < 0 && errno != ENODATA) ||
 		    ovl_xattr_remove_at(dfd, leaf, xname) < 0)
 			return -1;
 		fprintf(j->f, "D %lu\n", pre);
 		return 0;
 	}
-	if (journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
+	if (ovl_journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
 		return -1;
-	fault_point(false);
+	ovl_fault_point(false);
 	if (ovl_xattr_remove_at(dfd, leaf, times_xattr(s)) < 0 && errno != ENODATA)
 		return -1;
 	return ovl_xattr_remove_at(dfd, leaf, xname);
@@ -540,9 +541,9 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 	src = open_lower(s, f, O_PATH, &fh);
 	if (src < 0 || fstat(src, &lst) < 0)
 		goto done;
-	if (journal_record(j, f, NULL, NULL, 0, false, f->path, strlen(f->path), true) < 0)
+	if (ovl_journal_record(j, f, NULL, NULL, 0, false, f->path, strlen(f->path), true) < 0)
 		goto done;
-	fault_point(false);
+	ovl_fault_point(false);
 
 	struct timespec times[2] = { lst.st_atim, lst.st_mtim };
 	char hex[OVL_FH_HEX_MAX];
@@ -576,7 +577,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 		}
 		/* The inode may still be a metacopy: the data comes up too. */
 		if (ovl_xattr_get_at(dfd, leaf, ovl_xattr_name(s->ns, OVL_XA_METACOPY), NULL, 0) >= 0) {
-			fault_point(true);
+			ovl_fault_point(true);
 			journal_done(j);
 			if (copy_data(s, f, dfd, leaf) < 0 || sync_upper(s) < 0 ||
 			    copy_commit(s, j, f, dfd, leaf) < 0)
@@ -713,13 +714,13 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			ret = 0;	/* already gone */
 			break;
 		}
-		if (journal_record(j, f, xname, old, n < 0 ? 0 : (size_t)n, n >= 0,
+		if (ovl_journal_record(j, f, xname, old, n < 0 ? 0 : (size_t)n, n >= 0,
 				   f->val, f->len, f->op == OVL_FIX_SET_XATTR) < 0) {
 			free(old);
 			break;
 		}
 		free(old);
-		fault_point(false);
+		ovl_fault_point(false);
 		ret = f->op == OVL_FIX_SET_XATTR
 		      ? ovl_xattr_set_at(dfd, leaf, xname, f->val, f->len)
 		      : ovl_xattr_remove_at(dfd, leaf, xname);
@@ -730,13 +731,20 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			ret = ovl_is_whiteout_stat(&st) ? 0 : (errno = EEXIST, -1);
 			break;
 		}
-		if (journal_record(j, f, NULL, NULL, 0, false, NULL, 0, false) < 0)
+		if (ovl_journal_record(j, f, NULL, NULL, 0, false, NULL, 0, false) < 0)
 			break;
-		fault_point(false);
+		ovl_fault_point(false);
 		ret = mknodat(dfd, leaf, S_IFCHR | 0000, makedev(0, 0));
 		break;
 	case OVL_FIX_COPY_DATA:
 		ret = copy_data(s, f, dfd, leaf);
+		break;
+	case OVL_FIX_SYMLINK:
+	case OVL_FIX_WRITE_FILE:
+	case OVL_FIX_RM_SYMLINK:
+	case OVL_FIX_MKDIR:
+	case OVL_FIX_RM_TREE:
+		ret = ovl_store_fix_apply(j, f, dfd, leaf);
 		break;
 	case OVL_FIX_COPY_COMMIT:
 		ret = copy_commit(s, j, f, dfd, leaf);
@@ -758,8 +766,8 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			break;
 		}
 		int olen = snprintf(old, sizeof(old), "%lld", (long long)st.st_size);
-		if (journal_record(j, f, NULL, old, (size_t)olen, true, f->val, f->len, true) == 0) {
-			fault_point(false);
+		if (ovl_journal_record(j, f, NULL, old, (size_t)olen, true, f->val, f->len, true) == 0) {
+			ovl_fault_point(false);
 			ret = truncate_keep_times(fd, (off_t)strtoll((const char *)f->val, NULL, 10));
 		}
 		int e = errno;
@@ -777,8 +785,8 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			errno = EEXIST;	/* never replace an entry */
 			break;
 		}
-		if (journal_record(j, f, NULL, NULL, 0, false, f->val, f->len, true) == 0) {
-			fault_point(false);
+		if (ovl_journal_record(j, f, NULL, NULL, 0, false, f->val, f->len, true) == 0) {
+			ovl_fault_point(false);
 			ret = renameat(dfd, leaf, wd, wleaf);
 		}
 		int e = errno;
@@ -799,8 +807,8 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			ret = 0;
 			break;
 		}
-		if (journal_record(j, f, NULL, NULL, 0, false, f->val, f->len, true) == 0) {
-			fault_point(false);
+		if (ovl_journal_record(j, f, NULL, NULL, 0, false, f->val, f->len, true) == 0) {
+			ovl_fault_point(false);
 			ret = linkat(dfd, leaf, wd, wleaf, 0);
 		}
 		int e = errno;
@@ -824,10 +832,10 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		int mlen = snprintf(meta, sizeof(meta), "%c %o %u %u", xwh ? 'f' : 'c',
 				    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
 				    (unsigned)st.st_gid);
-		if (journal_record(j, f, xwh ? ovl_xattr_name(s->ns, OVL_XA_WHITEOUT) : NULL,
+		if (ovl_journal_record(j, f, xwh ? ovl_xattr_name(s->ns, OVL_XA_WHITEOUT) : NULL,
 				   meta, (size_t)mlen, true, NULL, 0, false) < 0)
 			break;
-		fault_point(false);
+		ovl_fault_point(false);
 		ret = unlinkat(dfd, leaf, 0);
 		break;
 	case OVL_FIX_QUARANTINE:
@@ -844,27 +852,20 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		target[k] = '\0';
 		char full[700];
 		snprintf(full, sizeof(full), "/%s/%s", qname, target);
-		if (journal_record(j, f, NULL, NULL, 0, false, full, strlen(full), true) < 0) {
+		if (ovl_journal_record(j, f, NULL, NULL, 0, false, full, strlen(full), true) < 0) {
 			close(q);
 			break;
 		}
-		fault_point(false);
+		ovl_fault_point(false);
 		/* RENAME_WHITEOUT: no moment where a lower entry shows through. */
 		ret = f->op == OVL_FIX_QUARANTINE ? renameat(dfd, leaf, q, target)
 			: renameat2(dfd, leaf, q, target, RENAME_WHITEOUT);
 		close(q);
 		break;
 	}
-	case OVL_FIX_SYMLINK:		/* the store ops: implemented with --store */
-	case OVL_FIX_WRITE_FILE:
-	case OVL_FIX_RM_SYMLINK:
-	case OVL_FIX_MKDIR:
-	case OVL_FIX_RM_TREE:
-		errno = EOPNOTSUPP;
-		break;
 	}
 	if (ret == 0) {
-		fault_point(true);
+		ovl_fault_point(true);
 		if (j->seq != seq0)
 			journal_done(j);
 	}
@@ -902,7 +903,7 @@ static int prejournal_commits(struct ovl_stack *s, struct journal *j, struct ovl
 			close(dfd);
 		if (n < 0)
 			continue;	/* committed already, or gone: its own run says */
-		if (journal_record(j, g, xname, old, (size_t)n, true, NULL, 0, false) < 0)
+		if (ovl_journal_record(j, g, xname, old, (size_t)n, true, NULL, 0, false) < 0)
 			return -1;
 		j->preseq[g->order] = j->seq;
 	}
@@ -1017,17 +1018,6 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 
 /* ---- undo ---- */
 
-struct record {
-	unsigned long seq;
-	enum ovl_fix_op op;
-	int layer;
-	char *path;
-	char *xname;
-	unsigned char *old, *new;
-	size_t oldlen, newlen;
-	bool has_old, has_new, done;
-};
-
 /* " -" absent, " x<hex>" present. */
 static bool get_hex(char **cur, unsigned char **out, size_t *len, bool *present)
 {
@@ -1122,6 +1112,13 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 		free(cur);
 		break;
 	}
+	case OVL_FIX_SYMLINK:
+	case OVL_FIX_WRITE_FILE:
+	case OVL_FIX_RM_SYMLINK:
+	case OVL_FIX_MKDIR:
+	case OVL_FIX_RM_TREE:
+		state = ovl_store_fix_state(rec, dfd, leaf);
+		break;
 	case OVL_FIX_MK_WHITEOUT:
 		if (ovl_stat_at(dfd, leaf, &st) == 0)
 			state = ovl_is_whiteout_stat(&st) ? 1 : -1;
@@ -1183,12 +1180,6 @@ static int record_state(struct ovl_stack *s, const struct record *rec)
 			state = there && !here ? 1 : here && !there ? 0 : -1;
 		break;
 	}
-	case OVL_FIX_SYMLINK:		/* never journalled yet */
-	case OVL_FIX_WRITE_FILE:
-	case OVL_FIX_RM_SYMLINK:
-	case OVL_FIX_MKDIR:
-	case OVL_FIX_RM_TREE:
-		break;
 	}
 	close(dfd);
 	return state;
@@ -1211,6 +1202,13 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 		break;
 	case OVL_FIX_MK_WHITEOUT:
 		ret = unlinkat(dfd, leaf, 0);
+		break;
+	case OVL_FIX_SYMLINK:
+	case OVL_FIX_WRITE_FILE:
+	case OVL_FIX_RM_SYMLINK:
+	case OVL_FIX_MKDIR:
+	case OVL_FIX_RM_TREE:
+		ret = ovl_store_fix_revert(rec, dfd, leaf);
 		break;
 	case OVL_FIX_COPY_DATA:
 		break;
@@ -1279,13 +1277,6 @@ static int record_revert(struct ovl_stack *s, const struct record *rec)
 			close(qd);
 		break;
 	}
-	case OVL_FIX_SYMLINK:		/* never journalled yet */
-	case OVL_FIX_WRITE_FILE:
-	case OVL_FIX_RM_SYMLINK:
-	case OVL_FIX_MKDIR:
-	case OVL_FIX_RM_TREE:
-		errno = EOPNOTSUPP;
-		break;
 	}
 	close(dfd);
 	return ret;

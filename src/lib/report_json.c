@@ -104,6 +104,14 @@ void ovl_json_stack_begin(struct ovl_json *j, const char *mountpoint)
 	add(j->cur, "error", NULL);
 }
 
+void ovl_json_stack_unit(struct ovl_json *j, const char *kind, const char *name,
+			 const char *id)
+{
+	add(j->cur, "kind", str(kind));
+	add(j->cur, "name", cstr_bytes(name));
+	add(j->cur, "id", cstr_bytes(id));
+}
+
 static json_object *layer(const char *role, const char *name, const char *path)
 {
 	json_object *l = must(json_object_new_object());

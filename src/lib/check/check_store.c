@@ -398,6 +398,10 @@ static void check_links(struct sctx *c)
 		}
 		if (lk->layer != OVL_STORE_NONE && st->layers[lk->layer].on_disk)
 			continue;
+		/* the link of a layer the metadata still names: part of its
+		 * SR_LAYER_MISSING, and needed again if the layer comes back */
+		if (lk->layer != OVL_STORE_NONE && st->layers[lk->layer].known)
+			continue;
 		/* a layer's own name leading elsewhere is re-pointed (SR_LINK_WRONG) */
 		for (size_t i = 0; i < st->nlayers && !owned; i++)
 			owned = st->layers[i].on_disk && st->layers[i].link &&

@@ -1,0 +1,171 @@
+/*
+ * fsck.overlay --store: what to check in a container engine's store and
+ * in which order (see overlay/storefsck.h), and the store's own fixes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "overlay/repair.h"
+#include "overlay/storefsck.h"
+#include "overlay/util.h"
+#include "check/check_store.h"
+
+/*
+ * A layer that can be stacked: it and every parent are known to the
+ * metadata (only the metadata says what lies below a layer: checked over
+ * the wrong parents, its whiteouts would look orphaned) and have a diff
+ * dir.
+ */
+static bool stackable(const struct ovl_store *st, long layer)
+{
+	for (size_t depth = 0; layer != OVL_STORE_NONE; depth++) {
+		const struct ovl_store_layer *L = &st->layers[layer];
+		if (depth > st->nlayers || !L->known || !L->on_disk || !L->has_diff ||
+		    L->parent_missing)
+			return false;	/* (a parent loop counts as broken) */
+		layer = L->parent;
+	}
+	return true;
+}
+
+static void add_unit(struct ovl_store_unit **v, size_t *n, size_t *cap,
+		     const struct ovl_store_unit *u)
+{
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		*v = ovl_xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = *u;
+}
+
+/* The layers of a chain below `from`, base first, each once. */
+static void add_chain(const struct ovl_store *st, const struct ovl_store_stack *sk, size_t from,
+		      bool *seen, struct ovl_store_unit **v, size_t *n, size_t *cap)
+{
+	for (size_t k = sk->nchain; k-- > from;) {
+		long l = sk->chain[k];
+		if (l == OVL_STORE_NONE || seen[l] || !stackable(st, l))
+			continue;
+		seen[l] = true;
+		struct ovl_store_unit u = { .kind = "layer", .name = st->layers[l].label,
+					    .id = st->layers[l].id, .layer = l };
+		add_unit(v, n, cap, &u);
+	}
+}
+
+size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units)
+{
+	bool *seen = ovl_xcalloc(st->nlayers + 1, sizeof(*seen));
+	size_t n = 0, cap = 0;
+
+	*units = NULL;
+	/* Without all of the metadata, what lies below a layer is a guess;
+	 * checked over the wrong parents its whiteouts would look orphaned,
+	 * and -y would remove them. */
+	if (st->nerrors) {
+		free(seen);
+		return 0;
+	}
+	/* every layer below a container's own, and every image's */
+	for (size_t i = 0; i < st->nstacks; i++) {
+		const struct ovl_store_stack *sk = &st->stacks[i];
+		add_chain(st, sk, sk->container ? 1 : 0, seen, units, &n, &cap);
+	}
+	for (size_t i = 0; i < st->nstacks; i++) {
+		const struct ovl_store_stack *sk = &st->stacks[i];
+		if (!sk->container || sk->broken || sk->top == OVL_STORE_NONE ||
+		    !stackable(st, sk->top) || !st->layers[sk->top].has_work)
+			continue;	/* reported by the bookkeeping */
+		struct ovl_store_unit u = { .kind = "container", .name = sk->name, .id = sk->id,
+					    .layer = sk->top, .stack = sk };
+		add_unit(units, &n, &cap, &u);
+	}
+	free(seen);
+	return n;
+}
+
+int ovl_store_unit_opts(const struct ovl_store *st, const struct ovl_store_unit *u,
+			struct ovl_opts *o, struct ovl_fsck_opts *fo, char *err, size_t errlen)
+{
+	if (u->stack) {
+		fo->upper_only = true;
+		fo->top_lower_only = false;
+		return ovl_store_stack_opts(st, u->stack, o, err, errlen);
+	}
+	fo->upper_only = false;
+	fo->top_lower_only = true;
+	return ovl_store_layer_opts(st, u->layer, o, err, errlen);
+}
+
+int ovl_store_book_stack(const struct ovl_store *st, struct ovl_stack *s, char *err,
+			 size_t errlen)
+{
+	struct ovl_opts o;
+
+	ovl_opts_init(&o);
+	ovl_opts_add_lower(&o, st->driver);
+	return ovl_stack_open(s, &o, err, errlen);
+}
+
+int ovl_store_fsck_book(const struct ovl_store *st, struct ovl_report *r, bool remove_orphans,
+			char *journal, size_t journal_size, bool default_journal)
+{
+	struct ovl_plan plan;
+	int rc = 0;
+
+	ovl_plan_init(&plan);
+	ovl_check_store(st, r, &plan, remove_orphans);
+	if (plan.n && r->mode != OVL_MODE_NO) {
+		struct ovl_stack s;
+		char err[512];
+		if (ovl_store_book_stack(st, &s, err, sizeof(err)) != OVL_STACK_OK) {
+			fprintf(r->out, "cannot repair the store: %s\n", err);
+			rc = 8;
+		} else {
+			if (default_journal)
+				ovl_repair_default_journal(journal, journal_size, st->root);
+			if (ovl_repair_apply(&s, &plan, journal, journal_size, default_journal, r) == 0 ||
+			    r->fixed)
+				fprintf(r->out, "undo journal: %s\n", journal);
+		}
+		ovl_stack_close(&s);
+	}
+	ovl_plan_free(&plan);
+	return r->operational ? 8 : rc;
+}
+
+struct mounted_arg {
+	const struct ovl_store *st;
+	char *mnt;
+	size_t mntlen;
+};
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static int mounted_one(void *arg, const char *mnt, dev_t dev, const char *key, const char *path)
+{
+	struct mounted_arg *a = arg;
+
+	(void)dev;
+	(void)key;
+	/* the engines mount on <driver>/<id>/merged, with layers under the
+	 * driver dir (Docker gives them relative to it: the mount point is
+	 * what always tells) */
+	if (!under(mnt, a->st->driver) && !under(path, a->st->driver))
+		return 0;
+	snprintf(a->mnt, a->mntlen, "%s", mnt);
+	return 1;
+}
+
+int ovl_store_mounted(const struct ovl_store *st, char *mnt, size_t mntlen)
+{
+	struct mounted_arg a = { st, mnt, mntlen };
+
+	return ovl_mountinfo_overlays(mounted_one, &a);
+}
