@@ -7,8 +7,8 @@
 #   engine_podman   podman (containers-storage, overlay driver, runc)
 #   engine_docker   dockerd (overlay2), a private daemon on its own socket
 #
-# Each engine is private to the scenario: its root, exec dir, socket and
-# config live under $S (podman's run root in a short /tmp dir), and
+# Each engine is private to the scenario: its root and config live under
+# $S, its sockets, run and exec dirs in a short /tmp dir, and
 # whatever it leaves mounted there is unmounted at the end and at exit.
 # A scenario whose engine is missing or cannot run a container here
 # prints one "# SKIP" line with the reason.
@@ -110,27 +110,50 @@ eng_has_store() {
 	"$FSCK" --help 2>&1 | grep -q -- '--store'
 }
 
+# ---- run-time dirs outside $S ----
+
+ENG_RUNDIR=
+
+# eng_rundir_new: ENG_RUNDIR, a short dir in /tmp for the engine's
+# sockets, run and exec dirs: podman refuses a run root of more than 50
+# characters, a unix socket path has at most 107, and $S may be deep (in
+# a distcheck tree).  Removed at the end of the scenario and at exit.
+eng_rundir_new() {
+	ENG_RUNDIR=$(mktemp -d /tmp/ovl-engine.XXXXXX) && return 0
+	not_ok "$SC: a temp dir in /tmp"
+	return 1
+}
+
+# eng_rundir_rm: unmounts what the engine left in ENG_RUNDIR, removes it.
+eng_rundir_rm() {
+	[ -n "$ENG_RUNDIR" ] || return 0
+	awk -v r="$ENG_RUNDIR/" 'index($2, r) == 1 { print $2 }' /proc/mounts |
+		sort -r | while read -r _m; do umount "$_m"; done
+	rm -rf "$ENG_RUNDIR"
+	ENG_RUNDIR=
+}
+
 # ---- dockerd: a private daemon ----
 
 ENG_DOCKERD_PID=
 ENG_CONTAINERD_PIDFILE=
 
-# eng_dockerd_start: starts dockerd in the background on $S/docker.sock
-# with its data root $ENG_ROOT; fails (reason in $S/eng.out) when it does
+# eng_dockerd_start: starts dockerd in the background on
+# $ENG_RUNDIR/docker.sock with its data root $ENG_ROOT; fails (reason in $S/eng.out) when it does
 # not answer within 20 s.
 eng_dockerd_start() {
 	dockerd --config-file "$S/daemon.json" --data-root "$ENG_ROOT" \
-		--exec-root "$S/exec" --pidfile "$S/dockerd.pid" \
-		-H "unix://$S/docker.sock" --iptables=false --ip6tables=false \
+		--exec-root "$ENG_RUNDIR/exec" --pidfile "$ENG_RUNDIR/dockerd.pid" \
+		-H "unix://$ENG_RUNDIR/docker.sock" --iptables=false --ip6tables=false \
 		--bridge=none --storage-driver overlay2 \
 		--exec-opt native.cgroupdriver=cgroupfs \
 		>> "$S/dockerd.log" 2>&1 &
 	ENG_DOCKERD_PID=$!
 	# dockerd starts its own containerd; its pid file is the handle to
 	# it should dockerd die without stopping it
-	ENG_CONTAINERD_PIDFILE=$S/exec/containerd/containerd.pid
+	ENG_CONTAINERD_PIDFILE=$ENG_RUNDIR/exec/containerd/containerd.pid
 	for _i in $(seq 1 40); do
-		if [ -S "$S/docker.sock" ] && eng version && [ "$ENG_RC" -eq 0 ]; then
+		if [ -S "$ENG_RUNDIR/docker.sock" ] && eng version && [ "$ENG_RC" -eq 0 ]; then
 			return 0
 		fi
 		kill -0 "$ENG_DOCKERD_PID" 2>/dev/null || break
@@ -144,8 +167,9 @@ eng_dockerd_start() {
 # eng_dockerd_stop: SIGTERM (dockerd stops its containerd and unmounts
 # its data root), SIGKILL after 20 s; then the containerd it left, if any.
 eng_dockerd_stop() {
+	# ENG_DOCKERD_PID is cleared only once it is gone: the exit hook
+	# must still find a daemon whose stop was interrupted
 	_p=$ENG_DOCKERD_PID
-	ENG_DOCKERD_PID=
 	if [ -n "$_p" ] && kill -0 "$_p" 2>/dev/null; then
 		kill "$_p" 2>/dev/null
 		for _i in $(seq 1 40); do
@@ -155,13 +179,17 @@ eng_dockerd_stop() {
 		kill -0 "$_p" 2>/dev/null && kill -9 "$_p" 2>/dev/null
 		wait "$_p" 2>/dev/null
 	fi
+	ENG_DOCKERD_PID=
 	if [ -n "$ENG_CONTAINERD_PIDFILE" ] && [ -s "$ENG_CONTAINERD_PIDFILE" ]; then
+		# only if that pid is still our containerd (its socket is ours)
 		_p=$(cat "$ENG_CONTAINERD_PIDFILE")
-		kill -0 "$_p" 2>/dev/null && kill -9 "$_p" 2>/dev/null
+		grep -aqF "$ENG_RUNDIR/" "/proc/$_p/cmdline" 2>/dev/null &&
+			kill -9 "$_p" 2>/dev/null
 	fi
 	return 0
 }
-KT_EXIT_HOOKS="$KT_EXIT_HOOKS eng_dockerd_stop"
+# at exit: the daemon first, then the dirs it used
+KT_EXIT_HOOKS="$KT_EXIT_HOOKS eng_dockerd_stop eng_rundir_rm"
 
 # ---- the steps both engines share ----
 
@@ -311,29 +339,12 @@ eng_run_flow() {
 	eng_start_sees "the repaired container starts and sees its files"
 }
 
-# ---- podman: its run root outside $S ----
-
-ENG_RUNDIR=
-
-# eng_rundir_rm: unmounts what podman left in its run root, removes it.
-eng_rundir_rm() {
-	[ -n "$ENG_RUNDIR" ] || return 0
-	awk -v r="$ENG_RUNDIR/" 'index($2, r) == 1 { print $2 }' /proc/mounts |
-		sort -r | while read -r _m; do umount "$_m"; done
-	rm -rf "$ENG_RUNDIR"
-	ENG_RUNDIR=
-}
-KT_EXIT_HOOKS="$KT_EXIT_HOOKS eng_rundir_rm"
-
 scenario engine_podman
 sc_engine_podman() {
 	eng_prepare podman runc || return 0
 	ENG_ROOT=$S/store
 	ENG_DRIVER=$ENG_ROOT/overlay
-	# podman wants its run root within 50 characters (socket paths):
-	# a short dir in /tmp, removed at the end and at exit
-	ENG_RUNDIR=$(mktemp -d /tmp/ovl-engine.XXXXXX) || {
-		not_ok "$SC: a temp dir for podman's run root"; return; }
+	eng_rundir_new || return 0
 	mkdir -p "$ENG_RUNDIR/run" "$ENG_RUNDIR/tmp" "$S/net"
 	# Private and hermetic: no storage.conf of the host, no dir of the
 	# host's (but its blob info cache in /var/lib/containers).  runc, not crun: crun 1.8 refuses a hybrid cgroup hierarchy
@@ -365,16 +376,19 @@ sc_engine_docker() {
 	[ -x "$_cli" ] || _cli=$(command -v docker)
 	ENG_ROOT=$S/data
 	ENG_DRIVER=$ENG_ROOT/overlay2
-	mkdir -p "$S/exec" "$S/cli"
+	eng_rundir_new || return 0
+	mkdir -p "$ENG_RUNDIR/exec" "$S/cli"
 	echo '{}' > "$S/daemon.json"
-	ENG="env DOCKER_HOST=unix://$S/docker.sock DOCKER_CONFIG=$S/cli $_cli"
+	ENG="env DOCKER_HOST=unix://$ENG_RUNDIR/docker.sock DOCKER_CONFIG=$S/cli $_cli"
 	ENG_CREATE_OPTS=
 	ENG_DOCKER=1
 	if ! eng_dockerd_start; then
 		skip "$SC" "dockerd cannot run here: $(tail -1 "$S/eng.out")"
+		eng_rundir_rm
 		return
 	fi
 	eng_run_flow
 	eng_dockerd_stop
+	eng_rundir_rm
 	return 0
 }
