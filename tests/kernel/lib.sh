@@ -18,8 +18,12 @@ KT_ROOT=			# per-run temp dir
 KT_LOOPS=			# loop devices to detach at exit
 KT_ONLY=${KT_ONLY:-}		# run only scenarios matching this pattern
 KT_VERBOSE=${KT_VERBOSE:-}	# print fsck output of every run
+KT_EXIT_HOOKS=			# functions run first at exit (stop daemons)
 
 kt_cleanup() {
+	for _h in $KT_EXIT_HOOKS; do
+		"$_h"
+	done
 	if [ -n "$KT_ROOT" ]; then
 		awk -v r="$KT_ROOT/" 'index($2, r) == 1 { print $2 }' /proc/mounts |
 			sort -r | while read -r _m; do umount "$_m" 2>/dev/null; done
