@@ -173,6 +173,23 @@ st_sc_clean() {
 	[ "$FSCK_RC" -eq 0 ] || rp_bad "exit $FSCK_RC, not 0"
 	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "-n changed the store"
 	rp_done "$SC: --store -n exits 0 on the clean store"
+	# every layer walked once, though both images and both containers
+	# share the base layers: one "layer" unit per layer under the
+	# containers' own (after its parents), then one per container
+	_bad=
+	_want=$(for _k in base1 base2 app1; do store_id "$ST" "layer.$_k"; done)
+	[ "$1" = docker ] && _want="$_want
+$(store_id "$ST" init.web)
+$(store_id "$ST" init.db)"
+	sed -n 's/^layer .* (\([^)]*\)):$/\1/p' "$S/fsck.out" > "$S/units"
+	[ "$(sort "$S/units")" = "$(echo "$_want" | sort)" ] ||
+		rp_bad "layer units: $(tr '\n' ' ' < "$S/units"), not each of $(echo "$_want" | tr '\n' ' ') once"
+	[ "$(sed -n 1p "$S/units")" = "$(store_id "$ST" layer.base1)" ] ||
+		rp_bad "the base layer is not checked first"
+	[ "$(grep -c '^container ' "$S/fsck.out")" -eq 2 ] || rp_bad "not two container units"
+	[ "$(grep -c '^lower1: ' "$S/fsck.out")" -eq "$(wc -l < "$S/units")" ] ||
+		rp_bad "a layer unit walks more than its own layer"
+	rp_done "$SC: each layer walked once under its own line, then each container"
 }
 
 # A crash lost the l/ link of base layer 2 (both images use it).  (The
