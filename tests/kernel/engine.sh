@@ -106,10 +106,6 @@ eng_wait_unmounted() {
 	return 1
 }
 
-eng_has_store() {
-	"$FSCK" --help 2>&1 | grep -q -- '--store'
-}
-
 # ---- run-time dirs outside $S ----
 
 ENG_RUNDIR=
@@ -279,12 +275,8 @@ eng_run_flow() {
 
 	[ -n "${ENG_DOCKER:-}" ] && eng_dockerd_stop
 	# 2. the store as the engine left it is clean
-	if eng_has_store; then
-		_bad=
-		eng_fsck_n "fsck.overlay --store -n exits 0 on the engine's store, writes nothing" 0
-	else
-		skip "$SC: fsck.overlay --store -n on the clean store" "no --store yet"
-	fi
+	_bad=
+	eng_fsck_n "fsck.overlay --store -n exits 0 on the engine's store, writes nothing" 0
 
 	# 3. damage: the image layer's l/ link gone, the container's lower
 	# file emptied; the engine cannot start the container any more
@@ -307,11 +299,6 @@ eng_run_flow() {
 	[ -n "${ENG_DOCKER:-}" ] && eng_dockerd_stop
 
 	# 4. fsck.overlay names the damage, repairs it, and is clean after
-	if ! eng_has_store; then
-		skip "$SC: fsck.overlay --store -n, -y, -n on the damaged store" "no --store yet"
-		skip "$SC: the repaired container starts and sees its files" "no --store yet"
-		return
-	fi
 	_bad=
 	_cid=${CL##*/}
 	_iid=${IL##*/}

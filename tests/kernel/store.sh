@@ -10,13 +10,13 @@
 #                      writes nothing; -y exits 1, a second -n exits 0 and
 #                      the containers mount with the merged view they had
 #                      before the damage.  Unfixable damage: -y exits 4.
-#
-# Until fsck.overlay has --store, the fsck half of each scenario is one
-# SKIP line; the stores, the engines' mounts and the damage are checked.
+#   store_L_crash      -y killed at each change (OVL_FAULT_WRITE, before
+#                      and after it): the next -y converges
+#   store_L_undo       --undo JOURNAL --store puts the damage back
+#   store_L_running    a container mounted: -y refused (8), -n checks
+#   store_L_json       --json: the store's record and each unit's
+#   the clean ones also check that each layer is walked once
 
-st_have_store() {
-	"$FSCK" --help 2>&1 | grep -q -- '--store'
-}
 
 # st_new LAYOUT: a fresh store $ST (docker or podman) for scenario $SC
 st_new() {
@@ -86,24 +86,24 @@ st_same_views() {
 	return 1
 }
 
-st_skip_fsck() {
-	st_have_store && return 1
-	skip "$SC: fsck.overlay has no --store yet"
-	return 0
+# st_untouched ARGS...: fsck.overlay --store $ST ARGS, which must leave
+# the store byte for byte as it was; starts a new _bad
+st_untouched() {
+	snapshot "$S/snap.before" "$ST"
+	run_fsck --store "$ST" "$@"
+	snapshot "$S/snap.after" "$ST"
+	_bad=
+	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "$* changed the store"
 }
 
 # st_fsck_reports NAME CODE WHERE [ARGS]: --store -n exits 4, prints
 # "CODE store:WHERE: ..." and leaves the store byte for byte as it was
 st_fsck_reports() {
 	_name=$1 _code=$2 _where=$3
-	snapshot "$S/snap.before" "$ST"
-	run_fsck --store "$ST" -n
-	snapshot "$S/snap.after" "$ST"
-	_bad=
+	st_untouched -n
 	[ "$FSCK_RC" -eq 4 ] || rp_bad "exit $FSCK_RC, not 4"
 	grep -qF "$_code store:$_where:" "$S/fsck.out" ||
 		rp_bad "no line \"$_code store:$_where: ...\""
-	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "-n changed the store"
 	rp_done "$_name: --store -n reports $_code store:$_where, exit 4, store untouched"
 }
 
@@ -165,13 +165,8 @@ st_sc_clean() {
 			rp_bad "the chown under metacopy=on made no metacopy file"
 		rp_done "$SC: web's rw layer has kernel-made metacopy files"
 	fi
-	st_skip_fsck && return
-	snapshot "$S/snap.before" "$ST"
-	run_fsck --store "$ST" -n
-	snapshot "$S/snap.after" "$ST"
-	_bad=
+	st_untouched -n
 	[ "$FSCK_RC" -eq 0 ] || rp_bad "exit $FSCK_RC, not 0"
-	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "-n changed the store"
 	rp_done "$SC: --store -n exits 0 on the clean store"
 	# every layer walked once, though both images and both containers
 	# share the base layers: one "layer" unit per layer under the
@@ -200,7 +195,6 @@ st_sc_link_missing() {
 	st_rm_link "$ST" "$_id"
 	st_mount_fails "$SC" web ENOENT
 	st_mount_fails "$SC" db ENOENT
-	st_skip_fsck && return
 	st_fsck_fixes "$SC" SR_LINK_MISSING "/$DRV/l/$_n"
 	st_same_views "$SC" "the damage"
 }
@@ -220,7 +214,6 @@ st_sc_link_wrong() {
 		rp_bad "db does not mount: $(cat "$S/mount.err")"
 	fi
 	rp_done "$SC: db mounts the app layer instead of base layer 1"
-	st_skip_fsck && return
 	st_fsck_fixes "$SC" SR_LINK_WRONG "/$DRV/l/$_n"
 	st_same_views "$SC" "the damage"
 }
@@ -232,7 +225,6 @@ st_sc_link_dangling() {
 	st_views "$S/views.0"
 	_n=$(st_add_dangling "$ST")
 	st_same_views "$SC" "(the kernel ignores it)"
-	st_skip_fsck && return
 	st_fsck_fixes "$SC" SR_LINK_DANGLING "/$DRV/l/$_n"
 	_bad=
 	rp_absent "$ST/$DRV/l/$_n"
@@ -261,7 +253,6 @@ st_sc_lower_empty() {
 	else
 		st_mount_fails "$SC" web ENOENT
 	fi
-	st_skip_fsck && return
 	st_fsck_rewrites "$SC" SR_LOWER_BAD "$_id/lower" "$_lw"
 }
 
@@ -279,7 +270,6 @@ st_sc_linkfile_missing() {
 	fi
 	rp_absent "$ST/$DRV/$_new"
 	rp_done "$SC: the engine's create of a container layer over app:1 fails"
-	st_skip_fsck && return
 	st_fsck_rewrites "$SC" SR_LINKFILE_MISSING "$_id/link" "$_n"
 }
 
@@ -291,7 +281,6 @@ st_sc_layer_missing() {
 	st_rm_layer "$ST" "$_id"
 	st_mount_fails "$SC" web ENOENT
 	st_mount_fails "$SC" db ENOENT
-	st_skip_fsck && return
 	st_fsck_reports "$SC" SR_LAYER_MISSING "/$DRV/$_id"
 	st_fsck_rc "$SC" 4 -y
 }
@@ -303,7 +292,6 @@ st_sc_orphan() {
 	st_views "$S/views.0"
 	_id=$(st_add_orphan "$ST")
 	st_same_views "$SC" "(the kernel never sees the orphan)"
-	st_skip_fsck && return
 	st_fsck_reports "$SC" SR_LAYER_ORPHAN "/$DRV/$_id"
 	st_fsck_rc "$SC" 4 -y
 	_bad=
@@ -324,7 +312,6 @@ st_sc_work_missing() {
 	_id=$(store_id "$ST" rw.web)
 	st_rm_work "$ST" "$_id"
 	st_mount_fails "$SC" web ENOENT
-	st_skip_fsck && return
 	st_fsck_fixes "$SC" SR_WORK_MISSING "/$DRV/$_id/work"
 	st_same_views "$SC" "the damage"
 }
@@ -347,7 +334,6 @@ st_sc_meta_bad() {
 	fi
 	rp_done "$SC: the engine can no longer read $_f"
 	st_same_views "$SC" "(the layers are intact)"
-	st_skip_fsck && return
 	st_fsck_reports "$SC" SR_META_BAD "$_f"
 	st_fsck_rc "$SC" 4 -y
 }
@@ -362,7 +348,6 @@ st_sc_restored() {
 	st_restore "$ST" "$S/restored"
 	ST=$S/restored
 	st_same_views "$SC" "the restore (index=off ignores stale origins)"
-	st_skip_fsck && return
 	run_fsck --store "$ST" -n
 	_bad=
 	[ "$FSCK_RC" -eq 4 ] || rp_bad "exit $FSCK_RC, not 4"
@@ -372,6 +357,122 @@ st_sc_restored() {
 	st_fsck_rc "$SC" 0 -n
 	st_same_views "$SC" "the repair"
 }
+
+# ---- the store as a whole: crash, undo, a running engine, --json ----
+
+# st_damage_many: three fixes of three kinds (a link, a link file, a lower
+# file) so that a repair makes several changes
+st_damage_many() {
+	_b2=$(store_id "$ST" layer.base2)
+	_rw=$(store_id "$ST" rw.web)
+	st_rm_link "$ST" "$_b2"
+	st_rm_linkfile "$ST" "$(store_id "$ST" layer.app1)"
+	st_empty_lower "$ST" "$_rw"
+}
+
+# A repair killed at every change, before and after it: the next -y
+# finishes, -n is then clean and both containers show their old views.
+st_sc_crash() {
+	st_new "$1" || return
+	st_views "$S/views.0"
+	st_damage_many
+	_bad=
+	_k=1
+	while [ $_k -le 5 ]; do
+		for _after in "" 1; do
+			FSCK_RC=0
+			OVL_FAULT_WRITE=$_k OVL_FAULT_AFTER=$_after timeout 60 "$FSCK" --store "$ST" \
+				-y > "$S/crash.out" 2>&1 || FSCK_RC=$?
+			# the store's 3 changes are each killed (SIGKILL: 137)
+			[ $_k -gt 3 ] || [ "$FSCK_RC" -eq 137 ] ||
+				rp_bad "a kill at change $_k${_after:+ (after)} did not happen: exit $FSCK_RC"
+			run_fsck --store "$ST" -y
+			[ "$FSCK_RC" -le 1 ] || rp_bad "after a kill at change $_k${_after:+ (after)}: -y exits $FSCK_RC"
+			run_fsck --store "$ST" -n
+			[ "$FSCK_RC" -eq 0 ] || rp_bad "after a kill at change $_k${_after:+ (after)}: -n exits $FSCK_RC"
+			st_damage_many		# again, for the next kill point
+		done
+		_k=$((_k + 1))
+	done
+	rp_done "$SC: -y killed at each of its changes, before and after: the next -y converges"
+	run_fsck --store "$ST" -y
+	st_same_views "$SC" "the damage"
+}
+
+# st_book FILE: the store's bookkeeping as it stands: every entry's name,
+# type, mode, size and link target, and the link and lower files' text
+# (not the times: undoing is a change too)
+st_book() {
+	(cd "$ST" && find . -printf '%p %y %m %s %l\n' | sort &&
+		find "$DRV" -maxdepth 2 \( -name link -o -name lower \) -type f -print \
+			-exec cat {} \; -exec echo \;) > "$1"
+}
+
+# --undo JOURNAL --store DIR puts back exactly the damaged store.
+st_sc_undo() {
+	st_new "$1" || return
+	st_damage_many
+	st_book "$S/book.damaged"
+	run_fsck --store "$ST" -y
+	_j=$(sed -n 's/^undo journal: //p' "$S/fsck.out" | head -n 1)
+	_bad=
+	[ "$FSCK_RC" -eq 1 ] || rp_bad "-y exits $FSCK_RC"
+	[ -f "$_j" ] || rp_bad "no undo journal named"
+	run_fsck --undo "$_j" --store "$ST"
+	[ "$FSCK_RC" -eq 0 ] || rp_bad "--undo exits $FSCK_RC: $(cat "$S/fsck.err")"
+	rm -f "$ST"/overlay-fsck-undo.*
+	st_book "$S/book.undone"
+	cmp -s "$S/book.damaged" "$S/book.undone" ||
+		rp_bad "the store after --undo is not the damaged one: $(diff "$S/book.damaged" "$S/book.undone" | head -4)"
+	rp_done "$SC: --undo JOURNAL --store rolls the store's fixes back"
+}
+
+# While a container of the store is mounted (the engine runs), nothing is
+# written: -y exits 8 and names the mount; -n still checks.
+st_sc_running() {
+	st_new "$1" || return
+	store_mount_container "$ST" db "$M" > "$S/mount.err" 2>&1 ||
+		{ not_ok "$SC: mounting db"; diag "$(cat "$S/mount.err")"; return; }
+	st_damage_many
+	st_untouched -y
+	[ "$FSCK_RC" -eq 8 ] || rp_bad "-y exits $FSCK_RC, not 8"
+	grep -q "mounted on $M.*refusing" "$S/fsck.err" || rp_bad "no refusal naming $M"
+	run_fsck --store "$ST" -n
+	[ "$FSCK_RC" -eq 4 ] && grep -q "^SR_LINK_MISSING " "$S/fsck.out" ||
+		rp_bad "-n while mounted: exit $FSCK_RC"
+	store_umount "$M"
+	rp_done "$SC: nothing is written while a container is mounted; -n still checks"
+}
+
+# --json: one document, the bookkeeping and every unit a record with its
+# kind, name and id; the damage with fixed false, then true with -y.
+st_sc_json() {
+	st_new "$1" || return
+	st_damage_many
+	_bad=
+	FSCK_RC=0
+	"$FSCK" --store "$ST" -n --json > "$S/n.json" 2> "$S/fsck.err" || FSCK_RC=$?
+	[ "$FSCK_RC" -eq 4 ] || rp_bad "-n --json exits $FSCK_RC"
+	jq -e '.exit_code == 4 and .stacks[0].kind == "store" and
+	       ([.stacks[0].problems[].code] | sort) ==
+	       ["SR_LINKFILE_MISSING", "SR_LINK_MISSING", "SR_LOWER_BAD"] and
+	       ([.stacks[0].problems[].fixed] | all | not) and
+	       ([.stacks[] | select(.kind == "container") | .name] | sort) == ["db", "web"] and
+	       ([.stacks[] | select(.kind == "layer")] | length) >= 3' "$S/n.json" > /dev/null ||
+		rp_bad "-n --json: $(head -c 400 "$S/n.json")"
+	FSCK_RC=0
+	"$FSCK" --store "$ST" -y --json > "$S/y.json" 2> "$S/fsck.err" || FSCK_RC=$?
+	jq -e '.exit_code == 1 and ([.stacks[0].problems[].fixed] | all)' "$S/y.json" > /dev/null ||
+		rp_bad "-y --json (exit $FSCK_RC): $(head -c 400 "$S/y.json")"
+	rp_done "$SC: --json gives the store's problems and each unit by kind and name"
+}
+
+for _l in docker podman; do
+	for _d in crash undo running json; do
+		scenario "store_${_l}_$_d"
+		eval "sc_store_${_l}_$_d() { st_sc_$_d $_l; }"
+	done
+done
 
 for _l in docker podman; do
 	for _d in clean link_missing link_wrong link_dangling lower_empty \
