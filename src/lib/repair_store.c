@@ -183,6 +183,11 @@ static int rm_tree(int dfd, const char *name, dev_t dev, int depth)
 	return ret == 0 ? unlinkat(dfd, name, AT_REMOVEDIR) : -1;
 }
 
+static bool same(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || !memcmp(a, b, alen));
+}
+
 int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, const char *leaf)
 {
 	char old[4096];
@@ -194,7 +199,7 @@ int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, con
 		n = link_text(dfd, leaf, old, sizeof(old));
 		if (n < 0 && errno != ENOENT)
 			return -1;	/* not a symlink: never replaced */
-		if (n >= 0 && (size_t)n == f->len && !memcmp(old, f->val, f->len))
+		if (n >= 0 && same(old, (size_t)n, f->val, f->len))
 			return 0;
 		if (ovl_journal_record(j, f, NULL, old, n < 0 ? 0 : (size_t)n, n >= 0,
 				       f->val, f->len, true) < 0)
@@ -215,7 +220,7 @@ int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, con
 		unsigned char *prev = read_small(dfd, leaf, &olen, &mode);
 		if (!prev && errno != ENOENT)
 			return -1;
-		if (prev && olen == f->len && !memcmp(prev, f->val, f->len)) {
+		if (prev && same(prev, olen, f->val, f->len)) {
 			free(prev);
 			return 0;
 		}
@@ -249,11 +254,6 @@ int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, con
 		errno = EINVAL;
 		return -1;
 	}
-}
-
-static bool same(const void *a, size_t alen, const void *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || !memcmp(a, b, alen));
 }
 
 int ovl_store_fix_state(const struct record *rec, int dfd, const char *leaf)

@@ -1177,7 +1177,8 @@ int ovl_store_open(struct ovl_store *st, const char *dir, char *err, size_t errl
 	/* after the metadata: links may name layers only the metadata knows */
 	read_links(st);
 
-	qsort(st->stacks, st->nstacks, sizeof(*st->stacks), stack_cmp);
+	if (st->nstacks)	/* qsort's array may not be NULL, even empty */
+		qsort(st->stacks, st->nstacks, sizeof(*st->stacks), stack_cmp);
 	for (size_t i = 0; i < st->nstacks; i++)
 		stack_chain(st, &st->stacks[i]);
 	label_layers(st);
