@@ -9,6 +9,7 @@
  *                   shows a deleted entry again, or will lose data
  *           WARNING stale or inconsistent, tolerated by the kernel today
  *           NOTE    worth knowing, not a problem: exit code unchanged
+ *                   (unless its fix, when it has one, is asked for)
  * flags:    PF_PREEN  -p may apply the fix unasked
  *           PF_NOFIX  no automatic fix; reported only
  *           PF_OPER   an operational error (exit 8), not an inconsistency
@@ -198,7 +199,7 @@ PR(SR_DIFF_MISSING, store, ERROR, PF_NOFIX,
    "layer dir without its diff dir: what uses it cannot be mounted", "")
 PR(SR_WORK_MISSING, store, ERROR, PF_PREEN,
    "container layer without its work dir: the engine cannot mount it", "Create")
-PR(SR_LAYER_ORPHAN, store, WARNING, 0,
+PR(SR_LAYER_ORPHAN, store, NOTE, PF_PREEN,
    "layer dir no image, container or metadata knows (orphan)", "Remove")
 PR(SR_LINK_MISSING, store, ERROR, PF_PREEN,
    "the layer's short name has no link in l/: the lower files naming it fail", "Create")

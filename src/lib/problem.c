@@ -120,8 +120,7 @@ bool ovl_problem_fixable(enum ovl_problem_code code, const struct ovl_pctx *pctx
 {
 	const struct ovl_problem_def *def = ovl_problem_def(code);
 
-	return def && def->severity != NOTE && pctx && pctx->fixable &&
-	       !(def->flags & PF_NOFIX);
+	return def && pctx && pctx->fixable && !(def->flags & PF_NOFIX);
 }
 
 /* CODE layer:/path: message[: detail], no newline */
@@ -192,6 +191,12 @@ bool ovl_problem(struct ovl_report *r, enum ovl_problem_code code,
 		case OVL_MODE_NO:
 			break;
 		}
+	}
+	/* A note whose fix is wanted (an orphan layer with --remove-orphans)
+	 * becomes a problem to fix: counted, so that a failed fix is left. */
+	if (accept && def->severity == NOTE) {
+		r->by_class[def->cls]++;
+		r->errors++;
 	}
 	if (r->silent)
 		return accept;
