@@ -37,9 +37,10 @@ void ovl_json_stack_layers(struct ovl_json *j, const struct ovl_stack *s);
 void ovl_json_stack_features(struct ovl_json *j, const struct ovl_stack *s);
 
 /* With --store: what the current record is, kind "store" (the engine's
- * bookkeeping), "layer" or "container", with its name and id (NULL). */
+ * bookkeeping), "layer" or "container", with its name and id (NULL), and
+ * for a layer who uses it ("image app:1, container web", else NULL). */
 void ovl_json_stack_unit(struct ovl_json *j, const char *kind, const char *name,
-			 const char *id);
+			 const char *id, const char *used_by);
 
 /* The current stack is mounted on mnt (a -n check of a mounted stack). */
 void ovl_json_stack_mounted(struct ovl_json *j, const char *mnt);

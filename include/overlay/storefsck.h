@@ -28,6 +28,8 @@ struct ovl_store_unit {
 	const char *id;		/* the layer or container id */
 	long layer;		/* the layer walked: the layer, or the container's rw layer */
 	const struct ovl_store_stack *stack;	/* a container's stack, else NULL */
+	char *used_by;		/* a layer: who is hurt by its problems, as
+				 * "image app:1, container web" (malloc'ed) */
 };
 
 /*
@@ -36,9 +38,10 @@ struct ovl_store_unit {
  * stacks with a missing layer, are left out: the bookkeeping reports them.
  * None at all when a metadata file could not be read (the chains of
  * parents are then not known for sure).
- * Returns the count; *units is malloc'ed.
+ * Returns the count; free with ovl_store_units_free().
  */
 size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units);
+void ovl_store_units_free(struct ovl_store_unit *units, size_t n);
 
 /* The options and walk of a unit: the stack as the engine would mount it
  * (container) or the layer over its parents (layer), and which part of it

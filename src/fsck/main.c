@@ -330,7 +330,7 @@ static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mod
 	report.in = stdin;
 	if (json) {
 		ovl_json_stack_begin(json, NULL);
-		ovl_json_stack_unit(json, "store", st.root, NULL);
+		ovl_json_stack_unit(json, "store", st.root, NULL, NULL);
 		ovl_json_attach(json, &report);
 	}
 	if (fo0->journal)
@@ -368,9 +368,11 @@ static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mod
 		ovl_opts_init(&opts);
 		if (json) {
 			ovl_json_stack_begin(json, NULL);
-			ovl_json_stack_unit(json, u->kind, u->name, u->id);
+			ovl_json_stack_unit(json, u->kind, u->name, u->id, u->used_by);
 		} else {
 			printf("%s %s (%s):\n", u->kind, u->name, u->id);
+			if (u->used_by)
+				printf("used by %s\n", u->used_by);
 			fflush(stdout);
 		}
 		if (ovl_store_unit_opts(&st, u, &opts, &fo, err, sizeof(err)) < 0) {
@@ -380,7 +382,7 @@ static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mod
 		}
 		ovl_opts_free(&opts);
 	}
-	free(units);
+	ovl_store_units_free(units, nunits);
 	ovl_store_close(&st);
 	return rc;
 }

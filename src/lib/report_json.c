@@ -105,11 +105,12 @@ void ovl_json_stack_begin(struct ovl_json *j, const char *mountpoint)
 }
 
 void ovl_json_stack_unit(struct ovl_json *j, const char *kind, const char *name,
-			 const char *id)
+			 const char *id, const char *used_by)
 {
 	add(j->cur, "kind", str(kind));
 	add(j->cur, "name", cstr_bytes(name));
 	add(j->cur, "id", cstr_bytes(id));
+	add(j->cur, "used_by", cstr_bytes(used_by));
 }
 
 static json_object *layer(const char *role, const char *name, const char *path)

@@ -39,6 +39,30 @@ static void add_unit(struct ovl_store_unit **v, size_t *n, size_t *cap,
 	(*v)[(*n)++] = *u;
 }
 
+/* "image app:1, container web": every stack whose chain holds the layer. */
+static char *users_of(const struct ovl_store *st, long layer)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return ovl_xstrdup("");
+	const char *sep = "";
+	for (size_t i = 0; i < st->nstacks; i++) {
+		const struct ovl_store_stack *sk = &st->stacks[i];
+		for (size_t k = 0; k < sk->nchain; k++) {
+			if (sk->chain[k] != layer)
+				continue;
+			fprintf(f, "%s%s %s", sep, sk->container ? "container" : "image", sk->name);
+			sep = ", ";
+			break;
+		}
+	}
+	fclose(f);
+	return out ? out : ovl_xstrdup("");
+}
+
 /* The layers of a chain below `from`, base first, each once. */
 static void add_chain(const struct ovl_store *st, const struct ovl_store_stack *sk, size_t from,
 		      bool *seen, struct ovl_store_unit **v, size_t *n, size_t *cap)
@@ -49,7 +73,8 @@ static void add_chain(const struct ovl_store *st, const struct ovl_store_stack *
 			continue;
 		seen[l] = true;
 		struct ovl_store_unit u = { .kind = "layer", .name = st->layers[l].label,
-					    .id = st->layers[l].id, .layer = l };
+					    .id = st->layers[l].id, .layer = l,
+					    .used_by = users_of(st, l) };
 		add_unit(v, n, cap, &u);
 	}
 }
@@ -83,6 +108,13 @@ size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units
 	}
 	free(seen);
 	return n;
+}
+
+void ovl_store_units_free(struct ovl_store_unit *units, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(units[i].used_by);
+	free(units);
 }
 
 int ovl_store_unit_opts(const struct ovl_store *st, const struct ovl_store_unit *u,

@@ -184,6 +184,10 @@ $(store_id "$ST" init.db)"
 	[ "$(sed -n 1p "$S/units")" = "$(store_id "$ST" layer.base1)" ] ||
 		rp_bad "the base layer is not checked first"
 	[ "$(grep -c '^container ' "$S/fsck.out")" -eq 2 ] || rp_bad "not two container units"
+	# who is hurt by a problem of the shared base layer: everything
+	grep -A1 "^layer .*($(store_id "$ST" layer.base1)):\$" "$S/fsck.out" | tail -n 1 |
+		grep -q '^used by image .*app:1, image .*base:1, container db, container web$' ||
+		rp_bad "the base layer's users: $(grep -A1 "($(store_id "$ST" layer.base1))" "$S/fsck.out" | tail -n 1)"
 	[ "$(grep -c '^lower1: ' "$S/fsck.out")" -eq "$(wc -l < "$S/units")" ] ||
 		rp_bad "a layer unit walks more than its own layer"
 	rp_done "$SC: each layer walked once under its own line, then each container"
