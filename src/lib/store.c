@@ -897,6 +897,9 @@ static void dk_containers(struct ovl_store *st, struct dk_db *db)
 				st->layers[li].rw = true;
 				st->layers[li].parent = below;
 				st->layers[li].parent_missing = parent_missing;
+				/* another container's, or a layer's of the layerdb */
+				free(st->layers[li].parent_id);
+				st->layers[li].parent_id = NULL;
 				if (below != OVL_STORE_NONE)
 					st->layers[li].parent_id = ovl_xstrdup(st->layers[below].id);
 				else if (parent_missing)
@@ -911,6 +914,9 @@ static void dk_containers(struct ovl_store *st, struct dk_db *db)
 		}
 		st->layers[top].parent = below;
 		st->layers[top].parent_missing = parent_missing;
+		/* a mount-id may name a layer the layerdb gave a parent */
+		free(st->layers[top].parent_id);
+		st->layers[top].parent_id = NULL;
 		if (below != OVL_STORE_NONE)
 			st->layers[top].parent_id = ovl_xstrdup(st->layers[below].id);
 		else if (parent_missing)
