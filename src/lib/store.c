@@ -63,7 +63,7 @@ static char *read_bounded(int dirfd, const char *relpath, size_t max, size_t *le
 {
 	struct stat sb;
 	char *buf;
-	size_t got = 0;
+	size_t got = 0, cap;
 	int fd;
 
 	*missing = false;
@@ -86,9 +86,16 @@ static char *read_bounded(int dirfd, const char *relpath, size_t max, size_t *le
 		close(fd);
 		return NULL;
 	}
-	buf = ovl_xmalloc(max + 1);
+	/* sized by the file, not by the bound: a 64 MiB buffer for every
+	 * small JSON file makes a store of many containers slow */
+	cap = (size_t)sb.st_size + 1;
+	buf = ovl_xmalloc(cap + 1);
 	for (;;) {
-		ssize_t n = read(fd, buf + got, max + 1 - got);
+		if (got == cap) {	/* grew since the fstat */
+			cap = cap > max / 2 ? max + 1 : 2 * cap;
+			buf = ovl_xrealloc(buf, cap + 1);
+		}
+		ssize_t n = read(fd, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -890,6 +897,9 @@ static void dk_containers(struct ovl_store *st, struct dk_db *db)
 				st->layers[li].rw = true;
 				st->layers[li].parent = below;
 				st->layers[li].parent_missing = parent_missing;
+				/* another container's, or a layer's of the layerdb */
+				free(st->layers[li].parent_id);
+				st->layers[li].parent_id = NULL;
 				if (below != OVL_STORE_NONE)
 					st->layers[li].parent_id = ovl_xstrdup(st->layers[below].id);
 				else if (parent_missing)
@@ -904,6 +914,9 @@ static void dk_containers(struct ovl_store *st, struct dk_db *db)
 		}
 		st->layers[top].parent = below;
 		st->layers[top].parent_missing = parent_missing;
+		/* a mount-id may name a layer the layerdb gave a parent */
+		free(st->layers[top].parent_id);
+		st->layers[top].parent_id = NULL;
 		if (below != OVL_STORE_NONE)
 			st->layers[top].parent_id = ovl_xstrdup(st->layers[below].id);
 		else if (parent_missing)

@@ -23,6 +23,7 @@
 #define SUITE_TAG "store"
 #include "tmptree.h"
 #include "unit.h"
+#include "../store_skel.h"
 
 /* ---- building stores ---- */
 
@@ -55,182 +56,27 @@ static void rm(const char *rel)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* 64 hex chars of one digit: ids that are easy to tell apart */
-static const char *hex(char c)
-{
-	static char ring[16][65];
-	static int next;
-	char *h = ring[next++ % 16];
-	memset(h, c, 64);
-	h[64] = '\0';
-	return h;
-}
+static const struct skel_ops ops = { mkd, wr, ln };
 
-/* a short name: 26 characters of base32, as GenerateID makes them */
-static const char *sn(char c)
-{
-	static char ring[16][27];
-	static int next;
-	char *s = ring[next++ % 16];
-	memset(s, 'A', 26);
-	s[25] = c;
-	s[26] = '\0';
-	return s;
-}
-
-/* One layer dir of a driver dir: diff, link, l/ link, and with parents
- * work and lower (top first) as both engines write them. */
-static void layer(const char *drv, const char *id, const char *name, const char *lower,
-		  bool cstorage)
-{
-	char rel[512], buf[512];
-
-	snprintf(rel, sizeof(rel), "%s/%s/diff", drv, id);
-	mkd(rel);
-	snprintf(rel, sizeof(rel), "%s/%s/link", drv, id);
-	wr(rel, name);
-	snprintf(rel, sizeof(rel), "%s/l", drv);
-	mkd(rel);
-	snprintf(rel, sizeof(rel), "%s/l/%s", drv, name);
-	snprintf(buf, sizeof(buf), "../%s/diff", id);
-	ln(buf, rel);
-	if (lower || cstorage) {
-		snprintf(rel, sizeof(rel), "%s/%s/work", drv, id);
-		mkd(rel);
-	}
-	if (cstorage) {
-		snprintf(rel, sizeof(rel), "%s/%s/%s", drv, id, lower ? "merged" : "empty");
-		mkd(rel);
-	}
-	if (lower) {
-		snprintf(rel, sizeof(rel), "%s/%s/lower", drv, id);
-		wr(rel, lower);
-	}
-}
-
-/*
- * Docker: image alpine:latest = L1 < L2, image web:1 = L1 < L2 < L3,
- * container web on web:1 = M over M-init over L3.
- * Cache ids 1.., chain ids a.., diff ids d.., image ids e/f, container c.
- */
+/* The stores of store_skel.h, with these names for their ids. */
 #define L1 hex('1')
 #define L2 hex('2')
 #define L3 hex('3')
 #define M hex('4')
 static char minit[80];
 
-static void dk_layerdb(const char *chain, const char *cache, const char *diff,
-		       const char *parent)
-{
-	char rel[512], buf[128];
-
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s", chain);
-	mkd(rel);
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/cache-id", chain);
-	wr(rel, cache);
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/diff", chain);
-	snprintf(buf, sizeof(buf), "sha256:%s", diff);
-	wr(rel, buf);
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/size", chain);
-	wr(rel, "0");
-	if (parent) {
-		snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/sha256/%s/parent",
-			 chain);
-		snprintf(buf, sizeof(buf), "sha256:%s", parent);
-		wr(rel, buf);
-	}
-}
-
 static void build_docker(void)
 {
-	char buf[1024], rel[512];
-	const char *d = "docker/overlay2";
-
-	snprintf(minit, sizeof(minit), "%s-init", M);
-	mkd("docker/image/overlay2/imagedb/content/sha256");
-	layer(d, L1, sn('1'), NULL, false);
-	snprintf(buf, sizeof(buf), "l/%s", sn('1'));
-	layer(d, L2, sn('2'), buf, false);
-	snprintf(buf, sizeof(buf), "l/%s:l/%s", sn('2'), sn('1'));
-	layer(d, L3, sn('3'), buf, false);
-	snprintf(buf, sizeof(buf), "l/%s:l/%s:l/%s", sn('3'), sn('2'), sn('1'));
-	layer(d, minit, sn('I'), buf, false);
-	snprintf(buf, sizeof(buf), "l/%s:l/%s:l/%s:l/%s", sn('I'), sn('3'), sn('2'), sn('1'));
-	layer(d, M, sn('4'), buf, false);
-
-	dk_layerdb(hex('a'), L1, hex('d'), NULL);
-	dk_layerdb(hex('b'), L2, hex('e'), hex('a'));
-	dk_layerdb(hex('c'), L3, hex('f'), hex('b'));
-
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/imagedb/content/sha256/%s", hex('e'));
-	snprintf(buf, sizeof(buf), "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":"
-		 "{\"type\":\"layers\",\"diff_ids\":[\"sha256:%s\",\"sha256:%s\"]}}",
-		 hex('d'), hex('e'));
-	wr(rel, buf);
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/imagedb/content/sha256/%s", hex('f'));
-	snprintf(buf, sizeof(buf), "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
-		 "[\"sha256:%s\",\"sha256:%s\",\"sha256:%s\"]}}", hex('d'), hex('e'), hex('f'));
-	wr(rel, buf);
-	snprintf(buf, sizeof(buf), "{\"Repositories\":{\"alpine\":{\"alpine:latest\":"
-		 "\"sha256:%s\",\"alpine@sha256:%s\":\"sha256:%s\"},\"web\":{\"web:1\":"
-		 "\"sha256:%s\"}}}", hex('e'), hex('9'), hex('e'), hex('f'));
-	wr("docker/image/overlay2/repositories.json", buf);
-
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s", hex('c'));
-	mkd(rel);
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/mount-id", hex('c'));
-	wr(rel, M);
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/init-id", hex('c'));
-	wr(rel, minit);
-	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/parent", hex('c'));
-	snprintf(buf, sizeof(buf), "sha256:%s", hex('c'));
-	wr(rel, buf);
-	snprintf(rel, sizeof(rel), "docker/containers/%s", hex('c'));
-	mkd(rel);
-	snprintf(rel, sizeof(rel), "docker/containers/%s/config.v2.json", hex('c'));
-	snprintf(buf, sizeof(buf), "{\"ID\":\"%s\",\"Name\":\"/web\",\"Image\":\"sha256:%s\","
-		 "\"Driver\":\"overlay2\"}", hex('c'), hex('f'));
-	wr(rel, buf);
+	skel_docker(&ops, minit, sizeof(minit));
 }
 
-/*
- * containers-storage: image docker.io/library/alpine:latest = A < B,
- * container web = C over B.
- */
 #define CA hex('a')
 #define CB hex('b')
 #define CC hex('c')
 
 static void build_cs(void)
 {
-	char buf[2048];
-	const char *d = "cs/overlay";
-
-	mkd("cs/overlay-layers");
-	mkd("cs/overlay-images");
-	mkd("cs/overlay-containers");
-	layer(d, CA, sn('A'), NULL, true);
-	snprintf(buf, sizeof(buf), "l/%s", sn('A'));
-	layer(d, CB, sn('B'), buf, true);
-	snprintf(buf, sizeof(buf), "l/%s:l/%s", sn('B'), sn('A'));
-	layer(d, CC, sn('C'), buf, true);
-	snprintf(buf, sizeof(buf),
-		 "[{\"id\":\"%s\",\"created\":\"2024-05-01T10:00:00Z\",\"compressed-diff-digest\":"
-		 "\"sha256:%s\",\"diff-digest\":\"sha256:%s\",\"diff-size\":8}, "
-		 "{\"id\":\"%s\",\"parent\":\"%s\",\"created\":\"2024-05-01T10:00:01Z\"}]",
-		 CA, hex('7'), hex('8'), CB, CA);
-	wr("cs/overlay-layers/layers.json", buf);
-	snprintf(buf, sizeof(buf), "[{\"id\":\"%s\",\"parent\":\"%s\",\"names\":[\"%s\"],"
-		 "\"created\":\"2024-05-01T10:00:02Z\"}]", CC, CB, "web-rw");
-	wr("cs/overlay-layers/volatile-layers.json", buf);
-	snprintf(buf, sizeof(buf), "[{\"id\":\"%s\",\"digest\":\"sha256:%s\",\"names\":"
-		 "[\"docker.io/library/alpine:latest\"],\"layer\":\"%s\",\"metadata\":\"{}\"}]",
-		 hex('e'), hex('f'), CB);
-	wr("cs/overlay-images/images.json", buf);
-	snprintf(buf, sizeof(buf), "[{\"id\":\"%s\",\"names\":[\"web\"],\"image\":\"%s\","
-		 "\"layer\":\"%s\",\"metadata\":\"{\\\"image-name\\\":\\\"alpine\\\"}\"}]",
-		 hex('9'), hex('e'), CC);
-	wr("cs/overlay-containers/containers.json", buf);
+	skel_cs(&ops);
 }
 
 static void setup(void)
@@ -682,7 +528,7 @@ START_TEST(test_orphan)
 	char path[128];
 
 	build_docker();
-	layer("docker/overlay2", hex('5'), sn('5'), NULL, false);
+	skel_layer(&ops, "docker/overlay2", hex('5'), sn('5'), NULL, false);
 	char rel[256];
 	snprintf(rel, sizeof(rel), "docker/overlay2/%s/diff/data", hex('5'));
 	wr(rel, "some bytes a crashed pull left");
@@ -795,6 +641,55 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/*
+ * A mount-id or init-id naming a layer that already has a parent (an
+ * image's layer, another container's init layer): the container's parent
+ * replaces it, without leaking the first (found by tests/fuzz/fuzz_store
+ * under ASan), and the loop it makes breaks the stack, nothing else.
+ */
+START_TEST(test_mount_id_of_image_layer)
+{
+	struct ovl_store st;
+	struct ovl_report r;
+	char rel[256];
+	long l2, mi;
+
+	build_docker();
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/mount-id", hex('c'));
+	wr(rel, L2);
+	open_store(&st, "docker");
+	l2 = ovl_store_layer_find(&st, L2);
+	mi = ovl_store_layer_find(&st, minit);
+	ck_assert(l2 >= 0 && mi >= 0);
+	ck_assert_int_eq(st.layers[l2].parent, mi);
+	ck_assert_str_eq(st.layers[l2].parent_id, minit);
+	ck_assert(st.layers[l2].rw);
+	for (size_t i = 0; i < st.nstacks; i++)
+		if (st.stacks[i].container)
+			ck_assert(st.stacks[i].broken);
+	free(check_n(&st, &r, false));
+	ovl_store_close(&st);
+
+	/* a second container sharing the first one's init layer */
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s", hex('d'));
+	mkd(rel);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/mount-id", hex('d'));
+	wr(rel, hex('5'));
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/init-id", hex('d'));
+	wr(rel, minit);
+	snprintf(rel, sizeof(rel), "docker/image/overlay2/layerdb/mounts/%s/parent", hex('d'));
+	wr(rel, "sha256:0000000000000000000000000000000000000000000000000000000000000000");
+	open_store(&st, "docker");
+	mi = ovl_store_layer_find(&st, minit);
+	ck_assert(mi >= 0);
+	ck_assert(st.layers[mi].parent_missing);
+	ck_assert_str_eq(st.layers[mi].parent_id, "sha256:"
+			 "0000000000000000000000000000000000000000000000000000000000000000");
+	free(check_n(&st, &r, false));
+	ovl_store_close(&st);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -814,6 +709,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_work_and_diff_missing);
 	tcase_add_test(tc, test_broken_layers_json);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_mount_id_of_image_layer);
 	suite_add_tcase(s, tc);
 	return s;
 }
