@@ -370,13 +370,23 @@ static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mod
 			ovl_json_stack_begin(json, NULL);
 			ovl_json_stack_unit(json, u->kind, u->name, u->id, u->used_by);
 		} else {
-			printf("%s %s (%s):\n", u->kind, u->name, u->id);
-			if (u->used_by)
-				printf("used by %s\n", u->used_by);
+			/* names come from the engine's metadata: escaped as paths are */
+			printf("%s ", u->kind);
+			ovl_print_escaped(stdout, u->name, strlen(u->name));
+			fputs(" (", stdout);
+			ovl_print_escaped(stdout, u->id, strlen(u->id));
+			fputs("):\n", stdout);
+			if (u->used_by) {
+				fputs("used by ", stdout);
+				ovl_print_escaped(stdout, u->used_by, strlen(u->used_by));
+				fputc('\n', stdout);
+			}
 			fflush(stdout);
 		}
 		if (ovl_store_unit_opts(&st, u, &opts, &fo, err, sizeof(err)) < 0) {
-			rc |= stack_failed(NULL, EXIT_OPERATIONAL, err);
+			char safe[sizeof(err) * 4];	/* it may quote the metadata */
+			ovl_escape(err, strlen(err), safe, sizeof(safe));
+			rc |= stack_failed(NULL, EXIT_OPERATIONAL, safe);
 		} else {
 			rc |= check_one(&opts, &fo, mode, NULL, progress_fd, u->name);
 		}

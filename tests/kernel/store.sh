@@ -15,6 +15,7 @@
 #   store_L_undo       --undo JOURNAL --store puts the damage back
 #   store_L_running    a container mounted: -y refused (8), -n checks
 #   store_L_json       --json: the store's record and each unit's
+#   store_L_names      a terminal escape in a container's name: escaped
 #   store_L_preen      -p fixes the bookkeeping unasked; orphans only with
 #                      --remove-orphans
 #   the clean ones also check that each layer is walked once
@@ -442,6 +443,25 @@ st_sc_preen() {
 	st_same_views "$SC" "the damage"
 }
 
+# A name in the metadata with a terminal escape in it: the header lines
+# show it escaped, as problem lines show paths.
+st_sc_names() {
+	st_new "$1" || return
+	_c=$(store_id "$ST" ctr.db)
+	if [ "$1" = docker ]; then
+		sed -i 's|"Name":"/db"|"Name":"/d\\u001b[31mb"|' "$ST/containers/$_c/config.v2.json"
+	else
+		sed -i 's|"names":\["db"\]|"names":["d\\u001b[31mb"]|' \
+			"$ST/overlay-containers/containers.json"
+	fi
+	run_fsck --store "$ST" -n
+	_bad=
+	[ "$FSCK_RC" -eq 0 ] || rp_bad "exit $FSCK_RC"
+	grep -qF 'container d\x1b[31mb (' "$S/fsck.out" || rp_bad "no escaped header line"
+	grep -q "$(printf '\033')" "$S/fsck.out" && rp_bad "a raw escape byte reached the output"
+	rp_done "$SC: names from the metadata are escaped in the header lines"
+}
+
 # --undo JOURNAL --store DIR puts back exactly the damaged store.
 st_sc_undo() {
 	st_new "$1" || return
@@ -502,7 +522,7 @@ st_sc_json() {
 }
 
 for _l in docker podman; do
-	for _d in crash undo running json preen; do
+	for _d in crash undo running json preen names; do
 		scenario "store_${_l}_$_d"
 		eval "sc_store_${_l}_$_d() { st_sc_$_d $_l; }"
 	done
