@@ -24,21 +24,18 @@
 #include "overlay/lookup.h"
 #include "overlay/store.h"
 #include "overlay/util.h"
+#include "store_internal.h"
 
 /* Bounds of what is read: a link file holds 26 bytes, a lower file at
  * most 128 (Docker) or 500 (the kernel) short names; the JSON lists grow
  * with the store. */
 #define LINK_MAX_BYTES	256
 #define LOWER_MAX_BYTES	(64 * 1024)
-#define SMALL_MAX_BYTES	4096
-#define JSON_MAX_BYTES	(64 * 1024 * 1024)
 #define NAME_MAX_BYTES	255
 
 /* ---- small helpers ---- */
 
-static void add_error(struct ovl_store *st, const char *file, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void add_error(struct ovl_store *st, const char *file, const char *fmt, ...)
+void ovl_store_error(struct ovl_store *st, const char *file, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
@@ -52,14 +49,8 @@ static void add_error(struct ovl_store *st, const char *file, const char *fmt, .
 	st->nerrors++;
 }
 
-/*
- * Read the regular file relpath below dirfd, at most max bytes, never
- * following a symlink and never opening anything else (a fifo would
- * block). Returns a NUL-terminated buffer (length in *len) or NULL with
- * a reason in why; *missing tells ENOENT apart.
- */
-static char *read_bounded(int dirfd, const char *relpath, size_t max, size_t *len,
-			  bool *missing, char *why, size_t whylen)
+char *ovl_store_read_bounded(int dirfd, const char *relpath, size_t max, size_t *len,
+			     bool *missing, char *why, size_t whylen)
 {
 	struct stat sb;
 	char *buf;
@@ -121,7 +112,7 @@ static char *read_bounded(int dirfd, const char *relpath, size_t max, size_t *le
 }
 
 /* A layer id as a path component: no '/', not hidden, not . or .., printable. */
-static bool id_ok(const char *s, size_t len)
+bool ovl_store_id_ok(const char *s, size_t len)
 {
 	if (len == 0 || len > NAME_MAX_BYTES || s[0] == '.')
 		return false;
@@ -145,7 +136,7 @@ static bool short_ok(const char *s, size_t len)
 	return true;
 }
 
-static bool hex64_ok(const char *s, size_t len)
+bool ovl_store_hex64_ok(const char *s, size_t len)
 {
 	if (len != 64)
 		return false;
@@ -156,9 +147,9 @@ static bool hex64_ok(const char *s, size_t len)
 }
 
 /* "sha256:<64 hex>" (a digest as the engines write it) -> the hex. */
-static const char *digest_hex(const char *s)
+const char *ovl_store_digest_hex(const char *s)
 {
-	if (!s || strncmp(s, "sha256:", 7) || !hex64_ok(s + 7, strlen(s + 7)))
+	if (!s || strncmp(s, "sha256:", 7) || !ovl_store_hex64_ok(s + 7, strlen(s + 7)))
 		return NULL;
 	return s + 7;
 }
@@ -169,7 +160,7 @@ static bool is_dir_at(int dirfd, const char *name)
 	return ovl_stat_at(dirfd, name, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-static int open_dir_path(int dirfd, const char *rel)
+int ovl_store_open_dir(int dirfd, const char *rel)
 {
 	return ovl_open_beneath(dirfd, rel, strlen(rel), O_RDONLY | O_DIRECTORY);
 }
@@ -205,7 +196,7 @@ long ovl_store_link_find(const struct ovl_store *st, const char *name)
 }
 
 /* The layer the metadata names, made (not on disk) when the driver dir lacks it. */
-static long layer_known(struct ovl_store *st, const char *id)
+long ovl_store_layer_known(struct ovl_store *st, const char *id)
 {
 	long i = ovl_store_layer_find(st, id);
 
@@ -225,13 +216,13 @@ static void layer_read_files(struct ovl_store_layer *l, int lfd)
 	l->has_diff = is_dir_at(lfd, "diff");
 	l->has_work = is_dir_at(lfd, "work");
 
-	buf = read_bounded(lfd, "link", LINK_MAX_BYTES, &len, &missing, why, sizeof(why));
+	buf = ovl_store_read_bounded(lfd, "link", LINK_MAX_BYTES, &len, &missing, why, sizeof(why));
 	l->link_file = buf || !missing;
 	if (buf && short_ok(buf, len))
 		l->link = ovl_xstrndup(buf, len);
 	free(buf);
 
-	buf = read_bounded(lfd, "lower", LOWER_MAX_BYTES, &len, &missing, why, sizeof(why));
+	buf = ovl_store_read_bounded(lfd, "lower", LOWER_MAX_BYTES, &len, &missing, why, sizeof(why));
 	l->lower_file = buf || !missing;
 	if (!buf) {
 		l->lower_bad = l->lower_file;
@@ -286,7 +277,7 @@ static int read_driver_dir(struct ovl_store *st, char *err, size_t errlen)
 		struct ovl_store_layer *l;
 		int lfd;
 
-		if (driver_skip(st, names[i]) || !id_ok(names[i], strlen(names[i])) ||
+		if (driver_skip(st, names[i]) || !ovl_store_id_ok(names[i], strlen(names[i])) ||
 		    !is_dir_at(st->driverfd, names[i]))
 			continue;
 		lfd = ovl_open_dir_at(st->driverfd, names[i]);
@@ -311,7 +302,7 @@ static long link_target_layer(const struct ovl_store *st, const char *t)
 		return OVL_STORE_NONE;
 	t += 3;
 	n = strcspn(t, "/");
-	if (strcmp(t + n, "/diff") || !id_ok(t, n))
+	if (strcmp(t + n, "/diff") || !ovl_store_id_ok(t, n))
 		return OVL_STORE_NONE;
 	for (size_t i = 0; i < st->nlayers; i++)
 		if (strlen(st->layers[i].id) == n && !memcmp(st->layers[i].id, t, n))
@@ -352,8 +343,8 @@ static void read_links(struct ovl_store *st)
 
 /* ---- stacks ---- */
 
-static struct ovl_store_stack *stack_add(struct ovl_store *st, bool container,
-					 const char *id, const char *name, long top)
+struct ovl_store_stack *ovl_store_stack_add(struct ovl_store *st, bool container,
+					    const char *id, const char *name, long top)
 {
 	struct ovl_store_stack *sk;
 
@@ -441,13 +432,13 @@ static void label_layers(struct ovl_store *st)
 
 /* ---- JSON ---- */
 
-static struct json_object *read_json(struct ovl_store *st, const char *rel, bool must)
+struct json_object *ovl_store_read_json(struct ovl_store *st, const char *rel, bool must)
 {
 	char why[160];
 	size_t len;
 	bool missing;
-	char *buf = read_bounded(st->rootfd, rel, JSON_MAX_BYTES, &len, &missing, why,
-				 sizeof(why));
+	char *buf = ovl_store_read_bounded(st->rootfd, rel, JSON_MAX_BYTES, &len, &missing,
+					   why, sizeof(why));
 	struct json_tokener *tok;
 	struct json_object *obj;
 	char file[PATH_MAX + 2];
@@ -455,7 +446,7 @@ static struct json_object *read_json(struct ovl_store *st, const char *rel, bool
 	snprintf(file, sizeof(file), "/%s", rel);
 	if (!buf) {
 		if (!missing || must)
-			add_error(st, file, "%s", missing ? "missing" : why);
+			ovl_store_error(st, file, "%s", missing ? "missing" : why);
 		return NULL;
 	}
 	tok = json_tokener_new();
@@ -468,10 +459,11 @@ static struct json_object *read_json(struct ovl_store *st, const char *rel, bool
 		       strchr(" \t\r\n", buf[tok->char_offset]))
 			tok->char_offset++;
 		if (!trailing || tok->char_offset != (int)len) {
-			add_error(st, file, "not valid JSON: %s",
-				  obj ? "bytes after the value" :
-				  json_tokener_get_error(tok) == json_tokener_continue ?
-				  "cut short" : json_tokener_error_desc(json_tokener_get_error(tok)));
+			ovl_store_error(st, file, "not valid JSON: %s",
+					obj ? "bytes after the value" :
+					json_tokener_get_error(tok) == json_tokener_continue ?
+					"cut short" :
+					json_tokener_error_desc(json_tokener_get_error(tok)));
 			json_object_put(obj);
 			obj = NULL;
 		}
@@ -481,7 +473,7 @@ static struct json_object *read_json(struct ovl_store *st, const char *rel, bool
 	return obj;
 }
 
-static const char *jstr(struct json_object *o, const char *key)
+const char *ovl_store_jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
@@ -492,7 +484,7 @@ static const char *jstr(struct json_object *o, const char *key)
 }
 
 /* The first string of an array field ("names"), or NULL. */
-static const char *jfirst(struct json_object *o, const char *key)
+const char *ovl_store_jfirst(struct json_object *o, const char *key)
 {
 	struct json_object *v, *e;
 
@@ -501,466 +493,6 @@ static const char *jfirst(struct json_object *o, const char *key)
 		return NULL;
 	e = json_object_array_get_idx(v, 0);
 	return json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-}
-
-/* ---- containers-storage ---- */
-
-/* A JSON list file: the array, or NULL (missing, or recorded as an error). */
-static struct json_object *read_json_array(struct ovl_store *st, const char *rel, bool must,
-					   char *file, size_t size)
-{
-	struct json_object *arr = read_json(st, rel, must);
-
-	snprintf(file, size, "/%s", rel);
-	if (arr && !json_object_is_type(arr, json_type_array)) {
-		add_error(st, file, "not a JSON array");
-		json_object_put(arr);
-		arr = NULL;
-	}
-	return arr;
-}
-
-static void cs_layers(struct ovl_store *st, const char *rel, bool must)
-{
-	char file[PATH_MAX + 2];
-	struct json_object *arr = read_json_array(st, rel, must, file, sizeof(file));
-
-	if (!arr)
-		return;
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		struct json_object *o = json_object_array_get_idx(arr, i);
-		const char *id = jstr(o, "id"), *parent = jstr(o, "parent");
-
-		if (!id || !id_ok(id, strlen(id))) {
-			add_error(st, file, "layer %zu has no valid \"id\"", i);
-			continue;
-		}
-		long li = layer_known(st, id);
-		if (parent && *parent) {
-			free(st->layers[li].parent_id);
-			st->layers[li].parent_id = ovl_xstrdup(parent);
-		}
-	}
-	json_object_put(arr);
-}
-
-static void cs_parents(struct ovl_store *st)
-{
-	for (size_t i = 0; i < st->nlayers; i++) {
-		struct ovl_store_layer *l = &st->layers[i];
-		if (!l->parent_id)
-			continue;
-		l->parent = id_ok(l->parent_id, strlen(l->parent_id)) ?
-			    ovl_store_layer_find(st, l->parent_id) : OVL_STORE_NONE;
-		if (l->parent != OVL_STORE_NONE && !st->layers[l->parent].known)
-			l->parent = OVL_STORE_NONE;
-		l->parent_missing = l->parent == OVL_STORE_NONE;
-	}
-}
-
-/* A layer id the images or containers file names: known, or a broken stack. */
-static long cs_layer_ref(struct ovl_store *st, const char *id)
-{
-	long i;
-
-	if (!id || !id_ok(id, strlen(id)))
-		return OVL_STORE_NONE;
-	/* named by an image or container: known, even when the layer list
-	 * lacks it (it then has no parent) */
-	i = layer_known(st, id);
-	return i;
-}
-
-static void cs_stacks(struct ovl_store *st, const char *rel, bool container)
-{
-	char file[PATH_MAX + 2];
-	struct json_object *arr = read_json_array(st, rel, false, file, sizeof(file));
-
-	if (!arr)
-		return;
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		struct json_object *o = json_object_array_get_idx(arr, i);
-		const char *id = jstr(o, "id"), *layer = jstr(o, "layer");
-		long top;
-
-		if (!id || !*id) {
-			add_error(st, file, "entry %zu has no \"id\"", i);
-			continue;
-		}
-		if (!layer || !*layer) {
-			/* an image of no layer (scratch) mounts nothing */
-			if (container)
-				add_error(st, file, "container %s has no \"layer\"", id);
-			continue;
-		}
-		top = cs_layer_ref(st, layer);
-		if (top == OVL_STORE_NONE) {
-			add_error(st, file, "entry %zu names an invalid layer id", i);
-			continue;
-		}
-		if (container)
-			st->layers[top].rw = true;
-		stack_add(st, container, id, jfirst(o, "names"), top);
-	}
-	json_object_put(arr);
-}
-
-static int cs_read(struct ovl_store *st)
-{
-	bool any = false;
-
-	for (size_t i = 0; i < st->nlayers; i++)
-		any |= st->layers[i].on_disk;
-	/* an empty store may not have written its list yet */
-	cs_layers(st, "overlay-layers/layers.json", any);
-	cs_layers(st, "overlay-layers/volatile-layers.json", false);
-	cs_stacks(st, "overlay-images/images.json", false);
-	cs_stacks(st, "overlay-containers/containers.json", true);
-	cs_stacks(st, "overlay-containers/volatile-containers.json", true);
-	/* last: a parent may be known from the images only (a damaged list) */
-	cs_parents(st);
-	return 0;
-}
-
-/* ---- Docker ---- */
-
-struct dk_layer {		/* one layerdb/sha256/<chain> entry */
-	char chain[65];
-	char parent[65];	/* "" for a base layer */
-	char diff[65];
-	long layer;
-};
-
-struct dk_db {
-	struct dk_layer *e;
-	size_t n;
-};
-
-/* A small file of layerdb, trimmed as the engine trims it (TrimSpace). */
-static char *dk_small(struct ovl_store *st, const char *rel, bool *missing)
-{
-	char why[160], file[PATH_MAX + 2];
-	size_t len;
-	char *buf = read_bounded(st->rootfd, rel, SMALL_MAX_BYTES, &len, missing, why,
-				 sizeof(why));
-
-	if (!buf) {
-		if (!*missing) {
-			snprintf(file, sizeof(file), "/%s", rel);
-			add_error(st, file, "%s", why);
-		}
-		return NULL;
-	}
-	while (len && strchr(" \t\r\n", buf[len - 1]))
-		buf[--len] = '\0';
-	return buf;
-}
-
-static const char *DK_DB = "image/overlay2/layerdb";
-
-static void dk_read_layerdb(struct ovl_store *st, struct dk_db *db)
-{
-	char rel[PATH_MAX], file[PATH_MAX + 2];
-	size_t n = 0;
-	char **names;
-	int fd;
-
-	snprintf(rel, sizeof(rel), "%s/sha256", DK_DB);
-	fd = open_dir_path(st->rootfd, rel);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			add_error(st, "/image/overlay2/layerdb/sha256", "%s", strerror(errno));
-		return;
-	}
-	names = ovl_dir_names(fd, "", &n);
-	close(fd);
-	for (size_t i = 0; names && i < n; i++) {
-		char *cache, *parent, *diff;
-		bool miss;
-
-		if (!hex64_ok(names[i], strlen(names[i])))
-			continue;	/* the engine skips what is not a digest */
-		snprintf(file, sizeof(file), "/%s/sha256/%s/cache-id", DK_DB, names[i]);
-		snprintf(rel, sizeof(rel), "%s/sha256/%s/cache-id", DK_DB, names[i]);
-		cache = dk_small(st, rel, &miss);
-		if (!cache) {
-			if (miss)
-				add_error(st, file, "missing");
-			continue;
-		}
-		/* the cache-id names the driver dir: ^[a-f0-9]{64}(-init)?$ */
-		if (!hex64_ok(cache, strlen(cache))) {
-			add_error(st, file, "not a layer id");
-			free(cache);
-			continue;
-		}
-		snprintf(rel, sizeof(rel), "%s/sha256/%s/parent", DK_DB, names[i]);
-		parent = dk_small(st, rel, &miss);
-		snprintf(rel, sizeof(rel), "%s/sha256/%s/diff", DK_DB, names[i]);
-		diff = dk_small(st, rel, &miss);
-
-		struct dk_layer *e;
-		db->e = ovl_xrealloc(db->e, (db->n + 1) * sizeof(*db->e));
-		e = &db->e[db->n++];
-		memset(e, 0, sizeof(*e));
-		memcpy(e->chain, names[i], 64);
-		if (parent && digest_hex(parent))
-			memcpy(e->parent, digest_hex(parent), 64);
-		else if (parent)
-			add_error(st, file, "its parent file holds no digest");
-		if (diff && digest_hex(diff))
-			memcpy(e->diff, digest_hex(diff), 64);
-		e->layer = layer_known(st, cache);
-		free(cache);
-		free(parent);
-		free(diff);
-	}
-	ovl_dir_names_free(names);
-}
-
-static struct dk_layer *dk_by_chain(struct dk_db *db, const char *chain)
-{
-	for (size_t i = 0; i < db->n; i++)
-		if (!strcmp(db->e[i].chain, chain))
-			return &db->e[i];
-	return NULL;
-}
-
-static void dk_parents(struct ovl_store *st, struct dk_db *db)
-{
-	for (size_t i = 0; i < db->n; i++) {
-		struct ovl_store_layer *l = &st->layers[db->e[i].layer];
-		struct dk_layer *p;
-
-		if (!db->e[i].parent[0])
-			continue;
-		p = dk_by_chain(db, db->e[i].parent);
-		free(l->parent_id);
-		if (p) {
-			l->parent = p->layer;
-			l->parent_id = ovl_xstrdup(st->layers[p->layer].id);
-		} else {
-			char buf[80];
-			snprintf(buf, sizeof(buf), "sha256:%s", db->e[i].parent);
-			l->parent_id = ovl_xstrdup(buf);
-			l->parent_missing = true;
-		}
-	}
-}
-
-/* image id (hex) -> its first name in repositories.json (tags before digests) */
-static char *dk_image_name(struct json_object *repos, const char *hex)
-{
-	struct json_object *all;
-	const char *best = NULL;
-
-	if (!repos || !json_object_object_get_ex(repos, "Repositories", &all) ||
-	    !json_object_is_type(all, json_type_object))
-		return NULL;
-	json_object_object_foreach(all, repo, refs) {
-		(void)repo;
-		if (!json_object_is_type(refs, json_type_object))
-			continue;
-		json_object_object_foreach(refs, ref, idv) {
-			const char *h = json_object_is_type(idv, json_type_string) ?
-					digest_hex(json_object_get_string(idv)) : NULL;
-			if (!h || strcmp(h, hex))
-				continue;
-			bool tag = !strchr(ref, '@'), btag = best && !strchr(best, '@');
-			if (!best || (tag && !btag) || (tag == btag && strcmp(ref, best) < 0))
-				best = ref;
-		}
-	}
-	return best ? ovl_xstrdup(best) : NULL;
-}
-
-/* An image's top layer: its rootfs diff_ids walked from the base by parent. */
-static long dk_image_top(struct ovl_store *st, struct dk_db *db, struct json_object *img,
-			 const char *file, bool *broken)
-{
-	struct json_object *rootfs, *ids;
-	const char *parent = "";
-	long top = OVL_STORE_NONE;
-
-	*broken = false;
-	if (!json_object_object_get_ex(img, "rootfs", &rootfs) ||
-	    !json_object_object_get_ex(rootfs, "diff_ids", &ids) ||
-	    !json_object_is_type(ids, json_type_array))
-		return OVL_STORE_NONE;	/* no layers */
-	size_t n = json_object_array_length(ids);
-	for (size_t k = 0; k < n; k++) {
-		struct json_object *d = json_object_array_get_idx(ids, k);
-		const char *hex = json_object_is_type(d, json_type_string) ?
-				  digest_hex(json_object_get_string(d)) : NULL;
-		struct dk_layer *found = NULL;
-
-		for (size_t i = 0; hex && i < db->n && !found; i++)
-			if (!strcmp(db->e[i].parent, parent) && !strcmp(db->e[i].diff, hex))
-				found = &db->e[i];
-		if (!found) {
-			add_error(st, file, "layer %zu/%zu (%s%.12s) has no entry in the layer "
-				  "database", k + 1, n, hex ? "sha256:" : "bad diff id ",
-				  hex ? hex : "");
-			*broken = true;
-			return top;
-		}
-		top = found->layer;
-		parent = found->chain;
-	}
-	return top;
-}
-
-static void dk_images(struct ovl_store *st, struct dk_db *db)
-{
-	const char *dir = "image/overlay2/imagedb/content/sha256";
-	struct json_object *repos = read_json(st, "image/overlay2/repositories.json", false);
-	char rel[PATH_MAX], file[PATH_MAX + 2];
-	size_t n = 0;
-	char **names;
-	int fd = open_dir_path(st->rootfd, dir);
-
-	names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
-	if (fd >= 0)
-		close(fd);
-	for (size_t i = 0; names && i < n; i++) {
-		struct json_object *img;
-		bool broken;
-
-		if (!hex64_ok(names[i], strlen(names[i])))
-			continue;
-		snprintf(rel, sizeof(rel), "%s/%s", dir, names[i]);
-		snprintf(file, sizeof(file), "/%s", rel);
-		img = read_json(st, rel, true);
-		if (!img)
-			continue;
-		long top = dk_image_top(st, db, img, file, &broken);
-		json_object_put(img);
-		if (top == OVL_STORE_NONE && !broken)
-			continue;	/* an image of no layer mounts nothing */
-		char *name = dk_image_name(repos, names[i]);
-		struct ovl_store_stack *sk = stack_add(st, false, names[i], name, top);
-		sk->broken = broken;
-		free(name);
-	}
-	ovl_dir_names_free(names);
-	json_object_put(repos);
-}
-
-/* layerdb/mounts/<container>: mount-id (rw layer), init-id, parent (image top). */
-static void dk_containers(struct ovl_store *st, struct dk_db *db)
-{
-	char rel[PATH_MAX], file[PATH_MAX + 2];
-	size_t n = 0;
-	char **names;
-	int fd;
-
-	snprintf(rel, sizeof(rel), "%s/mounts", DK_DB);
-	fd = open_dir_path(st->rootfd, rel);
-	names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
-	if (fd >= 0)
-		close(fd);
-	for (size_t i = 0; names && i < n; i++) {
-		char *mount, *init, *parent, *name = NULL;
-		bool miss;
-
-		if (!hex64_ok(names[i], strlen(names[i])))
-			continue;
-		snprintf(rel, sizeof(rel), "%s/mounts/%s/mount-id", DK_DB, names[i]);
-		snprintf(file, sizeof(file), "/%s", rel);
-		mount = dk_small(st, rel, &miss);
-		if (!mount || !hex64_ok(mount, strlen(mount))) {
-			add_error(st, file, "%s", mount ? "not a layer id" : "missing");
-			free(mount);
-			continue;
-		}
-		snprintf(rel, sizeof(rel), "%s/mounts/%s/init-id", DK_DB, names[i]);
-		init = dk_small(st, rel, &miss);
-		snprintf(rel, sizeof(rel), "%s/mounts/%s/parent", DK_DB, names[i]);
-		parent = dk_small(st, rel, &miss);
-
-		long top = layer_known(st, mount), below = OVL_STORE_NONE;
-		bool parent_missing = false;
-		st->layers[top].rw = true;
-		if (parent && *parent) {
-			const char *hex = digest_hex(parent);
-			struct dk_layer *p = hex ? dk_by_chain(db, hex) : NULL;
-			if (p)
-				below = p->layer;
-			else
-				parent_missing = true;
-		}
-		/* the init layer: "<mount-id>-init", between the image and the rw layer */
-		if (init && *init) {
-			size_t il = strlen(init);
-			if (il == 69 && hex64_ok(init, 64) && !strcmp(init + 64, "-init")) {
-				long li = layer_known(st, init);
-				st->layers[li].rw = true;
-				st->layers[li].parent = below;
-				st->layers[li].parent_missing = parent_missing;
-				/* another container's, or a layer's of the layerdb */
-				free(st->layers[li].parent_id);
-				st->layers[li].parent_id = NULL;
-				if (below != OVL_STORE_NONE)
-					st->layers[li].parent_id = ovl_xstrdup(st->layers[below].id);
-				else if (parent_missing)
-					st->layers[li].parent_id = ovl_xstrdup(parent);
-				below = li;
-				parent_missing = false;
-			} else {
-				snprintf(file, sizeof(file), "/%s/mounts/%s/init-id", DK_DB,
-					 names[i]);
-				add_error(st, file, "not a layer id");
-			}
-		}
-		st->layers[top].parent = below;
-		st->layers[top].parent_missing = parent_missing;
-		/* a mount-id may name a layer the layerdb gave a parent */
-		free(st->layers[top].parent_id);
-		st->layers[top].parent_id = NULL;
-		if (below != OVL_STORE_NONE)
-			st->layers[top].parent_id = ovl_xstrdup(st->layers[below].id);
-		else if (parent_missing)
-			st->layers[top].parent_id = ovl_xstrdup(parent);
-
-		/* the name users gave: containers/<id>/config.v2.json "Name": "/web" */
-		snprintf(rel, sizeof(rel), "containers/%s/config.v2.json", names[i]);
-		struct json_object *cfg = read_json(st, rel, false);
-		const char *nm = jstr(cfg, "Name");
-		if (nm) {
-			name = ovl_xstrdup(nm[0] == '/' ? nm + 1 : nm);
-		}
-		json_object_put(cfg);
-		stack_add(st, true, names[i], name, top);
-		free(name);
-		free(mount);
-		free(init);
-		free(parent);
-	}
-	ovl_dir_names_free(names);
-}
-
-static int dk_read(struct ovl_store *st)
-{
-	struct dk_db db = { 0 };
-	bool any = false;
-	int fd;
-
-	for (size_t i = 0; i < st->nlayers; i++)
-		any |= st->layers[i].on_disk;
-	fd = open_dir_path(st->rootfd, DK_DB);
-	if (fd < 0) {
-		if (any)
-			add_error(st, "/image/overlay2/layerdb", "%s",
-				  errno == ENOENT ? "missing" : strerror(errno));
-		return 0;
-	}
-	close(fd);
-	dk_read_layerdb(st, &db);
-	dk_parents(st, &db);
-	dk_images(st, &db);
-	dk_containers(st, &db);
-	free(db.e);
-	return 0;
 }
 
 /* ---- mount options ---- */
@@ -1184,9 +716,9 @@ int ovl_store_open(struct ovl_store *st, const char *dir, char *err, size_t errl
 	if (read_driver_dir(st, err, errlen) < 0)
 		return -1;
 	if (st->kind == OVL_STORE_DOCKER)
-		dk_read(st);
+		ovl_store_read_docker(st);
 	else
-		cs_read(st);
+		ovl_store_read_cstorage(st);
 	/* after the metadata: links may name layers only the metadata knows */
 	read_links(st);
 
