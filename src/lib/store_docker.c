@@ -52,22 +52,35 @@ static char *dk_small(struct ovl_store *st, const char *rel, bool *missing)
 
 static const char *DK_DB = "image/overlay2/layerdb";
 
+/* The names in a dir below the root, or NULL with errno (ENOENT: none). */
+static char **dk_names(struct ovl_store *st, const char *rel, size_t *n)
+{
+	int fd = ovl_store_open_dir(st->rootfd, rel);
+	char **names;
+
+	*n = 0;
+	if (fd < 0)
+		return NULL;
+	names = ovl_dir_names(fd, "", n);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return names;
+}
+
 static void dk_read_layerdb(struct ovl_store *st, struct dk_db *db)
 {
 	char rel[PATH_MAX], file[PATH_MAX + 2];
 	size_t n = 0;
 	char **names;
-	int fd;
 
 	snprintf(rel, sizeof(rel), "%s/sha256", DK_DB);
-	fd = ovl_store_open_dir(st->rootfd, rel);
-	if (fd < 0) {
+	names = dk_names(st, rel, &n);
+	if (!names) {
 		if (errno != ENOENT)
 			ovl_store_error(st, "/image/overlay2/layerdb/sha256", "%s", strerror(errno));
 		return;
 	}
-	names = ovl_dir_names(fd, "", &n);
-	close(fd);
 	for (size_t i = 0; names && i < n; i++) {
 		char *cache, *parent, *diff;
 		bool miss;
@@ -211,11 +224,8 @@ static void dk_images(struct ovl_store *st, struct dk_db *db)
 	char rel[PATH_MAX], file[PATH_MAX + 2];
 	size_t n = 0;
 	char **names;
-	int fd = ovl_store_open_dir(st->rootfd, dir);
 
-	names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
-	if (fd >= 0)
-		close(fd);
+	names = dk_names(st, dir, &n);
 	for (size_t i = 0; names && i < n; i++) {
 		struct json_object *img;
 		bool broken;
@@ -246,13 +256,9 @@ static void dk_containers(struct ovl_store *st, struct dk_db *db)
 	char rel[PATH_MAX], file[PATH_MAX + 2];
 	size_t n = 0;
 	char **names;
-	int fd;
 
 	snprintf(rel, sizeof(rel), "%s/mounts", DK_DB);
-	fd = ovl_store_open_dir(st->rootfd, rel);
-	names = fd >= 0 ? ovl_dir_names(fd, "", &n) : NULL;
-	if (fd >= 0)
-		close(fd);
+	names = dk_names(st, rel, &n);
 	for (size_t i = 0; names && i < n; i++) {
 		char *mount, *init, *parent, *name = NULL;
 		bool miss;
