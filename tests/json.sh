@@ -51,7 +51,7 @@ assert_diag() {
 	diag "exit: $rc" "stdout: $(head -c 3000 "$T/out")" "stderr: $(head -n 5 "$T/err")"
 }
 
-plan 21
+plan 22
 
 stack clean <<'EOF' || { diag "$(cat "$T/clean.err")"; exit 99; }
 layers upper lower1 work
@@ -120,11 +120,16 @@ run -y --json -o "$(opts bad)"
 assert "damaged -y: exit 1 in the process and the document, one document" \
 	'[ $rc -eq 1 ] && one_doc && jqt ".mode == \"yes\" and .exit_code == 1 and
 	 .stacks[0].exit_code == 1" && grep -q "undo journal" "$T/err"'
+assert "damaged -y: the document names the undo journal" \
+	'j=$(jq -r ".stacks[0].journal" "$T/out") && [ -f "$j" ] &&
+	 head -n 1 "$j" | grep -qx "overlay-fsck-journal 1" &&
+	 grep -qF "undo journal: $j" "$T/err"'
 assert "damaged -y: every problem fixed, the summary says so" \
 	'jqt "[.stacks[0].problems[] | [.code, .fixed]] ==
 	      [[\"WH_ORPHAN\", true], [\"LY_NAME_CONTROL\", false], [\"WH_ORPHAN\", true]] and
 	      (.stacks[0].summary | .fixed == 2 and .left == 0)" &&
-	 run -n --json -o "$(opts bad)" && [ $rc -eq 0 ] && jqt ".stacks[0].problems == []"'
+	 run -n --json -o "$(opts bad)" && [ $rc -eq 0 ] && jqt ".stacks[0].problems == []" &&
+	 jqt ".stacks[0].journal == null"'
 
 # a fix that fails (its dir immutable) is not fixed: exit 4|8, the other
 # problem's fix applies

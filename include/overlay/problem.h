@@ -88,6 +88,8 @@ struct ovl_report {
 	void *decide_arg;
 	/* -C: progress of the passes; its bar is cleared before each line */
 	struct ovl_progress *progress;
+	/* the undo journal the repair wrote ("" when none) */
+	char journal[4096];
 	/* told by repair of each problem (its seq) whose fix was applied in
 	 * full, as it counts `fixed` */
 	void (*applied)(void *arg, unsigned long seq);

@@ -156,8 +156,10 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		pass(&c, &npass, "applying the fixes");
 		ovl_copyup_verify = o->verify_data;
 		if (ovl_repair_apply(s, &plan, journal, sizeof(journal), !o->journal, r) == 0 ||
-		    r->fixed)
+		    r->fixed) {
 			fprintf(r->out, "undo journal: %s\n", journal);
+			snprintf(r->journal, sizeof(r->journal), "%s", journal);
+		}
 		if (r->cancelled)
 			fputs("cancelled: no further change was made; run again to finish\n",
 			      r->out);

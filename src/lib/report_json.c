@@ -102,6 +102,7 @@ void ovl_json_stack_begin(struct ovl_json *j, const char *mountpoint)
 	add(j->cur, "summary", NULL);
 	add(j->cur, "exit_code", must(json_object_new_int(0)));
 	add(j->cur, "error", NULL);
+	add(j->cur, "journal", NULL);
 }
 
 void ovl_json_stack_unit(struct ovl_json *j, const char *kind, const char *name,
@@ -279,6 +280,7 @@ void ovl_json_stack_end(struct ovl_json *j, const struct ovl_stack *s,
 		add(j->cur, "summary", summary(j, s, o, r, stats));
 	add(j->cur, "exit_code", must(json_object_new_int(exit_code)));
 	add(j->cur, "error", cstr_bytes(error));
+	add(j->cur, "journal", r && r->journal[0] ? cstr_bytes(r->journal) : NULL);
 	json_object_array_add(j->stacks, j->cur);
 	j->exit_code |= exit_code;
 	j->cur = NULL;

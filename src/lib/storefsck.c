@@ -158,8 +158,10 @@ int ovl_store_fsck_book(const struct ovl_store *st, struct ovl_report *r, bool r
 			if (default_journal)
 				ovl_repair_default_journal(journal, journal_size, st->root);
 			if (ovl_repair_apply(&s, &plan, journal, journal_size, default_journal, r) == 0 ||
-			    r->fixed)
+			    r->fixed) {
 				fprintf(r->out, "undo journal: %s\n", journal);
+				snprintf(r->journal, sizeof(r->journal), "%s", journal);
+			}
 		}
 		ovl_stack_close(&s);
 	}
