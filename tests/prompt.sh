@@ -108,7 +108,7 @@ assert() {
 	fi
 }
 
-plan 25
+plan 27
 
 # y to every question
 build || skip_all "cannot build the stack: $(head -n 1 "$T/build.err")"
@@ -199,5 +199,28 @@ assert "-C 0 on a terminal: a bar for each pass, problem lines whole" \
 	 line "3 problems (whiteout 3)"'
 "$FSCK" -n -C 0 -o "$opts" </dev/null >"$T/out" 2>&1
 assert "-C 0 without a terminal: no bar" '! grep -q "Pass\|\[" "$T/out"'
+
+# As e2fsck: SIGUSR1 starts the progress (a bar on stdout, even without
+# -C), SIGUSR2 stops it. The signals are made pending before fsck.overlay
+# starts (blocked, sent, inherited through exec): it must take them as
+# soon as it can, deterministically.
+usr() {
+	_sigs=$1
+	shift
+	perl -e 'use POSIX; sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGUSR1, SIGUSR2)) or die;
+		 kill $_, $$ for split /,/, shift; exec @ARGV or die "exec: $!"' \
+		"$_sigs" "$FSCK" "$@"
+}
+build
+usr USR1 -n -o "$opts" </dev/null >"$T/raw" 2>&1
+rc=$?
+tr '\r' '\n' <"$T/raw" | sed 's/ *$//' >"$T/out"
+assert "SIGUSR1: a bar on stdout without -C; problem lines whole; exit 4" \
+	'[ "$rc" = 4 ] && grep -q "^Pass 2: upper \[" "$T/out" &&
+	 line "WH_ORPHAN upper:/w2: orphan whiteout: hides nothing in the layers below"'
+usr USR2 -n -C 3 -o "$opts" </dev/null >"$T/out" 2>&1 3>"$T/lines"
+rc=$?
+assert "SIGUSR2: no -C 3 lines, no bar" \
+	'[ "$rc" = 4 ] && ! grep -q "Pass" "$T/out" && [ ! -s "$T/lines" ]'
 
 tap_exit

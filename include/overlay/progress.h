@@ -8,6 +8,7 @@
 #ifndef OVERLAY_PROGRESS_H
 #define OVERLAY_PROGRESS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -21,7 +22,15 @@ struct ovl_progress {
 	unsigned last_permille;	/* last bar drawn */
 	long long last_draw_ms;
 	bool bar_shown;		/* the bar is on the screen now */
+	bool stopped;		/* SIGUSR2: no progress until a SIGUSR1 */
 };
+
+/*
+ * As e2fsck: SIGUSR1 starts the progress (a bar on standard output when
+ * nothing else was asked for), SIGUSR2 stops it. The program's handlers
+ * set this (1 or 2); the next update acts on it.
+ */
+extern volatile sig_atomic_t ovl_progress_signal;
 
 /* Nothing shown until ovl_progress_pass(). fd > 0 or bar (not both). */
 void ovl_progress_init(struct ovl_progress *p, int fd, FILE *bar, const char *name);

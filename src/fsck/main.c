@@ -93,6 +93,25 @@ static void on_signal(int sig)
 	ovl_repair_interrupted = 1;
 }
 
+/* e2fsck's progress switches: SIGUSR1 starts it, SIGUSR2 stops it. */
+static void on_progress_signal(int sig)
+{
+	ovl_progress_signal = sig == SIGUSR1 ? 1 : 2;
+}
+
+static void progress_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGUSR1, on_progress_signal);
+	signal(SIGUSR2, on_progress_signal);
+	/* a parent may have blocked them: one sent early waits for us */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 /* "a/b/", "/a//b" -> "/a/b"; NULL for "." or ".." components. */
 static char *normalize_path(const char *in)
 {
@@ -210,7 +229,9 @@ static int check_one(struct ovl_opts *opts, struct ovl_fsck_opts *fo, int mode,
 	if (!name)
 		name = stack.has_upper ? stack.layers[0].path : stack.layers[1].path;
 	ovl_progress_init(&progress, progress_fd, bar, name);
-	if (progress_fd > 0 || bar)
+	/* without -C too: a SIGUSR1 may ask for a bar (not into a JSON
+	 * document) */
+	if (progress_fd > 0 || bar || !json)
 		report.progress = &progress;
 	rc = ovl_fsck_run(&stack, fo, &report, &stats);
 	rc |= ovl_report_exit(&report);
@@ -426,6 +447,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c;
 
+	progress_signals();
 	ovl_opts_init(&opts);
 	int progress_fd = -1;
 	while ((c = getopt_long(argc, argv, "AnyapfvVho:w:z:C:", longopts, NULL)) != -1) {

@@ -8,6 +8,8 @@
 
 #include "overlay/progress.h"
 
+volatile sig_atomic_t ovl_progress_signal;
+
 #define BAR_WIDTH 30
 #define SCREEN_WIDTH 79
 
@@ -47,6 +49,23 @@ static void write_line(struct ovl_progress *p, unsigned long long cur, unsigned 
 	p->last_max = max;
 }
 
+/* A SIGUSR1 or SIGUSR2 since the last update. */
+static void take_signal(struct ovl_progress *p)
+{
+	int sig = ovl_progress_signal;
+
+	ovl_progress_signal = 0;
+	if (sig == 2) {
+		ovl_progress_clear(p);
+		p->stopped = true;
+	} else if (sig == 1) {
+		p->stopped = false;
+		if (p->fd < 0 && !p->bar)
+			p->bar = stdout;
+		p->last_permille = ~0u;
+	}
+}
+
 void ovl_progress_clear(struct ovl_progress *p)
 {
 	if (!p || !p->bar || !p->bar_shown)
@@ -79,6 +98,10 @@ void ovl_progress_update(struct ovl_progress *p, unsigned long long cur,
 {
 	if (!p || p->pass == 0)
 		return;
+	if (ovl_progress_signal)
+		take_signal(p);
+	if (p->stopped)
+		return;
 	if (cur > max)
 		cur = max;
 	unsigned permille = max ? (unsigned)(cur * 1000 / max) : 1000;
@@ -102,7 +125,7 @@ void ovl_progress_update(struct ovl_progress *p, unsigned long long cur,
 /* The pass ends: its last line says it is complete. */
 static void finish_pass(struct ovl_progress *p)
 {
-	if (p->pass == 0)
+	if (p->pass == 0 || p->stopped)
 		return;
 	if (p->fd >= 0 && (p->last_max == 0 || p->last_cur != p->last_max))
 		write_line(p, p->last_max ? p->last_max : 1000, p->last_max ? p->last_max : 1000);
@@ -131,7 +154,7 @@ void ovl_progress_end(struct ovl_progress *p)
 
 void ovl_progress_at(struct ovl_progress *p, const struct ovl_progress_share *s)
 {
-	if (!p || (p->fd < 0 && !p->bar))
+	if (!p || ((p->fd < 0 && !p->bar) && !ovl_progress_signal))
 		return;
 	double done = s->base * 1000.0;
 	unsigned long long cur = done >= 1000.0 ? 1000 : (unsigned long long)done;
