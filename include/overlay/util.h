@@ -31,4 +31,7 @@ void ovl_hex_encode(const void *buf, size_t len, char *out);
 /* Parse lowercase or uppercase hex; returns bytes written or -1 on bad input. */
 long ovl_hex_decode(const char *hex, size_t hexlen, void *out, size_t outsize);
 
+/* Close fd when it is one (>= 0), keeping errno for the caller's error path. */
+void ovl_close_keep_errno(int fd);
+
 #endif

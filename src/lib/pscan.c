@@ -16,6 +16,7 @@
 
 #include "overlay/fsck.h"
 #include "overlay/pscan.h"
+#include "overlay/util.h"
 
 struct sink {
 	FILE *pipe;
@@ -68,10 +69,8 @@ int ovl_pscan_start(struct ovl_pscan *ps, struct ovl_stack *s)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		errno = e;
+		ovl_close_keep_errno(p[0]);
+		ovl_close_keep_errno(p[1]);
 		return -1;
 	}
 	if (pid == 0) {

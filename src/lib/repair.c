@@ -345,11 +345,8 @@ static int open_lower(const struct ovl_stack *s, const struct ovl_fix *f, int fl
 		memcpy(h->f_handle, fh->fid, fh->fid_len);
 		fd = open_by_handle_at(mfd, h, flags | O_NOFOLLOW | O_CLOEXEC);
 	}
-	int e = errno;
 	free(h);
-	if (mfd >= 0)
-		close(mfd);
-	errno = e;
+	ovl_close_keep_errno(mfd);
 	return fd;
 }
 
@@ -430,13 +427,9 @@ static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, cons
 		}
 	}
 	ret = 0;
-out:;
-	int e = errno;
-	if (src >= 0)
-		close(src);
-	if (dst >= 0)
-		close(dst);
-	errno = e;
+out:
+	ovl_close_keep_errno(src);
+	ovl_close_keep_errno(dst);
 	return ret;
 }
 
@@ -672,13 +665,9 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 		fsync(pfd);
 		close(pfd);
 	}
-done:;
-	int e = errno;
-	if (out >= 0)
-		close(out);
-	if (src >= 0)
-		close(src);
-	errno = e;
+done:
+	ovl_close_keep_errno(out);
+	ovl_close_keep_errno(src);
 	return ret;
 }
 
@@ -770,9 +759,7 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			ovl_fault_point(false);
 			ret = truncate_keep_times(fd, (off_t)strtoll((const char *)f->val, NULL, 10));
 		}
-		int e = errno;
-		close(fd);
-		errno = e;
+		ovl_close_keep_errno(fd);
 		break;
 	}
 	case OVL_FIX_RENAME_W: {
@@ -789,9 +776,7 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			ovl_fault_point(false);
 			ret = renameat(dfd, leaf, wd, wleaf);
 		}
-		int e = errno;
-		close(wd);
-		errno = e;
+		ovl_close_keep_errno(wd);
 		break;
 	}
 	case OVL_FIX_LINK_W: {
@@ -811,9 +796,7 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 			ovl_fault_point(false);
 			ret = linkat(dfd, leaf, wd, wleaf, 0);
 		}
-		int e = errno;
-		close(wd);
-		errno = e;
+		ovl_close_keep_errno(wd);
 		break;
 	}
 	case OVL_FIX_RM_WHITEOUT:
@@ -869,9 +852,7 @@ static int apply_one(struct ovl_stack *s, struct journal *j, const struct ovl_fi
 		if (j->seq != seq0)
 			journal_done(j);
 	}
-	int e = errno;
-	close(dfd);
-	errno = e;
+	ovl_close_keep_errno(dfd);
 	return ret;
 }
 

@@ -62,9 +62,7 @@ static char **dk_names(struct ovl_store *st, const char *rel, size_t *n)
 	if (fd < 0)
 		return NULL;
 	names = ovl_dir_names(fd, "", n);
-	int e = errno;
-	close(fd);
-	errno = e;
+	ovl_close_keep_errno(fd);
 	return names;
 }
 

@@ -1,11 +1,14 @@
 /*
  * Small helpers shared by every module: allocation that cannot fail,
- * escaping of untrusted bytes for terminals and logs, hex.
+ * escaping of untrusted bytes for terminals and logs, hex, closing an fd
+ * on an error path.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "overlay/util.h"
 
@@ -191,4 +194,13 @@ long ovl_hex_decode(const char *hex, size_t hexlen, void *out, size_t outsize)
 		o[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return (long)(hexlen / 2);
+}
+
+void ovl_close_keep_errno(int fd)
+{
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	errno = e;
 }

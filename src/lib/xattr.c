@@ -187,15 +187,6 @@ static bool at_call_failed_over(ssize_t r, const char *name)
 	return errno == EBADF && !name[0];
 }
 
-static void ovl_close_keep_errno(int fd)
-{
-	int e = errno;
-
-	if (fd >= 0)
-		close(fd);
-	errno = e;
-}
-
 ssize_t ovl_xattr_list_at(int dirfd, const char *name, char *buf, size_t size)
 {
 	char path[64];
