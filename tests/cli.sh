@@ -47,20 +47,13 @@ clean_run() {
 	rc_is 0 && out_line "no problems found" && no_problem_lines && err_empty
 }
 
-# assert NAME SHELL-CONDITION
-assert() {
-	_name=$1
-	shift
-	if eval "$*"; then
-		ok "$_name"
-	else
-		diag "condition: $*" "exit: $rc"
-		diag "stdout:"
-		diag "$(head -n 20 "$T/out")"
-		diag "stderr:"
-		diag "$(head -n 20 "$T/err")"
-		not_ok "$_name"
-	fi
+# what a failed assert NAME CONDITION (tests/tap.sh) shows besides the condition
+assert_diag() {
+	diag "exit: $rc"
+	diag "stdout:"
+	diag "$(head -n 20 "$T/out")"
+	diag "stderr:"
+	diag "$(head -n 20 "$T/err")"
 }
 
 # mkstack DIR [NLOWER]: empty upper u, lowers l1..lN, work w.
