@@ -108,6 +108,55 @@ bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
 }
 
 
+/*
+ * Duplicates across layers (fstests overlay/046): an upper dir and a dir
+ * of a lower layer redirecting to the same target both merge one lower
+ * dir, which the kernel never makes. The upper one is the duplicate;
+ * it is known first, so each upper redirect is remembered with what
+ * dropping it takes, and judged when a lower layer's walk meets its
+ * target.
+ */
+enum { UR_ORIGIN = 1, UR_OPAQUE = 2, UR_DONE = 4 };
+
+static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node *n,
+				       const char *target, size_t tlen)
+{
+	if (c->s->has_upper && c->layer == &c->s->layers[0]) {
+		char *v = ovl_xmalloc(1 + c->pathlen);
+		struct ovl_lookup_req req = { .name = n->name, .is_dir = true, .layer = 0 };
+		struct ovl_lookup_res own;
+
+		v[0] = ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN) ? UR_ORIGIN : 0;
+		if (n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &own) == 0 &&
+		    own.first == OVL_HIT_DIR && !(n->frame && n->frame->opaque == 'y'))
+			v[0] |= UR_OPAQUE;
+		memcpy(v + 1, c->path, c->pathlen);
+		if (!c->upper_redirects)
+			c->upper_redirects = ovl_strset_new();
+		ovl_strset_put(c->upper_redirects, target, tlen, v, 1 + c->pathlen);
+		free(v);
+		return;
+	}
+	size_t vlen;
+	const char *v = c->upper_redirects ?
+		ovl_strset_get(c->upper_redirects, target, tlen, &vlen) : NULL;
+	if (!v || (v[0] & UR_DONE))
+		return;
+	char flags = v[0];
+	char *path = ovl_xstrndup(v + 1, vlen - 1);
+	char done = (char)(flags | UR_DONE);
+	ovl_strset_put(c->upper_redirects, target, tlen, &done, 1);
+	if (ovl_report_fix_at(c, "upper", path, PR_RD_DUPLICATE, "a lower layer's dir redirects there too")) {
+		size_t plen = strlen(path);
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, path, plen, OVL_XA_REDIRECT, NULL, 0);
+		if (flags & UR_ORIGIN)
+			ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, path, plen, OVL_XA_ORIGIN, NULL, 0);
+		if (flags & UR_OPAQUE)
+			ovl_plan_at(c, OVL_FIX_SET_XATTR, 0, path, plen, OVL_XA_OPAQUE, "y", 1);
+	}
+	free(path);
+}
+
 bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res)
 {
@@ -163,8 +212,15 @@ bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 		bad = ovl_report_bad_redirect(c, n, PR_RD_DUPLICATE, rd);
 		goto out;
 	}
+	note_cross_layer_duplicate(c, n, target, tlen);
 	/* A dir renamed onto its own name needs no cover. */
 	if (tlen == c->pathlen && memcmp(target, c->path, tlen) == 0)
+		goto out;
+	/* The kernel renames in the upper only, always leaving a whiteout
+	 * at the old name. A lower layer made otherwise (by hand, as
+	 * fstests overlay/055 does) shows the lower dir under both names:
+	 * a layout, not damage. */
+	if (!c->s->has_upper || c->layer != &c->s->layers[0])
 		goto out;
 
 	bool covered;
