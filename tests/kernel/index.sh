@@ -62,7 +62,8 @@ sc_ix_nlink_bad() {
 	stack_new ix_nlink_bad
 	ix_build 3 || return
 	setfattr -x trusted.overlay.nlink "$W/index/$IX"
-	expect_problem "$SC" IX_NLINK_BAD "index:/$IX|upper:/h/a"
+	# a note: any count written now would change what st_nlink shows
+	expect_note "$SC" IX_NLINK_BAD "index:/$IX"
 	expect_kernel "$SC: kernel: st_nlink falls back to the upper count (2 for 3 names)" '
 		test "$(stat -c %h $M/h/a $M/h/b $M/h/c | tr "\n" " ")" = "2 2 2 "
 	'
@@ -74,7 +75,7 @@ sc_ix_nlink_wrong() {
 	stack_new ix_nlink_wrong
 	ix_build || return
 	setfattr -n trusted.overlay.nlink -v "U+5" "$W/index/$IX"
-	expect_problem "$SC" IX_NLINK_WRONG "index:/$IX|upper:/h/a"
+	expect_note "$SC" IX_NLINK_WRONG "index:/$IX"
 	expect_kernel "$SC: kernel: st_nlink is 7 for 2 names" '
 		test "$(stat -c %h $M/h/a)" = 7
 	'
@@ -88,7 +89,9 @@ sc_ix_orphan() {
 	ix_build || return
 	setup 'ovl_mount "$OPTS"; rm $M/h/b; ovl_umount' || return
 	rm "$U/h/a"
-	expect_problem "$SC" IX_ORPHAN "index:/$IX"
+	# union nlink U-1 on the entry's one link: 0, the kernel's orphan,
+	# deleted at mount with nothing visible lost: a note
+	expect_note "$SC" IX_ORPHAN "index:/$IX"
 	expect_kernel "$SC: kernel: h/a shows the old lower data" '
 		test "$(cat $M/h/a)" = lowerdata
 	'
@@ -118,7 +121,9 @@ sc_ix_missing() {
 	stack_new ix_missing
 	ix_build || return
 	rm "$W/index/$IX"
-	expect_problem "$SC" IX_MISSING upper:/h/a
+	# what an index=off copy-up leaves too: a note, never linked back
+	# (h/b would then show h/a's data)
+	expect_note "$SC" IX_MISSING upper:/h/a
 	expect_kernel "$SC: kernel: h/b shows the old lower data, not h/a" '
 		test "$(cat $M/h/a)" = upperdata
 		test "$(cat $M/h/b)" = lowerdata
