@@ -15,7 +15,7 @@
 #                     same options, and every name readdir lists can be
 #                     lstat'ed, every regular file read to its size without
 #                     an error, every symlink read;
-#   exit 4            what is left is what -y may not fix: a -n --json
+#   exit 4 (or 5)     what is left is what -y may not fix: a -n --json
 #                     right after lists no problem marked fixable;
 #   always            the lower layer is left as it was.
 #
@@ -334,7 +334,7 @@ round() {
 			fi
 			umount "$M"
 		fi
-	elif [ -z "$_class" ] && [ "$_rc1" -eq 4 ]; then
+	elif [ -z "$_class" ] && [ $((_rc1 & 4)) -ne 0 ]; then
 		# what -y left must be what it may not fix
 		run_fsck -n --json -o "$OPTS" < /dev/null
 		_left=$(perl -MJSON::PP -e '
