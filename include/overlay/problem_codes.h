@@ -128,6 +128,8 @@ PR(MC_DATA_ONLY_MISSING, metacopy, ERROR, 0,
    "data object in the data-only layers missing: open gives ENOENT", "Quarantine")
 PR(MC_SIZE_MISMATCH, metacopy, WARNING, 0,
    "size of the metacopy file differs from its lower data", "Set size")
+PR(MC_OWN_DATA, metacopy, ERROR, 0,
+   "metacopy xattr on a file that holds its own data: the kernel hides it (EIO or the lower data)", "Remove")
 PR(MC_DIGEST_MISSING, metacopy, ERROR, 0,
    "verity=require and the metacopy xattr carries no digest: EIO", "Add digest or quarantine")
 PR(MC_DIGEST_MISMATCH, metacopy, ERROR, 0,

@@ -286,9 +286,11 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 			.redirect = (is_dir || metacopy) ? usable_redirect(c, &n) : NULL,
 			.is_dir = is_dir,
 			.want_data = metacopy,
+			/* blocks: its data may be its own, compared with the lower's */
 			.want_data_fd = metacopy &&
 					(n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN ||
-					 c->s->verity == OVL_VERITY_REQUIRE || c->o->copy_up),
+					 c->s->verity == OVL_VERITY_REQUIRE || c->o->copy_up ||
+					 n.st.st_blocks > 0),
 			.want_fh = origin || (upper && (n.whiteout || n.xwhiteout)),
 			.layer = c->layer->idx,
 		};

@@ -113,6 +113,77 @@ static bool has_data(const struct ovl_node *n)
 	return d >= 0 && d < n->st.st_size;
 }
 
+/* Do the upper's data ranges from `from` hold other bytes than the
+ * lower's?  At most OWN_DATA_CMP bytes are compared: equal so far is
+ * taken as equal (a copy-up cut short is the likelier story). */
+#define OWN_DATA_CMP (4u << 20)
+static bool bytes_differ(int ufd, int data_fd, off_t from, off_t size)
+{
+	static char a[65536], b[65536];
+	int lfd = reopen_rdonly(data_fd);
+	size_t budget = OWN_DATA_CMP;
+	bool differ = false;
+
+	if (lfd < 0)
+		return false;
+	for (off_t off = from; off >= 0 && off < size && budget && !differ;) {
+		off_t end = lseek(ufd, off, SEEK_HOLE);
+		if (end < 0)
+			break;
+		while (off < end && budget && !differ) {
+			size_t want = (size_t)(end - off) < sizeof(a) ? (size_t)(end - off) : sizeof(a);
+			if (want > budget)
+				want = budget;
+			ssize_t got = pread(ufd, a, want, off);
+			if (got <= 0 || pread(lfd, b, (size_t)got, off) != got)
+				goto out;
+			differ = memcmp(a, b, (size_t)got) != 0;
+			off += got;
+			budget -= (size_t)got;
+		}
+		off = lseek(ufd, off, SEEK_DATA);
+	}
+out:
+	close(lfd);
+	return differ;
+}
+
+/*
+ * Does an upper file with a metacopy xattr hold its own data: a full
+ * copy-up (a write, an append) whose xattr came back or was never cut?
+ * A stub the kernel makes has no data blocks and keeps the size of its
+ * lower data (a truncate copies the data up first); a data copy-up cut
+ * short holds a part of the lower's bytes. So data blocks here and
+ * another size (or, with `bytes`, other bytes) than the lower's mean the
+ * upper's data is the file's, and the xattr is what hides it. Bytes are
+ * compared only where the kernel reads nothing now (EIO): where it reads
+ * the lower's bytes at their size, those stay what the file shows.
+ */
+static bool own_data(const struct ovl_node *n, const struct ovl_lookup_res *res, bool bytes)
+{
+	/* st_blocks may count an ext4 xattr block: SEEK_DATA decides */
+	if (n->st.st_blocks == 0 || n->st.st_size == 0 || res->data_status != OVL_DATA_OK ||
+	    res->data_fd < 0)
+		return false;
+	int fd = openat(n->dirfd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	off_t d = lseek(fd, 0, SEEK_DATA);
+	bool own = d >= 0 && d < n->st.st_size &&
+		   (n->st.st_size != res->data_st.st_size ||
+		    (bytes && bytes_differ(fd, res->data_fd, d, n->st.st_size)));
+	close(fd);
+	return own;
+}
+
+/* The file's own data shows again once the xattr is gone. */
+static void drop_for_own_data(struct ovl_ctx *c, const char *detail)
+{
+	if (ovl_report_fix(c, PR_MC_OWN_DATA, detail))
+		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_METACOPY, NULL, 0);
+}
+
 /*
  * A metacopy file the kernel cannot read (EIO/ENOENT) leaves the merged
  * view: an upper one is moved into the quarantine with its metadata and
@@ -169,7 +240,9 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 	 * there, the empty form (no digest) makes the file readable again;
 	 * else it is an unreadable file like any other. */
 	if (err == OVL_MC_TOO_SHORT) {
-		if (res->data_status != OVL_DATA_OK)
+		if (own_data(n, res, true))
+			drop_for_own_data(c, "1-3 bytes");
+		else if (res->data_status != OVL_DATA_OK)
 			unreadable(c, n, PR_MC_TOO_SHORT, NULL);
 		else if (c->s->verity == OVL_VERITY_REQUIRE)
 			ovl_report_here(c, PR_MC_TOO_SHORT, "verity=require needs a digest");
@@ -179,6 +252,11 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 	}
 	/* A broken header: the empty form keeps the file readable where no
 	 * digest is required; under verity=require it cannot be read. */
+	/* verity=off reads the lower's data through a bad header */
+	if (err != OVL_MC_OK && own_data(n, res, c->s->verity != OVL_VERITY_OFF)) {
+		drop_for_own_data(c, ovl_metacopy_strerror(err));
+		return;
+	}
 	if (err != OVL_MC_OK) {
 		enum ovl_problem_code code = c->s->verity == OVL_VERITY_OFF
 					     ? PR_MC_BAD_HEADER : PR_MC_BAD_HEADER_VERITY;
@@ -208,6 +286,11 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 		snprintf(detail, sizeof(detail), "%lld bytes here, %lld in %s",
 			 (long long)n->st.st_size, (long long)res->data_st.st_size,
 			 c->s->layers[res->data_layer].name);
+		/* A new size cut to the lower's would lose the upper's bytes. */
+		if (own_data(n, res, false)) {
+			drop_for_own_data(c, detail);
+			return;
+		}
 		/* The reads return the lower data: make the size say so. */
 		if (ovl_report_fix(c, PR_MC_SIZE_MISMATCH, detail)) {
 			char size[32];

@@ -72,9 +72,11 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	enum ovl_fh_err err = ovl_fh_parse(val, len, &fh);
 	if (err == OVL_FH_EMPTY)
 		return;		/* the kernel reads an empty origin as none */
+	/* An indexed hard link shares its origin with its index entry (one
+	 * inode): removing it would leave the entry without one (mount
+	 * refused); the index pass writes the handle of the entry's name. */
 	if (err != OVL_FH_OK) {
-		if (ovl_report_fix(c, PR_OR_BAD, ovl_fh_strerror(err)))
-			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+		report_drop(c, n, PR_OR_BAD, ovl_fh_strerror(err));
 		return;
 	}
 
