@@ -302,6 +302,36 @@ static void rewrite_origin(struct ovl_ctx *c, const char *path, const struct ovl
 	}
 }
 
+/*
+ * A metacopy mark on an entry no upper name shows (its aliases are
+ * judged by the upper walk): the lower aliases read the origin's data
+ * under this entry's size. An entry holding data blocks of another size
+ * than the origin's is a full copy whose mark hides its bytes.
+ */
+static void check_unaliased_metacopy(struct ovl_ctx *c, const char *path,
+				     const struct stat *st, const struct stat *lower)
+{
+	if (st->st_blocks == 0 || st->st_size == lower->st_size)
+		return;
+	int fd = openat(c->s->indexfd, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t d = lseek(fd, 0, SEEK_DATA);
+	close(fd);
+	if (d < 0 || d >= st->st_size)
+		return;
+	char detail[80];
+	snprintf(detail, sizeof(detail), "%lld bytes here, %lld in the origin",
+		 (long long)st->st_size, (long long)lower->st_size);
+	if (ovl_report_fix_at(c, "index", path, PR_MC_OWN_DATA, detail)) {
+		char wpath[OVL_FH_HEX_MAX + 512];
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+			    OVL_XA_METACOPY, NULL, 0);
+	}
+}
+
 static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 			     const struct stat *st, const struct ovl_xattrs *xa,
 			     const char *path)
@@ -353,6 +383,9 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 		ovl_report_at(c, "index", path, PR_IX_STALE, NULL);
 		return;		/* no lower count to judge nlink by */
 	}
+
+	if (st->st_nlink <= 1 && S_ISREG(st->st_mode) && ovl_xattrs_has(xa, OVL_XA_METACOPY))
+		check_unaliased_metacopy(c, path, st, &lst);
 
 	const char *v = ovl_xattrs_has(xa, OVL_XA_NLINK) ? (const char *)xa->val[OVL_XA_NLINK] :
 							   NULL;
