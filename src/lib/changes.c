@@ -12,6 +12,7 @@
 
 #include "overlay/changes.h"
 #include "overlay/fsck.h"
+#include "overlay/mview.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "check/internal.h"
@@ -123,6 +124,34 @@ static void hook(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_
 	free(from);
 }
 
+/* A lower hard link the index says was copied up through another name:
+ * the kernel shows the copy at this name too. */
+static void indexed(const char *path, const struct ovl_mentry *e, void *arg)
+{
+	struct ovl_change ch = {
+		.kind = e->flags & OVL_ME_METACOPY ? OVL_CH_METADATA : OVL_CH_MODIFIED,
+		.path = path,
+		.pathlen = strlen(path),
+		.type = e->st.st_mode & S_IFMT,
+	};
+	hold(arg, &ch);
+}
+
+/* Walk order: parents before children, names in strcmp order; as bytes,
+ * with '/' below every byte a name can hold. */
+static int cmp_paths(const void *a, const void *b)
+{
+	const struct ovl_change *x = a, *y = b;
+	size_t n = x->pathlen < y->pathlen ? x->pathlen : y->pathlen;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char p = (unsigned char)x->path[i], q = (unsigned char)y->path[i];
+		if (p != q)
+			return p == '/' ? -1 : q == '/' ? 1 : p - q;
+	}
+	return x->pathlen < y->pathlen ? -1 : x->pathlen > y->pathlen;
+}
+
 int ovl_changes(struct ovl_stack *s, ovl_change_fn fn, void *arg)
 {
 	struct ovl_report r;
@@ -145,6 +174,10 @@ int ovl_changes(struct ovl_stack *s, ovl_change_fn fn, void *arg)
 	ovl_walk_layer(&c, 0);
 	ovl_ctx_free(&c);
 	fclose(null);
+	size_t walked = w.n;
+	ovl_mview_indexed(s, indexed, &w);
+	if (w.n > walked)
+		qsort(w.v, w.n, sizeof(*w.v), cmp_paths);
 	for (size_t i = 0; i < w.n; i++) {
 		struct ovl_change *ch = &w.v[i];
 		/* The lower entry at a renamed entry's old name is shown at the

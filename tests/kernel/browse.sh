@@ -110,6 +110,64 @@ WANT
 	fi
 }
 
+# Lower hard links with index=on: a chmod of f1 copies the inode up
+# (metacopy) into W/index, and the kernel shows f1link, by the lower's
+# handle, as that copy too; a write to o1 copies it up whole. --ls shows
+# each link as stat through the overlay did (mode, size, link count
+# through the nlink xattr, not printed: the flag), --diff and --json name
+# the links too, --du counts the copied inode once.
+scenario browse_index_hardlink
+sc_browse_index_hardlink() {
+	stack_new "$SC"
+	[ -x "${BROWSE:-}" ] || { skip "$SC: overlay-browse not built"; return; }
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d; echo hello > $L1/d/f1; ln $L1/d/f1 $L1/d/f1link
+		echo x > $L1/d/o1; ln $L1/d/o1 $L1/d/o1link; echo s > $L1/d/single
+		ovl_mount "$OPTS"
+		chmod 600 $M/d/f1; echo more >> $M/d/o1
+		stat -c "%n %a %s %h" $M/d/f1 $M/d/f1link $M/d/o1 $M/d/o1link $M/d/single |
+			sed "s|^$M/d/||" > $S/kernel.stat
+		cat $M/d/o1link > $S/kernel.o1link
+		ovl_umount
+	' || return
+	"$BROWSE" --ls /d -o "$OPTS" > "$S/ls" 2>&1
+	# name, mode, size as the browser lists them
+	awk '{ printf "%s %d %s\n", $1, $5, $3 }' "$S/ls" > "$S/browse.stat"
+	awk '{ printf "%s %d %s\n", $1, $2, $3 }' "$S/kernel.stat" > "$S/kernel.cmp"
+	_bad=
+	cmp -s "$S/kernel.cmp" "$S/browse.stat" ||
+		_bad="--ls and stat through the overlay differ: $(diff "$S/kernel.cmp" "$S/browse.stat")"
+	grep -Eq '^f1link +- +6 .* 0600 upper +metacopy\(data:lower1\) origin indexed hardlink$' "$S/ls" &&
+		grep -Eq '^o1link +- +7 .* upper +origin indexed hardlink$' "$S/ls" &&
+		grep -Eq '^single +- .* lower1 *$' "$S/ls" ||
+		_bad="$_bad; the links are not shown indexed from the upper: $(cat "$S/ls")"
+	# the link count the kernel gives (2 here) makes the hardlink mark
+	[ "$(awk '$1 == "f1link" { print $4 }' "$S/kernel.stat")" -gt 1 ] ||
+		_bad="$_bad; the kernel's f1link has one link"
+	"$BROWSE" --diff -o "$OPTS" > "$S/diff" 2>&1
+	printf '%s\n' 'metadata /d/f1' 'metadata /d/f1link' 'modified /d/o1' 'modified /d/o1link' |
+		cmp -s - "$S/diff" || _bad="$_bad; --diff: $(cat "$S/diff")"
+	"$BROWSE" --json -o "$OPTS" > "$S/json" 2>&1
+	perl -MJSON::PP -e '
+		local $/; my $a = JSON::PP->new->decode(<STDIN>);
+		my %c = map { ($_->{path} => $_->{change}) } @$a;
+		exit 1 unless @$a == 4 && $c{"/d/f1link"} eq "metadata" &&
+			$c{"/d/o1link"} eq "modified";
+	' < "$S/json" || _bad="$_bad; --json: $(cat "$S/json")"
+	# the upper holds o1 once (7 bytes), shadowing the 2 lower bytes once
+	"$BROWSE" --du /d -o "$OPTS" > "$S/du" 2>&1
+	printf 'upper data: 7 bytes in 1 files\nshadowed lower data: 2 bytes in 1 files\n' |
+		cmp -s - "$S/du" || _bad="$_bad; --du: $(cat "$S/du")"
+	if [ -z "$_bad" ]; then
+		ok "$SC: lower hard links copied up through the index: --ls as the kernel, --diff, --json, --du"
+	else
+		not_ok "$SC: lower hard links copied up through the index: --ls as the kernel, --diff, --json, --du"
+		diag "$_bad"
+		diag "$(cat "$S/kernel.stat")"
+	fi
+}
+
 # The model behind the screen: --ls of a merged dir says where each entry
 # comes from and its marks; --all adds hidden names: deleted, under an opaque dir.
 scenario browse_ls
