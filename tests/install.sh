@@ -16,6 +16,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/install-test.XXXXXX") || exit 99
 trap 'rm -rf "$T"' EXIT
 P=$T/prefix
 
+# The throwaway build's make is not part of the make running this test:
+# its flags (-w, the jobserver) would change what make prints.
+unset MAKEFLAGS MFLAGS MAKELEVEL
+
 # conf ARGS...: configure a fresh $T/b; its output is in $T/conf.log
 conf() {
 	rm -rf "$T/b" && mkdir "$T/b" &&
