@@ -15,6 +15,7 @@
 #include "overlay/fh.h"
 #include "overlay/lookup.h"
 #include "overlay/nlink.h"
+#include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "../strset.h"
 #include "internal.h"
@@ -332,6 +333,29 @@ static void check_unaliased_metacopy(struct ovl_ctx *c, const char *path,
 	}
 }
 
+/*
+ * A redirect the kernel will not follow makes every lookup that finds
+ * this entry fail (EINVAL), its lower aliases too. An index entry is
+ * found by its origin, so the data never needs the redirect: it goes.
+ */
+static void check_entry_redirect(struct ovl_ctx *c, const char *path, const struct ovl_xattrs *xa)
+{
+	const char *rd = (const char *)xa->val[OVL_XA_REDIRECT];
+	bool absolute;
+
+	if (!ovl_xattrs_has(xa, OVL_XA_REDIRECT) || !rd)
+		return;
+	enum ovl_redirect_err err = ovl_redirect_parse(rd, xa->len[OVL_XA_REDIRECT], &absolute);
+	if (err == OVL_RD_OK || err == OVL_RD_TOO_LONG)
+		return;
+	if (ovl_report_fix_at(c, "index", path, PR_RD_INVALID, ovl_redirect_strerror(err))) {
+		char wpath[OVL_FH_HEX_MAX + 512];
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+			    OVL_XA_REDIRECT, NULL, 0);
+	}
+}
+
 static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 			     const struct stat *st, const struct ovl_xattrs *xa,
 			     const char *path)
@@ -384,6 +408,7 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 		return;		/* no lower count to judge nlink by */
 	}
 
+	check_entry_redirect(c, path, xa);
 	if (st->st_nlink <= 1 && S_ISREG(st->st_mode) && ovl_xattrs_has(xa, OVL_XA_METACOPY))
 		check_unaliased_metacopy(c, path, st, &lst);
 
