@@ -134,6 +134,8 @@ PR(MC_DIGEST_MISSING, metacopy, ERROR, 0,
    "verity=require and the metacopy xattr carries no digest: EIO", "Add digest or quarantine")
 PR(MC_DIGEST_MISMATCH, metacopy, ERROR, 0,
    "fs-verity digest of the lower data differs from the metacopy digest", "Quarantine")
+PR(MC_DIGEST_UNCHECKED, metacopy, WARNING, PF_NOFIX,
+   "fs-verity digest differs from the lower data; verity=off serves the data unchecked (EIO once verity=on)", "")
 PR(MC_VERITY_MISSING, metacopy, ERROR, 0,
    "metacopy digest set, verity=on, lower data has no fs-verity: EIO", "Drop digest or quarantine")
 PR(MC_PARTIAL_DATA, metacopy, NOTE, PF_NOFIX,

@@ -42,9 +42,45 @@ static void path_pop(struct ovl_ctx *c, size_t len)
 }
 
 
+/*
+ * --copy-up PATH...: only what lies at, below or above (a parent of) a
+ * named path concerns the copy; the stack's own problems always do.
+ */
+static bool copyup_scope(const struct ovl_ctx *c, const char *layer, const char *path,
+			 size_t pathlen)
+{
+	if (!c->o->copy_up || !c->o->ncopy_paths || !strcmp(layer, "stack"))
+		return true;
+	if (!c->layer && (!strcmp(layer, "index") || !strcmp(layer, "work")))
+		return false;
+	if (pathlen == (size_t)-1)
+		pathlen = strlen(path);
+	for (size_t i = 0; i < c->o->ncopy_paths; i++) {
+		const char *p = c->o->copy_paths[i];
+		size_t len = strlen(p);
+		size_t n = len < pathlen ? len : pathlen;
+		const char *longer = len < pathlen ? path : p;
+		/* one is the other, or a parent of it */
+		if (!strncmp(p, path, n) &&
+		    (len == pathlen || n == 1 || longer[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 static bool report(struct ovl_ctx *c, const char *layer, const char *path, size_t pathlen,
 		   enum ovl_problem_code code, const char *detail, bool fixable)
 {
+	if (!copyup_scope(c, layer, path, pathlen))
+		return false;
+	/* --copy-up copies data: of the repairs only the preen-safe ones
+	 * within its scope (a parent's impure mark a cut copy-up left), never
+	 * a quarantine (ovl_plan_at); a file with another problem is left as
+	 * it is, with its problem (exit 4) */
+	if (c->o->copy_up) {
+		const struct ovl_problem_def *def = ovl_problem_def(code);
+		fixable = fixable && def && (def->flags & PF_PREEN);
+	}
 	struct ovl_pctx p = {
 		.layer = layer,
 		.path = path,
@@ -83,6 +119,8 @@ bool ovl_report_fix_at(struct ovl_ctx *c, const char *layer, const char *path,
 void ovl_plan_at(struct ovl_ctx *c, enum ovl_fix_op op, int layer, const char *path,
 		 size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len)
 {
+	if (c->o->copy_up && (op == OVL_FIX_QUARANTINE || op == OVL_FIX_QUARANTINE_WH))
+		return;		/* its problem stays: counted left, not fixed */
 	if (c->plan)
 		ovl_plan_add(c->plan, op, layer, path, pathlen, xattr, val, len, c->r->seq);
 }
@@ -321,9 +359,12 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 		ovl_check_metacopy(c, &n, &res);
 	/* Copy up only what checks clean: a metacopy file with a problem
 	 * is repaired (or left) first. */
-	if (c->o->copy_up && metacopy && upper && c->r->errors == before &&
-	    res.data_status == OVL_DATA_OK)
-		ovl_copyup_plan(c, &n, &res);
+	if (c->o->copy_up && metacopy && upper) {
+		if (c->r->errors == before && res.data_status == OVL_DATA_OK)
+			ovl_copyup_plan(c, &n, &res);
+		else
+			ovl_copyup_skip(c);
+	}
 	if (origin) {
 		/* A metacopy file without data is one problem, not two; a dir
 		 * whose redirect cannot be followed was not looked up where

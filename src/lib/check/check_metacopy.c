@@ -30,6 +30,16 @@ static int reopen_rdonly(int opath_fd)
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
 		       const char *detail);
 
+/* verity=off: the kernel never checks the digest and serves the data,
+ * so what the file shows stays; on/require: EIO, an unreadable file. */
+static void digest_mismatch(struct ovl_ctx *c, struct ovl_node *n, const char *detail)
+{
+	if (c->s->verity == OVL_VERITY_OFF)
+		ovl_report_here(c, PR_MC_DIGEST_UNCHECKED, detail);
+	else
+		unreadable(c, n, PR_MC_DIGEST_MISMATCH, detail);
+}
+
 static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
 			 const struct ovl_metacopy *mc, const struct ovl_lookup_res *res)
 {
@@ -43,7 +53,7 @@ static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
 	if (ovl_verity_measure(fd, &algo, digest, &dlen) == 0) {
 		if (algo != mc->digest_algo || dlen != mc->digest_len ||
 		    memcmp(digest, mc->digest, dlen) != 0)
-			unreadable(c, n, PR_MC_DIGEST_MISMATCH, "measured fs-verity digest");
+			digest_mismatch(c, n, "measured fs-verity digest");
 		close(fd);
 		return;
 	}
@@ -54,7 +64,7 @@ static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
 	/* A wrong digest is the problem; that the kernel could not even
 	 * check it (no fs-verity) changes nothing about the fix. */
 	if (computed && !match) {
-		unreadable(c, n, PR_MC_DIGEST_MISMATCH, "computed fs-verity digest");
+		digest_mismatch(c, n, "computed fs-verity digest");
 		return;
 	}
 	if (c->s->verity == OVL_VERITY_OFF)
@@ -366,6 +376,16 @@ void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_loo
 		ovl_plan_add(c->plan, OVL_FIX_COPY_COMMIT, c->layer->idx, c->path, c->pathlen, 0,
 			     &order, sizeof(order), OVL_FIX_NO_PROBLEM);
 	}
+}
+
+void ovl_copyup_skip(struct ovl_ctx *c)
+{
+	if (!selected(c))
+		return;
+	c->r->copy_missed++;
+	fprintf(c->r->out, "not copying up %s:", c->layer->name);
+	ovl_print_escaped(c->r->out, c->path, c->pathlen);
+	fputs(": its problem is reported above\n", c->r->out);
 }
 
 /* Plan the copy-up of one lower entry at upper path `path`; `asked` marks
