@@ -158,3 +158,33 @@ sc_fid_refused_reasons_only() {
 		kt_show_fsck
 	fi
 }
+
+# Rule 5: --copy-up PATH... changes nothing outside those paths and their
+# parents, never quarantines; a named path with a problem is skipped with
+# its problem (exit 4), the others are still copied.
+scenario fid_copyup_paths_only
+sc_fid_copyup_paths_only() {
+	stack_new "$SC"
+	OPTS=$(std_opts metacopy=on)
+	setup '
+		echo data > $L1/a; echo b > $L1/b; echo c > $L1/c
+		ovl_mount "$OPTS"
+		chown 5 $M/a $M/b $M/c
+		ovl_umount
+	' || return
+	mknod "$U/ghost" c 0 0
+	setfattr -n trusted.overlay.metacopy -v 0x01 "$U/b"
+	snapshot "$S/snap.bc" "$U/b" "$U/c" "$U/ghost"
+	run_fsck --copy-up -y -o "$OPTS" /a /b
+	snapshot "$S/snap.ac" "$U/b" "$U/c" "$U/ghost"
+	_bad=
+	rp_rc 5
+	grep -q '^copy up upper:/a:' "$S/fsck.out" || rp_bad "a not copied"
+	grep -q '^MC_TOO_SHORT upper:/b:' "$S/fsck.out" || rp_bad "b's problem not reported"
+	grep -q '^not copying up upper:/b: its problem' "$S/fsck.out" || rp_bad "b not said skipped"
+	grep -q 'ghost' "$S/fsck.out" && rp_bad "a problem outside the paths reported"
+	cmp -s "$S/snap.bc" "$S/snap.ac" || rp_bad "b, c or ghost changed"
+	[ -d "$W/overlay-fsck.quarantine" ] && rp_bad "something was quarantined"
+	getfattr -h -n trusted.overlay.metacopy "$U/a" > /dev/null 2>&1 && rp_bad "a is still metacopy"
+	rp_done "$SC: --copy-up -y /a /b: a copied, b skipped with its problem, nothing else touched, exit 5"
+}
