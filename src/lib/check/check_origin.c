@@ -131,13 +131,18 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		/* A plain copied-up file is found by its handle, not its path. */
 		if (!is_dir && !metacopy)
 			return;
-		if (other_at_path && verified) {
-			if (rebase ? ovl_report_fix(c, PR_OR_STALE_VERIFY, NULL)
-				   : (ovl_report_here(c, PR_OR_STALE_VERIFY, NULL), false))
+		/* Something is at the path: the kernel reads through it (or,
+		 * verifying, refuses). Re-basing keeps what it shows; following
+		 * the origin elsewhere would change it. */
+		if (other_at_path) {
+			enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
+			if (rebase ? ovl_report_fix(c, code, NULL)
+				   : (ovl_report_here(c, code, NULL), false))
 				plan_rebase(c, n, &fh, &res->first_fh);
 			return;
 		}
-		/* Re-point: follow the origin to where its inode is now. */
+		/* Nothing at the path: follow the origin to where its inode is
+		 * now. */
 		char where[4096];
 		mode_t type;
 		if ((is_dir || metacopy) && ovl_origin_path(c, n, where, sizeof(where), &type)) {
