@@ -144,10 +144,10 @@ sc_ix_origin_mismatch() {
 		-v "$(xattr_hex origin "$U/o")" \
 		"$W/index/$IX"
 	expect_problem "$SC" IX_ORIGIN_MISMATCH "index:/$IX"
-	expect_kernel "$SC: kernel: link broken, the other file gives ESTALE" '
-		test "$(cat $M/h/a)" = upperdata
+	# which of h/a and o then gives ESTALE depends on which the kernel
+	# looks up first in its inode cache (seen both ways): not asserted
+	expect_kernel "$SC: kernel: link broken, h/b shows the lower data" '
 		test "$(cat $M/h/b)" = lowerdata
-		test "$(errno_of read $M/o)" = ESTALE
 	'
 	if [ -e "$W/index/$IX" ]; then
 		not_ok "$SC: kernel: the entry was deleted at mount"
