@@ -408,9 +408,13 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 		return;		/* no lower count to judge nlink by */
 	}
 
-	check_entry_redirect(c, path, xa);
-	if (st->st_nlink <= 1 && S_ISREG(st->st_mode) && ovl_xattrs_has(xa, OVL_XA_METACOPY))
-		check_unaliased_metacopy(c, path, st, &lst);
+	/* An entry with upper aliases is their inode: the upper walk judged
+	 * its redirect and metacopy mark already. */
+	if (st->st_nlink <= 1) {
+		check_entry_redirect(c, path, xa);
+		if (S_ISREG(st->st_mode) && ovl_xattrs_has(xa, OVL_XA_METACOPY))
+			check_unaliased_metacopy(c, path, st, &lst);
+	}
 
 	const char *v = ovl_xattrs_has(xa, OVL_XA_NLINK) ? (const char *)xa->val[OVL_XA_NLINK] :
 							   NULL;

@@ -134,6 +134,17 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		/* Something is at the path: the kernel reads through it (or,
 		 * verifying, refuses). Re-basing keeps what it shows; following
 		 * the origin elsewhere would change it. */
+		/* An indexed hard link's origin names its index entry: when its
+		 * redirect leads elsewhere (the kernel refuses it: ESTALE), the
+		 * redirect is what went wrong, so it follows the origin. */
+		char where[4096];
+		mode_t type;
+		if (other_at_path && verified && metacopy && !can_drop(n) &&
+		    ovl_origin_path(c, n, where, sizeof(where), &type) && S_ISREG(type)) {
+			if (ovl_report_fix(c, PR_OR_STALE_VERIFY, where))
+				ovl_plan_repoint(c, n, where);
+			return;
+		}
 		if (other_at_path) {
 			enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
 			if (rebase ? ovl_report_fix(c, code, NULL)
@@ -143,8 +154,6 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		}
 		/* Nothing at the path: follow the origin to where its inode is
 		 * now. */
-		char where[4096];
-		mode_t type;
 		if ((is_dir || metacopy) && ovl_origin_path(c, n, where, sizeof(where), &type)) {
 			if (ovl_report_fix(c, PR_OR_MOVED, where))
 				ovl_plan_repoint(c, n, where);
