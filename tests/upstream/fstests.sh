@@ -22,6 +22,17 @@
 #                         with | without: that run only (exit 1 on any
 #                         failure)
 #   FSTESTS_EXCLUDE=""    groups left out (check -x), e.g. "dangerous"
+#   FSTESTS_SKIP="overlay/058"
+#                         tests left out (check -e). overlay/058 is out by
+#                         default: its `kill -13 $pids` hits the bash
+#                         subshells of its background `open_by_handle -s`
+#                         calls, not the programs, which sleep on with
+#                         files open in the scratch overlay; every later
+#                         test then fails with "target is busy" (seen with
+#                         bash 5.2 and fstests 63a29724, with or without a
+#                         checker). The run still kills what is left of
+#                         such processes (any holding a file or cwd below
+#                         the work dir) before unmounting.
 #   FSTESTS_EVIDENCE=DIR  when fsck.overlay -n fails, copy the layers it
 #                         was given (cp -a --preserve=all --parents), its
 #                         command line and a sparse copy of the base fs
@@ -74,6 +85,7 @@ case $BASE_FS in xfs|ext4) ;; *) die "FSTESTS_BASE_FS=$BASE_FS: not xfs or ext4"
 IMG_SIZE=${FSTESTS_IMG_SIZE:-20G}
 TIMEOUT=${FSTESTS_TIMEOUT:-5400}
 EXCLUDE=${FSTESTS_EXCLUDE:-}
+SKIP=${FSTESTS_SKIP-overlay/058}
 EVIDENCE=${FSTESTS_EVIDENCE:-}
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -134,8 +146,26 @@ TEST_LOOP=
 SCRATCH_LOOP=
 CHECK_PID=
 
+# kill the processes a test left behind: those with a cwd, root or open
+# file at or below $WORK (by pid, never this script or its parents)
+kill_work_users() {
+	for p in /proc/[0-9]*; do
+		pid=${p#/proc/}
+		[ "$pid" != $$ ] || continue
+		for f in "$p/cwd" "$p/root" "$p"/fd/*; do
+			case $(readlink "$f" 2>/dev/null) in
+			"$WORK"/*)
+				echo "$me: killing $pid ($(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)), left using $WORK" >&2
+				kill -9 "$pid" 2>/dev/null
+				break ;;
+			esac
+		done
+	done
+}
+
 # unmount everything mounted at or below $WORK, deepest first
 unmount_work() {
+	kill_work_users
 	awk -v w="$WORK/" 'index($5, w) == 1 { print length($5), $5 }' /proc/self/mountinfo |
 		sort -rn | cut -d' ' -f2- | while read -r m; do
 			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
@@ -254,6 +284,7 @@ EOF
 		set -- -g overlay/auto
 	fi
 	for g in $EXCLUDE; do set -- -x "$g" "$@"; done
+	[ -z "$SKIP" ] || set -- -e "$SKIP" "$@"
 	# the checker is found through FSCK_OVERLAY_PROG (common/config sets it
 	# to `type -P fsck.overlay`, the config overrides it); keep PATH free
 	# of other fsck.overlay copies for the run without one
@@ -267,6 +298,7 @@ EOF
 		IFS=$oldifs
 	fi
 	echo "$me: run '$name': ./check -overlay $* (FSCK_OVERLAY_PROG=${prog:-none})"
+	[ -z "$SKIP" ] || echo "$me: left out: $SKIP (see FSTESTS_SKIP in $me)"
 	start=$(date +%s)
 	(cd "$XFS_DIR" && HOST_OPTIONS="$WORK/local.config-$name" RESULT_BASE="$res" \
 		PATH=$path exec timeout -k 60 "$TIMEOUT" ./check -overlay "$@") \
