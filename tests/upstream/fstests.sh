@@ -46,6 +46,13 @@
 #   FSTESTS_IMG_SIZE=20G  size of each sparse image (overlay/001 wants
 #                         8G free on the scratch fs)
 #   FSTESTS_TIMEOUT=5400  seconds one ./check run may take
+#   FSTESTS_LOOP_FIRST=200  the loop devices are the first two free from
+#                         /dev/loopN on (nodes made with mknod when
+#                         missing): far from the low numbers `losetup -f`
+#                         hands to other tests on the machine, one of
+#                         which, detaching "its" stale number, can take
+#                         ours mid-run. Each run ends by checking that
+#                         both devices still show our images.
 #   FSTESTS_NO_APT=1      do not install missing packages
 #
 # Packages fstests needs to build and run its overlay tests (Debian 12),
@@ -145,6 +152,33 @@ fi
 TEST_LOOP=
 SCRATCH_LOOP=
 CHECK_PID=
+MADE_NODES=
+
+# attach_loop IMAGE: attach IMAGE to the first free /dev/loopN from
+# $FSTESTS_LOOP_FIRST on, print the device
+attach_loop() {
+	n=${FSTESTS_LOOP_FIRST:-200}
+	while [ "$n" -lt $((${FSTESTS_LOOP_FIRST:-200} + 100)) ]; do
+		dev=/dev/loop$n
+		if [ ! -e "$dev" ]; then
+			mknod "$dev" b 7 "$n" 2>/dev/null || return 1
+			MADE_NODES="$MADE_NODES $dev"
+		fi
+		if [ -z "$(losetup -n -O BACK-FILE "$dev" 2>/dev/null)" ] &&
+		   losetup "$dev" "$1" 2>/dev/null; then
+			echo "$dev"
+			return 0
+		fi
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# loops_ours: both loop devices still show our images
+loops_ours() {
+	[ "$(losetup -n -O BACK-FILE "$TEST_LOOP" 2>/dev/null)" = "$WORK/test.img" ] &&
+	[ "$(losetup -n -O BACK-FILE "$SCRATCH_LOOP" 2>/dev/null)" = "$WORK/scratch.img" ]
+}
 
 # kill the processes a test left behind: those with a cwd, root or open
 # file at or below $WORK (by pid, never this script or its parents)
@@ -180,6 +214,9 @@ cleanup() {
 	for l in $TEST_LOOP $SCRATCH_LOOP; do
 		losetup -d "$l" 2>/dev/null || echo "$me: cannot detach $l" >&2
 	done
+	for n in $MADE_NODES; do
+		[ -n "$(losetup -n -O BACK-FILE "$n" 2>/dev/null)" ] || rm -f "$n"
+	done
 	rm -f "$WORK/test.img" "$WORK/scratch.img"
 	rmdir "$WORK/test" "$WORK/scratch" 2>/dev/null
 }
@@ -187,8 +224,12 @@ trap cleanup EXIT
 trap 'echo "$me: interrupted" >&2; exit 2' INT TERM HUP
 
 truncate -s "$IMG_SIZE" "$WORK/test.img" "$WORK/scratch.img" || die "cannot make the images in $WORK"
-TEST_LOOP=$(losetup -f --show "$WORK/test.img") || die "losetup failed (no loop devices?)"
-SCRATCH_LOOP=$(losetup -f --show "$WORK/scratch.img") || die "losetup failed (no loop devices?)"
+# (not in $(...): the nodes made must be known to cleanup)
+attach_loop "$WORK/test.img" >"$WORK/loops" || die "cannot attach a loop device (no loop support?)"
+attach_loop "$WORK/scratch.img" >>"$WORK/loops" || die "cannot attach a loop device (no loop support?)"
+TEST_LOOP=$(sed -n 1p "$WORK/loops")
+SCRATCH_LOOP=$(sed -n 2p "$WORK/loops")
+echo "$me: TEST_DEV=$TEST_LOOP SCRATCH_DEV=$SCRATCH_LOOP ($BASE_FS, $IMG_SIZE sparse, in $WORK)"
 mkdir -p "$WORK/test" "$WORK/scratch" || die "cannot make the mount points"
 
 # --- the fsck.overlay fstests calls: a wrapper that logs and keeps evidence
@@ -311,6 +352,10 @@ EOF
 	echo "$me: run '$name' took $((end - start)) s (check exit $crc); output: $WORK/$name.out"
 	[ "$crc" -ne 124 ] || echo "$me: run '$name' timed out after $TIMEOUT s" >&2
 	unmount_work
+	if ! loops_ours; then
+		echo "$me: run '$name' is void: $TEST_LOOP or $SCRATCH_LOOP no longer shows our image (detached by someone else?)" >&2
+		return 1
+	fi
 	# per-test status from check's summary: NAME.status has "TEST STATUS"
 	log=$res/check.log
 	if [ ! -f "$log" ] || ! grep -q '^Ran:' "$log"; then
