@@ -37,8 +37,11 @@
 #                         was given (cp -a --preserve=all --parents), its
 #                         command line and a sparse copy of the base fs
 #                         image (same uuid and inode numbers, so the origin
-#                         handles still resolve) to DIR/NNN/callK/; kept
-#                         only for the tests that fail with the checker
+#                         handles still resolve; fstrim first, so MBs) to
+#                         DIR/NNN/callK/; kept only for the tests that fail
+#                         with the checker. To reproduce, mount a copy of
+#                         the image read-write (its log is replayed; add
+#                         -o nouuid for xfs) and run cmdline's fsck on it
 #   FSTESTS_WORK=DIR      where the images, mount points and results go
 #                         (default: a new dir under /tmp); the results
 #                         stay, the images are removed at exit
@@ -279,6 +282,9 @@ for a in "$@"; do
 					*) img= ;;
 					esac
 					if [ -n "$img" ] && [ ! -e "$d/$img.img" ]; then
+						# the freed blocks of earlier tests are holes
+						# after fstrim: a copy of MBs, not GBs
+						fstrim "$work/$img" 2>/dev/null
 						sync -f "$dir"
 						cp --sparse=always "$work/$img.img" "$d/$img.img" 2>>"$d/cp.err"
 					fi
