@@ -187,8 +187,6 @@ PR(IX_DIR_UPPER_STALE, index, ERROR, 0,
    "directory index entry's upper handle resolves to nothing: the dir gives EIO", "Rewrite")
 PR(IX_EMPTY_DIR, index, NOTE, PF_NOFIX,
    "empty directory in W/index (tolerated)", "")
-PR(IX_UNKNOWN, index, ERROR, 0,
-   "unexpected entry in W/index: mount refused", "Move aside")
 
 /* ---- a container engine's store (--store): its own bookkeeping ---- */
 PR(SR_META_BAD, store, ERROR, PF_NOFIX,

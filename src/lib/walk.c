@@ -302,7 +302,13 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	}
 	n.whiteout = ovl_is_whiteout_stat(&n.st);
 	n.xwhiteout = ovl_xattrs_has(&n.xa, OVL_XA_WHITEOUT);
-	if (ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN) || ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))
+	/* The kernel marks a dir impure for entries that carry an origin
+	 * (their inode numbers come from it) and for renamed dirs; a hard
+	 * link of a metacopy file gets a redirect but no origin, and its
+	 * parent no mark; nor does an empty origin (copied from a lower that
+	 * has no file handles: no inode number to take from it). */
+	if ((ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN) && n.xa.len[OVL_XA_ORIGIN] > 0) ||
+	    (S_ISDIR(n.st.st_mode) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT)))
 		f->impure_needed = true;
 
 	bool is_dir = S_ISDIR(n.st.st_mode);

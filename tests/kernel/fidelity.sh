@@ -188,3 +188,33 @@ sc_fid_copyup_paths_only() {
 	getfattr -h -n trusted.overlay.metacopy "$U/a" > /dev/null 2>&1 && rp_bad "a is still metacopy"
 	rp_done "$SC: --copy-up -y /a /b: a copied, b skipped with its problem, nothing else touched, exit 5"
 }
+
+# nfs_export indexes every copied-up non-dir, fifos and devices too.
+scenario fid_nfs_export_fifo
+sc_fid_nfs_export_fifo() {
+	stack_new "$SC"
+	OPTS=$(std_opts index=on,nfs_export=on)
+	setup '
+		mkfifo $L1/fifo; mknod $L1/null c 1 3
+		ovl_mount "$OPTS"
+		chown 3 $M/fifo $M/null; ln $M/fifo $M/fifo2
+		ovl_umount
+	' || return
+	fid_kept "$SC"
+}
+
+# A hard link of a metacopy file gets a redirect and no origin, and its
+# new parent no impure mark; nor does an entry copied up from a lower
+# without file handles (an overlay), which gets an empty origin.
+scenario fid_impure_not_needed
+sc_fid_impure_not_needed() {
+	stack_new "$SC"
+	OPTS=$(std_opts metacopy=on)
+	setup '
+		mkdir $L1/d $L1/e; echo x > $L1/d/a; ln $L1/d/a $L1/d/b
+		ovl_mount "$OPTS"
+		chown 3 $M/d/a; ln $M/d/a $M/e/c
+		ovl_umount
+	' || return
+	fid_kept "$SC"
+}

@@ -540,12 +540,11 @@ void ovl_check_index(struct ovl_ctx *c)
 			if (e)
 				e->has_index = true;
 		}
+		/* nfs_export indexes every non-dir: fifos and devices too */
 		if (S_ISDIR(st.st_mode))
 			check_dir_entry(c, dfd, name, &xa, path);
-		else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
-			check_file_entry(c, &fh, &st, &xa, path);
 		else
-			quarantine(c, path, PR_IX_UNKNOWN, NULL);
+			check_file_entry(c, &fh, &st, &xa, path);
 		ovl_xattrs_free(&xa);
 next:
 		free(path);
