@@ -218,3 +218,45 @@ sc_fid_impure_not_needed() {
 	' || return
 	fid_kept "$SC"
 }
+
+# A dir moved into a subdir of its sibling, then the sibling renamed to
+# the moved dir's old name: the redirect's text names an ancestor, but in
+# the layers below it is another dir; no loop.
+scenario fid_redirect_names_ancestor
+sc_fid_redirect_names_ancestor() {
+	stack_new "$SC"
+	OPTS=$(std_opts redirect_dir=on)
+	setup '
+		mkdir -p $L1/x/h/h/in $L1/x/e; echo 1 > $L1/x/h/h/in/f
+		ovl_mount "$OPTS"
+		mv $M/x/h/h $M/x/e/fd; mv $M/x/e $M/x/h/h
+		ovl_umount
+	' || return
+	fid_kept "$SC"
+}
+
+# Redirects are paths in the layers below their own: in three rotated
+# uppers, "/gd" (lower2) and "gd" (the upper) name two different dirs.
+scenario fid_redirect_same_text_two_dirs
+sc_fid_redirect_same_text_two_dirs() {
+	stack_new "$SC"
+	mkdir "$S/u1" "$S/w1" "$S/u2" "$S/w2"
+	_l=$L1
+	setup '
+		mkdir -p $L1/gd/x $L1/cd/y $L1/hh0
+		ovl_mount "lowerdir=$L1,upperdir=$S/u1,workdir=$S/w1,redirect_dir=on"
+		mv $M/gd $M/hh0/d
+		ovl_umount
+		ovl_mount "lowerdir=$S/u1:$L1,upperdir=$S/u2,workdir=$S/w2,redirect_dir=on"
+		mv $M/cd $M/gd
+		ovl_umount
+		ovl_mount "lowerdir=$S/u2:$S/u1:$L1,upperdir=$U,workdir=$W,redirect_dir=on"
+		mv $M/gd $M/g
+		ovl_umount
+	' || return
+	OPTS="lowerdir=$S/u2:$S/u1:$L1,upperdir=$U,workdir=$W,redirect_dir=on"
+	fid_kept "$SC"
+	expect_kernel "$SC: kernel: g shows cd/y, hh0/d shows gd/x" '
+		test -d $M/g/y; test -d $M/hh0/d/x
+	'
+}

@@ -6,6 +6,7 @@
  * does not show twice.
  */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "overlay/fh.h"
@@ -110,8 +111,8 @@ bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
 
 /*
  * Duplicates across layers (fstests overlay/046): an upper dir and a dir
- * of a lower layer redirecting to the same target both merge one lower
- * dir, which the kernel never makes. The upper one is the duplicate;
+ * of a lower layer whose redirects lead to the same lower dir both merge
+ * it, which the kernel never makes. The upper one is the duplicate;
  * it is known first, so each upper redirect is remembered with what
  * dropping it takes, and judged when a lower layer's walk meets its
  * target.
@@ -119,8 +120,19 @@ bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
 enum { UR_ORIGIN = 1, UR_OPAQUE = 2, UR_DONE = 4 };
 
 static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node *n,
-				       const char *target, size_t tlen)
+				       const struct ovl_lookup_res *res)
 {
+	/* Each layer's redirects are paths from the layer below it: the
+	 * same text in two layers may name two dirs. The dir the redirect
+	 * merges with first is what two dirs must not share. */
+	char target[64];
+	size_t tlen;
+
+	if (res->first != OVL_HIT_DIR)
+		return;
+	tlen = (size_t)snprintf(target, sizeof(target), "%llx:%llx",
+				(unsigned long long)res->first_st.st_dev,
+				(unsigned long long)res->first_st.st_ino);
 	if (c->s->has_upper && c->layer == &c->s->layers[0]) {
 		char *v = ovl_xmalloc(1 + c->pathlen);
 		struct ovl_lookup_req req = { .name = n->name, .is_dir = true, .layer = 0 };
@@ -155,6 +167,29 @@ static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node 
 			ovl_plan_at(c, OVL_FIX_SET_XATTR, 0, path, plen, OVL_XA_OPAQUE, "y", 1);
 	}
 	free(path);
+}
+
+/*
+ * A redirect whose text names an ancestor loops only when it leads to
+ * the lower dir that ancestor merges with: the text is a path in the
+ * layers below, and after later renames (the kernel's own, e.g. a dir
+ * moved into a subdir, then another renamed to its old name) the
+ * ancestor of that name may merge with another dir entirely.
+ */
+static bool merges_ancestor(const struct ovl_node *n, size_t tlen,
+			    const struct ovl_lookup_res *res)
+{
+	const struct ovl_frame *f = n->parent;
+	struct stat st;
+
+	while (f && f->pathlen > tlen)
+		f = f->up;
+	if (!f || f->pathlen != tlen)
+		return true;	/* not found: judge by the text, as before */
+	if (res->first != OVL_HIT_DIR || f->below.n == 0)
+		return false;
+	return fstat(f->below.d[0].fd, &st) == 0 && st.st_dev == res->first_st.st_dev &&
+	       st.st_ino == res->first_st.st_ino;
 }
 
 bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
@@ -196,7 +231,7 @@ bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	size_t tlen = strlen(target);
 
 	if (tlen < c->pathlen && strncmp(c->path, target, tlen) == 0 &&
-	    (c->path[tlen] == '/' || tlen == 1)) {
+	    (c->path[tlen] == '/' || tlen == 1) && merges_ancestor(n, tlen, res)) {
 		bad = ovl_report_bad_redirect(c, n, PR_RD_LOOP, rd);
 		goto out;
 	}
@@ -212,7 +247,7 @@ bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 		bad = ovl_report_bad_redirect(c, n, PR_RD_DUPLICATE, rd);
 		goto out;
 	}
-	note_cross_layer_duplicate(c, n, target, tlen);
+	note_cross_layer_duplicate(c, n, res);
 	/* A dir renamed onto its own name needs no cover. */
 	if (tlen == c->pathlen && memcmp(target, c->path, tlen) == 0)
 		goto out;
