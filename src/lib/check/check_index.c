@@ -409,12 +409,15 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	}
 
 	/* An entry with upper aliases is their inode: the upper walk judged
-	 * its redirect and metacopy mark already. */
-	if (st->st_nlink <= 1) {
+	 * its metacopy mark and, on a metacopy file, its redirect (which
+	 * leads to the data there). A redirect left on a full copy (a
+	 * metacopy file linked, then written) is read when a lower alias
+	 * finds the entry: only here is it seen. */
+	bool mc = S_ISREG(st->st_mode) && ovl_xattrs_has(xa, OVL_XA_METACOPY);
+	if (st->st_nlink <= 1 || !mc)
 		check_entry_redirect(c, path, xa);
-		if (S_ISREG(st->st_mode) && ovl_xattrs_has(xa, OVL_XA_METACOPY))
-			check_unaliased_metacopy(c, path, st, &lst);
-	}
+	if (st->st_nlink <= 1 && mc)
+		check_unaliased_metacopy(c, path, st, &lst);
 
 	const char *v = ovl_xattrs_has(xa, OVL_XA_NLINK) ? (const char *)xa->val[OVL_XA_NLINK] :
 							   NULL;

@@ -226,6 +226,18 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 	ovl_plan_here(c, shows ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0, NULL, 0);
 }
 
+/* Does the origin (when there is one) name the data inode found? */
+static bool origin_names_data(const struct ovl_node *n, const struct ovl_lookup_res *res)
+{
+	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	struct ovl_fh fh;
+
+	if (!val || ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK ||
+	    !res->first_fh_ok)
+		return true;
+	return ovl_fh_same_fid(&fh, &res->first_fh);
+}
+
 void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res)
 {
@@ -292,6 +304,14 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 		return;
 	}
 
+	/* With index=on the kernel refuses data that is not the origin's
+	 * (ESTALE); for an indexed hard link the origin check re-points the
+	 * redirect at the origin's data, so a size judged against this data
+	 * would be wrong. */
+	if (n->st.st_size != res->data_st.st_size && c->s->index &&
+	    (n->st.st_nlink > 1 || ovl_xattrs_has(&n->xa, OVL_XA_NLINK)) &&
+	    !origin_names_data(n, res))
+		return;
 	if (n->st.st_size != res->data_st.st_size) {
 		snprintf(detail, sizeof(detail), "%lld bytes here, %lld in %s",
 			 (long long)n->st.st_size, (long long)res->data_st.st_size,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "overlay/fh.h"
+#include "overlay/lookup.h"
 #include "overlay/util.h"
 #include "internal.h"
 
@@ -56,6 +57,19 @@ static void report_drop(struct ovl_ctx *c, const struct ovl_node *n, enum ovl_pr
 		ovl_report_here(c, code, detail);
 	else if (ovl_report_fix(c, code, detail))
 		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+}
+
+/* Is W/index/<hex of fh> this very inode (its index entry)? */
+static bool index_entry_is(struct ovl_ctx *c, const struct ovl_fh *fh, const struct ovl_node *n)
+{
+	char hex[OVL_FH_HEX_MAX];
+	struct stat st;
+
+	if (c->s->indexfd < 0)
+		return false;
+	ovl_fh_to_hex(fh, hex);
+	return ovl_stat_at(c->s->indexfd, hex, &st) == 0 && st.st_ino == n->st.st_ino &&
+	       st.st_dev == n->st.st_dev;
 }
 
 void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
@@ -139,9 +153,17 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		 * redirect is what went wrong, so it follows the origin. */
 		char where[4096];
 		mode_t type;
-		if (other_at_path && verified && metacopy && !can_drop(n) &&
-		    ovl_origin_path(c, n, where, sizeof(where), &type) && S_ISREG(type)) {
-			if (ovl_report_fix(c, PR_OR_STALE_VERIFY, where))
+		if (other_at_path && verified && metacopy && !can_drop(n)) {
+			/* ...when the index agrees: else the origin is what
+			 * went wrong, and the index pass writes it back from
+			 * the entry's name. */
+			if (!index_entry_is(c, &fh, n))
+				ovl_report_here(c, PR_OR_STALE_VERIFY,
+						"the index names this inode otherwise");
+			else if (!ovl_origin_path(c, n, where, sizeof(where), &type) ||
+				 !S_ISREG(type))
+				ovl_report_here(c, PR_OR_STALE_VERIFY, NULL);
+			else if (ovl_report_fix(c, PR_OR_STALE_VERIFY, where))
 				ovl_plan_repoint(c, n, where);
 			return;
 		}
