@@ -200,10 +200,99 @@ static void drop_for_own_data(struct ovl_ctx *c, const char *detail)
  * xattrs (one rename, same inode), and a whiteout takes its place when a
  * lower entry of its name would show through instead.
  */
+/*
+ * Where a lower entry shows: nowhere (a layer above has something at its
+ * path or hides it), at its own path with its parent dir in the upper
+ * (a whiteout there can hide it), or somewhere this does not follow
+ * (through a redirect above, or no parent dir in the upper).
+ */
+enum lower_shows { SHOWS_NOWHERE, SHOWS_HIDEABLE, SHOWS_OTHER };
+
+static enum lower_shows lower_visibility(const struct ovl_ctx *c)
+{
+	char parent[4096];
+	bool covered = false;
+
+	for (int i = c->s->has_upper ? 0 : 1; i < c->layer->idx; i++) {
+		if (ovl_merge_path_kind(c->s, i, c->path, &covered) != OVL_HIT_NONE || covered)
+			return SHOWS_NOWHERE;
+	}
+	if (!c->s->has_upper || c->pathlen >= sizeof(parent))
+		return SHOWS_OTHER;
+	memcpy(parent, c->path, c->pathlen + 1);
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		return SHOWS_HIDEABLE;	/* the upper root is there */
+	*slash = '\0';
+	covered = false;
+	return ovl_merge_path_kind(c->s, 0, parent, &covered) == OVL_HIT_DIR && !covered
+	       ? SHOWS_HIDEABLE : SHOWS_OTHER;
+}
+
+/* A text record of a lower entry hidden by a repair: what it was. */
+static size_t hidden_record(const struct ovl_ctx *c, const struct ovl_node *n,
+			    enum ovl_problem_code code, char *buf, size_t size)
+{
+	const struct ovl_problem_def *def = ovl_problem_def(code);
+	size_t k = (size_t)snprintf(buf, size,
+				    "overlay-fsck: lower entry hidden by a whiteout in the upper\n"
+				    "layer %s\nproblem %s\nmode %o uid %u gid %u size %lld\n",
+				    c->layer->name, def ? def->name : "?",
+				    (unsigned)n->st.st_mode, (unsigned)n->st.st_uid,
+				    (unsigned)n->st.st_gid, (long long)n->st.st_size);
+	for (int id = 0; id < OVL_XA_COUNT && k < size; id++) {
+		if (!ovl_xattrs_has(&n->xa, id) || !n->xa.val[id] ||
+		    k + 2 * n->xa.len[id] + 128 > size)
+			continue;
+		k += (size_t)snprintf(buf + k, size - k, "xattr %s 0x",
+				      ovl_xattr_name(c->s->ns, id));
+		ovl_hex_encode(n->xa.val[id], n->xa.len[id], buf + k);
+		k += 2 * n->xa.len[id];
+		buf[k++] = '\n';
+	}
+	return k < size ? k : size;
+}
+
+/*
+ * A lower entry no read can serve, in a stack with an upper: a whiteout
+ * at its path hides it, so every listed path reads again, and a record
+ * of it goes to W/overlay-fsck.quarantine/hidden (the lower itself is
+ * never written). One that shows nowhere is no problem at all.
+ */
+static void hide_lower(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
+		       const char *detail)
+{
+	enum lower_shows where = lower_visibility(c);
+
+	if (where == SHOWS_NOWHERE)
+		return;
+	if (where != SHOWS_HIDEABLE || !c->s->has_work) {
+		ovl_report_here(c, code, detail);
+		return;
+	}
+	if (!ovl_report_fix(c, code, detail))
+		return;
+	static const char qdir[] = "/overlay-fsck.quarantine", hdir[] = "/overlay-fsck.quarantine/hidden";
+	char rec[8192], name[4400];
+	size_t rlen = hidden_record(c, n, code, rec, sizeof(rec));
+	int k = snprintf(name, sizeof(name), "%s/%s", hdir, c->layer->name);
+	for (size_t i = 0; i < c->pathlen && k + 1 < (int)sizeof(name); i++)
+		name[k++] = c->path[i] == '/' ? '%' : c->path[i];
+	name[k] = '\0';
+	ovl_plan_at(c, OVL_FIX_MKDIR, OVL_FIX_WORKDIR, qdir, strlen(qdir), 0, NULL, 0);
+	ovl_plan_at(c, OVL_FIX_MKDIR, OVL_FIX_WORKDIR, hdir, strlen(hdir), 0, NULL, 0);
+	ovl_plan_at(c, OVL_FIX_WRITE_FILE, OVL_FIX_WORKDIR, name, strlen(name), 0, rec, rlen);
+	ovl_plan_at(c, OVL_FIX_MK_WHITEOUT, 0, c->path, c->pathlen, 0, NULL, 0);
+}
+
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
 		       const char *detail)
 {
-	if (c->layer->kind != OVL_LAYER_UPPER || !c->s->has_work) {
+	if (c->layer->kind != OVL_LAYER_UPPER) {
+		hide_lower(c, n, code, detail);
+		return;
+	}
+	if (!c->s->has_work) {
 		ovl_report_here(c, code, detail);
 		return;
 	}
