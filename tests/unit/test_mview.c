@@ -58,11 +58,24 @@ static void cleanup(void)
 	base[0] = '\0';
 }
 
+/* Open the fixture's stack (l1:l2, u, w) with these feature options. */
+static void open_stack(const char *features)
+{
+	struct ovl_opts o;
+	char err[512], opt[2048];
+
+	snprintf(opt, sizeof(opt), "lowerdir=%s:%s,upperdir=%s,workdir=%s,%s",
+		 P("l1"), P("l2"), P("u"), P("w"), features);
+	ovl_opts_init(&o);
+	ck_assert_msg(ovl_opts_parse(&o, opt, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(ovl_stack_open(&st, &o, err, sizeof(err)) == OVL_STACK_OK, "%s", err);
+	st_open = true;
+	ovl_stack_detect(&st);
+}
+
 static void setup(void)
 {
 	static int registered;
-	struct ovl_opts o;
-	char err[512], opt[2048];
 
 	if (getuid() != 0)
 		return;	/* the tests skip themselves */
@@ -86,13 +99,7 @@ static void setup(void)
 	mkd("u/d/opq");
 	xset("u/d/opq", "trusted.overlay.opaque", "y");
 	mkf("u/d/opq/mine", "m");
-	snprintf(opt, sizeof(opt), "lowerdir=%s:%s,upperdir=%s,workdir=%s,metacopy=on",
-		 P("l1"), P("l2"), P("u"), P("w"));
-	ovl_opts_init(&o);
-	ck_assert_msg(ovl_opts_parse(&o, opt, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(ovl_stack_open(&st, &o, err, sizeof(err)) == OVL_STACK_OK, "%s", err);
-	st_open = true;
-	ovl_stack_detect(&st);
+	open_stack("metacopy=on");
 }
 
 static void teardown(void)
@@ -416,18 +423,9 @@ END_TEST
 /* The stack again, with index=on (the fixture opened it without W/index). */
 static void reopen_indexed(void)
 {
-	struct ovl_opts o;
-	char err[512], opt[2048];
-
 	ovl_stack_close(&st);
 	st_open = false;
-	snprintf(opt, sizeof(opt), "lowerdir=%s:%s,upperdir=%s,workdir=%s,metacopy=on,index=on",
-		 P("l1"), P("l2"), P("u"), P("w"));
-	ovl_opts_init(&o);
-	ck_assert_msg(ovl_opts_parse(&o, opt, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(ovl_stack_open(&st, &o, err, sizeof(err)) == OVL_STACK_OK, "%s", err);
-	st_open = true;
-	ovl_stack_detect(&st);
+	open_stack("metacopy=on,index=on");
 }
 
 /* W/index/<hex of the handle of l1/d/NAME, with this uuid> */

@@ -314,13 +314,12 @@ static void check_unaliased_metacopy(struct ovl_ctx *c, const char *path,
 {
 	if (st->st_blocks == 0 || st->st_size == lower->st_size)
 		return;
-	int fd = openat(c->s->indexfd, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-			O_NOCTTY | O_CLOEXEC);
+	off_t d;
+	int fd = ovl_open_first_data(c->s->indexfd, path + 1, st->st_size, &d);
 	if (fd < 0)
 		return;
-	off_t d = lseek(fd, 0, SEEK_DATA);
 	close(fd);
-	if (d < 0 || d >= st->st_size)
+	if (d < 0)
 		return;
 	char detail[80];
 	snprintf(detail, sizeof(detail), "%lld bytes here, %lld in the origin",

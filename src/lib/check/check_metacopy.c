@@ -114,13 +114,24 @@ static bool has_data(const struct ovl_node *n)
 	 * when there is more than one block. */
 	if (n->st.st_blocks * 512 <= 4096 || n->st.st_size == 0)
 		return false;
-	int fd = openat(n->dirfd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-			O_NOCTTY | O_CLOEXEC);
+	off_t d;
+	int fd = ovl_open_first_data(n->dirfd, n->name, n->st.st_size, &d);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 && d >= 0;
+}
+
+int ovl_open_first_data(int dirfd, const char *name, off_t size, off_t *first)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	*first = -1;
 	if (fd < 0)
-		return false;
+		return -1;
 	off_t d = lseek(fd, 0, SEEK_DATA);
-	close(fd);
-	return d >= 0 && d < n->st.st_size;
+	if (d >= 0 && d < size)
+		*first = d;
+	return fd;
 }
 
 /* Do the upper's data ranges from `from` hold other bytes than the
@@ -175,12 +186,11 @@ static bool own_data(const struct ovl_node *n, const struct ovl_lookup_res *res,
 	if (n->st.st_blocks == 0 || n->st.st_size == 0 || res->data_status != OVL_DATA_OK ||
 	    res->data_fd < 0)
 		return false;
-	int fd = openat(n->dirfd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-			O_NOCTTY | O_CLOEXEC);
+	off_t d;
+	int fd = ovl_open_first_data(n->dirfd, n->name, n->st.st_size, &d);
 	if (fd < 0)
 		return false;
-	off_t d = lseek(fd, 0, SEEK_DATA);
-	bool own = d >= 0 && d < n->st.st_size &&
+	bool own = d >= 0 &&
 		   (n->st.st_size != res->data_st.st_size ||
 		    (bytes && bytes_differ(fd, res->data_fd, d, n->st.st_size)));
 	close(fd);
