@@ -21,11 +21,12 @@ sequence dir) doing the same with plain commands.
 
 Environment:
   FSCK      the fsck.overlay binary (required)
-  SEEDS     sequences per configuration (default 3)
+  SEEDS     sequences per configuration (default 10)
   SEED      first seed (default 1)
   OPS       operations per sequence (default 40)
   CONFIG    comma-separated configuration names (default: all)
-  KEEP      1: keep every sequence dir (failures are always kept)
+  KEEP      1: keep every sequence dir (failures are kept unless
+            RT_NOKEEP=1: long runs, the seed reproduces them)
   RT_DIR    where to make the temp dir (default $top_builddir or .)
   RT_RESULTS  append one JSON line per failure to this file
   RT_REPLAY   a JSON file of ops (from a kept sequence) to run instead
@@ -759,7 +760,7 @@ def main():
     if not FSCK or not os.access(FSCK, os.X_OK):
         print("1..0 # SKIP FSCK not set to an executable fsck.overlay")
         return 0
-    seeds = int(os.environ.get("SEEDS", "3"))
+    seeds = int(os.environ.get("SEEDS", "10"))
     seed0 = int(os.environ.get("SEED", "1"))
     nops = int(os.environ.get("OPS", "40"))
     want = [c for c in os.environ.get("CONFIG", "").split(",") if c]
@@ -823,6 +824,8 @@ def main():
             else:
                 nfail += 1
                 write_repro(seq)
+                if os.environ.get("RT_NOKEEP"):
+                    shutil.rmtree(seq.dir, ignore_errors=True)
                 print("not ok %d - %s seed %d: %s" % (
                     n, name, seed, "; ".join(k for _, k, _ in seq.fails)))
                 for kind, key, text in seq.fails:
@@ -840,7 +843,7 @@ def main():
             sys.stdout.flush()
     print("1..%d" % n)
     print("# %d sequences, %d failed, %.1f s" % (n, nfail, time.time() - t0))
-    if nfail == 0 and not keep:
+    if (nfail == 0 or os.environ.get("RT_NOKEEP")) and not keep:
         shutil.rmtree(root, ignore_errors=True)
     else:
         print("# kept: %s" % root)

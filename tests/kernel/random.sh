@@ -5,7 +5,7 @@
 # -y/-p must not change what the merged view shows.  The driver is
 # tests/kernel/random.py (python3, stdlib only); see tests/kernel/README.
 #
-#   SEEDS=N   sequences per configuration (default 3)
+#   SEEDS=N   sequences per configuration (default 10)
 #   SEED=S    first seed (default 1)      OPS=N  ops per sequence (40)
 #   CONFIG=a,b  only these configurations (names: random.py's CONFIGS)
 #   KEEP=1    keep every sequence dir (failed ones are always kept)
