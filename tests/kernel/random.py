@@ -69,6 +69,9 @@ CONFIGS = [
     ("multi_redirect", "redirect_dir=on", "rotate"),
     ("multi_metacopy", "metacopy=on", "rotate"),
     ("multi_index", "index=on", "rotate"),
+    ("multi_metacopy_index", "metacopy=on,index=on", "rotate"),
+    ("tmpfs_metacopy_index", "metacopy=on,index=on", "tmpfs"),
+    ("tmpfs_nfs_export", "index=on,nfs_export=on", "tmpfs"),
     ("dataonly", "metacopy=on", "dataonly"),
     ("nested", "", "nested"),
 ]
@@ -97,6 +100,7 @@ class Seq:
         self.opts = None
         self.diffs = []
         self.n1codes = "?"
+        self.tmpfs = []         # tmpfs mounts, unmounted by repro.sh's end
 
     def p(self, rel):
         return os.path.join(self.dir, rel)
@@ -199,7 +203,7 @@ def make_tree(seq, rel, rng, prefix="l"):
     os.makedirs(base, exist_ok=True)
     dirs = [""]
     files = []
-    for i in range(rng.randint(2, 6)):
+    for i in range(rng.randint(2, 8)):
         parent = rng.choice(dirs)
         d = os.path.join(parent, rng.choice(NAMES) + "d")
         if d in dirs:
@@ -385,7 +389,7 @@ def short(v):
 OPW = [("create", 10), ("write", 8), ("append", 6), ("truncate", 5),
        ("chown", 8), ("chmod", 8), ("setxattr", 6), ("rmxattr", 2),
        ("symlink", 4), ("mkfifo", 2), ("link", 8), ("unlink", 8),
-       ("rmdir", 3), ("rmtree", 2), ("rename", 12), ("renamedir", 8),
+       ("rmdir", 3), ("rmtree", 2), ("rename", 12), ("renamedir", 12),
        ("copyup", 6), ("mkdir", 6)]
 
 
@@ -590,6 +594,17 @@ def stage(seq, lowers, upper, work, feats, nops, rng, data=()):
     check_stage(seq, opts, "stage-" + upper)
 
 
+def mount_tmpfs(seq, d):
+    os.makedirs(seq.p(d))
+    seq.log("mkdir %s; mount -t tmpfs tmpfs %s" % (d, d))
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
+                        seq.p(d)], capture_output=True, text=True)
+    if r.returncode:
+        raise SetupError("tmpfs: " + r.stderr)
+    seq.mounts.insert(0, seq.p(d))
+    seq.tmpfs.append(d)
+
+
 def build(seq):
     """Lays out the lower layers; returns (opts, fs note).  The final
     stack always has upper 'u', work 'w' and is mounted on 'm'."""
@@ -599,15 +614,17 @@ def build(seq):
     if lay == "single":
         make_tree(seq, "l0", rng)
         return opts_of(["l0"], feats)
+    if lay == "tmpfs":
+        # every layer on one tmpfs of its own (other file handles, a
+        # random uuid per mount)
+        mount_tmpfs(seq, "fst")
+        make_tree(seq, "fst/l0", rng)
+        for d in ("fst/u", "fst/w"):
+            os.makedirs(seq.p(d))
+        return opts_of(["fst/l0"], feats, "fst/u", "fst/w")
     if lay == "twofs":
         # lower on its own tmpfs, upper and work on the test dir's fs
-        os.makedirs(seq.p("fsb"))
-        seq.log("mkdir fsb; mount -t tmpfs tmpfs fsb")
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
-                            seq.p("fsb")], capture_output=True, text=True)
-        if r.returncode:
-            raise SetupError("tmpfs: " + r.stderr)
-        seq.mounts.insert(0, seq.p("fsb"))
+        mount_tmpfs(seq, "fsb")
         make_tree(seq, "fsb/l0", rng)
         return opts_of(["fsb/l0"], feats)
     if lay == "pushdown":
@@ -751,7 +768,8 @@ def write_repro(seq):
         "rn() { perl -e 'rename($ARGV[0], $ARGV[1]) or die \"$!\\n\"' \"$1\" \"$2\"; }",
     ]
     with open(seq.p("repro.sh"), "w") as f:
-        f.write("\n".join(hdr + seq.sh) + "\n")
+        f.write("\n".join(hdr + seq.sh + ["umount %s" % d
+                                           for d in seq.tmpfs]) + "\n")
     with open(seq.p("ops.json"), "w") as f:
         json.dump(seq.ops, f)
 
