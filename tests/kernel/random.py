@@ -401,7 +401,10 @@ def gen_op(rng, top, i):
     op = rng.choice(names)
 
     def newpath():
-        return os.path.join(rng.choice(dirs), rng.choice(NAMES))
+        # the lower's dir names end in d, its hard links in h0/h1: some
+        # new names reuse them (a dir made where one was moved away)
+        return os.path.join(rng.choice(dirs), rng.choice(NAMES) +
+                            rng.choice(["", "", "", "d", "h0"]))
 
     def anypath():
         return rng.choice(dirs[1:] + nondirs) if len(dirs) > 1 or nondirs \
@@ -450,7 +453,7 @@ def gen_op(rng, top, i):
         return ["rename", rng.choice(nondirs),
                 rng.choice([newpath(), rng.choice(nondirs)])]
     if op == "mkdir":
-        return ["mkdir", newpath() + "n"]
+        return ["mkdir", newpath() + rng.choice(["n", "", ""])]
     return ["mkdir", newpath()]
 
 
