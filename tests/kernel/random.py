@@ -101,6 +101,8 @@ class Seq:
         self.diffs = []
         self.n1codes = "?"
         self.tmpfs = []         # tmpfs mounts, unmounted by repro.sh's end
+        self.mopts = {}         # mount point -> its options
+        self.kdiffs = []        # view changes with layers untouched
 
     def p(self, rel):
         return os.path.join(self.dir, rel)
@@ -119,6 +121,7 @@ class Seq:
         if r.returncode:
             raise SetupError("mount %s: %s" % (opts_rel, r.stderr.strip()))
         self.mounts.append(self.p(mnt))
+        self.mopts[mnt] = opts_rel
 
     def umount(self, mnt):
         self.log("umount %s" % mnt)
@@ -390,7 +393,7 @@ OPW = [("create", 10), ("write", 8), ("append", 6), ("truncate", 5),
        ("chown", 8), ("chmod", 8), ("setxattr", 6), ("rmxattr", 2),
        ("symlink", 4), ("mkfifo", 2), ("link", 8), ("unlink", 8),
        ("rmdir", 3), ("rmtree", 2), ("rename", 12), ("renamedir", 12),
-       ("copyup", 6), ("mkdir", 6)]
+       ("copyup", 6), ("mkdir", 6), ("remount", 2)]
 
 
 def gen_op(rng, top, i):
@@ -454,6 +457,10 @@ def gen_op(rng, top, i):
                 rng.choice([newpath(), rng.choice(nondirs)])]
     if op == "mkdir":
         return ["mkdir", newpath() + rng.choice(["n", "", ""])]
+    if op == "remount":
+        # every overlay inode evicted: what the kernel kept on disk (nlink
+        # xattrs, index entries) is read back, as after memory pressure
+        return ["remount"]
     return ["mkdir", newpath()]
 
 
@@ -551,6 +558,12 @@ def run_ops(seq, mnt, nops, rng, record, replay=None):
     n = len(ops) if ops is not None else nops
     for i in range(n):
         op = ops[i] if ops is not None else gen_op(rng, top, i)
+        if record:
+            seq.ops.append(op)
+        if op[0] == "remount":
+            seq.umount(mnt)
+            seq.mount(seq.mopts[mnt], mnt)
+            continue
         line = sh_op(op, mnt)
         try:
             do_op(op, top)
@@ -560,11 +573,48 @@ def run_ops(seq, mnt, nops, rng, record, replay=None):
                 seq.log("%s 2>/dev/null  # %s" % (line, ename(e.errno)))
             else:
                 seq.log("# failed (%s): %s" % (ename(e.errno), line))
-        if record:
-            seq.ops.append(op)
 
 
 # ---- building the stack of one configuration ----
+
+def layer_dirs(opts):
+    """The layer dirs of an absolute option string."""
+    out = []
+    for o in opts.split(","):
+        k, _, v = o.partition("=")
+        if k == "lowerdir":
+            out += [d for d in v.replace("::", ":").split(":") if d]
+        elif k in ("upperdir", "workdir"):
+            out.append(v)
+    return out
+
+
+def snap(dirs):
+    """Every entry of the layers with its inode, metadata and xattrs (all
+    namespaces): to tell whether a fsck run wrote anything."""
+    res = {}
+    for top in dirs:
+        if os.path.ismount(top):
+            continue        # the inner overlay of "nested"
+        for d, subdirs, files in os.walk(top):
+            for n in [""] + subdirs + files:
+                p = os.path.join(d, n) if n else d
+                if n == "" and d != top:
+                    continue
+                try:
+                    st = os.lstat(p)
+                    xs = sorted((x, os.getxattr(p, x, follow_symlinks=False))
+                                for x in os.listxattr(p, follow_symlinks=False))
+                    lk = os.readlink(p) if stat.S_ISLNK(st.st_mode) else None
+                except OSError as e:
+                    res[p] = ename(e.errno)
+                    continue
+                isdir = stat.S_ISDIR(st.st_mode)
+                res[p] = (st.st_ino, st.st_mode, st.st_uid, st.st_gid,
+                          None if isdir else st.st_size, st.st_nlink,
+                          None if isdir else st.st_mtime_ns, xs, lk)
+    return res
+
 
 def opts_of(lowers, feats, upper="u", work="w", data=()):
     o = "lowerdir=" + ":".join("@" + l for l in lowers)
@@ -705,7 +755,15 @@ def run_seq(root, config, feats, layout, seed, nops, replay=None,
         seq.log("view > view.before")
         seq.umount("m")
         seq.log("# the final stack is unmounted: R1, then %s (R2)" % mode)
+        ldirs = layer_dirs(seq.abs_opts(opts))
+        s0 = snap(ldirs)
         rc, out = seq.fsck("-n", opts, "n1")
+        s1 = snap(ldirs)
+        if s0 != s1:
+            seq.fails.append(("R0", "R0 -n wrote", "fsck -n changed %s" % (
+                ", ".join(sorted(p for p in set(s0) | set(s1)
+                                 if s0.get(p) != s1.get(p))[:10]))))
+        s2 = s1
         seq.n1codes = " ".join(codes_of(out)) or "nothing"
         if rc != 0:
             seq.fails.append(("R1", "R1 rc=%d %s" % (
@@ -717,6 +775,7 @@ def run_seq(root, config, feats, layout, seed, nops, replay=None,
                 seq.fails.append(("FIX", "FIX %s rc=%d %s" % (
                     mode, rc2, " ".join(codes_of(out2)) or "?"),
                     "fsck %s exit %d:\n%s" % (mode, rc2, out2)))
+            s2 = snap(ldirs)
             rc3, out3 = seq.fsck("-n", opts, "n2")
             if rc3 != 0 and (mode == "-y" or rc == 0):
                 seq.fails.append(("R1b", "R1b after %s rc=%d %s" % (
@@ -731,6 +790,10 @@ def run_seq(root, config, feats, layout, seed, nops, replay=None,
             seq.log("view > view.after; diff view.before view.after")
             seq.umount("m")
             diffs = compare(before, after)
+            if diffs and s2 == s1 and not nofsck:
+                # the repair wrote nothing: the view changed by the
+                # kernel's own remount (nfs_export nlink, inode numbers)
+                seq.kdiffs, diffs = diffs, []
             seq.diffs = diffs
             if diffs:
                 seq.fails.append(("R2", r2_key("remount" if nofsck else mode,
@@ -812,7 +875,7 @@ def main():
             n += 1
             seq = run_seq(root, name, feats, layout, seed, nops, replay,
                           nofsck)
-            kdiffs = []
+            kdiffs = seq.kdiffs
             if not nofsck and any(f[0] == "R2" for f in seq.fails):
                 # control: the same sequence, remounted without any fsck
                 # run; what changes there is the kernel's, not the repair's
