@@ -304,5 +304,31 @@ else
 	skip "-y on a mounted stack: refused" "needs root and overlayfs"
 fi
 
+# What the man page's CAVEATS and the README say of util-linux fsck: it
+# never runs fsck.overlay for an overlay fstab entry (the device field
+# "overlay" is no device), whether asked for the mount point or with -A.
+# A stub fsck.overlay first on its search path records any call.
+if command -v fsck >/dev/null 2>&1 && fsck --version 2>/dev/null | grep -q util-linux; then
+	mkdir -p "$T/ul/bin" "$T/ul/m"
+	printf '#!/bin/sh\necho "$*" >> "%s/ul/ran"\nexit 4\n' "$T" > "$T/ul/bin/fsck.overlay"
+	chmod +x "$T/ul/bin/fsck.overlay"
+	printf 'overlay %s overlay lowerdir=%s,upperdir=%s,workdir=%s 0 2\n' \
+		"$T/ul/m" "$T/ul/l" "$T/ul/u" "$T/ul/w" > "$T/ul/fstab"
+	ulrc=0
+	for a in "$T/ul/m" -A; do
+		PATH="$T/ul/bin:$PATH" FSTAB_FILE="$T/ul/fstab" fsck $a >/dev/null 2>&1 || ulrc=$?
+	done
+	PATH="$T/ul/bin:$PATH" FSTAB_FILE="$T/ul/fstab" fsck -A -V > "$T/ul/verbose" 2>&1
+	assert "util-linux fsck never runs fsck.overlay: exit 0, no call, 'nonexistent device'" \
+		'[ "$ulrc" -eq 0 ] && [ ! -e "$T/ul/ran" ] &&
+		 grep -q "^overlay: nonexistent device" "$T/ul/verbose"'
+	assert "the man page says so (CAVEATS)" \
+		'grep -q "^\.Sh CAVEATS" "$top_srcdir/man/fsck.overlay.8" &&
+		 grep -q "nonexistent device" "$top_srcdir/man/fsck.overlay.8"'
+else
+	skip "util-linux fsck never runs fsck.overlay" "no util-linux fsck"
+	skip "the man page says so (CAVEATS)" "no util-linux fsck"
+fi
+
 done_testing
 tap_exit

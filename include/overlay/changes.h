@@ -13,7 +13,8 @@
 
 enum ovl_change_kind {
 	OVL_CH_ADDED,		/* only the upper has it */
-	OVL_CH_DELETED,		/* a whiteout hides a lower entry */
+	OVL_CH_DELETED,		/* a whiteout hides a lower entry (not one a
+				 * rename left: that entry is OVL_CH_RENAMED) */
 	OVL_CH_MODIFIED,	/* the upper replaces a lower entry (data or type) */
 	OVL_CH_METADATA,	/* owner, mode or times only (metacopy, a chowned dir) */
 	OVL_CH_RENAMED,		/* a redirect: it was `from` in the lower layers */
@@ -35,7 +36,8 @@ typedef void (*ovl_change_fn)(const struct ovl_change *ch, void *arg);
 
 /*
  * Walk the upper layer and report every change, parents before children,
- * in name order. Returns 0, or 8 when a layer could not be read.
+ * in name order, once the walk is done (a rename's whiteout is told from a
+ * deletion only then). Returns 0, or 8 when a layer could not be read.
  */
 int ovl_changes(struct ovl_stack *s, ovl_change_fn fn, void *arg);
 

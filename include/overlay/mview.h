@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "overlay/fh.h"
 #include "overlay/metacopy.h"
 
 #include "overlay/stack.h"
@@ -23,6 +24,8 @@
 #define OVL_ME_MERGED	(1u << 6)	/* a dir merged with lower dirs */
 #define OVL_ME_WHITEOUT	(1u << 7)	/* hidden: a whiteout deletes the name */
 #define OVL_ME_UNDER_OPAQUE (1u << 8)	/* hidden: a lower name under an opaque dir */
+#define OVL_ME_INDEXED	(1u << 9)	/* a lower hard link the index says was copied
+					 * up: layer 0, its inode W/index/<handle hex> */
 
 /* What an upper entry's origin handle names. */
 enum ovl_where_origin {
@@ -36,7 +39,8 @@ enum ovl_where_origin {
 
 struct ovl_mentry {
 	char *name;
-	int layer;		/* where it comes from (0 upper, 1.. lowers) */
+	int layer;		/* where it comes from (0 upper, 1.. lowers; 0 also
+				 * for OVL_ME_INDEXED: not at this name in the upper dir) */
 	struct stat st;
 	unsigned flags;
 	int data_layer;		/* OVL_ME_METACOPY: the layer of its data, -1 if none */
@@ -92,6 +96,9 @@ struct ovl_mwhere {
 	/* the upper entry's nlink xattr: raw, and whether the kernel takes it */
 	char nlink[32];
 	bool nlink_ok;
+	/* a lower hard link copied up under another name: its W/index entry
+	 * (the origin, metacopy and nlink above are that entry's), else "" */
+	char index_name[OVL_FH_HEX_MAX];
 };
 
 /*
@@ -106,6 +113,16 @@ struct ovl_mcost {
 	unsigned long long shadowed_bytes, shadowed_files;
 };
 int ovl_mview_cost(struct ovl_stack *s, const char *path, struct ovl_mcost *c);
+
+/*
+ * Every lower non-dir of the merged view that the index shows copied up
+ * under another name (OVL_ME_INDEXED), with its merged path ("/a/b"): the
+ * changes a walk of the upper dir cannot see. Only when W/index holds a
+ * non-dir copy-up, and then only the merged dirs with lower parts are
+ * read. Dirs that cannot be read are left out. Returns 0.
+ */
+typedef void (*ovl_mview_fn)(const char *path, const struct ovl_mentry *e, void *arg);
+int ovl_mview_indexed(struct ovl_stack *s, ovl_mview_fn fn, void *arg);
 
 /* Fill `w` for `name` of the merged dir `dirpath`. 0, or -1 with errno. */
 int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,

@@ -17,6 +17,15 @@ struct ovl_nlink {
 int ovl_nlink_parse(const char *val, size_t size, struct ovl_nlink *out);
 /* The overlay link count it yields from the real counts; <= 0 is invalid. */
 long ovl_nlink_apply(const struct ovl_nlink *nl, long upper_nlink, long lower_nlink);
+/*
+ * The overlay link count the kernel uses for an indexed inode: the value
+ * of the xattr (val, size; NULL when absent) applied to the real counts,
+ * or fallback when the lower has one link or the value is unusable. At
+ * mount an index entry without upper alias is an orphan when this gives
+ * 0 with fallback 0.
+ */
+long ovl_nlink_kernel(const void *val, size_t size, long upper_nlink, long lower_nlink,
+		      long fallback);
 /* Format "U+0" into buf (at least 24 bytes). */
 void ovl_nlink_format(const struct ovl_nlink *nl, char *buf, size_t size);
 

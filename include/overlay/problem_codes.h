@@ -78,8 +78,6 @@ PR(LY_XATTR_OTHER_NS, layer, WARNING, PF_NOFIX,
    "overlay xattr of the other namespace: ignored by this stack", "")
 PR(LY_NAME_CONTROL, layer, NOTE, PF_NOFIX,
    "name holds control bytes or invalid UTF-8 (shown escaped)", "")
-PR(LY_SYMLINK_LOOP, layer, WARNING, PF_NOFIX,
-   "symlink resolves to itself inside the layer", "")
 
 PR(WH_ORPHAN, whiteout, WARNING, PF_PREEN,
    "orphan whiteout: hides nothing in the layers below", "Remove")
@@ -130,10 +128,14 @@ PR(MC_DATA_ONLY_MISSING, metacopy, ERROR, 0,
    "data object in the data-only layers missing: open gives ENOENT", "Quarantine")
 PR(MC_SIZE_MISMATCH, metacopy, WARNING, 0,
    "size of the metacopy file differs from its lower data", "Set size")
+PR(MC_OWN_DATA, metacopy, ERROR, 0,
+   "metacopy xattr on a file that holds its own data: the kernel hides it (EIO or the lower data)", "Remove")
 PR(MC_DIGEST_MISSING, metacopy, ERROR, 0,
    "verity=require and the metacopy xattr carries no digest: EIO", "Add digest or quarantine")
 PR(MC_DIGEST_MISMATCH, metacopy, ERROR, 0,
    "fs-verity digest of the lower data differs from the metacopy digest", "Quarantine")
+PR(MC_DIGEST_UNCHECKED, metacopy, WARNING, PF_NOFIX,
+   "fs-verity digest differs from the lower data; verity=off serves the data unchecked (EIO once verity=on)", "")
 PR(MC_VERITY_MISSING, metacopy, ERROR, 0,
    "metacopy digest set, verity=on, lower data has no fs-verity: EIO", "Drop digest or quarantine")
 PR(MC_PARTIAL_DATA, metacopy, NOTE, PF_NOFIX,
@@ -171,22 +173,20 @@ PR(IX_ORIGIN_MISMATCH, index, ERROR, 0,
    "index entry origin differs from its name", "Repair")
 PR(IX_STALE, index, WARNING, 0,
    "index entry for a lower inode that no longer exists", "Re-name or quarantine")
-PR(IX_ORPHAN, index, ERROR, 0,
-   "index entry with no upper alias: deleted at mount, its data lost", "Quarantine")
-PR(IX_NLINK_BAD, index, ERROR, 0,
-   "nlink xattr missing or unparseable on an indexed hard link", "Recompute")
-PR(IX_NLINK_WRONG, index, WARNING, 0,
-   "nlink xattr disagrees with the real link counts", "Recompute")
-PR(IX_MISSING, index, WARNING, 0,
-   "upper hard link of a lower inode has no index entry", "Create index entry")
+PR(IX_ORPHAN, index, NOTE, PF_PREEN,
+   "index entry that no name uses (union nlink 0): the kernel deletes it at mount", "Quarantine")
+PR(IX_NLINK_BAD, index, NOTE, PF_NOFIX,
+   "nlink xattr missing or unusable on an indexed hard link: st_nlink shows the upper inode's count", "")
+PR(IX_NLINK_WRONG, index, NOTE, PF_NOFIX,
+   "nlink xattr disagrees with the link counts seen: st_nlink shows it", "")
+PR(IX_MISSING, index, NOTE, PF_NOFIX,
+   "upper copy of a lower hard link has no index entry: its lower aliases show the lower file", "")
 PR(IX_DIR_NO_UPPER, index, ERROR, 0,
    "directory index entry without an upper handle", "Quarantine")
 PR(IX_DIR_UPPER_STALE, index, ERROR, 0,
    "directory index entry's upper handle resolves to nothing: the dir gives EIO", "Rewrite")
 PR(IX_EMPTY_DIR, index, NOTE, PF_NOFIX,
    "empty directory in W/index (tolerated)", "")
-PR(IX_UNKNOWN, index, ERROR, 0,
-   "unexpected entry in W/index: mount refused", "Move aside")
 
 /* ---- a container engine's store (--store): its own bookkeeping ---- */
 PR(SR_META_BAD, store, ERROR, PF_NOFIX,

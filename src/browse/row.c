@@ -49,6 +49,8 @@ void row_flags(const struct ovl_stack *s, const struct ovl_mentry *e, char *buf,
 		ADD("merged ");
 	if (e->flags & OVL_ME_IMPURE)
 		ADD("impure ");
+	if (e->flags & OVL_ME_INDEXED)
+		ADD("indexed ");
 	if (e->flags & OVL_ME_HARDLINK)
 		ADD("hardlink ");
 #undef ADD

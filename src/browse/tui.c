@@ -278,6 +278,8 @@ static void draw_details(struct view *v, int y0, int h, int w)
 								len ? ", " : "", v->s->layers[l].name,
 								kinds[k].word);
 		LINE("in:       %s", in);
+		if (wh.index_name[0])
+			LINE("index:    W/index/%s (copied up through another link)", wh.index_name);
 		switch (wh.origin) {
 		case OVL_WO_NONE:
 			break;

@@ -12,9 +12,11 @@
 
 #include "overlay/changes.h"
 #include "overlay/fsck.h"
+#include "overlay/mview.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "check/internal.h"
+#include "strset.h"
 #include "walk.h"
 
 static const char *const kind_names[] = {
@@ -31,10 +33,34 @@ const char *ovl_change_name(enum ovl_change_kind kind)
 	return (unsigned)kind < OVL_ARRAY_SIZE(kind_names) ? kind_names[kind] : "?";
 }
 
+/*
+ * The changes are held until the walk ends: a rename leaves a whiteout at
+ * the old name, and whether a whiteout is that bookkeeping or a deletion
+ * is known only once every redirect of the upper has been seen (the new
+ * name may come after the old one, or in another dir).
+ */
 struct walk_arg {
-	ovl_change_fn fn;
-	void *arg;
+	struct ovl_change *v;	/* held in walk order; path and from owned */
+	size_t n, cap;
+	struct ovl_strset *moved_from;	/* the lower paths renamed entries show */
 };
+
+static void hold(struct walk_arg *w, const struct ovl_change *ch)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 64;
+		w->v = ovl_xrealloc(w->v, w->cap * sizeof(*w->v));
+	}
+	struct ovl_change *h = &w->v[w->n++];
+	*h = *ch;
+	char *path = ovl_xmalloc(ch->pathlen + 1);
+	memcpy(path, ch->path, ch->pathlen);
+	path[ch->pathlen] = '\0';
+	h->path = path;
+	h->from = ch->from ? ovl_xstrdup(ch->from) : NULL;
+	if (ch->from)
+		ovl_strset_add(w->moved_from, ch->from, strlen(ch->from));
+}
 
 /* An absolute redirect as is; a relative one beside the entry. */
 static char *redirect_path(const struct ovl_ctx *c, const struct ovl_node *n, const char *rd)
@@ -94,8 +120,36 @@ static void hook(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_
 	} else {
 		ch.kind = below ? OVL_CH_MODIFIED : OVL_CH_ADDED;
 	}
-	w->fn(&ch, w->arg);
+	hold(w, &ch);
 	free(from);
+}
+
+/* A lower hard link the index says was copied up through another name:
+ * the kernel shows the copy at this name too. */
+static void indexed(const char *path, const struct ovl_mentry *e, void *arg)
+{
+	struct ovl_change ch = {
+		.kind = e->flags & OVL_ME_METACOPY ? OVL_CH_METADATA : OVL_CH_MODIFIED,
+		.path = path,
+		.pathlen = strlen(path),
+		.type = e->st.st_mode & S_IFMT,
+	};
+	hold(arg, &ch);
+}
+
+/* Walk order: parents before children, names in strcmp order; as bytes,
+ * with '/' below every byte a name can hold. */
+static int cmp_paths(const void *a, const void *b)
+{
+	const struct ovl_change *x = a, *y = b;
+	size_t n = x->pathlen < y->pathlen ? x->pathlen : y->pathlen;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char p = (unsigned char)x->path[i], q = (unsigned char)y->path[i];
+		if (p != q)
+			return p == '/' ? -1 : q == '/' ? 1 : p - q;
+	}
+	return x->pathlen < y->pathlen ? -1 : x->pathlen > y->pathlen;
 }
 
 int ovl_changes(struct ovl_stack *s, ovl_change_fn fn, void *arg)
@@ -104,12 +158,13 @@ int ovl_changes(struct ovl_stack *s, ovl_change_fn fn, void *arg)
 	struct ovl_fsck_opts o = { .upper_only = true };
 	struct ovl_fsck_stats stats;
 	struct ovl_ctx c;
-	struct walk_arg w = { fn, arg };
+	struct walk_arg w = { .moved_from = ovl_strset_new() };
 	FILE *null = fopen("/dev/null", "w");
 
 	if (!null || !s->has_upper) {
 		if (null)
 			fclose(null);
+		ovl_strset_free(w.moved_from);
 		return s->has_upper ? 8 : 0;
 	}
 	ovl_report_init(&r, OVL_MODE_NO, null);
@@ -119,6 +174,23 @@ int ovl_changes(struct ovl_stack *s, ovl_change_fn fn, void *arg)
 	ovl_walk_layer(&c, 0);
 	ovl_ctx_free(&c);
 	fclose(null);
+	size_t walked = w.n;
+	ovl_mview_indexed(s, indexed, &w);
+	if (w.n > walked)
+		qsort(w.v, w.n, sizeof(*w.v), cmp_paths);
+	for (size_t i = 0; i < w.n; i++) {
+		struct ovl_change *ch = &w.v[i];
+		/* The lower entry at a renamed entry's old name is shown at the
+		 * new one: the whiteout there only keeps it from showing twice. */
+		bool rename_bookkeeping = ch->kind == OVL_CH_DELETED &&
+			ovl_strset_has(w.moved_from, ch->path, ch->pathlen);
+		if (!rename_bookkeeping)
+			fn(ch, arg);
+		free((char *)ch->path);
+		free((char *)ch->from);
+	}
+	free(w.v);
+	ovl_strset_free(w.moved_from);
 	return r.operational ? 8 : 0;
 }
 

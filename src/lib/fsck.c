@@ -75,6 +75,7 @@ void ovl_ctx_free(struct ovl_ctx *c)
 	free(c->copy_matched);
 	free(c->path);
 	ovl_strset_free(c->redirects);
+	ovl_strset_free(c->upper_redirects);
 	ovl_hlinks_free(c->hlinks);
 	ovl_strset_free(c->dirorigins);
 	ovl_strset_free(c->copied_inodes);
@@ -95,13 +96,14 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		c.plan = &plan;
 
 	pass(&c, &npass, "the stack");
-	if (ovl_check_mountable(&c) && r->mode != OVL_MODE_NO) {
-		/* layers the kernel would not take as one stack: a fix judged
-		 * on them as one could be wrong, so report only */
-		fputs("not repairing: the kernel would refuse these layers as one stack\n",
-		      r->out);
-		r->mode = OVL_MODE_NO;
-		c.plan = NULL;
+	if (ovl_check_mountable(&c)) {
+		/* Layers the kernel would not take as one stack: whatever a
+		 * walk judged on them as one would be noise, and a fix could
+		 * be wrong. The reasons are the whole report. */
+		if (r->mode != OVL_MODE_NO)
+			fputs("not repairing: the kernel would refuse these layers as one stack\n",
+			      r->out);
+		goto done;
 	}
 	ovl_check_stack_roots(&c);
 
@@ -164,6 +166,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 			fputs("cancelled: no further change was made; run again to finish\n",
 			      r->out);
 	}
+done:
 	ovl_plan_free(&plan);
 	ovl_progress_end(r->progress);
 

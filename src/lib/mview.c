@@ -244,6 +244,83 @@ static void origin_now(struct ovl_stack *s, const struct ovl_fh *fh, struct ovl_
 	ovl_ctx_free(&c);
 }
 
+/*
+ * The W/index entry of the lower non-dir `name` (lstat `lst`) of `layer`:
+ * with the index in use the kernel looks every lower non-dir up there by
+ * its file handle, and one found is the overlay inode: a hard link copied
+ * up through another name is seen, changed, at this one too. Only a lower
+ * inode with other links can have been copied up under another name
+ * (with nfs_export every copy-up is indexed, so any). The handle carries
+ * the lower fs uuid or a null one (uuid=null/off, or the kernel's choice
+ * for one fs), so both names are tried. True with its hex name and lstat
+ * when the entry is of the lower's type (another type is a bad index: EIO
+ * in the kernel, a problem for fsck.overlay, not shown here).
+ */
+static bool index_entry(struct ovl_stack *s, int dirfd, const char *name, int layer,
+			const struct stat *lst, char hex[OVL_FH_HEX_MAX], struct stat *ist)
+{
+	static const uint8_t null_uuid[16];
+	struct ovl_fh fh;
+
+	if (!s->index || s->indexfd < 0 || layer <= 0 || S_ISDIR(lst->st_mode) ||
+	    (lst->st_nlink < 2 && !s->nfs_export) ||
+	    ovl_fh_of_at(dirfd, name, s->layers[layer].uuid, &fh) < 0)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		if (i == 1) {
+			if (ovl_fh_uuid_is_null(&fh))
+				break;
+			memcpy(fh.uuid, null_uuid, sizeof(fh.uuid));
+		}
+		ovl_fh_to_hex(&fh, hex);
+		if (ovl_stat_at(s->indexfd, hex, ist) == 0)
+			return (ist->st_mode & S_IFMT) == (lst->st_mode & S_IFMT) &&
+			       !ovl_is_whiteout_stat(ist);
+	}
+	return false;
+}
+
+/*
+ * A lower entry that the index says was copied up: shown as the kernel
+ * shows it, the index entry's owner, mode, times and size (its data the
+ * upper copy's, or the lower's while it is a metacopy file), its link
+ * count from the nlink xattr.
+ */
+static void follow_index(struct ovl_stack *s, int dirfd, const char *name, struct ovl_mentry *e)
+{
+	char hex[OVL_FH_HEX_MAX], nl[32];
+	struct stat ist;
+	struct ovl_nlink parsed;
+
+	if (!index_entry(s, dirfd, name, e->layer, &e->st, hex, &ist))
+		return;
+	struct stat lst = e->st;
+	e->st = ist;	/* its own link count is the kernel's fallback */
+	ssize_t n = ovl_xattr_get_at(s->indexfd, hex, ovl_xattr_name(s->ns, OVL_XA_NLINK), nl,
+				     sizeof(nl) - 1);
+	if (n > 0 && ovl_nlink_parse(nl, (size_t)n, &parsed) == 0) {
+		long v = ovl_nlink_apply(&parsed, (long)ist.st_nlink, (long)lst.st_nlink);
+		if (v > 0)
+			e->st.st_nlink = (nlink_t)v;
+	}
+	if (ovl_xattr_get_at(s->indexfd, hex, ovl_xattr_name(s->ns, OVL_XA_METACOPY), NULL, 0) >= 0) {
+		/* its data is the lower inode's: this entry, or the data a
+		 * lower metacopy file leads to */
+		if (!(e->flags & OVL_ME_METACOPY))
+			e->data_layer = e->layer;
+		e->flags |= OVL_ME_METACOPY;
+		e->st.st_blocks = lst.st_blocks;
+	} else {
+		e->flags &= ~OVL_ME_METACOPY;
+		e->data_layer = -1;
+	}
+	e->flags |= OVL_ME_INDEXED | OVL_ME_ORIGIN;
+	e->origin = OVL_WO_SAME;	/* its name is this inode's handle */
+	if (e->st.st_nlink > 1)
+		e->flags |= OVL_ME_HARDLINK;
+	e->layer = 0;
+}
+
 /* The entry `name` of one layer's dir, with its overlay marks. */
 static void describe(struct ovl_stack *s, int dirfd, const char *name, int layer,
 		     const struct ovl_below *below, struct ovl_mentry *e)
@@ -341,6 +418,8 @@ int ovl_mview_list(struct ovl_stack *s, const char *path, bool hidden, struct ov
 			if (wh) {
 				e.flags |= OVL_ME_WHITEOUT;
 				e.hidden = true;
+			} else if (layer > 0) {
+				follow_index(s, fd, names[i], &e);
 			}
 			if (e.hidden && !hidden) {
 				free(e.name);
@@ -411,6 +490,17 @@ int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *na
 			errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 			break;
 		}
+		/* a lower hard link copied up whole under another name: the
+		 * kernel reads the index entry's data (one name, no symlink) */
+		char hex[OVL_FH_HEX_MAX];
+		struct stat ist;
+		if (k >= 0 && index_entry(s, dfd, name, layer, &st, hex, &ist) &&
+		    ovl_xattr_get_at(s->indexfd, hex, ovl_xattr_name(s->ns, OVL_XA_METACOPY), NULL,
+				     0) < 0) {
+			fd = openat(s->indexfd, hex,
+				    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			break;
+		}
 		if (ovl_xattr_get_at(dfd, name, ovl_xattr_name(s->ns, OVL_XA_METACOPY), NULL, 0) < 0) {
 			fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 			break;
@@ -469,6 +559,34 @@ static char kind_of(const struct stat *st)
 	return 'o';
 }
 
+/* The overlay xattrs of the upper inode of `name`: at `name` in the upper
+ * dir `fd`, or the index entry `fname` in W/index. */
+static void upper_xattrs(struct ovl_stack *s, const struct ovl_below *below, int fd,
+			 const char *fname, const char *name, struct ovl_mwhere *w)
+{
+	unsigned char mc[OVL_XATTR_MAX];
+	char nl[sizeof(w->nlink)];
+	struct ovl_nlink parsed;
+	struct ovl_fh fh;
+
+	if (read_origin(s, fd, fname, &fh, w)) {
+		compare_origin(s, below, name, &fh, w);
+		if (w->origin == OVL_WO_OTHER)
+			origin_now(s, &fh, w);
+	}
+	ssize_t n = ovl_xattr_get_at(fd, fname, ovl_xattr_name(s->ns, OVL_XA_METACOPY), mc,
+				     sizeof(mc));
+	if (n >= 0) {
+		w->has_metacopy = true;
+		w->metacopy_err = ovl_metacopy_parse(mc, (size_t)n, &w->metacopy);
+	}
+	n = ovl_xattr_get_at(fd, fname, ovl_xattr_name(s->ns, OVL_XA_NLINK), nl, sizeof(nl) - 1);
+	if (n >= 0) {
+		w->nlink_ok = ovl_nlink_parse(nl, (size_t)n, &parsed) == 0;
+		ovl_escape(nl, (size_t)n, w->nlink, sizeof(w->nlink));
+	}
+}
+
 int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 		    struct ovl_mwhere *w)
 {
@@ -491,35 +609,24 @@ int ovl_mview_where(struct ovl_stack *s, const char *dirpath, const char *name,
 		errno = e;
 		return -1;
 	}
-	if (up >= 0 && ovl_stat_at(up, name, &st) == 0) {
-		unsigned char mc[OVL_XATTR_MAX];
-		char nl[sizeof(w->nlink)];
-		struct ovl_nlink parsed;
+	bool in_upper = up >= 0 && ovl_stat_at(up, name, &st) == 0;
+	if (in_upper) {
 		w->kind[0] = kind_of(&st);
-		struct ovl_fh fh;
-		if (read_origin(s, up, name, &fh, w)) {
-			compare_origin(s, &below, name, &fh, w);
-			if (w->origin == OVL_WO_OTHER)
-				origin_now(s, &fh, w);
-		}
+		upper_xattrs(s, &below, up, name, name, w);
 		redirect_target(s, up, &below, name, &st, w);
-		ssize_t n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_METACOPY), mc,
-					     sizeof(mc));
-		if (n >= 0) {
-			w->has_metacopy = true;
-			w->metacopy_err = ovl_metacopy_parse(mc, (size_t)n, &w->metacopy);
-		}
-		n = ovl_xattr_get_at(up, name, ovl_xattr_name(s->ns, OVL_XA_NLINK), nl,
-				     sizeof(nl) - 1);
-		if (n >= 0) {
-			w->nlink_ok = ovl_nlink_parse(nl, (size_t)n, &parsed) == 0;
-			ovl_escape(nl, (size_t)n, w->nlink, sizeof(w->nlink));
-		}
 	}
+	bool top_lower = !in_upper;
 	for (int k = 0; k < below.n; k++) {
 		int l = below.d[k].layer;
-		if (below.d[k].fd >= 0 && l < w->nlayers && ovl_stat_at(below.d[k].fd, name, &st) == 0)
-			w->kind[l] = kind_of(&st);
+		if (below.d[k].fd < 0 || l >= w->nlayers || ovl_stat_at(below.d[k].fd, name, &st) < 0)
+			continue;
+		w->kind[l] = kind_of(&st);
+		/* the entry the merged view shows: its copy-up may be indexed */
+		struct stat ist;
+		if (top_lower && !ovl_is_whiteout_stat(&st) &&
+		    index_entry(s, below.d[k].fd, name, l, &st, w->index_name, &ist))
+			upper_xattrs(s, &below, s->indexfd, w->index_name, name, w);
+		top_lower = false;
 	}
 	if (up >= 0)
 		close(up);
@@ -592,6 +699,10 @@ static int cost_dir(struct ovl_stack *s, const char *path, int depth, struct ovl
 		bool reg = S_ISREG(e->st.st_mode), dir = S_ISDIR(e->st.st_mode);
 		int len = snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "",
 				   e->name);
+		/* its inode is an upper alias's (counted there: du counts a
+		 * hard link once), its lower inode that alias's too */
+		if (e->flags & OVL_ME_INDEXED)
+			continue;
 		if (e->layer == 0) {
 			if (reg && !(e->flags & (OVL_ME_METACOPY | OVL_ME_WHITEOUT))) {
 				c->upper_bytes += (unsigned long long)e->st.st_size;
@@ -638,4 +749,53 @@ int ovl_mview_cost(struct ovl_stack *s, const char *path, struct ovl_mcost *c)
 {
 	memset(c, 0, sizeof(*c));
 	return cost_dir(s, path, 0, c);
+}
+
+/* W/index holds a non-dir copy-up (not a whiteout): a lower alias may show it. */
+static bool index_has_copies(struct ovl_stack *s)
+{
+	size_t n = 0;
+	bool any = false;
+	char **names;
+
+	if (!s->index || s->indexfd < 0 || !(names = ovl_dir_names(s->indexfd, "", &n)))
+		return false;
+	for (size_t i = 0; i < n && !any; i++) {
+		struct stat st;
+		any = ovl_stat_at(s->indexfd, names[i], &st) == 0 && !S_ISDIR(st.st_mode) &&
+		      !ovl_is_whiteout_stat(&st);
+	}
+	ovl_dir_names_free(names);
+	return any;
+}
+
+static void indexed_dir(struct ovl_stack *s, const char *path, int depth, ovl_mview_fn fn,
+			void *arg)
+{
+	struct ovl_mdir d;
+
+	if (depth > 512 || ovl_mview_list(s, path, false, &d) < 0)
+		return;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct ovl_mentry *e = &d.e[i];
+		bool lower_part = e->layer > 0 || (e->flags & OVL_ME_MERGED);
+		if (!(e->flags & OVL_ME_INDEXED) && !(S_ISDIR(e->st.st_mode) && lower_part))
+			continue;	/* an upper-only or opaque dir has no lower aliases */
+		size_t plen = strlen(path);
+		char *child = ovl_xmalloc(plen + strlen(e->name) + 2);
+		sprintf(child, "%s%s%s", path, plen > 1 ? "/" : "", e->name);
+		if (e->flags & OVL_ME_INDEXED)
+			fn(child, e, arg);
+		else
+			indexed_dir(s, child, depth + 1, fn, arg);
+		free(child);
+	}
+	ovl_mdir_free(&d);
+}
+
+int ovl_mview_indexed(struct ovl_stack *s, ovl_mview_fn fn, void *arg)
+{
+	if (index_has_copies(s))
+		indexed_dir(s, "/", 0, fn, arg);
+	return 0;
 }

@@ -64,6 +64,19 @@ long ovl_nlink_apply(const struct ovl_nlink *nl, long upper_nlink, long lower_nl
 	return (nl->base == 'L' ? lower_nlink : upper_nlink) + nl->diff;
 }
 
+long ovl_nlink_kernel(const void *val, size_t size, long upper_nlink, long lower_nlink,
+		      long fallback)
+{
+	struct ovl_nlink nl;
+	long v;
+
+	/* A lower inode with one link never had its links counted. */
+	if (lower_nlink == 1 || !val || ovl_nlink_parse(val, size, &nl) < 0)
+		return fallback;
+	v = ovl_nlink_apply(&nl, upper_nlink, lower_nlink);
+	return v > 0 ? v : fallback;
+}
+
 void ovl_nlink_format(const struct ovl_nlink *nl, char *buf, size_t size)
 {
 	/* The kernel writes "U%+i" / "L%+i". */

@@ -42,9 +42,45 @@ static void path_pop(struct ovl_ctx *c, size_t len)
 }
 
 
+/*
+ * --copy-up PATH...: only what lies at, below or above (a parent of) a
+ * named path concerns the copy; the stack's own problems always do.
+ */
+static bool copyup_scope(const struct ovl_ctx *c, const char *layer, const char *path,
+			 size_t pathlen)
+{
+	if (!c->o->copy_up || !c->o->ncopy_paths || !strcmp(layer, "stack"))
+		return true;
+	if (!c->layer && (!strcmp(layer, "index") || !strcmp(layer, "work")))
+		return false;
+	if (pathlen == (size_t)-1)
+		pathlen = strlen(path);
+	for (size_t i = 0; i < c->o->ncopy_paths; i++) {
+		const char *p = c->o->copy_paths[i];
+		size_t len = strlen(p);
+		size_t n = len < pathlen ? len : pathlen;
+		const char *longer = len < pathlen ? path : p;
+		/* one is the other, or a parent of it */
+		if (!strncmp(p, path, n) &&
+		    (len == pathlen || n == 1 || longer[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 static bool report(struct ovl_ctx *c, const char *layer, const char *path, size_t pathlen,
 		   enum ovl_problem_code code, const char *detail, bool fixable)
 {
+	if (!copyup_scope(c, layer, path, pathlen))
+		return false;
+	/* --copy-up copies data: of the repairs only the preen-safe ones
+	 * within its scope (a parent's impure mark a cut copy-up left), never
+	 * a quarantine (ovl_plan_at); a file with another problem is left as
+	 * it is, with its problem (exit 4) */
+	if (c->o->copy_up) {
+		const struct ovl_problem_def *def = ovl_problem_def(code);
+		fixable = fixable && def && (def->flags & PF_PREEN);
+	}
 	struct ovl_pctx p = {
 		.layer = layer,
 		.path = path,
@@ -83,6 +119,8 @@ bool ovl_report_fix_at(struct ovl_ctx *c, const char *layer, const char *path,
 void ovl_plan_at(struct ovl_ctx *c, enum ovl_fix_op op, int layer, const char *path,
 		 size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len)
 {
+	if (c->o->copy_up && (op == OVL_FIX_QUARANTINE || op == OVL_FIX_QUARANTINE_WH))
+		return;		/* its problem stays: counted left, not fixed */
 	if (c->plan)
 		ovl_plan_add(c->plan, op, layer, path, pathlen, xattr, val, len, c->r->seq);
 }
@@ -264,7 +302,13 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	}
 	n.whiteout = ovl_is_whiteout_stat(&n.st);
 	n.xwhiteout = ovl_xattrs_has(&n.xa, OVL_XA_WHITEOUT);
-	if (ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN) || ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT))
+	/* The kernel marks a dir impure for entries that carry an origin
+	 * (their inode numbers come from it) and for renamed dirs; a hard
+	 * link of a metacopy file gets a redirect but no origin, and its
+	 * parent no mark; nor does an empty origin (copied from a lower that
+	 * has no file handles: no inode number to take from it). */
+	if ((ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN) && n.xa.len[OVL_XA_ORIGIN] > 0) ||
+	    (S_ISDIR(n.st.st_mode) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT)))
 		f->impure_needed = true;
 
 	bool is_dir = S_ISDIR(n.st.st_mode);
@@ -286,9 +330,11 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 			.redirect = (is_dir || metacopy) ? usable_redirect(c, &n) : NULL,
 			.is_dir = is_dir,
 			.want_data = metacopy,
+			/* blocks: its data may be its own, compared with the lower's */
 			.want_data_fd = metacopy &&
 					(n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN ||
-					 c->s->verity == OVL_VERITY_REQUIRE || c->o->copy_up),
+					 c->s->verity == OVL_VERITY_REQUIRE || c->o->copy_up ||
+					 n.st.st_blocks > 0),
 			.want_fh = origin || (upper && (n.whiteout || n.xwhiteout)),
 			.layer = c->layer->idx,
 		};
@@ -319,9 +365,12 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 		ovl_check_metacopy(c, &n, &res);
 	/* Copy up only what checks clean: a metacopy file with a problem
 	 * is repaired (or left) first. */
-	if (c->o->copy_up && metacopy && upper && c->r->errors == before &&
-	    res.data_status == OVL_DATA_OK)
-		ovl_copyup_plan(c, &n, &res);
+	if (c->o->copy_up && metacopy && upper) {
+		if (c->r->errors == before && res.data_status == OVL_DATA_OK)
+			ovl_copyup_plan(c, &n, &res);
+		else
+			ovl_copyup_skip(c);
+	}
 	if (origin) {
 		/* A metacopy file without data is one problem, not two; a dir
 		 * whose redirect cannot be followed was not looked up where

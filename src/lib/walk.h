@@ -56,6 +56,7 @@ struct ovl_ctx {
 	size_t pathcap;
 	const struct ovl_layer *layer;	/* layer being walked */
 	struct ovl_strset *redirects;	/* redirect targets seen in this layer */
+	struct ovl_strset *upper_redirects; /* upper dirs by redirect target, for the lowers' */
 	int *mountfd;		/* per layer: O_RDONLY root for open_by_handle_at */
 	int max_depth;
 	struct ovl_plan *plan;	/* fixes accepted so far */

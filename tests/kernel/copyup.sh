@@ -464,9 +464,10 @@ sc_copyup_dataonly() {
 # fs-verity, fsverity(1) computes the digest.  good's metacopy xattr
 # holds the right digest (00 24 00 01 + 32 bytes), bad's a wrong one.
 # Under verity=on the kernel reads neither (EIO without fs-verity on the
-# lower); the man page: bad is MC_DIGEST_MISMATCH, quarantined by -y and
-# never copied; good is MC_VERITY_MISSING "the data matches", its digest
-# dropped by -y, then it checks clean and is copied.  Under verity=off
+# lower); the man page: bad is MC_DIGEST_MISMATCH, never copied, and
+# quarantined by fsck -y (never by --copy-up); good is MC_VERITY_MISSING
+# "the data matches", skipped by --copy-up, its digest dropped by fsck -y,
+# then it checks clean and is copied.  Under verity=off
 # good is copied at once, digest and all.
 cu_verity_stack() {
 	OPTS=$(std_opts "$MCI,$1")
@@ -503,9 +504,26 @@ sc_copyup_verity() {
 	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "-n changed the layers"
 	rp_done "$SC: -n: bad MC_DIGEST_MISMATCH, good MC_VERITY_MISSING, only plain listed, exit 4"
 
+	# --copy-up repairs nothing it would have to quarantine or rewrite:
+	# bad and good are skipped with their problems, plain is copied
 	_bad=
+	snapshot "$S/snap.bg" "$U/bad" "$U/good"
 	run_fsck --copy-up -y -o "$OPTS"
 	grep -q "^copy up upper:/bad" "$S/fsck.out" && rp_bad "bad was copied"
+	grep -q "^copy up upper:/good" "$S/fsck.out" && rp_bad "good was copied"
+	grep -qF "not copying up upper:/bad: its problem" "$S/fsck.out" || rp_bad "bad not said skipped"
+	grep -qF "not copying up upper:/good: its problem" "$S/fsck.out" || rp_bad "good not said skipped"
+	[ -z "$(k2_quarantined 'upper%bad')" ] || rp_bad "bad was quarantined"
+	snapshot "$S/snap.ag" "$U/bad" "$U/good"
+	cmp -s "$S/snap.bg" "$S/snap.ag" || rp_bad "bad or good changed"
+	cu_copied "$L1" plain:plain
+	rp_rc 5
+	rp_done "$SC: --copy-up -y: bad and good skipped with their problems, untouched; plain copied; exit 5"
+
+	# fsck.overlay -y repairs: bad quarantined, good's digest dropped;
+	# then --copy-up copies good
+	_bad=
+	run_fsck -y -o "$OPTS"
 	rp_is_wh "$U/bad"	# the lower bad would show through
 	_q=$(k2_quarantined 'upper%bad')
 	if [ -n "$_q" ]; then
@@ -515,20 +533,16 @@ sc_copyup_verity() {
 	else
 		rp_bad "bad is not in W/overlay-fsck.quarantine/TIME/upper%bad"
 	fi
-	grep -qF "MC_VERITY_MISSING upper:/good:" "$S/fsck.out" || rp_bad "no MC_VERITY_MISSING upper:/good"
 	[ "$(xattr_hex metacopy "$U/good")" = 0x ] ||
 		rp_bad "good: metacopy $(xattr_hex metacopy "$U/good"), not the empty form"
-	cu_copied "$L1" plain:plain
-	rp_done "$SC: -y: bad quarantined as it was (not copied; a whiteout in its place), good's digest dropped, plain copied"
-	_bad=
 	rp_rc 1
-	rp_done "$SC: -y exits 1 (every problem was dealt with)"
+	rp_done "$SC: -y: bad quarantined as it was (a whiteout in its place), good's digest dropped, exit 1"
 
 	_bad=
 	run_fsck --copy-up -y -o "$OPTS"
 	rp_rc 1
 	cu_copied "$L1" good:good
-	rp_done "$SC: -y again: good (right digest, now checked clean) copied"
+	rp_done "$SC: --copy-up -y again: good (right digest, now checked clean) copied"
 	cu_recheck "$SC"
 	expect_kernel "$SC: kernel: good and plain read their data, bad is gone" '
 		cmp $M/good $L1/good; cmp $M/plain $L1/plain

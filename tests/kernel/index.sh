@@ -33,16 +33,17 @@ sc_ix_bad_name() {
 	expect_mount_fails "$SC" EINVAL
 }
 
-# A named pipe with a hex name in W/index (a tool's leftover): not a
-# regular file, no origin.  A non-hex dir ("backup") is IX_BAD_NAME.
-scenario ix_unknown
-sc_ix_unknown() {
-	stack_new ix_unknown
+# A named pipe with a hex name in W/index (a tool's leftover) and no
+# origin: nfs_export indexes fifos too, so it is an entry without its
+# origin.  A non-hex dir ("backup") is IX_BAD_NAME.
+scenario ix_fifo_no_origin
+sc_ix_fifo_no_origin() {
+	stack_new ix_fifo_no_origin
 	ix_build || return
 	_fifo=$(echo "$IX" | sed 's/.$/0/')
 	[ "$_fifo" = "$IX" ] && _fifo=$(echo "$IX" | sed 's/.$/1/')
 	mkfifo "$W/index/$_fifo"
-	expect_problem "$SC" IX_UNKNOWN "index:/$_fifo"
+	expect_problem "$SC" IX_NO_ORIGIN "index:/$_fifo"
 	expect_mount_fails "$SC" ENODATA
 }
 
@@ -62,7 +63,8 @@ sc_ix_nlink_bad() {
 	stack_new ix_nlink_bad
 	ix_build 3 || return
 	setfattr -x trusted.overlay.nlink "$W/index/$IX"
-	expect_problem "$SC" IX_NLINK_BAD "index:/$IX|upper:/h/a"
+	# a note: any count written now would change what st_nlink shows
+	expect_note "$SC" IX_NLINK_BAD "index:/$IX"
 	expect_kernel "$SC: kernel: st_nlink falls back to the upper count (2 for 3 names)" '
 		test "$(stat -c %h $M/h/a $M/h/b $M/h/c | tr "\n" " ")" = "2 2 2 "
 	'
@@ -74,7 +76,7 @@ sc_ix_nlink_wrong() {
 	stack_new ix_nlink_wrong
 	ix_build || return
 	setfattr -n trusted.overlay.nlink -v "U+5" "$W/index/$IX"
-	expect_problem "$SC" IX_NLINK_WRONG "index:/$IX|upper:/h/a"
+	expect_note "$SC" IX_NLINK_WRONG "index:/$IX"
 	expect_kernel "$SC: kernel: st_nlink is 7 for 2 names" '
 		test "$(stat -c %h $M/h/a)" = 7
 	'
@@ -88,7 +90,9 @@ sc_ix_orphan() {
 	ix_build || return
 	setup 'ovl_mount "$OPTS"; rm $M/h/b; ovl_umount' || return
 	rm "$U/h/a"
-	expect_problem "$SC" IX_ORPHAN "index:/$IX"
+	# union nlink U-1 on the entry's one link: 0, the kernel's orphan,
+	# deleted at mount with nothing visible lost: a note
+	expect_note "$SC" IX_ORPHAN "index:/$IX"
 	expect_kernel "$SC: kernel: h/a shows the old lower data" '
 		test "$(cat $M/h/a)" = lowerdata
 	'
@@ -118,7 +122,9 @@ sc_ix_missing() {
 	stack_new ix_missing
 	ix_build || return
 	rm "$W/index/$IX"
-	expect_problem "$SC" IX_MISSING upper:/h/a
+	# what an index=off copy-up leaves too: a note, never linked back
+	# (h/b would then show h/a's data)
+	expect_note "$SC" IX_MISSING upper:/h/a
 	expect_kernel "$SC: kernel: h/b shows the old lower data, not h/a" '
 		test "$(cat $M/h/a)" = upperdata
 		test "$(cat $M/h/b)" = lowerdata
@@ -139,10 +145,10 @@ sc_ix_origin_mismatch() {
 		-v "$(xattr_hex origin "$U/o")" \
 		"$W/index/$IX"
 	expect_problem "$SC" IX_ORIGIN_MISMATCH "index:/$IX"
-	expect_kernel "$SC: kernel: link broken, the other file gives ESTALE" '
-		test "$(cat $M/h/a)" = upperdata
+	# which of h/a and o then gives ESTALE depends on which the kernel
+	# looks up first in its inode cache (seen both ways): not asserted
+	expect_kernel "$SC: kernel: link broken, h/b shows the lower data" '
 		test "$(cat $M/h/b)" = lowerdata
-		test "$(errno_of read $M/o)" = ESTALE
 	'
 	if [ -e "$W/index/$IX" ]; then
 		not_ok "$SC: kernel: the entry was deleted at mount"

@@ -28,8 +28,12 @@ kt_cleanup() {
 		awk -v r="$KT_ROOT/" 'index($2, r) == 1 { print $2 }' /proc/mounts |
 			sort -r | while read -r _m; do umount "$_m" 2>/dev/null; done
 	fi
+	# a device loop_done gave back may be another suite's by now:
+	# detach only those still backed by an image of this run
 	for _l in $KT_LOOPS; do
-		losetup -d "$_l" 2>/dev/null
+		case $(losetup -n -O BACK-FILE "$_l" 2>/dev/null) in
+		"$KT_ROOT"/*) losetup -d "$_l" 2>/dev/null ;;
+		esac
 	done
 	[ -n "$KT_ROOT" ] && [ -z "${KT_KEEP:-}" ] && rm -rf "$KT_ROOT"
 }

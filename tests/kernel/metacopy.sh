@@ -116,6 +116,25 @@ sc_mc_data_only_missing() {
 	expect_problem "$SC" MC_DATA_ONLY_MISSING lower1:/img/f1
 	expect_errno "$SC" lstat img/f1 OK
 	expect_errno "$SC" open img/f1 ENOENT
+	# -y: a whiteout in the upper hides the stub for good (rule 3 of
+	# issue 11: every listed path reads), a record keeps what it was
+	run_fsck -y -o "$OPTS"
+	_rc1=$FSCK_RC
+	run_fsck -n -o "$OPTS"
+	if [ "$_rc1" -eq 1 ] && [ "$FSCK_RC" -eq 0 ] &&
+	   [ "$(stat -c %F:%t,%T "$U/img/f1" 2>/dev/null)" = "character special file:0,0" ] &&
+	   grep -q "redirect 0x2f6f622f31" "$W/overlay-fsck.quarantine/hidden/lower1%img%f1" 2>/dev/null &&
+	   [ -f "$L1/img/f1" ]; then
+		ok "$SC: -y hides the stub by a whiteout, records it, lower untouched; then -n exits 0"
+	else
+		not_ok "$SC: -y hides the stub by a whiteout, records it, lower untouched; then -n exits 0"
+		diag "-y exit $_rc1, -n exit $FSCK_RC"
+		kt_show_fsck
+	fi
+	expect_kernel "$SC: kernel: every listed path reads, f1 gone, f2 reads its object" '
+		test "$(ls $M/img)" = f2
+		test "$(cat $M/img/f2)" = data-two
+	'
 }
 
 # A composefs-style digest in the metacopy xattr, but the lower data has

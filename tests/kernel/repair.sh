@@ -741,7 +741,20 @@ sc_fix_rd_loop() {
 	rp_base || return
 	rp_before || return
 	setfattr -n trusted.overlay.redirect -v /n "$U/n/b2"
-	rp_redirect_case RD_LOOP upper:/n/b2 n/b2 full
+	# /n is a new upper dir: nothing below has that path, so the kernel
+	# finds no target (not a loop); same fix, same view
+	rp_redirect_case RD_TARGET_MISSING upper:/n/b2 n/b2 full
+}
+
+# A dir redirected to its merged parent: /d/sub would show lower /d.
+scenario fix_rd_loop_merged
+sc_fix_rd_loop_merged() {
+	stack_new "$SC"
+	rp_base || return
+	mkdir "$U/d/sub"
+	rp_before || return
+	setfattr -n trusted.overlay.redirect -v /d "$U/d/sub"
+	rp_redirect_case RD_LOOP upper:/d/sub d/sub full
 }
 
 # A copy of the renamed dir, with its xattrs: the second one loses the

@@ -413,6 +413,106 @@ START_TEST(test_cost)
 }
 END_TEST
 
+/* The stack again, with index=on (the fixture opened it without W/index). */
+static void reopen_indexed(void)
+{
+	struct ovl_opts o;
+	char err[512], opt[2048];
+
+	ovl_stack_close(&st);
+	st_open = false;
+	snprintf(opt, sizeof(opt), "lowerdir=%s:%s,upperdir=%s,workdir=%s,metacopy=on,index=on",
+		 P("l1"), P("l2"), P("u"), P("w"));
+	ovl_opts_init(&o);
+	ck_assert_msg(ovl_opts_parse(&o, opt, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(ovl_stack_open(&st, &o, err, sizeof(err)) == OVL_STACK_OK, "%s", err);
+	st_open = true;
+	ovl_stack_detect(&st);
+}
+
+/* W/index/<hex of the handle of l1/d/NAME, with this uuid> */
+static const char *index_path(const char *name, const uint8_t uuid[16])
+{
+	static char path[OVL_FH_HEX_MAX + 16];
+	char hex[OVL_FH_HEX_MAX];
+	struct ovl_fh fh;
+	int dfd = open(P("l1/d"), O_RDONLY | O_DIRECTORY);
+
+	ck_assert_int_ge(dfd, 0);
+	ck_assert_int_eq(ovl_fh_of_at(dfd, name, uuid, &fh), 0);
+	close(dfd);
+	ovl_fh_to_hex(&fh, hex);
+	snprintf(path, sizeof(path), "w/index/%s", hex);
+	return path;
+}
+
+/*
+ * Lower hard links h1, h2 in lower1; h1 copied up whole through the index
+ * (as the kernel does with index=on: W/index/<handle hex>, linked at u/d/h1)
+ * and m1, m2 copied up as metacopy with mode 0600 under a null uuid. The
+ * lower-only h2 and m2 are then the index entries, as the kernel shows them.
+ */
+START_TEST(test_indexed_hardlink)
+{
+	static const uint8_t null_uuid[16];
+	struct ovl_mdir d;
+	struct ovl_mwhere w;
+	struct ovl_mcost c;
+
+	if (getuid() != 0)
+		return;
+	mkf("l1/d/h1", "lower h");
+	ck_assert_int_eq(link(P("l1/d/h1"), P("l1/d/h2")), 0);
+	mkf("l1/d/m1", "lower m");
+	ck_assert_int_eq(link(P("l1/d/m1"), P("l1/d/m2")), 0);
+	mkf("l1/d/single", "s");
+	mkd("w/index");
+	mkf("u/d/h1", "upper h!");
+	xset("u/d/h1", "trusted.overlay.nlink", "U+0");
+	ck_assert_int_eq(link(P("u/d/h1"), P("%s", index_path("h1", st.layers[1].uuid))), 0);
+	mkf("u/d/m1", "");
+	ck_assert_int_eq(truncate(P("u/d/m1"), 7), 0);
+	ck_assert_int_eq(chmod(P("u/d/m1"), 0600), 0);
+	xset("u/d/m1", "trusted.overlay.metacopy", "");
+	ck_assert_int_eq(link(P("u/d/m1"), P("%s", index_path("m1", null_uuid))), 0);
+	reopen_indexed();
+
+	ck_assert_int_eq(ovl_mview_list(&st, "/d", false, &d), 0);
+	const struct ovl_mentry *h2 = find(&d, "h2"), *m2 = find(&d, "m2");
+	const struct ovl_mentry *single = find(&d, "single");
+	ck_assert_ptr_nonnull(h2);
+	ck_assert_int_eq(h2->layer, 0);
+	ck_assert(h2->flags & OVL_ME_INDEXED);
+	ck_assert(!(h2->flags & OVL_ME_METACOPY));
+	ck_assert_int_eq(h2->st.st_size, 8);
+	ck_assert_uint_eq(h2->st.st_nlink, 2);	/* U+0: the upper inode's count */
+	ck_assert_ptr_nonnull(m2);
+	ck_assert_int_eq(m2->layer, 0);
+	ck_assert(m2->flags & OVL_ME_INDEXED);
+	ck_assert(m2->flags & OVL_ME_METACOPY);
+	ck_assert_int_eq(m2->data_layer, 1);
+	ck_assert_uint_eq(m2->st.st_mode & 07777, 0600);
+	ck_assert_ptr_nonnull(single);
+	ck_assert_int_eq(single->layer, 1);
+	ck_assert(!(single->flags & OVL_ME_INDEXED));
+	ovl_mdir_free(&d);
+
+	/* the data: the index entry's for a whole copy, the lower's for metacopy */
+	expect_data("/d", "h2", "upper h!");
+	expect_data("/d", "m2", "lower m");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "h2", &w), 0);
+	ck_assert_str_eq(w.index_name, index_path("h1", st.layers[1].uuid) + strlen("w/index/"));
+	ck_assert_str_eq(w.nlink, "U+0");
+	ck_assert_int_eq(w.kind[0], '-');
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "single", &w), 0);
+	ck_assert_str_eq(w.index_name, "");
+	/* h2 counted once, through u/d/h1 */
+	ck_assert_int_eq(ovl_mview_cost(&st, "/d", &c), 0);
+	ck_assert_uint_eq(c.upper_files, 3);	/* c, h1 and opq/mine */
+	ck_assert_uint_eq(c.upper_bytes, 7 + 8 + 1);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("mview");
@@ -427,6 +527,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_where);
 	tcase_add_test(tc, test_edit_one);
 	tcase_add_test(tc, test_cost);
+	tcase_add_test(tc, test_indexed_hardlink);
 	suite_add_tcase(s, tc);
 	return s;
 }

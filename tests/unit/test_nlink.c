@@ -104,6 +104,24 @@ START_TEST(test_apply_format)
 }
 END_TEST
 
+/* ovl_get_nlink's answers: the orphan rule of the index at mount. */
+START_TEST(test_kernel_count)
+{
+	/* no usable value, or a lower with one link: the fallback */
+	ck_assert_int_eq(ovl_nlink_kernel(NULL, 0, 1, 2, 0), 0);
+	ck_assert_int_eq(ovl_nlink_kernel("U*1", 3, 1, 2, 0), 0);
+	ck_assert_int_eq(ovl_nlink_kernel("U+1", 3, 1, 1, 0), 0);
+	ck_assert_int_eq(ovl_nlink_kernel("U+1", 3, 3, 1, 3), 3);
+	/* a count of 0 or less is unusable too */
+	ck_assert_int_eq(ovl_nlink_kernel("U-1", 3, 1, 2, 0), 0);
+	ck_assert_int_eq(ovl_nlink_kernel("L-2", 3, 1, 2, 7), 7);
+	/* an index entry kept for the lower aliases left: union nlink 1 */
+	ck_assert_int_eq(ovl_nlink_kernel("U+0", 3, 1, 2, 0), 1);
+	ck_assert_int_eq(ovl_nlink_kernel("L-1", 3, 1, 2, 0), 1);
+	ck_assert_int_eq(ovl_nlink_kernel("U+12", 4, 2, 3, 0), 14);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("nlink");
@@ -112,6 +130,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_valid);
 	tcase_add_test(tc, test_invalid);
 	tcase_add_test(tc, test_apply_format);
+	tcase_add_test(tc, test_kernel_count);
 	suite_add_tcase(s, tc);
 	return s;
 }

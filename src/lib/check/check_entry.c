@@ -111,25 +111,6 @@ static void check_xwhiteout(struct ovl_ctx *c, const struct ovl_node *n,
 	check_whiteout(c, n, res);
 }
 
-/*
- * A symlink planted to point at itself: harmless to us (never followed),
- * but a trap for whatever resolves paths in the merged view later.
- */
-static void check_symlink(struct ovl_ctx *c, const struct ovl_node *n)
-{
-	char target[4096];
-	ssize_t len = readlinkat(n->dirfd, n->name, target, sizeof(target) - 1);
-
-	if (len <= 0)
-		return;
-	target[len] = '\0';
-	const char *t = target;
-	while (t[0] == '.' && t[1] == '/')
-		t += 2;
-	if (strcmp(t, n->name) == 0 || strcmp(target, c->path) == 0)
-		ovl_report_here(c, PR_LY_SYMLINK_LOOP, target);
-}
-
 void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 		     const struct ovl_lookup_res *res)
 {
@@ -138,8 +119,6 @@ void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 	if (ovl_name_is_hostile(n->name))
 		ovl_report_here(c, PR_LY_NAME_CONTROL, NULL);
 	check_xattr_sanity(c, n);
-	if (S_ISLNK(n->st.st_mode))
-		check_symlink(c, n);
 
 	if (n->whiteout)
 		check_whiteout(c, n, res);

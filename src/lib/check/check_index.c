@@ -15,6 +15,7 @@
 #include "overlay/fh.h"
 #include "overlay/lookup.h"
 #include "overlay/nlink.h"
+#include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "../strset.h"
 #include "internal.h"
@@ -34,8 +35,8 @@ struct hl_entry {
 	unsigned covered;
 	bool used;
 	bool has_index;		/* an index entry is this inode */
+	bool lower_linked;	/* its origin has several links: the kernel indexes it */
 	char *alias;		/* path of its first upper alias */
-	char *hexname;		/* the index name its origin gives */
 	size_t rebased_len;	/* its origin is being re-based to this */
 	unsigned char rebased[OVL_FH_MAX_LEN];
 };
@@ -95,7 +96,6 @@ void ovl_hlinks_free(struct ovl_hlinks *hl)
 		return;
 	for (size_t i = 0; i < hl->cap; i++) {
 		free(hl->v[i].alias);
-		free(hl->v[i].hexname);
 	}
 	for (size_t i = 0; i < hl->nwhited; i++)
 		free(hl->whited[i]);
@@ -303,6 +303,59 @@ static void rewrite_origin(struct ovl_ctx *c, const char *path, const struct ovl
 	}
 }
 
+/*
+ * A metacopy mark on an entry no upper name shows (its aliases are
+ * judged by the upper walk): the lower aliases read the origin's data
+ * under this entry's size. An entry holding data blocks of another size
+ * than the origin's is a full copy whose mark hides its bytes.
+ */
+static void check_unaliased_metacopy(struct ovl_ctx *c, const char *path,
+				     const struct stat *st, const struct stat *lower)
+{
+	if (st->st_blocks == 0 || st->st_size == lower->st_size)
+		return;
+	int fd = openat(c->s->indexfd, path + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t d = lseek(fd, 0, SEEK_DATA);
+	close(fd);
+	if (d < 0 || d >= st->st_size)
+		return;
+	char detail[80];
+	snprintf(detail, sizeof(detail), "%lld bytes here, %lld in the origin",
+		 (long long)st->st_size, (long long)lower->st_size);
+	if (ovl_report_fix_at(c, "index", path, PR_MC_OWN_DATA, detail)) {
+		char wpath[OVL_FH_HEX_MAX + 512];
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+			    OVL_XA_METACOPY, NULL, 0);
+	}
+}
+
+/*
+ * A redirect the kernel will not follow makes every lookup that finds
+ * this entry fail (EINVAL), its lower aliases too. An index entry is
+ * found by its origin, so the data never needs the redirect: it goes.
+ */
+static void check_entry_redirect(struct ovl_ctx *c, const char *path, const struct ovl_xattrs *xa)
+{
+	const char *rd = (const char *)xa->val[OVL_XA_REDIRECT];
+	bool absolute;
+
+	if (!ovl_xattrs_has(xa, OVL_XA_REDIRECT) || !rd)
+		return;
+	enum ovl_redirect_err err = ovl_redirect_parse(rd, xa->len[OVL_XA_REDIRECT], &absolute);
+	if (err == OVL_RD_OK || err == OVL_RD_TOO_LONG)
+		return;
+	if (ovl_report_fix_at(c, "index", path, PR_RD_INVALID, ovl_redirect_strerror(err))) {
+		char wpath[OVL_FH_HEX_MAX + 512];
+		snprintf(wpath, sizeof(wpath), "/index%s", path);
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
+			    OVL_XA_REDIRECT, NULL, 0);
+	}
+}
+
 static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 			     const struct stat *st, const struct ovl_xattrs *xa,
 			     const char *path)
@@ -353,48 +406,64 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 		}
 		ovl_report_at(c, "index", path, PR_IX_STALE, NULL);
 		return;		/* no lower count to judge nlink by */
-	} else if (st->st_nlink <= 1) {
+	}
+
+	/* An entry with upper aliases is their inode: the upper walk judged
+	 * its metacopy mark and, on a metacopy file, its redirect (which
+	 * leads to the data there). A redirect left on a full copy (a
+	 * metacopy file linked, then written) is read when a lower alias
+	 * finds the entry: only here is it seen. */
+	bool mc = S_ISREG(st->st_mode) && ovl_xattrs_has(xa, OVL_XA_METACOPY);
+	if (st->st_nlink <= 1 || !mc)
+		check_entry_redirect(c, path, xa);
+	if (st->st_nlink <= 1 && mc)
+		check_unaliased_metacopy(c, path, st, &lst);
+
+	const char *v = ovl_xattrs_has(xa, OVL_XA_NLINK) ? (const char *)xa->val[OVL_XA_NLINK] :
+							   NULL;
+	size_t vlen = v ? xa->len[OVL_XA_NLINK] : 0;
+	long lower_nlink = (long)lst.st_nlink;
+
+	/* The kernel's own orphan rule (ovl_verify_index): no upper alias and
+	 * a union link count of 0. It deletes such an entry at mount and no
+	 * name shows it; any other entry without alias holds the data its
+	 * remaining lower aliases show. */
+	if (st->st_nlink <= 1 && ovl_nlink_kernel(v, vlen, (long)st->st_nlink, lower_nlink, 0) == 0) {
 		quarantine(c, path, PR_IX_ORPHAN, NULL);
 		return;
 	}
+	/* A lower with one link: the kernel never reads the count. */
+	if (lower_nlink == 1)
+		return;
 
 	/*
 	 * Visible links: every upper alias, plus the lower links that no
 	 * upper alias covers and no upper whiteout deletes. Lower aliases
 	 * hidden by an opaque or removed parent dir cannot be seen from
-	 * here, so this is an upper bound: a fix never sets less, which
-	 * could make the kernel drop the entry while names remain.
+	 * here, so this is an upper bound.
 	 */
 	struct hl_entry *e = hl_get(c, st->st_ino, false);
 	long aliases = (long)st->st_nlink - 1;
-	long lower_nlink = lower_alive ? (long)lst.st_nlink : 0;
 	long hidden = (long)(e ? e->covered : 0) + (long)whited_count(c, name_fh);
 	long most = aliases + (lower_nlink > hidden ? lower_nlink - hidden : 0);
-	struct ovl_nlink nl, want = { 'U', most - (long)st->st_nlink };
-	char wantbuf[24];
-	const char *v = (const char *)xa->val[OVL_XA_NLINK];
-	bool ok = ovl_xattrs_has(xa, OVL_XA_NLINK) && v &&
-		  ovl_nlink_parse(v, xa->len[OVL_XA_NLINK], &nl) == 0;
+	struct ovl_nlink nl;
+	bool ok = v && ovl_nlink_parse(v, vlen, &nl) == 0;
 	long value = ok ? ovl_nlink_apply(&nl, (long)st->st_nlink, lower_nlink) : 0;
-	enum ovl_problem_code code = PR_IX_NLINK_BAD;
 
-	ovl_nlink_format(&want, wantbuf, sizeof(wantbuf));
 	if (ok && value > 0) {
-		if (value >= aliases && value <= most)
-			return;
-		code = PR_IX_NLINK_WRONG;
-		snprintf(detail, sizeof(detail), "%s gives %ld, expected %ld..%ld", v, value,
-			 aliases, most);
-	} else {
-		snprintf(detail, sizeof(detail), "%s, expected %s",
-			 ok || v ? v : "missing", wantbuf);
+		/* st_nlink shows this value: a count outside the range is
+		 * only reported, as changing it would change st_nlink. */
+		if (value < aliases || value > most) {
+			snprintf(detail, sizeof(detail), "%s gives %ld, expected %ld..%ld", v, value,
+				 aliases, most);
+			ovl_report_at(c, "index", path, PR_IX_NLINK_WRONG, detail);
+		}
+		return;
 	}
-	if (ovl_report_fix_at(c, "index", path, code, detail)) {
-		char wpath[OVL_FH_HEX_MAX + 512];
-		snprintf(wpath, sizeof(wpath), "/index%s", path);
-		ovl_plan_at(c, OVL_FIX_SET_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
-			    OVL_XA_NLINK, wantbuf, strlen(wantbuf));
-	}
+	/* Unusable: the kernel shows the upper inode's own count. Only
+	 * reported: any value written now would change st_nlink. */
+	snprintf(detail, sizeof(detail), "%s", v ? v : "missing");
+	ovl_report_at(c, "index", path, PR_IX_NLINK_BAD, detail);
 }
 
 static int cmp_alias(const void *a, const void *b)
@@ -403,9 +472,11 @@ static int cmp_alias(const void *a, const void *b)
 }
 
 /*
- * Upper hard links whose inode has no index entry under any name: decided
- * once every entry was seen (an entry under a stale name still counts),
- * reported in path order.
+ * Upper copies of lower hard links whose inode has no index entry under
+ * any name (copied up while index was off): decided once every entry was
+ * seen (an entry under a stale name still counts), reported in path order.
+ * The kernel indexes only lower files with several links (or everything
+ * with nfs_export, but a missing entry there is equally harmless).
  */
 static void report_missing(struct ovl_ctx *c)
 {
@@ -417,18 +488,15 @@ static void report_missing(struct ovl_ctx *c)
 		return;
 	miss = ovl_xmalloc((hl->n + 1) * sizeof(*miss));
 	for (size_t i = 0; i < hl->cap; i++)
-		if (hl->v[i].used && hl->v[i].alias && !hl->v[i].has_index)
+		if (hl->v[i].used && hl->v[i].alias && !hl->v[i].has_index &&
+		    hl->v[i].lower_linked)
 			miss[n++] = &hl->v[i];
 	if (n)
 		qsort(miss, n, sizeof(*miss), cmp_alias);
-	for (size_t i = 0; i < n; i++) {
-		char wpath[OVL_FH_HEX_MAX + 8];
-		if (!ovl_report_fix_at(c, "upper", miss[i]->alias, PR_IX_MISSING, NULL))
-			continue;
-		snprintf(wpath, sizeof(wpath), "/index/%s", miss[i]->hexname);
-		ovl_plan_at(c, OVL_FIX_LINK_W, 0, miss[i]->alias, strlen(miss[i]->alias), 0,
-			    wpath, strlen(wpath));
-	}
+	/* Only reported: linking it into the index now would make its lower
+	 * aliases show the upper copy, and its st_nlink grow. */
+	for (size_t i = 0; i < n; i++)
+		ovl_report_at(c, "upper", miss[i]->alias, PR_IX_MISSING, NULL);
 	free(miss);
 }
 
@@ -475,12 +543,11 @@ void ovl_check_index(struct ovl_ctx *c)
 			if (e)
 				e->has_index = true;
 		}
+		/* nfs_export indexes every non-dir: fifos and devices too */
 		if (S_ISDIR(st.st_mode))
 			check_dir_entry(c, dfd, name, &xa, path);
-		else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
-			check_file_entry(c, &fh, &st, &xa, path);
 		else
-			quarantine(c, path, PR_IX_UNKNOWN, NULL);
+			check_file_entry(c, &fh, &st, &xa, path);
 		ovl_xattrs_free(&xa);
 next:
 		free(path);
@@ -498,7 +565,6 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 {
 	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
 	struct ovl_fh fh;
-	char hex[OVL_FH_HEX_MAX];
 
 	if (!val || !c->s->index || c->s->indexfd < 0 || S_ISDIR(n->st.st_mode))
 		return;
@@ -517,6 +583,7 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 	/* Count the alias, and whether it stands where a lower alias is. */
 	struct hl_entry *e = hl_get(c, n->st.st_ino, true);
 	e->aliases++;
+	e->lower_linked |= lower_linked;
 	struct ovl_lookup_res own;
 	const struct ovl_lookup_res *byname = res;
 	struct ovl_lookup_req req = { .name = n->name, .want_fh = true, .layer = c->layer->idx };
@@ -530,9 +597,6 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 		e->covered++;
 
 	/* Whether it has an index entry is known after the index pass. */
-	if (!e->alias) {
-		ovl_fh_to_hex(&fh, hex);
+	if (!e->alias)
 		e->alias = ovl_xstrndup(c->path, c->pathlen);
-		e->hexname = ovl_xstrdup(hex);
-	}
 }

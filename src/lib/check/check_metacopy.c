@@ -30,6 +30,16 @@ static int reopen_rdonly(int opath_fd)
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
 		       const char *detail);
 
+/* verity=off: the kernel never checks the digest and serves the data,
+ * so what the file shows stays; on/require: EIO, an unreadable file. */
+static void digest_mismatch(struct ovl_ctx *c, struct ovl_node *n, const char *detail)
+{
+	if (c->s->verity == OVL_VERITY_OFF)
+		ovl_report_here(c, PR_MC_DIGEST_UNCHECKED, detail);
+	else
+		unreadable(c, n, PR_MC_DIGEST_MISMATCH, detail);
+}
+
 static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
 			 const struct ovl_metacopy *mc, const struct ovl_lookup_res *res)
 {
@@ -43,7 +53,7 @@ static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
 	if (ovl_verity_measure(fd, &algo, digest, &dlen) == 0) {
 		if (algo != mc->digest_algo || dlen != mc->digest_len ||
 		    memcmp(digest, mc->digest, dlen) != 0)
-			unreadable(c, n, PR_MC_DIGEST_MISMATCH, "measured fs-verity digest");
+			digest_mismatch(c, n, "measured fs-verity digest");
 		close(fd);
 		return;
 	}
@@ -54,7 +64,7 @@ static void check_digest(struct ovl_ctx *c, struct ovl_node *n,
 	/* A wrong digest is the problem; that the kernel could not even
 	 * check it (no fs-verity) changes nothing about the fix. */
 	if (computed && !match) {
-		unreadable(c, n, PR_MC_DIGEST_MISMATCH, "computed fs-verity digest");
+		digest_mismatch(c, n, "computed fs-verity digest");
 		return;
 	}
 	if (c->s->verity == OVL_VERITY_OFF)
@@ -113,16 +123,176 @@ static bool has_data(const struct ovl_node *n)
 	return d >= 0 && d < n->st.st_size;
 }
 
+/* Do the upper's data ranges from `from` hold other bytes than the
+ * lower's?  At most OWN_DATA_CMP bytes are compared: equal so far is
+ * taken as equal (a copy-up cut short is the likelier story). */
+#define OWN_DATA_CMP (4u << 20)
+static bool bytes_differ(int ufd, int data_fd, off_t from, off_t size)
+{
+	static char a[65536], b[65536];
+	int lfd = reopen_rdonly(data_fd);
+	size_t budget = OWN_DATA_CMP;
+	bool differ = false;
+
+	if (lfd < 0)
+		return false;
+	for (off_t off = from; off >= 0 && off < size && budget && !differ;) {
+		off_t end = lseek(ufd, off, SEEK_HOLE);
+		if (end < 0)
+			break;
+		while (off < end && budget && !differ) {
+			size_t want = (size_t)(end - off) < sizeof(a) ? (size_t)(end - off) : sizeof(a);
+			if (want > budget)
+				want = budget;
+			ssize_t got = pread(ufd, a, want, off);
+			if (got <= 0 || pread(lfd, b, (size_t)got, off) != got)
+				goto out;
+			differ = memcmp(a, b, (size_t)got) != 0;
+			off += got;
+			budget -= (size_t)got;
+		}
+		off = lseek(ufd, off, SEEK_DATA);
+	}
+out:
+	close(lfd);
+	return differ;
+}
+
+/*
+ * Does an upper file with a metacopy xattr hold its own data: a full
+ * copy-up (a write, an append) whose xattr came back or was never cut?
+ * A stub the kernel makes has no data blocks and keeps the size of its
+ * lower data (a truncate copies the data up first); a data copy-up cut
+ * short holds a part of the lower's bytes. So data blocks here and
+ * another size (or, with `bytes`, other bytes) than the lower's mean the
+ * upper's data is the file's, and the xattr is what hides it. Bytes are
+ * compared only where the kernel reads nothing now (EIO): where it reads
+ * the lower's bytes at their size, those stay what the file shows.
+ */
+static bool own_data(const struct ovl_node *n, const struct ovl_lookup_res *res, bool bytes)
+{
+	/* st_blocks may count an ext4 xattr block: SEEK_DATA decides */
+	if (n->st.st_blocks == 0 || n->st.st_size == 0 || res->data_status != OVL_DATA_OK ||
+	    res->data_fd < 0)
+		return false;
+	int fd = openat(n->dirfd, n->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	off_t d = lseek(fd, 0, SEEK_DATA);
+	bool own = d >= 0 && d < n->st.st_size &&
+		   (n->st.st_size != res->data_st.st_size ||
+		    (bytes && bytes_differ(fd, res->data_fd, d, n->st.st_size)));
+	close(fd);
+	return own;
+}
+
+/* The file's own data shows again once the xattr is gone. */
+static void drop_for_own_data(struct ovl_ctx *c, const char *detail)
+{
+	if (ovl_report_fix(c, PR_MC_OWN_DATA, detail))
+		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_METACOPY, NULL, 0);
+}
+
 /*
  * A metacopy file the kernel cannot read (EIO/ENOENT) leaves the merged
  * view: an upper one is moved into the quarantine with its metadata and
  * xattrs (one rename, same inode), and a whiteout takes its place when a
  * lower entry of its name would show through instead.
  */
+/*
+ * Where a lower entry shows: nowhere (a layer above has something at its
+ * path or hides it), at its own path with its parent dir in the upper
+ * (a whiteout there can hide it), or somewhere this does not follow
+ * (through a redirect above, or no parent dir in the upper).
+ */
+enum lower_shows { SHOWS_NOWHERE, SHOWS_HIDEABLE, SHOWS_OTHER };
+
+static enum lower_shows lower_visibility(const struct ovl_ctx *c)
+{
+	char parent[4096];
+	bool covered = false;
+
+	for (int i = c->s->has_upper ? 0 : 1; i < c->layer->idx; i++) {
+		if (ovl_merge_path_kind(c->s, i, c->path, &covered) != OVL_HIT_NONE || covered)
+			return SHOWS_NOWHERE;
+	}
+	if (!c->s->has_upper || c->pathlen >= sizeof(parent))
+		return SHOWS_OTHER;
+	memcpy(parent, c->path, c->pathlen + 1);
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		return SHOWS_HIDEABLE;	/* the upper root is there */
+	*slash = '\0';
+	covered = false;
+	return ovl_merge_path_kind(c->s, 0, parent, &covered) == OVL_HIT_DIR && !covered
+	       ? SHOWS_HIDEABLE : SHOWS_OTHER;
+}
+
+/* A text record of a lower entry hidden by a repair: what it was. */
+static size_t hidden_record(const struct ovl_ctx *c, const struct ovl_node *n,
+			    enum ovl_problem_code code, char *buf, size_t size)
+{
+	const struct ovl_problem_def *def = ovl_problem_def(code);
+	size_t k = (size_t)snprintf(buf, size,
+				    "overlay-fsck: lower entry hidden by a whiteout in the upper\n"
+				    "layer %s\nproblem %s\nmode %o uid %u gid %u size %lld\n",
+				    c->layer->name, def ? def->name : "?",
+				    (unsigned)n->st.st_mode, (unsigned)n->st.st_uid,
+				    (unsigned)n->st.st_gid, (long long)n->st.st_size);
+	for (int id = 0; id < OVL_XA_COUNT && k < size; id++) {
+		if (!ovl_xattrs_has(&n->xa, id) || !n->xa.val[id] ||
+		    k + 2 * n->xa.len[id] + 128 > size)
+			continue;
+		k += (size_t)snprintf(buf + k, size - k, "xattr %s 0x",
+				      ovl_xattr_name(c->s->ns, id));
+		ovl_hex_encode(n->xa.val[id], n->xa.len[id], buf + k);
+		k += 2 * n->xa.len[id];
+		buf[k++] = '\n';
+	}
+	return k < size ? k : size;
+}
+
+/*
+ * A lower entry no read can serve, in a stack with an upper: a whiteout
+ * at its path hides it, so every listed path reads again, and a record
+ * of it goes to W/overlay-fsck.quarantine/hidden (the lower itself is
+ * never written). One that shows nowhere is no problem at all.
+ */
+static void hide_lower(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
+		       const char *detail)
+{
+	enum lower_shows where = lower_visibility(c);
+
+	if (where == SHOWS_NOWHERE)
+		return;
+	if (where != SHOWS_HIDEABLE || !c->s->has_work) {
+		ovl_report_here(c, code, detail);
+		return;
+	}
+	if (!ovl_report_fix(c, code, detail))
+		return;
+	static const char qdir[] = "/overlay-fsck.quarantine", hdir[] = "/overlay-fsck.quarantine/hidden";
+	char rec[8192], name[4400];
+	size_t rlen = hidden_record(c, n, code, rec, sizeof(rec));
+	int k = snprintf(name, sizeof(name), "%s/%s", hdir, c->layer->name);
+	for (size_t i = 0; i < c->pathlen && k + 1 < (int)sizeof(name); i++)
+		name[k++] = c->path[i] == '/' ? '%' : c->path[i];
+	name[k] = '\0';
+	ovl_plan_at(c, OVL_FIX_MKDIR, OVL_FIX_WORKDIR, qdir, strlen(qdir), 0, NULL, 0);
+	ovl_plan_at(c, OVL_FIX_MKDIR, OVL_FIX_WORKDIR, hdir, strlen(hdir), 0, NULL, 0);
+	ovl_plan_at(c, OVL_FIX_WRITE_FILE, OVL_FIX_WORKDIR, name, strlen(name), 0, rec, rlen);
+	ovl_plan_at(c, OVL_FIX_MK_WHITEOUT, 0, c->path, c->pathlen, 0, NULL, 0);
+}
+
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
 		       const char *detail)
 {
-	if (c->layer->kind != OVL_LAYER_UPPER || !c->s->has_work) {
+	if (c->layer->kind != OVL_LAYER_UPPER) {
+		hide_lower(c, n, code, detail);
+		return;
+	}
+	if (!c->s->has_work) {
 		ovl_report_here(c, code, detail);
 		return;
 	}
@@ -143,6 +313,18 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 	bool shows = n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &below) == 0 &&
 		     (below.first == OVL_HIT_DIR || below.first == OVL_HIT_FILE);
 	ovl_plan_here(c, shows ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0, NULL, 0);
+}
+
+/* Does the origin (when there is one) name the data inode found? */
+static bool origin_names_data(const struct ovl_node *n, const struct ovl_lookup_res *res)
+{
+	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	struct ovl_fh fh;
+
+	if (!val || ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK ||
+	    !res->first_fh_ok)
+		return true;
+	return ovl_fh_same_fid(&fh, &res->first_fh);
 }
 
 void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
@@ -169,7 +351,9 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 	 * there, the empty form (no digest) makes the file readable again;
 	 * else it is an unreadable file like any other. */
 	if (err == OVL_MC_TOO_SHORT) {
-		if (res->data_status != OVL_DATA_OK)
+		if (own_data(n, res, true))
+			drop_for_own_data(c, "1-3 bytes");
+		else if (res->data_status != OVL_DATA_OK)
 			unreadable(c, n, PR_MC_TOO_SHORT, NULL);
 		else if (c->s->verity == OVL_VERITY_REQUIRE)
 			ovl_report_here(c, PR_MC_TOO_SHORT, "verity=require needs a digest");
@@ -179,6 +363,11 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 	}
 	/* A broken header: the empty form keeps the file readable where no
 	 * digest is required; under verity=require it cannot be read. */
+	/* verity=off reads the lower's data through a bad header */
+	if (err != OVL_MC_OK && own_data(n, res, c->s->verity != OVL_VERITY_OFF)) {
+		drop_for_own_data(c, ovl_metacopy_strerror(err));
+		return;
+	}
 	if (err != OVL_MC_OK) {
 		enum ovl_problem_code code = c->s->verity == OVL_VERITY_OFF
 					     ? PR_MC_BAD_HEADER : PR_MC_BAD_HEADER_VERITY;
@@ -204,10 +393,23 @@ void ovl_check_metacopy(struct ovl_ctx *c, struct ovl_node *n,
 		return;
 	}
 
+	/* With index=on the kernel refuses data that is not the origin's
+	 * (ESTALE); for an indexed hard link the origin check re-points the
+	 * redirect at the origin's data, so a size judged against this data
+	 * would be wrong. */
+	if (n->st.st_size != res->data_st.st_size && c->s->index &&
+	    (n->st.st_nlink > 1 || ovl_xattrs_has(&n->xa, OVL_XA_NLINK)) &&
+	    !origin_names_data(n, res))
+		return;
 	if (n->st.st_size != res->data_st.st_size) {
 		snprintf(detail, sizeof(detail), "%lld bytes here, %lld in %s",
 			 (long long)n->st.st_size, (long long)res->data_st.st_size,
 			 c->s->layers[res->data_layer].name);
+		/* A new size cut to the lower's would lose the upper's bytes. */
+		if (own_data(n, res, false)) {
+			drop_for_own_data(c, detail);
+			return;
+		}
 		/* The reads return the lower data: make the size say so. */
 		if (ovl_report_fix(c, PR_MC_SIZE_MISMATCH, detail)) {
 			char size[32];
@@ -283,6 +485,16 @@ void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_loo
 		ovl_plan_add(c->plan, OVL_FIX_COPY_COMMIT, c->layer->idx, c->path, c->pathlen, 0,
 			     &order, sizeof(order), OVL_FIX_NO_PROBLEM);
 	}
+}
+
+void ovl_copyup_skip(struct ovl_ctx *c)
+{
+	if (!selected(c))
+		return;
+	c->r->copy_missed++;
+	fprintf(c->r->out, "not copying up %s:", c->layer->name);
+	ovl_print_escaped(c->r->out, c->path, c->pathlen);
+	fputs(": its problem is reported above\n", c->r->out);
 }
 
 /* Plan the copy-up of one lower entry at upper path `path`; `asked` marks

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "overlay/fh.h"
+#include "overlay/lookup.h"
 #include "overlay/util.h"
 #include "internal.h"
 
@@ -58,6 +59,19 @@ static void report_drop(struct ovl_ctx *c, const struct ovl_node *n, enum ovl_pr
 		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
 }
 
+/* Is W/index/<hex of fh> this very inode (its index entry)? */
+static bool index_entry_is(struct ovl_ctx *c, const struct ovl_fh *fh, const struct ovl_node *n)
+{
+	char hex[OVL_FH_HEX_MAX];
+	struct stat st;
+
+	if (c->s->indexfd < 0)
+		return false;
+	ovl_fh_to_hex(fh, hex);
+	return ovl_stat_at(c->s->indexfd, hex, &st) == 0 && st.st_ino == n->st.st_ino &&
+	       st.st_dev == n->st.st_dev;
+}
+
 void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		      const struct ovl_lookup_res *res)
 {
@@ -72,9 +86,11 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	enum ovl_fh_err err = ovl_fh_parse(val, len, &fh);
 	if (err == OVL_FH_EMPTY)
 		return;		/* the kernel reads an empty origin as none */
+	/* An indexed hard link shares its origin with its index entry (one
+	 * inode): removing it would leave the entry without one (mount
+	 * refused); the index pass writes the handle of the entry's name. */
 	if (err != OVL_FH_OK) {
-		if (ovl_report_fix(c, PR_OR_BAD, ovl_fh_strerror(err)))
-			ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+		report_drop(c, n, PR_OR_BAD, ovl_fh_strerror(err));
 		return;
 	}
 
@@ -129,15 +145,37 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		/* A plain copied-up file is found by its handle, not its path. */
 		if (!is_dir && !metacopy)
 			return;
-		if (other_at_path && verified) {
-			if (rebase ? ovl_report_fix(c, PR_OR_STALE_VERIFY, NULL)
-				   : (ovl_report_here(c, PR_OR_STALE_VERIFY, NULL), false))
+		/* Something is at the path: the kernel reads through it (or,
+		 * verifying, refuses). Re-basing keeps what it shows; following
+		 * the origin elsewhere would change it. */
+		/* An indexed hard link's origin names its index entry: when its
+		 * redirect leads elsewhere (the kernel refuses it: ESTALE), the
+		 * redirect is what went wrong, so it follows the origin. */
+		char where[4096];
+		mode_t type;
+		if (other_at_path && verified && metacopy && !can_drop(n)) {
+			/* ...when the index agrees: else the origin is what
+			 * went wrong, and the index pass writes it back from
+			 * the entry's name. */
+			if (!index_entry_is(c, &fh, n))
+				ovl_report_here(c, PR_OR_STALE_VERIFY,
+						"the index names this inode otherwise");
+			else if (!ovl_origin_path(c, n, where, sizeof(where), &type) ||
+				 !S_ISREG(type))
+				ovl_report_here(c, PR_OR_STALE_VERIFY, NULL);
+			else if (ovl_report_fix(c, PR_OR_STALE_VERIFY, where))
+				ovl_plan_repoint(c, n, where);
+			return;
+		}
+		if (other_at_path) {
+			enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
+			if (rebase ? ovl_report_fix(c, code, NULL)
+				   : (ovl_report_here(c, code, NULL), false))
 				plan_rebase(c, n, &fh, &res->first_fh);
 			return;
 		}
-		/* Re-point: follow the origin to where its inode is now. */
-		char where[4096];
-		mode_t type;
+		/* Nothing at the path: follow the origin to where its inode is
+		 * now. */
 		if ((is_dir || metacopy) && ovl_origin_path(c, n, where, sizeof(where), &type)) {
 			if (ovl_report_fix(c, PR_OR_MOVED, where))
 				ovl_plan_repoint(c, n, where);

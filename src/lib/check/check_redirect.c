@@ -6,6 +6,7 @@
  * does not show twice.
  */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "overlay/fh.h"
@@ -108,6 +109,89 @@ bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
 }
 
 
+/*
+ * Duplicates across layers (fstests overlay/046): an upper dir and a dir
+ * of a lower layer whose redirects lead to the same lower dir both merge
+ * it, which the kernel never makes. The upper one is the duplicate;
+ * it is known first, so each upper redirect is remembered with what
+ * dropping it takes, and judged when a lower layer's walk meets its
+ * target.
+ */
+enum { UR_ORIGIN = 1, UR_OPAQUE = 2, UR_DONE = 4 };
+
+static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node *n,
+				       const struct ovl_lookup_res *res)
+{
+	/* Each layer's redirects are paths from the layer below it: the
+	 * same text in two layers may name two dirs. The dir the redirect
+	 * merges with first is what two dirs must not share. */
+	char target[64];
+	size_t tlen;
+
+	if (res->first != OVL_HIT_DIR)
+		return;
+	tlen = (size_t)snprintf(target, sizeof(target), "%llx:%llx",
+				(unsigned long long)res->first_st.st_dev,
+				(unsigned long long)res->first_st.st_ino);
+	if (c->s->has_upper && c->layer == &c->s->layers[0]) {
+		char *v = ovl_xmalloc(1 + c->pathlen);
+		struct ovl_lookup_req req = { .name = n->name, .is_dir = true, .layer = 0 };
+		struct ovl_lookup_res own;
+
+		v[0] = ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN) ? UR_ORIGIN : 0;
+		if (n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &own) == 0 &&
+		    own.first == OVL_HIT_DIR && !(n->frame && n->frame->opaque == 'y'))
+			v[0] |= UR_OPAQUE;
+		memcpy(v + 1, c->path, c->pathlen);
+		if (!c->upper_redirects)
+			c->upper_redirects = ovl_strset_new();
+		ovl_strset_put(c->upper_redirects, target, tlen, v, 1 + c->pathlen);
+		free(v);
+		return;
+	}
+	size_t vlen;
+	const char *v = c->upper_redirects ?
+		ovl_strset_get(c->upper_redirects, target, tlen, &vlen) : NULL;
+	if (!v || (v[0] & UR_DONE))
+		return;
+	char flags = v[0];
+	char *path = ovl_xstrndup(v + 1, vlen - 1);
+	char done = (char)(flags | UR_DONE);
+	ovl_strset_put(c->upper_redirects, target, tlen, &done, 1);
+	if (ovl_report_fix_at(c, "upper", path, PR_RD_DUPLICATE, "a lower layer's dir redirects there too")) {
+		size_t plen = strlen(path);
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, path, plen, OVL_XA_REDIRECT, NULL, 0);
+		if (flags & UR_ORIGIN)
+			ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, path, plen, OVL_XA_ORIGIN, NULL, 0);
+		if (flags & UR_OPAQUE)
+			ovl_plan_at(c, OVL_FIX_SET_XATTR, 0, path, plen, OVL_XA_OPAQUE, "y", 1);
+	}
+	free(path);
+}
+
+/*
+ * A redirect whose text names an ancestor loops only when it leads to
+ * the lower dir that ancestor merges with: the text is a path in the
+ * layers below, and after later renames (the kernel's own, e.g. a dir
+ * moved into a subdir, then another renamed to its old name) the
+ * ancestor of that name may merge with another dir entirely.
+ */
+static bool merges_ancestor(const struct ovl_node *n, size_t tlen,
+			    const struct ovl_lookup_res *res)
+{
+	const struct ovl_frame *f = n->parent;
+	struct stat st;
+
+	while (f && f->pathlen > tlen)
+		f = f->up;
+	if (!f || f->pathlen != tlen)
+		return true;	/* not found: judge by the text, as before */
+	if (res->first != OVL_HIT_DIR || f->below.n == 0)
+		return false;
+	return fstat(f->below.d[0].fd, &st) == 0 && st.st_dev == res->first_st.st_dev &&
+	       st.st_ino == res->first_st.st_ino;
+}
+
 bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 			const struct ovl_lookup_res *res)
 {
@@ -147,7 +231,7 @@ bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	size_t tlen = strlen(target);
 
 	if (tlen < c->pathlen && strncmp(c->path, target, tlen) == 0 &&
-	    (c->path[tlen] == '/' || tlen == 1)) {
+	    (c->path[tlen] == '/' || tlen == 1) && merges_ancestor(n, tlen, res)) {
 		bad = ovl_report_bad_redirect(c, n, PR_RD_LOOP, rd);
 		goto out;
 	}
@@ -163,8 +247,15 @@ bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 		bad = ovl_report_bad_redirect(c, n, PR_RD_DUPLICATE, rd);
 		goto out;
 	}
+	note_cross_layer_duplicate(c, n, res);
 	/* A dir renamed onto its own name needs no cover. */
 	if (tlen == c->pathlen && memcmp(target, c->path, tlen) == 0)
+		goto out;
+	/* The kernel renames in the upper only, always leaving a whiteout
+	 * at the old name. A lower layer made otherwise (by hand, as
+	 * fstests overlay/055 does) shows the lower dir under both names:
+	 * a layout, not damage. */
+	if (!c->s->has_upper || c->layer != &c->s->layers[0])
 		goto out;
 
 	bool covered;

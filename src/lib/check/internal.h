@@ -25,6 +25,8 @@ void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n);
 /* --copy-up: plan the data copy-up of a clean upper metacopy file when
  * its path is one of those asked for. */
 void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res);
+/* --copy-up: a metacopy file with a problem is skipped, and said so. */
+void ovl_copyup_skip(struct ovl_ctx *c);
 /* --copy-up of a path that only the lowers have, below the upper dir f
  * (the deepest upper dir on its way): its lower dirs are copied up, then
  * the entry, as the kernel would. */
