@@ -916,7 +916,8 @@ def main():
                     for l in text.splitlines()[:30]:
                         print("#   " + l)
                 print("#   reproduce: %s" % rep)
-                print("#   layers, fsck outputs, repro.sh: %s" % seq.dir)
+                if not os.environ.get("RT_NOKEEP"):
+                    print("#   layers, fsck outputs, repro.sh: %s" % seq.dir)
                 if results:
                     with open(results, "a") as f:
                         for kind, key, text in seq.fails:
