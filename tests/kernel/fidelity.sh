@@ -260,3 +260,18 @@ sc_fid_redirect_same_text_two_dirs() {
 		test -d $M/g/y; test -d $M/hh0/d/x
 	'
 }
+
+# nfs_export: a link, a remount, a rename over the new link: the kernel
+# writes the nlink of h from the inode it shows, more than h's names.
+# A note at most: a rewrite would change st_nlink.
+scenario fid_nfs_export_nlink_over_rename
+sc_fid_nfs_export_nlink_over_rename() {
+	stack_new "$SC"
+	OPTS=$(std_opts index=on,nfs_export=on)
+	setup '
+		echo h > $L1/h; echo d > $L1/d
+		ovl_mount "$OPTS"; ln $M/h $M/bl; ovl_umount
+		ovl_mount "$OPTS"; mv $M/d $M/bl; ovl_umount
+	' || return
+	fid_kept "$SC"
+}
