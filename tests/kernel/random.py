@@ -674,6 +674,7 @@ def build(seq):
         make_tree(seq, "fst/l0", rng)
         for d in ("fst/u", "fst/w"):
             os.makedirs(seq.p(d))
+            seq.log("mkdir -p %s" % d)
         return opts_of(["fst/l0"], feats, "fst/u", "fst/w")
     if lay == "twofs":
         # lower on its own tmpfs, upper and work on the test dir's fs

@@ -428,7 +428,14 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	 * name shows it; any other entry without alias holds the data its
 	 * remaining lower aliases show. */
 	if (st->st_nlink <= 1 && ovl_nlink_kernel(v, vlen, (long)st->st_nlink, lower_nlink, 0) == 0) {
-		quarantine(c, path, PR_IX_ORPHAN, NULL);
+		/* with nfs_export the kernel leaves a whiteout there, so that
+		 * a file handle of the gone file stays stale: so does this */
+		char wpath[OVL_FH_HEX_MAX + 512];
+		if (ovl_report_fix_at(c, "index", path, PR_IX_ORPHAN, NULL)) {
+			snprintf(wpath, sizeof(wpath), "/index%s", path);
+			ovl_plan_at(c, c->s->nfs_export ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE,
+				    OVL_FIX_WORKDIR, wpath, strlen(wpath), 0, NULL, 0);
+		}
 		return;
 	}
 	/* A lower with one link: the kernel never reads the count. */
