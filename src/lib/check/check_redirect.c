@@ -6,10 +6,13 @@
  * does not show twice.
  */
 #include <stdlib.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <string.h>
 
 #include "overlay/fh.h"
+#include "overlay/lookup.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "../strset.h"
@@ -32,6 +35,61 @@ static char *redirect_target(const struct ovl_ctx *c, const struct ovl_node *n,
 	return t;
 }
 
+/* Is handle `want` the one of `name` in dir fd (name "" for fd itself)? */
+static bool handle_at_is(int fd, const char *name, const uint8_t *uuid, const struct ovl_fh *want)
+{
+	struct ovl_fh at;
+
+	return ovl_fh_of_at(fd, name, uuid, &at) == 0 && ovl_fh_same_fid(&at, want);
+}
+
+/*
+ * Did this dir merge with the lower dir of its own name, its redirect a
+ * later addition (a bad value written over a dir never renamed)? Its
+ * origin names that dir, or an upper child's origin names the lower
+ * child of the same name. A renamed dir's copied-up children came from
+ * its old place, so they never match there.
+ */
+static bool origin_is_lower_dir(struct ovl_ctx *c, const struct ovl_node *n,
+				const struct ovl_below *below)
+{
+	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	struct ovl_fh fh;
+
+	return below->n > 0 && val &&
+	       ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) == OVL_FH_OK &&
+	       handle_at_is(below->d[0].fd, "", c->s->layers[below->d[0].layer].uuid, &fh);
+}
+
+static bool merged_by_name(struct ovl_ctx *c, const struct ovl_node *n,
+			   const struct ovl_below *below)
+{
+	if (below->n == 0)
+		return false;
+	if (origin_is_lower_dir(c, n, below))
+		return true;
+	int lfd = below->d[0].fd;
+	const uint8_t *uuid = c->s->layers[below->d[0].layer].uuid;
+	const char *xname = ovl_xattr_name(c->s->ns, OVL_XA_ORIGIN);
+	struct ovl_fh fh;
+
+	int ufd = openat(n->dirfd, n->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ufd < 0)
+		return false;
+	size_t count = 0;
+	char **names = ovl_dir_names(ufd, "", &count);
+	bool found = false;
+	unsigned char buf[OVL_FH_MAX_LEN];
+	for (size_t i = 0; names && i < count && !found; i++) {
+		ssize_t len = ovl_xattr_get_at(ufd, names[i], xname, buf, sizeof(buf));
+		found = len > 0 && ovl_fh_parse(buf, (size_t)len, &fh) == OVL_FH_OK &&
+			handle_at_is(lfd, names[i], uuid, &fh);
+	}
+	ovl_dir_names_free(names);
+	close(ufd);
+	return found;
+}
+
 /*
  * Drop a dir's redirect. Without it the dir would merge with whatever
  * lower dir has its own name, which it never held: make it opaque then.
@@ -43,16 +101,22 @@ void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 		.is_dir = true,
 		.layer = c->layer->idx,
 	};
-	struct ovl_lookup_res own;
+	struct ovl_lookup_res own = { .first = OVL_HIT_NONE };
+	struct ovl_below below;
 
+	ovl_below_init(&below, c->s);
+	bool by_name = n->parent &&
+		       ovl_merge_lookup(c->s, &n->parent->below, &req, &below, &own) == 0 &&
+		       own.first == OVL_HIT_DIR && merged_by_name(c, n, &below);
 	ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_REDIRECT, NULL, 0);
 	/* Its origin named the lower dir the redirect led to (or nothing):
 	 * without the redirect the dir no longer comes from there. */
-	if (ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN))
+	if (ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN) &&
+	    !(by_name && origin_is_lower_dir(c, n, &below)))
 		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
-	if (n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &own) == 0 &&
-	    own.first == OVL_HIT_DIR && !(n->frame && n->frame->opaque == 'y'))
+	if (own.first == OVL_HIT_DIR && !by_name && !(n->frame && n->frame->opaque == 'y'))
 		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_OPAQUE, "y", 1);
+	ovl_below_free(&below);
 }
 
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
