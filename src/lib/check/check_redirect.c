@@ -161,8 +161,11 @@ bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
 		return true;
 	}
 	mode_t type;
+	/* ...unless another dir of this layer leads there already: the
+	 * re-point would make a duplicate */
 	bool repoint = code != PR_RD_DUPLICATE && ovl_origin_path(c, n, where, sizeof(where), &type) &&
-		       (!rd || strcmp(where, rd) != 0);
+		       (!rd || strcmp(where, rd) != 0) &&
+		       !(c->redirects && ovl_strset_has(c->redirects, where, strlen(where)));
 	if (!ovl_report_fix(c, code, detail))
 		return true;
 	if (repoint)
