@@ -148,17 +148,26 @@ void ovl_note_rebase(struct ovl_ctx *c, const struct ovl_node *n, const void *fh
 	e->rebased_len = len;
 }
 
+/* Plan one change of W/index/NAME (path "/NAME"). */
+static void plan_entry(struct ovl_ctx *c, enum ovl_fix_op op, const char *path,
+		       enum ovl_xattr_id xattr, const void *val, size_t len)
+{
+	char wpath[OVL_FH_HEX_MAX + 512];
+
+	snprintf(wpath, sizeof(wpath), "/index%s", path);
+	ovl_plan_at(c, op, OVL_FIX_WORKDIR, wpath, strlen(wpath), xattr, val, len);
+}
+
 /* Rename W/index/OLD to the hex name of a stored handle. */
 static void plan_rename(struct ovl_ctx *c, const char *path, const void *fh, size_t len)
 {
 	struct ovl_fh h;
 	char hex[OVL_FH_HEX_MAX];
-	char from[OVL_FH_HEX_MAX + 512], to[OVL_FH_HEX_MAX + 8];
+	char to[OVL_FH_HEX_MAX + 8];
 
 	if (ovl_fh_parse(fh, len, &h) != OVL_FH_OK)
 		return;
 	ovl_fh_to_hex(&h, hex);
-	snprintf(from, sizeof(from), "/index%s", path);
 	snprintf(to, sizeof(to), "/index/%s", hex);
 
 	/* The right name may exist already: a second name of the same inode
@@ -168,11 +177,10 @@ static void plan_rename(struct ovl_ctx *c, const char *path, const void *fh, siz
 	if (ovl_stat_at(c->s->indexfd, hex, &there) == 0) {
 		if (ovl_stat_at(c->s->indexfd, path + 1, &here) == 0 &&
 		    here.st_ino == there.st_ino && here.st_dev == there.st_dev)
-			ovl_plan_at(c, OVL_FIX_QUARANTINE, OVL_FIX_WORKDIR, from, strlen(from), 0,
-				    NULL, 0);
+			plan_entry(c, OVL_FIX_QUARANTINE, path, 0, NULL, 0);
 		return;
 	}
-	ovl_plan_at(c, OVL_FIX_RENAME_W, OVL_FIX_WORKDIR, from, strlen(from), 0, to, strlen(to));
+	plan_entry(c, OVL_FIX_RENAME_W, path, 0, to, strlen(to));
 }
 
 void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res)
@@ -247,10 +255,7 @@ static void check_dir_entry(struct ovl_ctx *c, int fd, const char *name,
 		ovl_report_at(c, "index", path, PR_IX_DIR_UPPER_STALE, NULL);
 	} else if (ovl_report_fix_at(c, "index", path, PR_IX_DIR_UPPER_STALE,
 				     "the upper dir with this origin is found")) {
-		char wpath[OVL_FH_HEX_MAX + 512];
-		snprintf(wpath, sizeof(wpath), "/index%s", path);
-		ovl_plan_at(c, OVL_FIX_SET_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
-			    OVL_XA_UPPER, buf, blen);
+		plan_entry(c, OVL_FIX_SET_XATTR, path, OVL_XA_UPPER, buf, blen);
 	}
 }
 
@@ -279,13 +284,8 @@ void ovl_note_upper_dir(struct ovl_ctx *c, const struct ovl_node *n)
 static void quarantine(struct ovl_ctx *c, const char *path, enum ovl_problem_code code,
 		       const char *detail)
 {
-	char wpath[OVL_FH_HEX_MAX + 512];
-
-	if (ovl_report_fix_at(c, "index", path, code, detail)) {
-		snprintf(wpath, sizeof(wpath), "/index%s", path);
-		ovl_plan_at(c, OVL_FIX_QUARANTINE, OVL_FIX_WORKDIR, wpath, strlen(wpath), 0,
-			    NULL, 0);
-	}
+	if (ovl_report_fix_at(c, "index", path, code, detail))
+		plan_entry(c, OVL_FIX_QUARANTINE, path, 0, NULL, 0);
 }
 
 /* Write the handle the entry is named after as its origin. */
@@ -293,14 +293,10 @@ static void rewrite_origin(struct ovl_ctx *c, const char *path, const struct ovl
 			   enum ovl_problem_code code)
 {
 	unsigned char buf[OVL_FH_MAX_LEN];
-	char wpath[OVL_FH_HEX_MAX + 512];
 	size_t len = ovl_fh_encode(name_fh, buf, sizeof(buf));
 
-	if (ovl_report_fix_at(c, "index", path, code, NULL) && len) {
-		snprintf(wpath, sizeof(wpath), "/index%s", path);
-		ovl_plan_at(c, OVL_FIX_SET_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
-			    OVL_XA_ORIGIN, buf, len);
-	}
+	if (ovl_report_fix_at(c, "index", path, code, NULL) && len)
+		plan_entry(c, OVL_FIX_SET_XATTR, path, OVL_XA_ORIGIN, buf, len);
 }
 
 /*
@@ -324,12 +320,8 @@ static void check_unaliased_metacopy(struct ovl_ctx *c, const char *path,
 	char detail[80];
 	snprintf(detail, sizeof(detail), "%lld bytes here, %lld in the origin",
 		 (long long)st->st_size, (long long)lower->st_size);
-	if (ovl_report_fix_at(c, "index", path, PR_MC_OWN_DATA, detail)) {
-		char wpath[OVL_FH_HEX_MAX + 512];
-		snprintf(wpath, sizeof(wpath), "/index%s", path);
-		ovl_plan_at(c, OVL_FIX_RM_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
-			    OVL_XA_METACOPY, NULL, 0);
-	}
+	if (ovl_report_fix_at(c, "index", path, PR_MC_OWN_DATA, detail))
+		plan_entry(c, OVL_FIX_RM_XATTR, path, OVL_XA_METACOPY, NULL, 0);
 }
 
 /*
@@ -347,12 +339,8 @@ static void check_entry_redirect(struct ovl_ctx *c, const char *path, const stru
 	enum ovl_redirect_err err = ovl_redirect_parse(rd, xa->len[OVL_XA_REDIRECT], &absolute);
 	if (err == OVL_RD_OK || err == OVL_RD_TOO_LONG)
 		return;
-	if (ovl_report_fix_at(c, "index", path, PR_RD_INVALID, ovl_redirect_strerror(err))) {
-		char wpath[OVL_FH_HEX_MAX + 512];
-		snprintf(wpath, sizeof(wpath), "/index%s", path);
-		ovl_plan_at(c, OVL_FIX_RM_XATTR, OVL_FIX_WORKDIR, wpath, strlen(wpath),
-			    OVL_XA_REDIRECT, NULL, 0);
-	}
+	if (ovl_report_fix_at(c, "index", path, PR_RD_INVALID, ovl_redirect_strerror(err)))
+		plan_entry(c, OVL_FIX_RM_XATTR, path, OVL_XA_REDIRECT, NULL, 0);
 }
 
 static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
@@ -430,12 +418,9 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	if (st->st_nlink <= 1 && ovl_nlink_kernel(v, vlen, (long)st->st_nlink, lower_nlink, 0) == 0) {
 		/* with nfs_export the kernel leaves a whiteout there, so that
 		 * a file handle of the gone file stays stale: so does this */
-		char wpath[OVL_FH_HEX_MAX + 512];
-		if (ovl_report_fix_at(c, "index", path, PR_IX_ORPHAN, NULL)) {
-			snprintf(wpath, sizeof(wpath), "/index%s", path);
-			ovl_plan_at(c, c->s->nfs_export ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE,
-				    OVL_FIX_WORKDIR, wpath, strlen(wpath), 0, NULL, 0);
-		}
+		if (ovl_report_fix_at(c, "index", path, PR_IX_ORPHAN, NULL))
+			plan_entry(c, c->s->nfs_export ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE,
+				   path, 0, NULL, 0);
 		return;
 	}
 	/* A lower with one link: the kernel never reads the count. */
