@@ -145,9 +145,6 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		/* A plain copied-up file is found by its handle, not its path. */
 		if (!is_dir && !metacopy)
 			return;
-		/* Something is at the path: the kernel reads through it (or,
-		 * verifying, refuses). Re-basing keeps what it shows; following
-		 * the origin elsewhere would change it. */
 		/* An indexed hard link's origin names its index entry: when its
 		 * redirect leads elsewhere (the kernel refuses it: ESTALE), the
 		 * redirect is what went wrong, so it follows the origin. */
@@ -167,6 +164,9 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 				ovl_plan_repoint(c, n, where);
 			return;
 		}
+		/* Something else is at the path: the kernel reads through it
+		 * (or, verifying, refuses). Re-basing keeps what it shows;
+		 * following the origin elsewhere would change it. */
 		if (other_at_path) {
 			enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
 			if (rebase ? ovl_report_fix(c, code, NULL)

@@ -90,11 +90,16 @@ static bool merged_by_name(struct ovl_ctx *c, const struct ovl_node *n,
 	return found;
 }
 
+/* What dropping a dir's redirect takes besides the redirect itself. */
+enum { DROP_ORIGIN = 1, DROP_OPAQUE = 2 };
+
 /*
- * Drop a dir's redirect. Without it the dir would merge with whatever
- * lower dir has its own name, which it never held: make it opaque then.
+ * Its origin named the lower dir the redirect led to (or nothing): without
+ * the redirect the dir no longer comes from there. And it would merge with
+ * whatever lower dir has its own name, which it never held: make it opaque
+ * then; unless it did merge by that name, the redirect a later addition.
  */
-void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
+static unsigned drop_redirect_effects(struct ovl_ctx *c, const struct ovl_node *n)
 {
 	struct ovl_lookup_req req = {
 		.name = n->name,
@@ -103,20 +108,35 @@ void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 	};
 	struct ovl_lookup_res own = { .first = OVL_HIT_NONE };
 	struct ovl_below below;
+	unsigned effects = 0;
 
 	ovl_below_init(&below, c->s);
 	bool by_name = n->parent &&
 		       ovl_merge_lookup(c->s, &n->parent->below, &req, &below, &own) == 0 &&
 		       own.first == OVL_HIT_DIR && merged_by_name(c, n, &below);
-	ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_REDIRECT, NULL, 0);
-	/* Its origin named the lower dir the redirect led to (or nothing):
-	 * without the redirect the dir no longer comes from there. */
 	if (ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN) &&
 	    !(by_name && origin_is_lower_dir(c, n, &below)))
-		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+		effects |= DROP_ORIGIN;
 	if (own.first == OVL_HIT_DIR && !by_name && !(n->frame && n->frame->opaque == 'y'))
-		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_OPAQUE, "y", 1);
+		effects |= DROP_OPAQUE;
 	ovl_below_free(&below);
+	return effects;
+}
+
+/* Plan the drop at a dir of the upper or a lower layer (idx, path). */
+static void plan_drop_at(struct ovl_ctx *c, int layer, const char *path, size_t len,
+			 unsigned effects)
+{
+	ovl_plan_at(c, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_REDIRECT, NULL, 0);
+	if (effects & DROP_ORIGIN)
+		ovl_plan_at(c, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_ORIGIN, NULL, 0);
+	if (effects & DROP_OPAQUE)
+		ovl_plan_at(c, OVL_FIX_SET_XATTR, layer, path, len, OVL_XA_OPAQUE, "y", 1);
+}
+
+void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
+{
+	plan_drop_at(c, c->layer->idx, c->path, c->pathlen, drop_redirect_effects(c, n));
 }
 
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
@@ -184,7 +204,7 @@ bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
  * dropping it takes, and judged when a lower layer's walk meets its
  * target.
  */
-enum { UR_ORIGIN = 1, UR_OPAQUE = 2, UR_DONE = 4 };
+#define UR_DONE 0x80	/* beside the DROP_ flags: judged already */
 
 static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node *n,
 				       const struct ovl_lookup_res *res)
@@ -202,13 +222,8 @@ static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node 
 				(unsigned long long)res->first_st.st_ino);
 	if (c->s->has_upper && c->layer == &c->s->layers[0]) {
 		char *v = ovl_xmalloc(1 + c->pathlen);
-		struct ovl_lookup_req req = { .name = n->name, .is_dir = true, .layer = 0 };
-		struct ovl_lookup_res own;
 
-		v[0] = ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN) ? UR_ORIGIN : 0;
-		if (n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &own) == 0 &&
-		    own.first == OVL_HIT_DIR && !(n->frame && n->frame->opaque == 'y'))
-			v[0] |= UR_OPAQUE;
+		v[0] = (char)drop_redirect_effects(c, n);
 		memcpy(v + 1, c->path, c->pathlen);
 		if (!c->upper_redirects)
 			c->upper_redirects = ovl_strset_new();
@@ -219,20 +234,14 @@ static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node 
 	size_t vlen;
 	const char *v = c->upper_redirects ?
 		ovl_strset_get(c->upper_redirects, target, tlen, &vlen) : NULL;
-	if (!v || (v[0] & UR_DONE))
+	if (!v || ((unsigned char)v[0] & UR_DONE))
 		return;
-	char flags = v[0];
+	unsigned effects = (unsigned char)v[0];
 	char *path = ovl_xstrndup(v + 1, vlen - 1);
-	char done = (char)(flags | UR_DONE);
+	char done = (char)(effects | UR_DONE);
 	ovl_strset_put(c->upper_redirects, target, tlen, &done, 1);
-	if (ovl_report_fix_at(c, "upper", path, PR_RD_DUPLICATE, "a lower layer's dir redirects there too")) {
-		size_t plen = strlen(path);
-		ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, path, plen, OVL_XA_REDIRECT, NULL, 0);
-		if (flags & UR_ORIGIN)
-			ovl_plan_at(c, OVL_FIX_RM_XATTR, 0, path, plen, OVL_XA_ORIGIN, NULL, 0);
-		if (flags & UR_OPAQUE)
-			ovl_plan_at(c, OVL_FIX_SET_XATTR, 0, path, plen, OVL_XA_OPAQUE, "y", 1);
-	}
+	if (ovl_report_fix_at(c, "upper", path, PR_RD_DUPLICATE, "a lower layer's dir redirects there too"))
+		plan_drop_at(c, 0, path, strlen(path), effects);
 	free(path);
 }
 
