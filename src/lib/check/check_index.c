@@ -308,14 +308,7 @@ static void rewrite_origin(struct ovl_ctx *c, const char *path, const struct ovl
 static void check_unaliased_metacopy(struct ovl_ctx *c, const char *path,
 				     const struct stat *st, const struct stat *lower)
 {
-	if (st->st_blocks == 0 || st->st_size == lower->st_size)
-		return;
-	off_t d;
-	int fd = ovl_open_first_data(c->s->indexfd, path + 1, st->st_size, &d);
-	if (fd < 0)
-		return;
-	close(fd);
-	if (d < 0)
+	if (!ovl_holds_own_data(c->s->indexfd, path + 1, st, lower, -1, false))
 		return;
 	char detail[80];
 	snprintf(detail, sizeof(detail), "%lld bytes here, %lld in the origin",

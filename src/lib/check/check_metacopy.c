@@ -107,21 +107,9 @@ static void add_digest(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_l
 		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_METACOPY, buf, len);
 }
 
-/* Data blocks in a metacopy file: a data copy-up was cut short. */
-static bool has_data(const struct ovl_node *n)
-{
-	/* ext4 counts an external xattr block in st_blocks: look closer only
-	 * when there is more than one block. */
-	if (n->st.st_blocks * 512 <= 4096 || n->st.st_size == 0)
-		return false;
-	off_t d;
-	int fd = ovl_open_first_data(n->dirfd, n->name, n->st.st_size, &d);
-	if (fd >= 0)
-		close(fd);
-	return fd >= 0 && d >= 0;
-}
-
-int ovl_open_first_data(int dirfd, const char *name, off_t size, off_t *first)
+/* Open a regular file read-only (no link followed): the fd, or -1; *first
+ * the offset of its first data below size, or -1 when it has none. */
+static int open_first_data(int dirfd, const char *name, off_t size, off_t *first)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
@@ -133,6 +121,21 @@ int ovl_open_first_data(int dirfd, const char *name, off_t size, off_t *first)
 		*first = d;
 	return fd;
 }
+
+/* Data blocks in a metacopy file: a data copy-up was cut short. */
+static bool has_data(const struct ovl_node *n)
+{
+	/* ext4 counts an external xattr block in st_blocks: look closer only
+	 * when there is more than one block. */
+	if (n->st.st_blocks * 512 <= 4096 || n->st.st_size == 0)
+		return false;
+	off_t d;
+	int fd = open_first_data(n->dirfd, n->name, n->st.st_size, &d);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 && d >= 0;
+}
+
 
 /* Do the upper's data ranges from `from` hold other bytes than the
  * lower's?  At most OWN_DATA_CMP bytes are compared: equal so far is
@@ -180,21 +183,27 @@ out:
  * compared only where the kernel reads nothing now (EIO): where it reads
  * the lower's bytes at their size, those stay what the file shows.
  */
-static bool own_data(const struct ovl_node *n, const struct ovl_lookup_res *res, bool bytes)
+bool ovl_holds_own_data(int dirfd, const char *name, const struct stat *st,
+			const struct stat *data, int data_fd, bool bytes)
 {
 	/* st_blocks may count an ext4 xattr block: SEEK_DATA decides */
-	if (n->st.st_blocks == 0 || n->st.st_size == 0 || res->data_status != OVL_DATA_OK ||
-	    res->data_fd < 0)
+	if (st->st_blocks == 0 || st->st_size == 0)
 		return false;
 	off_t d;
-	int fd = ovl_open_first_data(n->dirfd, n->name, n->st.st_size, &d);
+	int fd = open_first_data(dirfd, name, st->st_size, &d);
 	if (fd < 0)
 		return false;
 	bool own = d >= 0 &&
-		   (n->st.st_size != res->data_st.st_size ||
-		    (bytes && bytes_differ(fd, res->data_fd, d, n->st.st_size)));
+		   (st->st_size != data->st_size ||
+		    (bytes && data_fd >= 0 && bytes_differ(fd, data_fd, d, st->st_size)));
 	close(fd);
 	return own;
+}
+
+static bool own_data(const struct ovl_node *n, const struct ovl_lookup_res *res, bool bytes)
+{
+	return res->data_status == OVL_DATA_OK && res->data_fd >= 0 &&
+	       ovl_holds_own_data(n->dirfd, n->name, &n->st, &res->data_st, res->data_fd, bytes);
 }
 
 /* The file's own data shows again once the xattr is gone. */

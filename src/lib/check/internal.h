@@ -25,9 +25,11 @@ void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n);
 /* --copy-up: plan the data copy-up of a clean upper metacopy file when
  * its path is one of those asked for. */
 void ovl_copyup_plan(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res);
-/* Open a regular file read-only (no link followed): the fd, or -1; *first
- * the offset of its first data below size, or -1 when it has none. */
-int ovl_open_first_data(int dirfd, const char *name, off_t size, off_t *first);
+/* Does the file (dirfd, name; st its stat) with a metacopy mark hold data
+ * of its own: data blocks and another size than its lower data's, or
+ * with `bytes` (and data_fd, the lower data) other bytes? */
+bool ovl_holds_own_data(int dirfd, const char *name, const struct stat *st,
+			const struct stat *data, int data_fd, bool bytes);
 /* --copy-up: a metacopy file with a problem is skipped, and said so. */
 void ovl_copyup_skip(struct ovl_ctx *c);
 /* --copy-up of a path that only the lowers have, below the upper dir f
