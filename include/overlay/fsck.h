@@ -23,7 +23,12 @@ struct ovl_fsck_opts {
 	bool verify_data;	/* --verify-data: compare each copy before committing it */
 	char **copy_paths;	/* merged-view paths ("/a/b") to copy up; none: all */
 	size_t ncopy_paths;
+	int jobs;		/* -j: threads reading the layers; 0 or 1: one */
 };
+
+/* The -j default: the online CPUs, at most OVL_JOBS_MAX. */
+#define OVL_JOBS_MAX 16
+int ovl_jobs_default(void);
 
 struct ovl_fsck_stats {
 	unsigned long entries[64];	/* per layer idx (capped) */

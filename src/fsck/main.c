@@ -75,6 +75,8 @@ static void usage(FILE *out)
 	      "                     removes the layer dir\n"
 	      "     --json          print one JSON report on stdout instead of\n"
 	      "                     the text (with -n, -p/-a or -y)\n"
+	      " -j, --jobs N        threads reading the layers (default: the\n"
+	      "                     online CPUs; 1: one thread)\n"
 	      " -C FD               progress: e2fsck's lines on FD (0: a bar on a\n"
 	      "                     terminal)\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
@@ -433,6 +435,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'J' },
 		{ "store", required_argument, NULL, 'S' },
 		{ "remove-orphans", no_argument, NULL, 'R' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
@@ -450,7 +453,7 @@ int main(int argc, char **argv)
 	progress_signals();
 	ovl_opts_init(&opts);
 	int progress_fd = -1;
-	while ((c = getopt_long(argc, argv, "AnyapfvVho:w:z:C:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "AnyapfvVho:w:z:C:j:", longopts, NULL)) != -1) {
 		int m = -1;
 		switch (c) {
 		case 'n':
@@ -500,6 +503,16 @@ int main(int argc, char **argv)
 			progress_fd = (int)fd;
 			break;
 		}
+		case 'j': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n < 1 || n > 1024) {
+				ovl_opts_free(&opts);
+				return fail_usage("-j takes a number of threads from 1 to 1024");
+			}
+			fo.jobs = (int)n;
+			break;
+		}
 		case 'f':
 			fo.force = true;
 			break;
@@ -540,6 +553,8 @@ int main(int argc, char **argv)
 			mode = m;
 		}
 	}
+	if (!fo.jobs)
+		fo.jobs = ovl_jobs_default();
 	/* A report for scripts: it cannot ask, and records checks only. */
 	if (want_json && mode < 0) {
 		ovl_opts_free(&opts);

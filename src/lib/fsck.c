@@ -18,6 +18,15 @@
 #include "strset.h"
 #include "walk.h"
 
+int ovl_jobs_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > OVL_JOBS_MAX ? OVL_JOBS_MAX : (int)n;
+}
+
 /* Each level of the walk holds one fd per layer it merges. */
 static int depth_limit(const struct ovl_stack *s)
 {
