@@ -75,7 +75,7 @@ timed() {
 }
 
 bytes=$(cat "$DIR"/tars/*.tar | wc -c)
-t_sha=$(timed sh -c "cat $DIR/tars/*.tar | sha256sum")
+t_sha=$(timed sh -c "sha256sum $DIR/tars/*.tar")
 t_one=$(timed "$FSCK" -n --verify-content -j 1 --store "$ROOT")
 t_all=$(timed "$FSCK" -n --verify-content --store "$ROOT")
 t_meta=$(timed "$FSCK" -n --store "$ROOT")
