@@ -37,7 +37,8 @@ static inline void tm_put(struct tm_buf *t, const void *p, size_t n)
 		if (!t->b)
 			abort();
 	}
-	memcpy(t->b + t->len, p, n);
+	if (n)	/* p may be NULL for no bytes */
+		memcpy(t->b + t->len, p, n);
 	t->len += n;
 	t->b[t->len] = '\0';
 }

@@ -69,6 +69,8 @@ static void finding(struct verify *v, enum ovl_problem_code code, const char *pa
 /* Bytes of the rebuilt tar. */
 static void emit(struct verify *v, const void *b, size_t len)
 {
+	if (!len)
+		return;	/* an empty segment has no payload at all */
 	sha256_update(&v->sha, len, b);
 	v->out->bytes += len;
 	if (v->in->progress)
