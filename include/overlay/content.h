@@ -34,6 +34,7 @@ struct ovl_content_in {
 	int difffd;			/* the layer's diff dir, O_RDONLY|O_DIRECTORY */
 	const char *digest;		/* recorded diff digest, 64 hex, or NULL */
 	long long size;			/* recorded tar size, or -1 */
+	bool skip_owner;		/* owners on disk are mapped: not compared */
 	unsigned long long *progress;	/* tar bytes rebuilt, added atomically (or NULL) */
 	const volatile int *stop;	/* non-zero: give up soon (or NULL) */
 };

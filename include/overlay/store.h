@@ -50,6 +50,8 @@ struct ovl_store_layer {
 	char *diff_digest;	/* the sha256 of its tar as unpacked, 64 hex (NULL: none) */
 	long long diff_size;	/* the bytes of that tar (-1: not recorded) */
 	long long files_size;	/* Docker's layerdb size: bytes of its files (-1: none) */
+	bool ids_mapped;	/* unpacked with a uid/gid mapping (containers-storage
+				 * "uidmap"/"gidmap"): owners on disk are shifted */
 };
 
 /* One entry of the short-name dir (overlay2/l, overlay/l). */

@@ -49,6 +49,12 @@ static void cs_content_record(struct ovl_store_layer *l, struct json_object *o)
 	l->diff_digest = digest ? ovl_xstrdup(digest) : NULL;
 	if (json_object_object_get_ex(o, "diff-size", &v) && json_object_is_type(v, json_type_int))
 		l->diff_size = json_object_get_int64(v);
+	/* a layer copied for a container with ID mappings (when the kernel
+	 * has no idmapped mounts) holds shifted owners; its record does not */
+	l->ids_mapped = (json_object_object_get_ex(o, "uidmap", &v) &&
+			 json_object_is_type(v, json_type_array) && json_object_array_length(v)) ||
+			(json_object_object_get_ex(o, "gidmap", &v) &&
+			 json_object_is_type(v, json_type_array) && json_object_array_length(v));
 }
 
 static void cs_layers(struct ovl_store *st, const char *rel, bool must)

@@ -368,6 +368,9 @@ int ovl_store_read_docker(struct ovl_store *st)
 	struct dk_db db = { 0 };
 	bool any = false;
 	int fd;
+	const char *base = strrchr(st->root, '/');
+	unsigned uid, gid;
+	char end;
 
 	for (size_t i = 0; i < st->nlayers; i++)
 		any |= st->layers[i].on_disk;
@@ -380,6 +383,11 @@ int ovl_store_read_docker(struct ovl_store *st)
 	}
 	close(fd);
 	dk_read_layerdb(st, &db);
+	/* a daemon with userns-remap keeps its store in <root uid>.<root gid>
+	 * and unpacks every layer with shifted owners; its records are not */
+	if (base && sscanf(base + 1, "%u.%u%c", &uid, &gid, &end) == 2)
+		for (size_t i = 0; i < st->nlayers; i++)
+			st->layers[i].ids_mapped = true;
 	dk_parents(st, &db);
 	dk_images(st, &db);
 	dk_containers(st, &db);

@@ -74,6 +74,7 @@ static void verify_one(struct pool *p, struct job *j)
 	}
 	struct ovl_content_in in = {
 		.recordfd = rfd, .difffd = dfd, .digest = l->diff_digest, .size = l->diff_size,
+		.skip_owner = l->ids_mapped,
 		.progress = &p->progress, .stop = &ovl_repair_interrupted,
 	};
 	ovl_content_verify(&in, &j->res);

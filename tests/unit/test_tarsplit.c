@@ -309,8 +309,9 @@ static void make_layer(struct tm *m, const char *name)
 	tm_end(m);
 }
 
-/* Verify the layer against the record; the findings' codes, joined. */
-static void verify(struct tm *m, const char *digest, struct ovl_content_result *res)
+/* Verify the layer "l" against the record (owners mapped or not). */
+static void verify_mapped(struct tm *m, const char *digest, bool skip_owner,
+			  struct ovl_content_result *res)
 {
 	size_t gzlen;
 	unsigned char *gz = tm_gzip(m->json.b, m->json.len, &gzlen);
@@ -322,11 +323,16 @@ static void verify(struct tm *m, const char *digest, struct ovl_content_result *
 	ck_assert_int_eq(write(rfd, gz, gzlen), (ssize_t)gzlen);
 	lseek(rfd, 0, SEEK_SET);
 	struct ovl_content_in in = { .recordfd = rfd, .difffd = dfd, .digest = digest,
-				     .size = (long long)m->tar.len };
+				     .size = (long long)m->tar.len, .skip_owner = skip_owner };
 	ovl_content_verify(&in, res);
 	close(rfd);
 	close(dfd);
 	free(gz);
+}
+
+static void verify(struct tm *m, const char *digest, struct ovl_content_result *res)
+{
+	verify_mapped(m, digest, false, res);
 }
 
 static bool has(const struct ovl_content_result *r, enum ovl_problem_code code,
@@ -433,6 +439,34 @@ START_TEST(layer_whiteouts_and_bad_names)
 }
 END_TEST
 
+/* Owners as recorded, unless the layer was unpacked with an ID mapping. */
+START_TEST(layer_owner_mapped)
+{
+	struct tm m = { 0 };
+	struct ovl_content_result res;
+	unsigned char blk[512], zero[1024] = { 0 };
+
+	umask(022);
+	snprintf(base, sizeof(base), "%s/%s", top, "owner");
+	ck_assert_int_eq(mkdir(base, 0755), 0);
+	ck_assert_int_eq(mkdir(P("l"), 0755), 0);
+	ck_assert_int_eq(mkdir(P("l/d"), 0755), 0);
+	tm_header(blk, "d/", '5', 0755, getuid() + 100000, getgid() + 100000, 0, NULL);
+	tm_segment(&m, blk, 512);
+	tm_file(&m, "d/", NULL, 0);
+	tm_segment(&m, zero, sizeof(zero));
+	verify(&m, NULL, &res);
+	ck_assert(has(&res, PR_CT_OWNER, "/d"));
+	ck_assert_uint_eq(res.n, 1);
+	ovl_content_result_free(&res);
+
+	verify_mapped(&m, NULL, true, &res);
+	ck_assert_uint_eq(res.n, 0);
+	ovl_content_result_free(&res);
+	tm_free(&m);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("tarsplit");
@@ -447,6 +481,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, layer_clean);
 	tcase_add_test(tc, layer_damaged);
 	tcase_add_test(tc, layer_whiteouts_and_bad_names);
+	tcase_add_test(tc, layer_owner_mapped);
 	suite_add_tcase(s, tc);
 	return s;
 }
