@@ -11,8 +11,9 @@
  * overlay.opaque=y) are compared as the drivers unpack them.
  *
  * Only reads: every lookup below the diff dir fd without a symlink
- * followed (ovl_open_beneath), files opened O_NOFOLLOW|O_NONBLOCK and
- * only when the record says they are regular files. Memory: one record
+ * followed (ovl_open_beneath); a file is opened only when the record
+ * and an lstat say it is regular, through an O_PATH fd checked first (a
+ * device or fifo swapped in meanwhile is never opened). Memory: one record
  * line, one read buffer, one tar header, and the set of names (for the
  * files the record does not have); never the data. Safe to run in
  * several threads at once on different layers.

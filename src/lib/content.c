@@ -230,16 +230,24 @@ static void check_data(struct verify *v, const char *path, size_t len, int dfd,
 {
 	long long want = e->size, done = 0;
 	uint64_t crc = 0;
-	int fd = len ? openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-		     : -1;
 	struct stat fst;
+	char self[64];
+	int fd = -1;
+	/* An O_PATH fd first, checked, then reopened through its own magic
+	 * link: a device or fifo swapped in after the lstat is never opened. */
+	int pfd = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev ||
-	    !S_ISREG(fst.st_mode)) {
+	if (pfd >= 0 && fstat(pfd, &fst) == 0 && S_ISREG(fst.st_mode) &&
+	    fst.st_ino == st->st_ino && fst.st_dev == st->st_dev) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	} else if (pfd >= 0) {
+		errno = ESTALE;	/* replaced since the lstat */
+	}
+	ovl_close_keep_errno(pfd);
+	if (fd < 0) {
 		finding(v, PR_CT_DATA, path, len, "cannot be read: %s",
-			fd < 0 ? strerror(errno) : "replaced while read");
-		if (fd >= 0)
-			close(fd);
+			errno == ESTALE ? "replaced while read" : strerror(errno));
 		emit_zeros(v, want);
 		return;
 	}
