@@ -108,7 +108,10 @@ static void read_chunk(struct ovl_rdir *d, size_t k, bool reader)
 
 	for (size_t i = 0; i < n; i++) {
 		struct ovl_rentry *r = &ents[i];
-		ovl_rentry_read(a->e, d->fd, d->below, d->depth, d->names[first + i], r);
+		if (a->e->read)
+			a->e->read(a->e, d->fd, d->names[first + i], r);
+		else
+			ovl_rentry_read(a->e, d->fd, d->below, d->depth, d->names[first + i], r);
 		/* an opened dir: its own read-ahead, for the readers to go on with */
 		if (reader && r->child_fd >= 0) {
 			if (!children)

@@ -178,8 +178,8 @@ static bool dir_within_layer(int fd, const struct ovl_layer *L)
 	return inside;
 }
 
-int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
-			struct stat *st)
+int ovl_open_handle_in(const struct ovl_stack *s, const int *mountfd, const struct ovl_fh *fh,
+		       int first, int last, struct stat *st)
 {
 	bool null = ovl_fh_uuid_is_null(fh);
 	struct file_handle *h = ovl_xmalloc(sizeof(*h) + fh->fid_len);
@@ -188,10 +188,10 @@ int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, i
 	h->handle_type = fh->type;
 	memcpy(h->f_handle, fh->fid, fh->fid_len);
 	for (int i = first; i <= last; i++) {
-		const struct ovl_layer *L = &c->s->layers[i];
+		const struct ovl_layer *L = &s->layers[i];
 		if (L->fd < 0 || (!null && memcmp(L->uuid, fh->uuid, sizeof(L->uuid)) != 0))
 			continue;
-		int mfd = ovl_ctx_mountfd(c, i);
+		int mfd = mountfd[i];
 		if (mfd < 0)
 			continue;
 		/* O_PATH: the inode is only looked at, never read. */
@@ -206,6 +206,14 @@ int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, i
 	}
 	free(h);
 	return -1;
+}
+
+int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
+			struct stat *st)
+{
+	for (int i = first; i <= last; i++)
+		ovl_ctx_mountfd(c, i);
+	return ovl_open_handle_in(c->s, c->mountfd, fh, first, last, st);
 }
 
 /* The kernel's name for an fd ("/proc/self/fd/N"), from the process root. */

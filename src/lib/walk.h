@@ -109,6 +109,10 @@ int ovl_ctx_mountfd(struct ovl_ctx *c, int layer);
  */
 int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
 			struct stat *st);
+/* The same with the root fds of every layer in [first, last] opened
+ * already (ovl_ctx_mountfd; -2 for none): for the read-ahead threads. */
+int ovl_open_handle_in(const struct ovl_stack *s, const int *mountfd, const struct ovl_fh *fh,
+		       int first, int last, struct stat *st);
 
 /*
  * Where does a handle's inode live now? Decodes it in the regular lower
