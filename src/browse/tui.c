@@ -563,14 +563,31 @@ static void go_to_problem(struct view *v)
 	v->plist = false;
 }
 
-/* After a change: the dir and the problems again. */
-static void refresh_all(struct view *v)
+/* The links of a background check that ended well: an edit then checks
+ * only what it touches. */
+static struct ovl_links *links_of(struct view *v)
+{
+	return v->checking && v->check.done && !v->check.status ? v->check.links : NULL;
+}
+
+/* After a change: the dir, and the problems at what it touched (a scoped
+ * check's), or all of them again from a new background check. */
+static void after_edit(struct view *v, struct ovl_edit_result *res)
 {
 	load(v);
-	if (v->checking)
-		ovl_pscan_free(&v->check);
-	v->checking = ovl_pscan_start(&v->check, v->s) == 0;
-	v->psel = v->ptop = 0;
+	if (res->scope) {
+		ovl_pscan_replace(&v->check, res->scope, res->item, res->n);
+		res->item = NULL;
+		res->n = 0;
+		if (v->psel >= v->check.n)
+			v->psel = v->check.n ? v->check.n - 1 : 0;
+	} else {
+		if (v->checking)
+			ovl_pscan_free(&v->check);
+		v->checking = ovl_pscan_start(&v->check, v->s) == 0;
+		v->psel = v->ptop = 0;
+	}
+	ovl_edit_result_free(res);
 }
 
 static bool may_write(struct view *v)
@@ -608,9 +625,9 @@ static void copy_up(struct view *v)
 	entry_path(v, e->name, path, sizeof(path));
 	snprintf(name, sizeof(name), "%s", e->name);
 	busy(" copying up ...");
-	ovl_edit_copy_up(v->s, path, &res);
+	ovl_edit_copy_up(v->s, links_of(v), path, &res);
 	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
-	refresh_all(v);
+	after_edit(v, &res);
 	for (size_t i = 0; i < v->dir.n; i++)
 		if (!strcmp(v->dir.e[i].name, name))
 			v->sel = i;
@@ -647,9 +664,9 @@ static void fix(struct view *v)
 	snprintf(layer, sizeof(layer), "%s", it->layer);
 	snprintf(path, sizeof(path), "%s", it->path);
 	busy(" fixing ...");
-	ovl_edit_fix(v->s, code, layer, path, &res);
+	ovl_edit_fix(v->s, links_of(v), code, layer, path, &res);
 	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
-	refresh_all(v);
+	after_edit(v, &res);
 }
 
 /* 'S': what the upper holds and hides under the selected dir (or here). */

@@ -420,7 +420,8 @@ out:
 static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f)
 {
 	size_t count = 0;
-	char **names = ovl_dir_names(f->fd, "", &count);
+	char **names = c->scope ? ovl_scope_dir_names(c, f, &count)
+				: ovl_dir_names(f->fd, "", &count);
 
 	if (!names) {
 		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));

@@ -371,7 +371,7 @@ START_TEST(test_edit_one)
 	/* c: the metacopy d/a gets its data, nothing else changes */
 	ck_assert_int_eq(mknod(P("u/d/ghost"), S_IFCHR | 0, makedev(0, 0)), 0);
 	ck_assert_int_eq(mknod(P("u/d/ghost2"), S_IFCHR | 0, makedev(0, 0)), 0);
-	ck_assert_msg(ovl_edit_copy_up(&st, "/d/a", &res) == 0, "%s", res.msg);
+	ck_assert_msg(ovl_edit_copy_up(&st, NULL, "/d/a", &res) == 0, "%s", res.msg);
 	ck_assert_uint_eq(res.done, 1);
 	ck_assert_int_lt(lgetxattr(P("u/d/a"), "trusted.overlay.metacopy", NULL, 0), 0);
 	int fd = open(P("u/d/a"), O_RDONLY);
@@ -380,15 +380,15 @@ START_TEST(test_edit_one)
 	ck_assert_str_eq(buf, "lower a");
 	ck_assert_int_eq(access(P("u/d/ghost"), F_OK), 0);
 	/* nothing left to copy: said, not done */
-	ck_assert_int_eq(ovl_edit_copy_up(&st, "/d/a", &res), -1);
+	ck_assert_int_eq(ovl_edit_copy_up(&st, NULL, "/d/a", &res), -1);
 	ck_assert_ptr_nonnull(strstr(res.msg, "no data to copy up"));
 
 	/* f: one orphan whiteout goes, the other stays */
-	ck_assert_msg(ovl_edit_fix(&st, PR_WH_ORPHAN, "upper", "/d/ghost", &res) == 0, "%s",
+	ck_assert_msg(ovl_edit_fix(&st, NULL, PR_WH_ORPHAN, "upper", "/d/ghost", &res) == 0, "%s",
 		      res.msg);
 	ck_assert_int_eq(access(P("u/d/ghost"), F_OK), -1);
 	ck_assert_int_eq(access(P("u/d/ghost2"), F_OK), 0);
-	ck_assert_int_eq(ovl_edit_fix(&st, PR_WH_ORPHAN, "upper", "/d/ghost", &res), -1);
+	ck_assert_int_eq(ovl_edit_fix(&st, NULL, PR_WH_ORPHAN, "upper", "/d/ghost", &res), -1);
 	ck_assert_ptr_nonnull(strstr(res.msg, "no longer reported"));
 }
 END_TEST

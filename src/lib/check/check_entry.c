@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../links.h"
 #include "internal.h"
 
 /* Control bytes, DEL, or bytes that are not valid UTF-8. */
@@ -116,6 +117,7 @@ void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 {
 	bool is_dir = S_ISDIR(n->st.st_mode);
 
+	ovl_links_note_name(c, n);
 	if (ovl_name_is_hostile(n->name))
 		ovl_report_here(c, PR_LY_NAME_CONTROL, NULL);
 	check_xattr_sanity(c, n);
