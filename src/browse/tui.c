@@ -570,10 +570,17 @@ static struct ovl_links *links_of(struct view *v)
 	return v->checking && v->check.done && !v->check.status ? v->check.links : NULL;
 }
 
-/* After a change: the dir, and the problems at what it touched (a scoped
- * check's), or all of them again from a new background check. */
+/* After a change: its message, the dir, and the problems at what it
+ * touched (a scoped check's), or all of them again from a new background
+ * check. */
 static void after_edit(struct view *v, struct ovl_edit_result *res)
 {
+	snprintf(v->msg, sizeof(v->msg), " %s", res->msg);
+	if (res->scope) {
+		size_t len = strlen(v->msg), n = ovl_scope_count(res->scope);
+		snprintf(v->msg + len, sizeof(v->msg) - len, " (re-checked %zu place%s)", n,
+			 n == 1 ? "" : "s");
+	}
 	load(v);
 	if (res->scope) {
 		ovl_pscan_replace(&v->check, res->scope, res->item, res->n);
@@ -626,7 +633,6 @@ static void copy_up(struct view *v)
 	snprintf(name, sizeof(name), "%s", e->name);
 	busy(" copying up ...");
 	ovl_edit_copy_up(v->s, links_of(v), path, &res);
-	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
 	after_edit(v, &res);
 	for (size_t i = 0; i < v->dir.n; i++)
 		if (!strcmp(v->dir.e[i].name, name))
@@ -665,7 +671,6 @@ static void fix(struct view *v)
 	snprintf(path, sizeof(path), "%s", it->path);
 	busy(" fixing ...");
 	ovl_edit_fix(v->s, links_of(v), code, layer, path, &res);
-	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
 	after_edit(v, &res);
 }
 
