@@ -5,6 +5,7 @@
 #   full check                 <= 1.5 x bare walk of all layers
 #   --upper-only               <= 1.5 x bare walk of upper + work
 #   --upper-only, lower 6x     <= 1.2 x --upper-only on the 1x lower
+#   overlay-browse --write key < 0.2 s (bench/edit.sh, when bench/editlat is built)
 #
 # Warm cache, median of 3 runs after one warm-up (hyperfine when installed,
 # else a date +%s.%N loop); max RSS from /usr/bin/time -v.
@@ -102,3 +103,9 @@ row "full -n / bare walk of all layers" "$(t full)" "$(t bare_all)" 1.5 "$(rss f
 row "--upper-only / bare walk upper+work" "$(t upper)" "$(t bare_uw)" 1.5 "$(rss upper)"
 row "--upper-only 6x lower / 1x lower" "$(t upper6)" "$(t upper)" 1.2 "$(rss upper6)"
 row "--upper-only 6x / bare upper+work 6x" "$(t upper6)" "$(t bare_uw6)" - "$(rss upper6)"
+
+# overlay-browse --write: a key's latency (its own stack: it writes)
+if [ -x "${EDITLAT:-./bench/editlat}" ]; then
+	echo
+	sh "$here/edit.sh" "$DIR"
+fi
