@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "overlay/util.h"
+#include "check/internal.h"
 #include "links.h"
 
 struct ovl_links *ovl_links_new(void)
@@ -54,6 +55,11 @@ static void add(struct ovl_links *l, char kind, int layer, const char *path, siz
 		.aux = ovl_xstrdup(aux ? aux : ""),
 		.ino = ino,
 	};
+}
+
+void ovl_links_add(struct ovl_links *l, const struct ovl_link *k)
+{
+	add(l, k->kind, k->layer, k->path, strlen(k->path), k->key, k->aux, k->ino);
 }
 
 void ovl_fid_key(const struct ovl_fh *fh, char key[OVL_FID_KEY_MAX])
@@ -101,6 +107,13 @@ void ovl_links_note_name(struct ovl_ctx *c, const struct ovl_node *n)
 	if (c->links && c->layer->kind == OVL_LAYER_UPPER && !S_ISDIR(n->st.st_mode) &&
 	    n->st.st_nlink > 1)
 		note_here(c, OVL_LINK_NAME, "", NULL, (unsigned long long)n->st.st_ino);
+}
+
+void ovl_links_note_impure(struct ovl_ctx *c, const struct ovl_node *n)
+{
+	if (c->links && c->layer->kind == OVL_LAYER_UPPER && n->parent && !n->parent->impure &&
+	    ovl_makes_parent_impure(n))
+		note_here(c, OVL_LINK_IMPURE, "", NULL, 0);
 }
 
 void ovl_links_note_whiteout(struct ovl_ctx *c, const char *fid_key)
@@ -155,10 +168,18 @@ void ovl_links_replace(struct ovl_links *l, const struct ovl_scope *sc, struct o
 	size_t kept = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
-		if (ovl_scope_holds(sc, l->v[i].layer, l->v[i].path))
-			link_free(&l->v[i]);
+		struct ovl_link *k = &l->v[i];
+		bool held = ovl_scope_holds(sc, k->layer, k->path);
+		if (!held && k->kind == OVL_LINK_IMPURE) {
+			char *slash = strrchr(k->path, '/');
+			char *dir = ovl_xstrndup(k->path, slash == k->path ? 1 : (size_t)(slash - k->path));
+			held = ovl_scope_holds(sc, k->layer, dir);
+			free(dir);
+		}
+		if (held)
+			link_free(k);
 		else
-			l->v[kept++] = l->v[i];
+			l->v[kept++] = *k;
 	}
 	l->n = kept;
 	for (size_t i = 0; i < fresh->n; i++) {

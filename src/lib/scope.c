@@ -33,6 +33,7 @@ struct ovl_scope {
 	struct names tree;		/* paths checked with everything below */
 	struct names index;		/* W/index names */
 	struct ovl_strset *chain;	/* each entry, tree root, and their parents */
+	const struct ovl_links *links;	/* the last it was expanded with */
 };
 
 static bool names_add(struct names *l, const char *s, size_t len)
@@ -314,6 +315,8 @@ bool ovl_scope_expand(struct ovl_scope *sc, const struct ovl_links *l)
 {
 	bool grew = false, more = l != NULL;
 
+	if (l)
+		sc->links = l;
 	while (more) {
 		more = false;
 		for (size_t i = 0; i < l->n; i++) {
@@ -355,56 +358,45 @@ static char **existing(int fd, char **list, size_t n, size_t *count)
 	return list;
 }
 
-/*
- * Does the child `name` of upper dir f make f need its impure mark? The
- * same reasons as the walker's visit(): an origin, a redirect of a dir,
- * or a dir that merges with a lower dir.
- */
-static bool child_needs_impure(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
+/* Is `path` a child of dir `dir` (dlen: 0 for the root)? */
+static bool child_of(const char *path, const char *dir, size_t dlen)
 {
-	struct stat st;
-	struct ovl_xattrs xa;
-	bool needs = false;
-
-	if (ovl_stat_at(f->fd, name, &st) < 0)
-		return false;
-	if (ovl_xattrs_read(f->fd, name, c->s->ns, &xa) < 0)
-		memset(&xa, 0, sizeof(xa));
-	if ((ovl_xattrs_has(&xa, OVL_XA_ORIGIN) && xa.len[OVL_XA_ORIGIN] > 0) ||
-	    (S_ISDIR(st.st_mode) && ovl_xattrs_has(&xa, OVL_XA_REDIRECT))) {
-		needs = true;
-	} else if (S_ISDIR(st.st_mode)) {
-		const char *op = (const char *)xa.val[OVL_XA_OPAQUE];
-		bool opaque = ovl_xattrs_has(&xa, OVL_XA_OPAQUE) && op &&
-			      xa.len[OVL_XA_OPAQUE] == 1 && op[0] == 'y';
-		struct ovl_lookup_req req = { .name = name, .is_dir = true, .layer = c->layer->idx };
-		struct ovl_lookup_res res = { .data_fd = -1 };
-		struct ovl_below below;
-
-		ovl_below_init(&below, c->s);
-		if (!opaque && ovl_merge_lookup(c->s, &f->below, &req, &below, &res) == 0)
-			needs = below.n > 0;
-		if (res.data_fd >= 0)
-			close(res.data_fd);
-		ovl_below_free(&below);
-	}
-	ovl_xattrs_free(&xa);
-	return needs;
+	return !strncmp(path, dir, dlen) && path[dlen] == '/' && !strchr(path + dlen + 1, '/');
 }
 
-/* An upper dir without its impure mark is judged by all its children:
- * read them until one needs the mark. */
+/*
+ * Does a child the scope does not visit need the impure mark of the dir
+ * at c->path, as the links of its last check say? Those links go on into
+ * the new ones (ovl_links_replace drops them with the dir checked again).
+ */
+static bool links_say_impure(struct ovl_ctx *c)
+{
+	const struct ovl_scope *sc = c->scope;
+	const struct ovl_links *l = sc->links;
+	size_t dlen = c->pathlen == 1 ? 0 : c->pathlen;
+	bool needed = false;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ovl_link *k = &l->v[i];
+		if (k->kind != OVL_LINK_IMPURE || !child_of(k->path, c->path, dlen) ||
+		    ovl_scope_holds(sc, k->layer, k->path))
+			continue;
+		needed = true;
+		if (c->links)
+			ovl_links_add(c->links, k);
+	}
+	return needed;
+}
+
+/*
+ * An upper dir without its impure mark is judged by all its children:
+ * those the scope visits say so themselves, the others through the links
+ * of the last check that saw them (without links: none counts).
+ */
 static void scan_impure(struct ovl_ctx *c, struct ovl_frame *f)
 {
-	size_t n = 0;
-	char **names;
-
-	if (c->layer->kind != OVL_LAYER_UPPER || f->impure || f->impure_needed)
-		return;
-	names = ovl_dir_names(f->fd, "", &n);
-	for (size_t i = 0; names && i < n && !f->impure_needed; i++)
-		f->impure_needed = child_needs_impure(c, f, names[i]);
-	ovl_dir_names_free(names);
+	if (c->layer->kind == OVL_LAYER_UPPER && !f->impure && c->scope->links)
+		f->impure_needed |= links_say_impure(c);
 }
 
 char **ovl_scope_dir_names(struct ovl_ctx *c, struct ovl_frame *f, size_t *count)
