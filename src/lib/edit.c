@@ -56,14 +56,25 @@ static bool only_target(void *arg, enum ovl_problem_code code, const struct ovl_
 	return true;
 }
 
+/* A problem line: "CODE layer:/path: ..." (its message may say cannot). */
+static bool problem_line(const char *l)
+{
+	size_t n = strspn(l, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+	return n && l[n] == ' ';
+}
+
 /* The last line of the run's output that says what failed, if any. */
 static void failure_line(const char *text, char *out, size_t size)
 {
 	const char *hit = NULL;
 
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strstr(l, "cannot "))
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *end = strchr(l, '\n');
+		const char *c = strstr(l, "cannot ");
+		if (c && (!end || c < end) && !problem_line(l))
 			hit = l;
+	}
 	if (hit)
 		snprintf(out, size, "%.*s", (int)strcspn(hit, "\n"), hit);
 }
