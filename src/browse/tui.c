@@ -217,7 +217,7 @@ static void draw_help(void)
 		"  d                 only what the upper layer changes",
 		"  F                 filter: a name glob (a path glob with /), >SIZE, <SIZE",
 		"  S                 upper data and shadowed lower data under a dir",
-		"  ?                 this help     q           quit",
+		"  ?                 this help     q  quit     r  check the whole stack again",
 		"",
 		"Columns: name, type, size, owner, mode, the layer it comes from,",
 		"and its overlay marks (metacopy with the layer of its data,",
@@ -570,6 +570,17 @@ static struct ovl_links *links_of(struct view *v)
 	return v->checking && v->check.done && !v->check.status ? v->check.links : NULL;
 }
 
+/* The whole stack checked again in the background (at the start, 'r'). */
+static void check_all(struct view *v)
+{
+	if (v->checking)
+		ovl_pscan_free(&v->check);
+	v->checking = ovl_pscan_start(&v->check, v->s) == 0;
+	v->psel = v->ptop = 0;
+	if (!v->checking)
+		snprintf(v->msg, sizeof(v->msg), " no background check: %s", strerror(errno));
+}
+
 /* After a change: its message, the dir, and the problems at what it
  * touched (a scoped check's), or all of them again from a new background
  * check. */
@@ -589,10 +600,7 @@ static void after_edit(struct view *v, struct ovl_edit_result *res)
 		if (v->psel >= v->check.n)
 			v->psel = v->check.n ? v->check.n - 1 : 0;
 	} else {
-		if (v->checking)
-			ovl_pscan_free(&v->check);
-		v->checking = ovl_pscan_start(&v->check, v->s) == 0;
-		v->psel = v->ptop = 0;
+		check_all(v);
 	}
 	ovl_edit_result_free(res);
 }
@@ -724,6 +732,9 @@ static bool problems_key(struct view *v, int k, size_t page)
 	case 'f':
 		fix(v);
 		return true;
+	case 'r':
+		check_all(v);
+		return true;
 	}
 	return false;
 }
@@ -768,9 +779,7 @@ int tui_run(struct ovl_stack *s, bool write)
 		v.color = true;
 	}
 	load(&v);
-	v.checking = ovl_pscan_start(&v.check, s) == 0;
-	if (!v.checking)
-		snprintf(v.msg, sizeof(v.msg), " no background check: %s", strerror(errno));
+	check_all(&v);
 	for (;;) {
 		if (v.checking && !v.check.done)
 			timeout(200);	/* redraw as problems come in */
@@ -813,6 +822,10 @@ int tui_run(struct ovl_stack *s, bool write)
 			break;
 		case 'S':
 			measure(&v);
+			break;
+		case 'r':
+			load(&v);
+			check_all(&v);
 			break;
 		case 'f':
 			fix(&v);
