@@ -82,8 +82,10 @@ static bool same_lines(const char *what, struct lines *a, struct lines *b)
 	size_t i = 0, j = 0;
 	bool eq = true;
 
-	qsort(a->v, a->n, sizeof(*a->v), cmp_str);
-	qsort(b->v, b->n, sizeof(*b->v), cmp_str);
+	if (a->n)
+		qsort(a->v, a->n, sizeof(*a->v), cmp_str);
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_str);
 	while (i < a->n || j < b->n) {
 		int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->v[i], b->v[j]);
 		if (!c) {
