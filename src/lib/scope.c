@@ -393,7 +393,7 @@ static bool links_say_impure(struct ovl_ctx *c)
  * those the scope visits say so themselves, the others through the links
  * of the last check that saw them (without links: none counts).
  */
-static void scan_impure(struct ovl_ctx *c, struct ovl_frame *f)
+static void impure_from_links(struct ovl_ctx *c, struct ovl_frame *f)
 {
 	if (c->layer->kind == OVL_LAYER_UPPER && !f->impure && c->scope->links)
 		f->impure_needed |= links_say_impure(c);
@@ -409,7 +409,7 @@ char **ovl_scope_dir_names(struct ovl_ctx *c, struct ovl_frame *f, size_t *count
 
 	if (in_tree(sc, dir))
 		return ovl_dir_names(f->fd, "", count);
-	scan_impure(c, f);
+	impure_from_links(c, f);
 	list = ovl_xmalloc(cap * sizeof(*list));
 	for (int pass = 0; pass < 2; pass++) {
 		const struct names *from = pass ? &sc->tree : &sc->entry;
