@@ -3,9 +3,9 @@
  * instead of all of it, for a viewer that changed one thing. A place is
  * an entry (checked with its chain of parents from each layer root, in
  * every layer that has its path), a subtree (an entry and everything
- * below it) or a W/index entry. Pass 1 (the stack's fixed places), the
- * layer roots, W/index's own root and W/work are checked every time (a
- * few reads).
+ * below it) or a W/index entry. Pass 1 (the stack's fixed places),
+ * W/index's own root and W/work are checked every time (a few reads), the
+ * layer roots whenever there are entries.
  *
  * What a judgement takes from elsewhere in the stack (the other dirs of a
  * layer whose redirect leads to the same place, the aliases of a hard
