@@ -79,11 +79,8 @@ static size_t chunk_len(const struct ovl_rdir *d, size_t k)
 	return d->count - first < CHUNK ? d->count - first : CHUNK;
 }
 
-static void list_dir(struct ovl_rdir *d)
+static void set_names(struct ovl_rdir *d, char **names, size_t count, int err)
 {
-	size_t count = 0;
-	char **names = ovl_dir_names(d->fd, "", &count);
-	int err = names ? 0 : errno;
 	struct ovl_ahead *a = d->a;
 
 	pthread_mutex_lock(&a->lock);
@@ -97,6 +94,20 @@ static void list_dir(struct ovl_rdir *d)
 		push(a, d);
 	pthread_cond_broadcast(&a->done);
 	pthread_mutex_unlock(&a->lock);
+}
+
+static void list_dir(struct ovl_rdir *d)
+{
+	size_t count = 0;
+	char **names = ovl_dir_names(d->fd, "", &count);
+
+	set_names(d, names, count, names ? 0 : errno);
+}
+
+void ovl_rdir_set_names(struct ovl_rdir *d, char **names, size_t count, int err)
+{
+	d->list_state = ST_RUNNING;	/* nobody lists it now */
+	set_names(d, names, count, err);
 }
 
 static void read_chunk(struct ovl_rdir *d, size_t k, bool reader)

@@ -77,6 +77,9 @@ void ovl_ahead_stop(struct ovl_ahead *a);
  * until ovl_rdir_release). */
 struct ovl_rdir *ovl_ahead_dir(struct ovl_ahead *a, int fd, const struct ovl_below *below,
 			       int depth);
+/* Give a dir no reader may list yet (one without readers) its names,
+ * taken over (ovl_dir_names_free), or NULL and the errno of the failure. */
+void ovl_rdir_set_names(struct ovl_rdir *d, char **names, size_t count, int err);
 /* Its sorted names (waits for them), or NULL with *err. */
 char **ovl_rdir_names(struct ovl_rdir *d, size_t *count, int *err);
 /* Entry i, read (waits for it, or reads it here). Taken in order. */

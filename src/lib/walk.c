@@ -530,6 +530,11 @@ static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f, struct ovl_rdir *d)
 {
 	size_t count = 0;
 	int err = 0;
+	/* a scoped check visits only its names (and reads with one thread) */
+	if (c->scope) {
+		char **scoped = ovl_scope_dir_names(c, f, &count);
+		ovl_rdir_set_names(d, scoped, count, scoped ? 0 : errno);
+	}
 	char **names = ovl_rdir_names(d, &count, &err);
 
 	if (!names) {
@@ -604,7 +609,7 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 		.fd_budget = &c->fd_budget,
 	};
 	atomic_store(&c->fd_budget, c->fd_spare);
-	struct ovl_ahead *a = ovl_ahead_start(&c->env, c->o->jobs, AHEAD_ENTRIES);
+	struct ovl_ahead *a = ovl_ahead_start(&c->env, c->scope ? 1 : c->o->jobs, AHEAD_ENTRIES);
 	walk_dir(c, &f, ovl_ahead_dir(a, f.fd, &f.below, 0));
 	ovl_ahead_stop(a);
 	path_pop(c, 1);

@@ -17,6 +17,7 @@
 #include "overlay/nlink.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
+#include "../links.h"
 #include "../strset.h"
 #include "internal.h"
 
@@ -104,16 +105,6 @@ void ovl_hlinks_free(struct ovl_hlinks *hl)
 	free(hl);
 }
 
-/* Which lower inode: fid type and bytes (the uuid is the stack's). */
-static void fid_key(const struct ovl_fh *fh, char *key)
-{
-	unsigned char b[1 + OVL_FH_FID_MAX];
-
-	b[0] = fh->type;
-	memcpy(b + 1, fh->fid, fh->fid_len);
-	ovl_hex_encode(b, 1 + fh->fid_len, key);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -122,7 +113,7 @@ static int cmp_str(const void *a, const void *b)
 static unsigned whited_count(struct ovl_ctx *c, const struct ovl_fh *fh)
 {
 	struct ovl_hlinks *hl = hlinks(c);
-	char key[2 * (1 + OVL_FH_FID_MAX) + 1];
+	char key[OVL_FID_KEY_MAX];
 	unsigned n = 0;
 
 	if (!hl->nwhited)
@@ -131,7 +122,8 @@ static unsigned whited_count(struct ovl_ctx *c, const struct ovl_fh *fh)
 		qsort(hl->whited, hl->nwhited, sizeof(*hl->whited), cmp_str);
 		hl->sorted = true;
 	}
-	fid_key(fh, key);
+	/* which lower inode: its fid (the uuid is the stack's) */
+	ovl_fid_key(fh, key);
 	for (size_t i = 0; i < hl->nwhited; i++)	/* sorted: one run */
 		if (!strcmp(hl->whited[i], key))
 			n++;
@@ -188,9 +180,10 @@ void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res)
 	if (res->first != OVL_HIT_FILE || !res->first_fh_ok || res->first_st.st_nlink < 2)
 		return;
 	struct ovl_hlinks *hl = hlinks(c);
-	char key[2 * (1 + OVL_FH_FID_MAX) + 1];
+	char key[OVL_FID_KEY_MAX];
 
-	fid_key(&res->first_fh, key);
+	ovl_fid_key(&res->first_fh, key);
+	ovl_links_note_whiteout(c, key);
 	if (hl->nwhited == hl->capwhited) {
 		hl->capwhited = hl->capwhited ? 2 * hl->capwhited : 16;
 		hl->whited = ovl_xrealloc(hl->whited, hl->capwhited * sizeof(*hl->whited));
@@ -277,6 +270,7 @@ void ovl_note_upper_dir(struct ovl_ctx *c, const struct ovl_node *n)
 		c->dirorigins = ovl_strset_new();
 	ovl_fh_to_hex(&origin, hex);
 	ovl_strset_put(c->dirorigins, hex, strlen(hex), buf, len);
+	ovl_links_note_dir_origin(c, hex);
 }
 
 /* Move W/index/NAME into the quarantine: the kernel would refuse or
@@ -520,10 +514,14 @@ void ovl_check_index(struct ovl_ctx *c)
 	for (int i = 1; i < c->s->nlayers; i++)
 		ovl_ctx_mountfd(c, i);
 	struct ovl_walk_env env = { .s = c->s, .read = index_read, .mountfd = c->mountfd };
-	struct ovl_ahead *a = ovl_ahead_start(&env, c->o->jobs, 4096);
+	struct ovl_ahead *a = ovl_ahead_start(&env, c->scope ? 1 : c->o->jobs, 4096);
 	struct ovl_rdir *d = ovl_ahead_dir(a, c->s->indexfd, NULL, 0);
 	size_t n = 0;
 	int err = 0;
+	if (c->scope) {
+		char **scoped = ovl_scope_index_names(c, &n);
+		ovl_rdir_set_names(d, scoped, n, scoped ? 0 : errno);
+	}
 	char **names = ovl_rdir_names(d, &n, &err);
 
 	if (!names) {
@@ -564,6 +562,7 @@ void ovl_check_index(struct ovl_ctx *c)
 			struct hl_entry *e = hl_get(c, r->st.st_ino, false);
 			if (e)
 				e->has_index = true;
+			ovl_links_note_index(c, name, &r->st, &fh);
 		}
 		/* nfs_export indexes every non-dir: fifos and devices too */
 		if (S_ISDIR(r->st.st_mode))
@@ -607,6 +606,7 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 	struct hl_entry *e = hl_get(c, n->st.st_ino, true);
 	e->aliases++;
 	e->lower_linked |= lower_linked;
+	ovl_links_note_alias(c, n, &fh);
 	struct ovl_lookup_res own;
 	const struct ovl_lookup_res *byname = res;
 	struct ovl_lookup_req req = { .name = n->name, .want_fh = true, .layer = c->layer->idx };
