@@ -9,6 +9,7 @@
  * sync, then their commits. Every change is journalled first (journal.c).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,22 @@
 #include "repair_internal.h"
 
 volatile int ovl_repair_interrupted;
+
+static char fix_note[1024];
+
+void ovl_fix_note(const char *fmt, ...)
+{
+	size_t used = strlen(fix_note);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(fix_note)) {
+		memcpy(fix_note + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(fix_note + used, sizeof(fix_note) - used, fmt, ap);
+	va_end(ap);
+}
 
 void ovl_plan_init(struct ovl_plan *p)
 {
@@ -149,6 +166,7 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 			progress = true;
 			ovl_copyup_progress_start(r->progress, r->copy_planned, r->copy_bytes);
 		}
+		fix_note[0] = '\0';
 		if (copy && ovl_fix_apply(s, &j, f) == 0) {
 			done[f->order] = 1;
 			if (f->op == OVL_FIX_COPY_DATA)
@@ -161,11 +179,12 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 		if (copy || ovl_fix_apply(s, &j, f) < 0) {
 			const char *lname = f->layer == OVL_FIX_WORKDIR ? "work dir"
 					    : s->layers[f->layer].name;
+			int err = errno;
 			fprintf(r->out, "%s:%s: cannot %s: %s\n", lname, f->path,
-				ovl_fix_op_name(f->op), strerror(errno));
+				ovl_fix_op_name(f->op), fix_note[0] ? fix_note : strerror(err));
 			if (f->problem <= r->seq)
 				failed[f->problem] = 1;
-			if (errno != EROFS)
+			if (err != EROFS)
 				r->operational = true;
 			ret = -1;
 		}

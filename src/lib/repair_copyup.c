@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "overlay/lookup.h"
 #include "overlay/nlink.h"
 #include "overlay/util.h"
+#include "overlay/xattr_copy.h"
 #include "repair_internal.h"
 
 /*
@@ -175,25 +177,32 @@ int ovl_sync_upper(const struct ovl_stack *s)
 	return ret;
 }
 
-/* Every xattr of src (an O_PATH fd) but the lower's own overlay ones. */
-static int copy_xattrs(int src, int dfd, const char *leaf, enum ovl_ns ns)
+/* A name the copy could not take: said in the failure line of the fix. */
+static void xattr_not_copied(void *arg, const char *name, int err)
 {
-	char list[65536];
-	unsigned char *val = malloc(65536);
-	ssize_t n = ovl_xattr_list_at(src, "", list, sizeof(list));
-	int ret = 0;
+	(void)arg;
+	ovl_fix_note("xattr %s not copied (%s)", name ? name : "names not listed", strerror(err));
+}
 
-	if (!val)
+/*
+ * Every xattr of the lower entry src (an O_PATH fd in `layer`) but the
+ * overlay's own, onto dfd/leaf. A dir is named by its fd; another entry
+ * by its parent and name, found from the fd and confirmed by a lookup.
+ */
+static int copy_xattrs(const struct ovl_stack *s, int layer, int src, int dfd, const char *leaf)
+{
+	struct stat st;
+	char name[NAME_MAX + 1];
+
+	if (fstat(src, &st) < 0)
 		return -1;
-	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(list + i) + 1) {
-		if (ovl_xattr_classify(list + i, ns, NULL) != OVL_XC_OTHER)
-			continue;
-		ssize_t v = ovl_xattr_get_at(src, "", list + i, val, 65536);
-		if (v >= 0 && ovl_xattr_set_at(dfd, leaf, list + i, val, (size_t)v) < 0 &&
-		    errno != EOPNOTSUPP && errno != EPERM)
-			ret = -1;
-	}
-	free(val);
+	if (S_ISDIR(st.st_mode))
+		return ovl_xattr_copy(src, "", dfd, leaf, s->ns, xattr_not_copied, NULL);
+	int pfd = ovl_open_parent_of(s->layers[layer].fd, src, name, sizeof(name));
+	if (pfd < 0)
+		return -1;
+	int ret = ovl_xattr_copy(pfd, name, dfd, leaf, s->ns, xattr_not_copied, NULL);
+	ovl_close_keep_errno(pfd);
 	return ret;
 }
 
@@ -205,11 +214,11 @@ static int set_origin(struct ovl_stack *s, int dfd, const char *leaf, const stru
 }
 
 /*
- * Copy a lower-only entry up as the kernel does: a dir is made in place
- * (its parents were copied up before it); anything else is made in W/work
- * with its data, metadata, xattrs and origin, synced, and renamed into
- * place, so that no half-made entry is ever visible. The parent is marked
- * impure. Undo removes what was made.
+ * Copy a lower-only entry up as the kernel does (its parents were copied
+ * up before it): made in W/work with its data, metadata, xattrs and
+ * origin, synced, and renamed into place, so that no half-made entry is
+ * ever visible; an xattr the upper will not take fails the copy. The
+ * parent is marked impure. Undo removes what was made.
  */
 static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
 		      int dfd, const char *leaf)
@@ -277,17 +286,16 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 			    copy_commit(s, j, f, dfd, leaf) < 0)
 				goto done;
 		}
-	} else if (S_ISDIR(lst.st_mode)) {
-		if (mkdirat(dfd, leaf, lst.st_mode & 07777) < 0 ||
-		    fchownat(dfd, leaf, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    copy_xattrs(src, dfd, leaf, s->ns) < 0 || set_origin(s, dfd, leaf, f) < 0 ||
-		    utimensat(dfd, leaf, times, AT_SYMLINK_NOFOLLOW) < 0)
-			goto done;
 	} else {
+		/* A dir too is made whole in W/work first: one that a failed
+		 * xattr or a kill left half made must not look made. */
+		int rmflag = S_ISDIR(lst.st_mode) ? AT_REMOVEDIR : 0;
 		snprintf(tmp, sizeof(tmp), "#overlay-fsck-copyup.%d", (int)getpid());
-		unlinkat(s->workworkfd, tmp, 0);	/* a cut earlier try */
+		unlinkat(s->workworkfd, tmp, rmflag);	/* a cut earlier try */
 		int made;
-		if (S_ISREG(lst.st_mode)) {
+		if (S_ISDIR(lst.st_mode)) {
+			made = mkdirat(s->workworkfd, tmp, 0700);
+		} else if (S_ISREG(lst.st_mode)) {
 			char p[64];
 			snprintf(p, sizeof(p), "/proc/self/fd/%d", src);
 			int in = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -320,13 +328,13 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 						 nl, strlen(nl)) < 0) ||
 		    fchownat(s->workworkfd, tmp, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (!S_ISLNK(lst.st_mode) && fchmodat(s->workworkfd, tmp, lst.st_mode & 07777, 0) < 0) ||
-		    copy_xattrs(src, s->workworkfd, tmp, s->ns) < 0 ||
+		    copy_xattrs(s, f->val[0], src, s->workworkfd, tmp) < 0 ||
 		    set_origin(s, s->workworkfd, tmp, f) < 0 ||
 		    utimensat(s->workworkfd, tmp, times, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (out >= 0 && fsync(out) < 0) ||
 		    renameat2(s->workworkfd, tmp, dfd, leaf, RENAME_NOREPLACE) < 0) {
 			int e = errno;
-			unlinkat(s->workworkfd, tmp, 0);
+			unlinkat(s->workworkfd, tmp, rmflag);
 			errno = e;
 			goto done;
 		}

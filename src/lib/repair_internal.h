@@ -21,6 +21,10 @@ int ovl_fix_root(const struct ovl_stack *s, int layer);
 /* Open the parent dir of "/a/b" inside root (O_PATH); *leaf points at "b". */
 int ovl_fix_open_parent(int root, const char *path, const char **leaf);
 
+/* Why the fix being applied fails, beyond its errno, for its failure
+ * line (printf-like; notes of one fix are joined by "; "). */
+void ovl_fix_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Any fix, by its op (repair_fix.c). */
 int ovl_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f);
 int ovl_fix_state(struct ovl_stack *s, const struct record *rec);
