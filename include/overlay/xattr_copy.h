@@ -27,6 +27,10 @@ typedef void (*ovl_xattr_fail_fn)(void *arg, const char *name, int err);
 int ovl_xattr_copy(int sfd, const char *sname, int dfd, const char *dname, enum ovl_ns ns,
 		   ovl_xattr_fail_fn fail, void *arg);
 
+/* Do two entries hold the same xattrs but the overlay's? 0 the same,
+ * 1 not (or one could not be listed). */
+int ovl_xattr_compare(int afd, const char *aname, int bfd, const char *bname, enum ovl_ns ns);
+
 /* Is this an xattr a copy takes along (not one of the overlay's)? */
 bool ovl_xattr_copied(const char *name, enum ovl_ns ns);
 

@@ -42,6 +42,7 @@ static const char *const op_names[] = {
 	[OVL_FIX_RM_SYMLINK] = "rmsymlink",
 	[OVL_FIX_MKDIR] = "mkdir",
 	[OVL_FIX_RM_TREE] = "rmtree",
+	[OVL_FIX_RM_COPY] = "rmcopy",
 };
 
 const char *ovl_fix_op_name(enum ovl_fix_op op)
@@ -302,16 +303,7 @@ static void record_free(struct record *rec)
 
 static bool get_number(char **cur, long long min, long long max, long long *out)
 {
-	char *tok = strsep(cur, " "), *end;
-
-	if (!tok || !*tok || (tok[0] == '0' && tok[1]) || (tok[0] == '-' && tok[1] == '0'))
-		return false;	/* one spelling per number */
-	errno = 0;
-	long long v = strtoll(tok, &end, 10);
-	if (*end || errno || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
+	return ovl_parse_ll(strsep(cur, " "), min, max, out);
 }
 
 static const char *parse_record(char *line, struct record *rec)

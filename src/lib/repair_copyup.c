@@ -165,6 +165,22 @@ static int copy_commit(struct ovl_stack *s, struct journal *j, const struct ovl_
 	return ovl_xattr_remove_at(dfd, leaf, xname);
 }
 
+int ovl_work_dir(struct ovl_stack *s)
+{
+	/* W/work, where the kernel makes its copies, is made at mount; a
+	 * stack that was never mounted may not have it yet. */
+	if (s->workworkfd < 0 && s->workfd >= 0) {
+		if (mkdirat(s->workfd, "work", 0) < 0 && errno != EEXIST)
+			return -1;
+		s->workworkfd = ovl_open_beneath(s->workfd, "work", 4, O_PATH | O_DIRECTORY);
+	}
+	if (s->workworkfd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return s->workworkfd;
+}
+
 /* Everything written so far on the upper filesystem, on disk. */
 int ovl_sync_upper(const struct ovl_stack *s)
 {
@@ -230,17 +246,8 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 
 	if (ovl_stat_at(dfd, leaf, &st) == 0)
 		return 0;	/* made by an earlier run */
-	/* W/work, where the kernel makes its copies, is made at mount; a
-	 * stack that was never mounted may not have it yet. */
-	if (s->workworkfd < 0 && s->workfd >= 0) {
-		if (mkdirat(s->workfd, "work", 0) < 0 && errno != EEXIST)
-			return -1;
-		s->workworkfd = ovl_open_beneath(s->workfd, "work", 4, O_PATH | O_DIRECTORY);
-	}
-	if (s->workworkfd < 0) {
-		errno = EINVAL;
+	if (ovl_work_dir(s) < 0)
 		return -1;
-	}
 	src = open_lower(s, f, O_PATH, &fh);
 	if (src < 0 || fstat(src, &lst) < 0)
 		goto done;

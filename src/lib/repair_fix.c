@@ -167,6 +167,9 @@ int ovl_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *
 	case OVL_FIX_COPYUP_NEW:
 		ret = ovl_copyup_fix_apply(s, j, f, dfd, leaf);
 		break;
+	case OVL_FIX_RM_COPY:
+		ret = ovl_layers_fix_apply(s, j, f, dfd, leaf);
+		break;
 	case OVL_FIX_SYMLINK:
 	case OVL_FIX_WRITE_FILE:
 	case OVL_FIX_RM_SYMLINK:
@@ -301,8 +304,9 @@ int ovl_fix_state(struct ovl_stack *s, const struct record *rec)
 	struct stat st;
 	int state = -1;
 
+	/* a removed entry whose dir went after it: undo brings the dir first */
 	if (dfd < 0)
-		return -1;
+		return rec->op == OVL_FIX_RM_COPY && errno == ENOENT ? 1 : -1;
 	switch (rec->op) {
 	case OVL_FIX_SET_XATTR:
 	case OVL_FIX_RM_XATTR:
@@ -332,6 +336,9 @@ int ovl_fix_state(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_COPY_COMMIT:
 	case OVL_FIX_COPYUP_NEW:
 		state = ovl_copyup_fix_state(rec, dfd, leaf);
+		break;
+	case OVL_FIX_RM_COPY:
+		state = ovl_layers_fix_state(s, rec, dfd, leaf);
 		break;
 	case OVL_FIX_TRUNCATE:
 		if (ovl_stat_at(dfd, leaf, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -408,6 +415,9 @@ int ovl_fix_revert(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_COPY_COMMIT:
 	case OVL_FIX_COPYUP_NEW:
 		ret = ovl_copyup_fix_revert(rec, dfd, leaf);
+		break;
+	case OVL_FIX_RM_COPY:
+		ret = ovl_layers_fix_revert(s, rec, dfd, leaf);
 		break;
 	case OVL_FIX_TRUNCATE: {
 		int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |

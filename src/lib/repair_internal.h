@@ -39,12 +39,22 @@ int ovl_copyup_fix_revert(const struct record *rec, int dfd, const char *leaf);
  * was copied (`done`, by plan order), written ahead and synced once. */
 int ovl_copyup_prejournal(struct ovl_stack *s, struct journal *j, struct ovl_plan *p,
 			  size_t from, const unsigned char *done);
+/* W/work (made when a stack never mounted lacks it): its fd, or -1. */
+int ovl_work_dir(struct ovl_stack *s);
 /* Everything written so far on the upper filesystem, on disk. */
 int ovl_sync_upper(const struct ovl_stack *s);
 
 /* An xattr record against dfd/leaf: where it is now; rolled back. */
 int ovl_fix_xattr_state(const struct record *rec, int dfd, const char *leaf);
 int ovl_fix_xattr_revert(const struct record *rec, int dfd, const char *leaf);
+
+/* The ops of overlay-layers (layers/ops.c): RM_COPY. */
+int ovl_layers_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
+			 int dfd, const char *leaf);
+int ovl_layers_fix_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			 const char *leaf);
+int ovl_layers_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			  const char *leaf);
 
 /* The store fixes (repair_store.c): apply one at dfd/leaf after journalling
  * it; where a record's change is now; undo. */

@@ -107,6 +107,20 @@ static int find_missing(const char *src, const char *dst, enum ovl_ns ns, int er
 	return missing;
 }
 
+int ovl_xattr_compare(int afd, const char *aname, int bfd, const char *bname, enum ovl_ns ns)
+{
+	char a[64 + NAME_MAX], b[64 + NAME_MAX];
+
+	if (strchr(aname, '/') || strchr(bname, '/')) {
+		errno = EINVAL;
+		return -1;
+	}
+	entry_path(a, sizeof(a), afd, aname);
+	entry_path(b, sizeof(b), bfd, bname);
+	/* each side's names are on the other with the same value */
+	return find_missing(a, b, ns, 0, NULL, NULL) || find_missing(b, a, ns, 0, NULL, NULL);
+}
+
 int ovl_xattr_copy(int sfd, const char *sname, int dfd, const char *dname, enum ovl_ns ns,
 		   ovl_xattr_fail_fn fail, void *arg)
 {

@@ -12,6 +12,8 @@
  * own root lines put in place of the input's: undo may change the
  * layers, never what lies beside them (a file, a dir, the temp dir's
  * names). A stack that undo changed is filled again before the next one.
+ * Undo parses what some records hold (overlay-layers' description of a
+ * removed entry, layers/entry.c): that parser is fuzzed here too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +56,13 @@ static const char *const seeds[] = {
 	"overlay-fsck-journal 1\nR 1 mkdir 1 x2f64 - - -\nR 2 rmtree 1 x2f64 - - -\nD 2\nD 1\n",
 	"overlay-fsck-journal 1\nR 1 symlink 0 x2f6c696e6b - x2e2e2f2e2e2f6f757473696465 x61\nD 1\n",
 	"overlay-fsck-journal 1\nR 1 writefile -1 x2f66 - - x6869\nD 1\nR 2 link 0 x2f61 - - x2f62",
+	/* overlay-layers' removal of d/c, made again from the lower d/c */
+	"overlay-fsck-journal 1\nR 1 rmcopy 0 x2f642f63 - "
+	"x6620363434203020302032203020312030203120302031203020312030203120326636343266363320"
+	"747275737465642e6f7665726c61792e6f726967696e3d30306662 -\nD 1\n",
+	"overlay-fsck-journal 1\nR 1 rmcopy 0 x2f64 - "
+	"x64203735352030203020343039362030203120302031203020312030203120302031203266363420"
+	"747275737465642e6f7665726c61792e6f70617175653d3739 -\nD 1\n",
 };
 
 const char *const *fuzz_seeds(size_t *n)
