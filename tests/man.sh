@@ -193,7 +193,7 @@ help_in_page() {
 		grep -Eq "Fl -?$name( |$)" "$3" || missing="$missing $o"
 	done
 	for c in $(sed -n '/^Commands:/,/^$/s/^ \([a-z][a-z]*\) .*/\1/p' "$T/help.$1"); do
-		grep -q "^\.It Cm $c\$" "$3" || missing="$missing $c"
+		grep -q "^\.It Cm $c\( \|\$\)" "$3" || missing="$missing $c"
 	done
 	if [ -z "$missing" ]; then
 		ok "$1: every option and command of --help is in its man page"

@@ -38,6 +38,18 @@ void ovl_layers_plan_free(struct ovl_layers_plan *p);
  */
 int ovl_layers_vacuum_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
 
+/*
+ * export: the upper's changes as an OCI layer tar (pax): the plan lists
+ * its entries in the order written, with the data bytes of each; write
+ * puts the tar on out_fd (*written entries). Whiteouts .wh.NAME, opaque
+ * dirs .wh..wh..opq, metacopy files with their lower data, hard links,
+ * xattrs as pax records; a renamed dir written whole and opaque. The
+ * same stack gives the same bytes. 0, or -1 (the reason on err).
+ */
+int ovl_layers_export_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
+int ovl_layers_export_write(struct ovl_stack *s, int out_fd, struct ovl_progress *progress,
+			    FILE *err, unsigned long *written);
+
 /* Print the plan: one line per change ("would remove upper:/a: N bytes
  * (why)" with dry_run), then the total. */
 void ovl_layers_plan_print(const struct ovl_stack *s, const struct ovl_layers_plan *p,

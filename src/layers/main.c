@@ -5,6 +5,7 @@
  * printed (-n) or applied (-y) through the undo journal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ static void usage(FILE *out)
 	fputs("Usage:\n"
 	      " " PROG " [options] vacuum -o lowerdir=L1[:L2...],upperdir=U,workdir=W\n"
 	      " " PROG " [options] vacuum [-w WORKDIR] UPPER LOWER [LOWER...]\n"
+	      " " PROG " [options] export [FILE|-] -o OPTS\n"
+	      " " PROG " [options] export FILE|- [-w WORKDIR] UPPER LOWER [LOWER...]\n"
 	      " " PROG " --undo JOURNAL -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
 	      "\n"
 	      "Change an unmounted overlayfs layer stack as a whole, keeping what its\n"
@@ -44,7 +47,9 @@ static void usage(FILE *out)
 	      "Commands:\n"
 	      " vacuum              remove the upper entries that change nothing: copies\n"
 	      "                     equal to the lower, metacopy files with the lower's\n"
-	      "                     metadata, whiteouts over nothing, dirs left empty\n"
+	      "                     metadata, dirs left empty\n"
+	      " export              write the upper's changes as an OCI layer tar to FILE\n"
+	      "                     (-: standard output, the default with -o)\n"
 	      "\n"
 	      "Options:\n"
 	      " -o OPTS             overlay mount options, may be repeated\n"
@@ -106,6 +111,7 @@ static int check_first(struct ovl_stack *s)
 
 struct args {
 	const char *command;
+	const char *output;	/* export's FILE, "-" for standard output */
 	int mode;		/* OVL_MODE_NO or OVL_MODE_YES */
 	const char *journal, *undo;
 	bool json;
@@ -116,8 +122,51 @@ static int plan_command(struct ovl_stack *s, const struct args *a, struct ovl_la
 {
 	if (!strcmp(a->command, "vacuum"))
 		return ovl_layers_vacuum_plan(s, p);
+	if (!strcmp(a->command, "export"))
+		return ovl_layers_export_plan(s, p);
 	errno = EINVAL;
 	return -1;
+}
+
+/* export -y: the tar into a new file beside FILE, renamed over it once
+ * whole (a kill leaves FILE as it was), or onto standard output. */
+static int export_tar(struct ovl_stack *s, const struct args *a, struct ovl_layers_result *res)
+{
+	bool to_stdout = !strcmp(a->output, "-");
+	char tmp[4096];
+	unsigned long n;
+	int fd = STDOUT_FILENO;
+
+	if (!to_stdout) {
+		snprintf(tmp, sizeof(tmp), "%s.overlay-layers-tmp", a->output);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", tmp, strerror(errno));
+			return EXIT_OPERATIONAL;
+		}
+	}
+	struct ovl_progress progress;
+	ovl_progress_init(&progress, a->progress_fd > 0 ? a->progress_fd : -1,
+			  a->progress_fd == 0 && !to_stdout && isatty(STDOUT_FILENO) ? stdout : NULL,
+			  s->layers[0].path);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	int ret = ovl_layers_export_write(s, fd, &progress, stderr, &n);
+	res->done = (long)n;
+	if (!to_stdout) {
+		if (ret == 0 && (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, a->output) < 0)) {
+			fprintf(stderr, PROG ": %s: %s\n", a->output, strerror(errno));
+			ret = -1;
+		} else if (ret < 0) {
+			close(fd);
+		}
+		if (ret < 0)
+			unlink(tmp);
+	}
+	if (ret == 0)
+		return EXIT_OK;
+	res->error = ovl_repair_interrupted ? "interrupted" : "the tar could not be written";
+	return ovl_repair_interrupted ? EXIT_CANCELLED : EXIT_OPERATIONAL;
 }
 
 static int run(struct ovl_opts *opts, const struct args *a)
@@ -158,9 +207,13 @@ static int run(struct ovl_opts *opts, const struct args *a)
 		rc = EXIT_OPERATIONAL;
 		goto out;
 	}
+	/* a tar on standard output: the text goes to stderr */
+	FILE *text = a->output && !strcmp(a->output, "-") ? stderr : stdout;
 	if (!a->json)
-		ovl_layers_plan_print(&stack, &plan, res.dry_run, stdout);
-	if (!res.dry_run && plan.fixes.n) {
+		ovl_layers_plan_print(&stack, &plan, res.dry_run, text);
+	if (!res.dry_run && a->output) {
+		rc = export_tar(&stack, a, &res);
+	} else if (!res.dry_run && plan.fixes.n) {
 		if (!a->journal && !stack.has_work) {
 			res.error = "changes need the work dir (-w or workdir=) for their undo "
 				    "journal, or -z FILE";
@@ -190,11 +243,13 @@ static int run(struct ovl_opts *opts, const struct args *a)
 		}
 	}
 	if (!a->json) {
-		printf("%s%zu change%s, %llu bytes%s\n", res.dry_run ? "would make " : "",
-		       plan.fixes.n, plan.fixes.n == 1 ? "" : "s", plan.total,
-		       plan.partial ? " (some entries could not be read: left as they are)" : "");
+		fprintf(text, "%s%zu %s%s, %llu bytes%s\n", res.dry_run ? "would make " : "",
+			plan.fixes.n, a->output ? "entr" : "change",
+			a->output ? (plan.fixes.n == 1 ? "y" : "ies") : (plan.fixes.n == 1 ? "" : "s"),
+			plan.total,
+			plan.partial ? " (some entries could not be read: left out)" : "");
 		if (res.journal && res.done > 0)
-			printf("made %ld; undo journal: %s\n", res.done, res.journal);
+			fprintf(text, "made %ld; undo journal: %s\n", res.done, res.journal);
 	}
 out:
 	res.exit_code = rc;
@@ -276,9 +331,21 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 			return EXIT_USAGE;
 		}
 		a->command = argv[optind++];
-		if (strcmp(a->command, "vacuum")) {
+		if (strcmp(a->command, "vacuum") && strcmp(a->command, "export")) {
 			fprintf(stderr, PROG ": no such command: %s\n", a->command);
 			return EXIT_USAGE;
+		}
+		/* export FILE comes first; with -o it may be left out */
+		if (!strcmp(a->command, "export")) {
+			bool from_o = opts->upper || opts->nlower;
+			if (optind < argc && (!from_o || argc - optind == 1))
+				a->output = argv[optind++];
+			else if (from_o)
+				a->output = "-";
+			else
+				return fail_usage("export needs FILE (or -) before the layers");
+			if (!strcmp(a->output, "-") && a->json)
+				return fail_usage("--json and a tar cannot both be on standard output");
 		}
 	}
 	if (a->json && (a->progress_fd == 0 || a->progress_fd == 1))

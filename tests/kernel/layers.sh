@@ -6,9 +6,11 @@
 
 LAYERS=${LAYERS:-$top_builddir/overlay-layers}
 
-# ly_view FILE [OPTS]: the merged view of the stack into FILE.
+# ly_view FILE [VIEW-OPTIONS]: the merged view of the stack into FILE.
 ly_view() {
-	mount_list "$1" "${2:-$OPTS}" python3 "$top_srcdir/tests/kernel/view.py"
+	_f=$1
+	shift
+	mount_list "$_f" "$OPTS" python3 "$top_srcdir/tests/kernel/view.py" "$@"
 }
 
 # ly_same_view NAME: the stack mounts and shows $S/view.before.
@@ -279,4 +281,83 @@ sc_layers_json_progress() {
 		"$S/layers.out" > /dev/null || rp_bad "JSON: $(head -c 400 "$S/layers.out")"
 	tail -1 "$S/progress" | grep -q '^1 4 4 ' || rp_bad "progress: $(tail -2 "$S/progress")"
 	rp_done "$SC: -y --json -C 3: every change done, the journal named, progress lines on fd 3"
+}
+
+# ---- export ----
+
+# What a container does that a layer tar must carry: new, changed and
+# deleted files, a dir replaced (opaque), a dir renamed (a redirect: no
+# tar form, written whole), metacopy files (chown: the data is the
+# lower's), a renamed metacopy file, upper hard links, xattrs, a symlink,
+# a fifo, a device.
+ly_export_stack() {
+	OPTS=$(std_opts "$MC")
+	setup '
+		mkdir -p $L1/etc $L1/old/sub $L1/gone/in $L1/keep
+		echo conf > $L1/etc/conf; echo pw > $L1/etc/passwd
+		echo x > $L1/old/sub/x; echo y > $L1/old/y; echo in > $L1/gone/in/f
+		head -c 70000 /dev/urandom > $L1/big; echo k > $L1/keep/k; echo mv > $L1/mvf
+		setfattr -n user.low -v l $L1/etc/conf
+		# whole seconds: umoci packs the lower with second mtimes
+		find $L1 -exec touch -h -d @1700000000 {} +
+		ovl_mount "$OPTS"
+		echo changed >> $M/etc/conf; rm $M/etc/passwd
+		mv $M/old $M/new; echo n > $M/new/added
+		rm -rf $M/gone; mkdir $M/gone; echo again > $M/gone/again
+		chown 7:8 $M/big; mv $M/mvf $M/keep/mvf2
+		echo h > $M/h; ln $M/h $M/h2; setfattr -n user.mine -v m $M/h
+		ln -s ../etc/conf $M/keep/link; mkfifo $M/keep/fifo; mknod $M/keep/null c 1 3
+		ovl_umount
+		test -n "$(getfattr -n trusted.overlay.redirect $U/new 2>/dev/null)"
+		test -n "$(getfattr -n trusted.overlay.metacopy $U/big 2>/dev/null)"
+	'
+}
+
+scenario layers_export
+sc_layers_export() {
+	stack_new "$SC"
+	ly_export_stack || return
+	ly_view "$S/view.before" --no-dir-mtime || { not_ok "$SC: merged view before"; return; }
+	_bad=
+	snapshot "$S/snap.before" $(kt_layers)
+	run_layers export -n "$S/t1.tar" -o "$OPTS"
+	ly_rc 0
+	[ -e "$S/t1.tar" ] && rp_bad "-n wrote the tar"
+	grep -q '^would add upper:/etc/passwd: 0 bytes (whiteout)$' "$S/layers.out" ||
+		rp_bad "no whiteout line"
+	grep -q '^would add upper:/big: 70000 bytes (file)$' "$S/layers.out" ||
+		rp_bad "no line for the metacopy file with its lower data"
+	run_layers export -y "$S/t1.tar" -o "$OPTS"
+	ly_rc 0
+	run_layers export -y - -o "$OPTS"
+	cp "$S/layers.out" "$S/t2.tar"
+	snapshot "$S/snap.after" $(kt_layers)
+	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "export changed the layers"
+	cmp -s "$S/t1.tar" "$S/t2.tar" || rp_bad "the second tar differs"
+	rp_done "$SC: -n writes nothing; -y FILE and -y - give byte-identical tars; the layers untouched"
+	_bad=
+	tar -tf "$S/t1.tar" > "$S/names" 2>/dev/null
+	for _n in etc/.wh.passwd gone/ gone/.wh..wh..opq new/ new/.wh..wh..opq new/sub/x \
+		new/added .wh.old .wh.mvf keep/mvf2 big h h2; do
+		grep -qx "$_n" "$S/names" || rp_bad "no $_n in the tar"
+	done
+	grep -q '^new/.wh..wh..opq$' "$S/names" || rp_bad "the renamed dir is not opaque"
+	tar -tvf "$S/t1.tar" 2>/dev/null | grep -q '^hrw.* h2 link to h$' ||
+		rp_bad "h2 is not a hard link to h: $(tar -tvf "$S/t1.tar" 2>/dev/null | grep h2)"
+	rp_done "$SC: the tar holds OCI whiteouts, opaque markers, the renamed dir whole, hard links"
+	if ! command -v umoci > /dev/null; then
+		skip "$SC: umoci applies the tar over the lower: the merged view" "no umoci"
+		return
+	fi
+	_bad=
+	_img=$S/oci
+	( cd "$S" && umoci init --layout oci && umoci new --image oci:base &&
+	  umoci insert --image oci:base "$L1" / &&
+	  umoci raw add-layer --image oci:base "$S/t1.tar" --tag top &&
+	  umoci unpack --image oci:top bundle ) > "$S/umoci.log" 2>&1 ||
+		rp_bad "umoci: $(tail -3 "$S/umoci.log")"
+	python3 "$top_srcdir/tests/kernel/view.py" "$S/bundle/rootfs" --no-dir-mtime > "$S/view.umoci"
+	cmp -s "$S/view.before" "$S/view.umoci" ||
+		rp_bad "umoci's rootfs differs: $(diff "$S/view.before" "$S/view.umoci" | head -10)"
+	rp_done "$SC: umoci applies the tar over the lower layer: the merged view, file for file"
 }

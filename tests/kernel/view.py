@@ -5,7 +5,7 @@ data digest, link target, device number, mtime, link count (of non-dirs:
 a merged dir's count is the kernel's 1), hard-link group, and every xattr
 in hex. An entry that cannot be read shows its errno instead.
 
-  view.py ROOT [--no-mtime] [--no-dir-mtime]
+  view.py [--no-mtime] [--no-dir-mtime] ROOT
 """
 import hashlib
 import os
@@ -28,7 +28,7 @@ def xattrs(p):
 
 
 def main():
-    root = sys.argv[1]
+    root = [a for a in sys.argv[1:] if not a.startswith("--")][0]
     mtime = "--no-mtime" not in sys.argv
     dir_mtime = mtime and "--no-dir-mtime" not in sys.argv
     groups = {}

@@ -48,6 +48,9 @@ void ovl_lgone_free(struct ovl_lgone *g);
 /* A dir's atime and mtime as they were (a change inside it moves them). */
 int ovl_layers_put_times(int dirfd, const struct timespec times[2]);
 
+/* A plan step that is no change of the stack: an entry an export writes. */
+#define OVL_LSTEP_ADD	((enum ovl_fix_op)1000)
+
 /* Append one change to a plan. */
 void ovl_layers_plan_add(struct ovl_layers_plan *p, enum ovl_fix_op op, int layer,
 			 const char *path, const void *val, size_t len,

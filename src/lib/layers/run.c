@@ -50,10 +50,9 @@ static const char *verb(enum ovl_fix_op op)
 {
 	switch (op) {
 	case OVL_FIX_RM_COPY:
-	case OVL_FIX_RM_WHITEOUT:
 		return "remove";
 	default:
-		return ovl_fix_op_name(op);
+		return op == OVL_LSTEP_ADD ? "add" : ovl_fix_op_name(op);
 	}
 }
 
