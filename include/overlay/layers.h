@@ -39,16 +39,31 @@ void ovl_layers_plan_free(struct ovl_layers_plan *p);
 int ovl_layers_vacuum_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
 
 /*
- * export: the upper's changes as an OCI layer tar (pax): the plan lists
- * its entries in the order written, with the data bytes of each; write
- * puts the tar on out_fd (*written entries). Whiteouts .wh.NAME, opaque
- * dirs .wh..wh..opq, metacopy files with their lower data, hard links,
- * xattrs as pax records; a renamed dir written whole and opaque. The
- * same stack gives the same bytes. 0, or -1 (the reason on err).
+ * The upper's changes as the entries a layer tar or a new upper holds:
+ * whiteouts that hide something, opaque marks, dirs, files (a metacopy
+ * file with its lower data), links, devices; a renamed dir whole; hard
+ * links. The plan lists them in the order written, each with its data
+ * bytes (export and deref plan the same).
  */
-int ovl_layers_export_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
+int ovl_layers_delta_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
+
+/*
+ * export: those entries as an OCI layer tar (pax) on out_fd (*written
+ * entries): whiteouts .wh.NAME, opaque dirs .wh..wh..opq, xattrs as pax
+ * records. The same stack gives the same bytes. 0, or -1 (the reason on
+ * err).
+ */
 int ovl_layers_export_write(struct ovl_stack *s, int out_fd, struct ovl_progress *progress,
 			    FILE *err, unsigned long *written);
+
+/*
+ * deref: those entries as a new upper dir `dir` (must not exist) that
+ * shows the same view over the same lowers without redirects or metacopy
+ * (no redirect, origin or metacopy xattr in it). Made beside it and
+ * renamed once whole. 0, or -1 (the reason on err).
+ */
+int ovl_layers_deref_write(struct ovl_stack *s, const char *dir, struct ovl_progress *progress,
+			   FILE *err, unsigned long *written);
 
 /* Print the plan: one line per change ("would remove upper:/a: N bytes
  * (why)" with dry_run), then the total. */

@@ -38,6 +38,7 @@ static void usage(FILE *out)
 	      " " PROG " [options] vacuum [-w WORKDIR] UPPER LOWER [LOWER...]\n"
 	      " " PROG " [options] export [FILE|-] -o OPTS\n"
 	      " " PROG " [options] export FILE|- [-w WORKDIR] UPPER LOWER [LOWER...]\n"
+	      " " PROG " [options] deref DIR -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
 	      " " PROG " --undo JOURNAL -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
 	      "\n"
 	      "Change an unmounted overlayfs layer stack as a whole, keeping what its\n"
@@ -50,6 +51,8 @@ static void usage(FILE *out)
 	      "                     metadata, dirs left empty\n"
 	      " export              write the upper's changes as an OCI layer tar to FILE\n"
 	      "                     (-: standard output, the default with -o)\n"
+	      " deref DIR           make DIR a new upper without redirects or metacopy\n"
+	      "                     that shows the same view over the same lowers\n"
 	      "\n"
 	      "Options:\n"
 	      " -o OPTS             overlay mount options, may be repeated\n"
@@ -112,6 +115,7 @@ static int check_first(struct ovl_stack *s)
 struct args {
 	const char *command;
 	const char *output;	/* export's FILE, "-" for standard output */
+	const char *newdir;	/* deref's DIR */
 	int mode;		/* OVL_MODE_NO or OVL_MODE_YES */
 	const char *journal, *undo;
 	bool json;
@@ -122,8 +126,8 @@ static int plan_command(struct ovl_stack *s, const struct args *a, struct ovl_la
 {
 	if (!strcmp(a->command, "vacuum"))
 		return ovl_layers_vacuum_plan(s, p);
-	if (!strcmp(a->command, "export"))
-		return ovl_layers_export_plan(s, p);
+	if (!strcmp(a->command, "export") || !strcmp(a->command, "deref"))
+		return ovl_layers_delta_plan(s, p);
 	errno = EINVAL;
 	return -1;
 }
@@ -166,6 +170,25 @@ static int export_tar(struct ovl_stack *s, const struct args *a, struct ovl_laye
 	if (ret == 0)
 		return EXIT_OK;
 	res->error = ovl_repair_interrupted ? "interrupted" : "the tar could not be written";
+	return ovl_repair_interrupted ? EXIT_CANCELLED : EXIT_OPERATIONAL;
+}
+
+/* deref -y: the new upper, made beside DIR and renamed once whole. */
+static int deref_dir(struct ovl_stack *s, const struct args *a, struct ovl_layers_result *res)
+{
+	struct ovl_progress progress;
+	unsigned long n;
+
+	ovl_progress_init(&progress, a->progress_fd > 0 ? a->progress_fd : -1,
+			  a->progress_fd == 0 && !a->json && isatty(STDOUT_FILENO) ? stdout : NULL,
+			  s->layers[0].path);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	int ret = ovl_layers_deref_write(s, a->newdir, &progress, stderr, &n);
+	res->done = (long)n;
+	if (ret == 0)
+		return EXIT_OK;
+	res->error = ovl_repair_interrupted ? "interrupted" : "the new upper could not be made";
 	return ovl_repair_interrupted ? EXIT_CANCELLED : EXIT_OPERATIONAL;
 }
 
@@ -213,6 +236,8 @@ static int run(struct ovl_opts *opts, const struct args *a)
 		ovl_layers_plan_print(&stack, &plan, res.dry_run, text);
 	if (!res.dry_run && a->output) {
 		rc = export_tar(&stack, a, &res);
+	} else if (!res.dry_run && a->newdir) {
+		rc = deref_dir(&stack, a, &res);
 	} else if (!res.dry_run && plan.fixes.n) {
 		if (!a->journal && !stack.has_work) {
 			res.error = "changes need the work dir (-w or workdir=) for their undo "
@@ -244,8 +269,9 @@ static int run(struct ovl_opts *opts, const struct args *a)
 	}
 	if (!a->json) {
 		fprintf(text, "%s%zu %s%s, %llu bytes%s\n", res.dry_run ? "would make " : "",
-			plan.fixes.n, a->output ? "entr" : "change",
-			a->output ? (plan.fixes.n == 1 ? "y" : "ies") : (plan.fixes.n == 1 ? "" : "s"),
+			plan.fixes.n, a->output || a->newdir ? "entr" : "change",
+			a->output || a->newdir ? (plan.fixes.n == 1 ? "y" : "ies")
+					       : (plan.fixes.n == 1 ? "" : "s"),
 			plan.total,
 			plan.partial ? " (some entries could not be read: left out)" : "");
 		if (res.journal && res.done > 0)
@@ -331,7 +357,8 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 			return EXIT_USAGE;
 		}
 		a->command = argv[optind++];
-		if (strcmp(a->command, "vacuum") && strcmp(a->command, "export")) {
+		if (strcmp(a->command, "vacuum") && strcmp(a->command, "export") &&
+		    strcmp(a->command, "deref")) {
 			fprintf(stderr, PROG ": no such command: %s\n", a->command);
 			return EXIT_USAGE;
 		}
@@ -346,6 +373,11 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 				return fail_usage("export needs FILE (or -) before the layers");
 			if (!strcmp(a->output, "-") && a->json)
 				return fail_usage("--json and a tar cannot both be on standard output");
+		}
+		if (!strcmp(a->command, "deref")) {
+			if (optind >= argc)
+				return fail_usage("deref needs the new upper DIR");
+			a->newdir = argv[optind++];
 		}
 	}
 	if (a->json && (a->progress_fd == 0 || a->progress_fd == 1))

@@ -56,6 +56,10 @@ int ovl_layers_fix_state(struct ovl_stack *s, const struct record *rec, int dfd,
 int ovl_layers_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd,
 			  const char *leaf);
 
+/* Remove the dir tree `name` under dfd (repair_store.c): by fd, never
+ * through a symlink, never into another filesystem than dev. */
+int ovl_rm_tree(int dfd, const char *name, dev_t dev, int depth);
+
 /* The store fixes (repair_store.c): apply one at dfd/leaf after journalling
  * it; where a record's change is now; undo. */
 int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, const char *leaf);

@@ -13,6 +13,19 @@ ly_view() {
 	mount_list "$_f" "$OPTS" python3 "$top_srcdir/tests/kernel/view.py" "$@"
 }
 
+# ly_begin STACKFN [VIEW-OPTIONS]: a fresh scenario dir, the stack STACKFN
+# makes, its merged view in $S/view.before; non-zero (with a TAP line when
+# the view cannot be listed) when the scenario cannot go on.
+ly_begin() {
+	_mk=$1
+	shift
+	stack_new "$SC"
+	"$_mk" || return 1
+	ly_view "$S/view.before" "$@" && return 0
+	not_ok "$SC: merged view before"
+	return 1
+}
+
 # ly_same_view NAME: the stack mounts and shows $S/view.before.
 ly_same_view() {
 	_bad=
@@ -80,9 +93,7 @@ LY_VACUUM_PLAN='/a /d/sub/b /p /s'
 
 scenario layers_vacuum
 sc_layers_vacuum() {
-	stack_new "$SC"
-	ly_vacuum_stack || return
-	ly_view "$S/view.before" || { not_ok "$SC: merged view before"; return; }
+	ly_begin ly_vacuum_stack || return
 	_bad=
 	snapshot "$S/snap.before" $(kt_layers)
 	run_layers vacuum -n -o "$OPTS"
@@ -181,9 +192,7 @@ ly_vacuum_layers() {
 
 scenario layers_vacuum_crash
 sc_layers_vacuum_crash() {
-	stack_new "$SC"
-	ly_vacuum_stack || return
-	ly_view "$S/view.before" || { not_ok "$SC: merged view before"; return; }
+	ly_begin ly_vacuum_stack || return
 	mkdir -p "$S/pristine"
 	cp -a "$U" "$W" "$S/pristine/"
 	run_layers vacuum -y -o "$OPTS"
@@ -315,9 +324,7 @@ ly_export_stack() {
 
 scenario layers_export
 sc_layers_export() {
-	stack_new "$SC"
-	ly_export_stack || return
-	ly_view "$S/view.before" --no-dir-mtime || { not_ok "$SC: merged view before"; return; }
+	ly_begin ly_export_stack --no-dir-mtime || return
 	_bad=
 	snapshot "$S/snap.before" $(kt_layers)
 	run_layers export -n "$S/t1.tar" -o "$OPTS"
@@ -360,4 +367,86 @@ sc_layers_export() {
 	cmp -s "$S/view.before" "$S/view.umoci" ||
 		rp_bad "umoci's rootfs differs: $(diff "$S/view.before" "$S/view.umoci" | head -10)"
 	rp_done "$SC: umoci applies the tar over the lower layer: the merged view, file for file"
+}
+
+# ---- deref ----
+
+# ly_deref_check NAME NEWUPPER: the new upper over the same lower, with
+# redirect_dir and metacopy off, shows the view of before; it holds no
+# redirect, origin or metacopy xattr.
+ly_deref_check() {
+	_bad=
+	# before a mount: the kernel writes its own marks into an upper
+	getfattr -R -h -d -m 'trusted\.overlay\.(redirect|origin|metacopy|impure|nlink)' \
+		"$2" 2>/dev/null | grep -q . &&
+		rp_bad "overlay xattrs made: $(getfattr -R -h -d -m - "$2" 2>/dev/null | head -6)"
+	mkdir -p "$S/w2"
+	rm -rf "$S/w2/"*
+	_o="lowerdir=$L1,upperdir=$2,workdir=$S/w2,redirect_dir=off,metacopy=off,index=off"
+	mount_list "$S/view.deref" "$_o" python3 "$top_srcdir/tests/kernel/view.py" --no-dir-mtime ||
+		rp_bad "mount failed: $(tail -2 "$S/view.deref")"
+	cmp -s "$S/view.before" "$S/view.deref" ||
+		rp_bad "the view differs: $(diff "$S/view.before" "$S/view.deref" | head -10)"
+	rp_done "$1"
+}
+
+scenario layers_deref
+sc_layers_deref() {
+	ly_begin ly_export_stack --no-dir-mtime || return
+	_bad=
+	snapshot "$S/snap.before" $(kt_layers)
+	run_layers deref -n "$S/nu" -o "$OPTS"
+	ly_rc 0
+	[ -e "$S/nu" ] && rp_bad "-n made the dir"
+	run_layers deref -y "$S/nu" -o "$OPTS"
+	ly_rc 0
+	snapshot "$S/snap.after" $(kt_layers)
+	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "deref changed the layers"
+	[ -e "$S/nu.overlay-layers-tmp" ] && rp_bad "the temp dir is left"
+	[ "$(stat -c %i "$S/nu/h")" = "$(stat -c %i "$S/nu/h2")" ] || rp_bad "h and h2 are not one inode"
+	run_layers deref -y "$S/nu" -o "$OPTS"
+	ly_rc 8
+	rp_done "$SC: -n makes nothing; -y makes the new upper, the stack untouched; an existing DIR is refused"
+	ly_deref_check "$SC: the new upper with redirect_dir=off,metacopy=off shows the view of before" "$S/nu"
+	# killed half-way: DIR absent; the next run makes it whole
+	_bad=
+	rm -rf "$S/nu"
+	_rc=0
+	OVL_FAULT_WRITE=5 timeout 60 "$LAYERS" deref -y "$S/nu" -o "$OPTS" > /dev/null 2>&1 || _rc=$?
+	[ "$_rc" -eq 137 ] || rp_bad "the faulted run exited $_rc, not killed"
+	[ -e "$S/nu" ] && rp_bad "a killed run left DIR"
+	[ -d "$S/nu.overlay-layers-tmp" ] || rp_bad "the killed run left no temp dir"
+	run_layers deref -y "$S/nu" -o "$OPTS"
+	ly_rc 0
+	[ -e "$S/nu.overlay-layers-tmp" ] && rp_bad "the temp dir is left"
+	rp_done "$SC: killed at the 5th entry: no DIR; the next run removes its temp dir and makes DIR"
+	ly_deref_check "$SC: and it shows the view of before" "$S/nu"
+}
+
+# The index's hard links: lower a = b; writing a copies it up indexed,
+# and the view shows the change at b too. The new upper holds both names
+# as one inode, and shows it without the index.
+scenario layers_deref_index
+sc_layers_deref_index() {
+	stack_new "$SC"
+	OPTS=$(std_opts "redirect_dir=on,index=on")
+	setup '
+		mkdir -p $L1/d; echo hl > $L1/d/a; ln $L1/d/a $L1/b
+		ovl_mount "$OPTS"; echo more >> $M/d/a; ovl_umount
+		test "$(ls $W/index | wc -l)" -ge 1
+	' || return
+	ly_view "$S/view.before" --no-dir-mtime || { not_ok "$SC: merged view before"; return; }
+	_bad=
+	run_layers deref -y "$S/nu" -o "$OPTS"
+	ly_rc 0
+	[ "$(stat -c %i "$S/nu/d/a")" = "$(stat -c %i "$S/nu/b" 2>/dev/null)" ] ||
+		rp_bad "b is not a link of d/a in the new upper"
+	rp_done "$SC: the index's lower alias b is a hard link of d/a in the new upper"
+	ly_deref_check "$SC: the new upper without index shows the view of before" "$S/nu"
+	_bad=
+	run_layers export -y "$S/t.tar" -o "$OPTS"
+	ly_rc 0
+	tar -tvf "$S/t.tar" 2>/dev/null | grep -Eq '^h.* (b link to d/a|d/a link to b)$' ||
+		rp_bad "b and d/a are not tar hard links: $(tar -tvf "$S/t.tar" 2>&1 | head -5)"
+	rp_done "$SC: export writes b and d/a as hard links of one another"
 }

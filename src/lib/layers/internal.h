@@ -48,6 +48,44 @@ void ovl_lgone_free(struct ovl_lgone *g);
 /* A dir's atime and mtime as they were (a change inside it moves them). */
 int ovl_layers_put_times(int dirfd, const struct timespec times[2]);
 
+/* ---- the upper's changes as entries (delta.c), for export and deref ---- */
+
+enum ovl_lkind { OVL_LK_DIR, OVL_LK_FILE, OVL_LK_LINK, OVL_LK_SPECIAL, OVL_LK_WHITEOUT,
+		OVL_LK_OPAQUE };
+
+struct ovl_lentry {
+	char *path;		/* "/a/b" in the merged view */
+	enum ovl_lkind kind;
+	struct stat st;		/* the metadata the merged view shows */
+	bool meta_upper;	/* xattrs and target read at this upper path; else
+				 * where the merged view takes the entry from */
+	bool data_upper;	/* data read at this upper path; else through
+				 * the merged view (a metacopy file's lower data) */
+	char *target;		/* a symlink's */
+	const char *hardlink;	/* an earlier entry's path: a tar hard link */
+	unsigned long long key_dev, key_ino;	/* hard-link identity (nlink > 1) */
+};
+
+struct ovl_ldelta {
+	struct ovl_lentry *v;
+	size_t n, cap;
+	struct ovl_stack *s;
+	char **expand;		/* renamed dirs: written whole from the merged view */
+	size_t nexpand;
+	bool partial;
+};
+
+/* Collect them (sorted, hard links resolved); free. 0, or -1. */
+int ovl_ldelta_collect(struct ovl_stack *s, struct ovl_ldelta *x);
+void ovl_ldelta_free(struct ovl_ldelta *x);
+/* "dir", "file", "symlink", "special", "whiteout", "opaque" */
+extern const char *const ovl_lkind_names[];
+/* The dir holding the entry whose metadata, xattrs and target the view
+ * shows (*leaf its name there), or -1. */
+int ovl_lentry_meta_dir(struct ovl_stack *s, const struct ovl_lentry *e, const char **leaf);
+/* Its data, read-only, from where the view takes it, or -1. */
+int ovl_lentry_data(struct ovl_stack *s, const struct ovl_lentry *e);
+
 /* A plan step that is no change of the stack: an entry an export writes. */
 #define OVL_LSTEP_ADD	((enum ovl_fix_op)1000)
 
