@@ -22,6 +22,7 @@
 #include "overlay/fsck.h"
 #include "overlay/lookup.h"
 #include "overlay/mview.h"
+#include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "../check/internal.h"
 #include "../repair_internal.h"
@@ -74,6 +75,36 @@ static bool expanded(const struct ovl_ldelta *x, const char *path, size_t len)
 	return false;
 }
 
+/* A metacopy file's data inode, by the lookup the walk made from its dir:
+ * its layer and handle, to open it without a lookup from the root. */
+static void data_handle(struct ovl_ctx *c, struct ovl_node *n, struct ovl_lentry *e)
+{
+	const char *rd = ovl_node_xattr(n, OVL_XA_REDIRECT);
+	bool abs;
+	struct ovl_lookup_req req = {
+		.name = n->name, .want_data = true, .want_data_fd = true, .layer = 0,
+		.redirect = rd && ovl_redirect_parse(rd, n->xa.len[OVL_XA_REDIRECT], &abs) ==
+				 OVL_RD_OK ? rd : NULL,
+	};
+	struct ovl_lookup_res res;
+	int mnt;
+
+	if (ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &res) < 0)
+		return;
+	if (res.data_fd >= 0 && res.data_status == OVL_DATA_OK) {
+		struct file_handle *fh = ovl_xmalloc(sizeof(*fh) + MAX_HANDLE_SZ);
+		fh->handle_bytes = MAX_HANDLE_SZ;
+		if (name_to_handle_at(res.data_fd, "", fh, &mnt, AT_EMPTY_PATH) == 0) {
+			e->data_fh = fh;
+			e->data_layer = res.data_layer;
+		} else {
+			free(fh);
+		}
+	}
+	if (res.data_fd >= 0)
+		close(res.data_fd);
+}
+
 static void hook(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_res *res)
 {
 	struct ovl_ldelta *x = c->hook_arg;
@@ -99,7 +130,8 @@ static void hook(struct ovl_ctx *c, struct ovl_node *n, const struct ovl_lookup_
 			x->expand[x->nexpand++] = ovl_xstrndup(p, len);
 		}
 	} else if (S_ISREG(n->st.st_mode) && ovl_xattrs_has(&n->xa, OVL_XA_METACOPY)) {
-		e->data_upper = false;	/* its data is below */
+		e->data_upper = false;	/* its data is below: its handle, found now */
+		data_handle(c, n, e);
 	} else if (S_ISLNK(n->st.st_mode)) {
 		char t[4096];
 		ssize_t tl = readlinkat(n->dirfd, n->name, t, sizeof(t) - 1);
@@ -163,7 +195,12 @@ void ovl_ldelta_free(struct ovl_ldelta *x)
 	for (size_t i = 0; i < x->n; i++) {
 		free(x->v[i].path);
 		free(x->v[i].target);
+		free(x->v[i].data_fh);
 	}
+	for (int i = 0; x->mountfd && i < x->s->nlayers; i++)
+		if (x->mountfd[i] >= 0)
+			close(x->mountfd[i]);
+	free(x->mountfd);
 	free(x->v);
 	for (size_t i = 0; i < x->nexpand; i++)
 		free(x->expand[i]);
@@ -230,8 +267,11 @@ int ovl_lentry_meta_dir(struct ovl_stack *s, const struct ovl_lentry *e, const c
 	return fd;
 }
 
-int ovl_lentry_data(struct ovl_stack *s, const struct ovl_lentry *e)
+int ovl_lentry_data(struct ovl_ldelta *x, const struct ovl_lentry *e)
 {
+	struct ovl_stack *s = x->s;
+	struct stat st;
+
 	if (e->data_upper) {
 		const char *leaf;
 		int dfd = ovl_fix_open_parent(s->layers[0].fd, e->path, &leaf);
@@ -240,6 +280,26 @@ int ovl_lentry_data(struct ovl_stack *s, const struct ovl_lentry *e)
 		ovl_close_keep_errno(dfd);
 		return fd;
 	}
+	if (e->data_fh && e->data_layer > 0 && e->data_layer < s->nlayers) {
+		if (!x->mountfd) {
+			x->mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*x->mountfd));
+			for (int i = 0; i < s->nlayers; i++)
+				x->mountfd[i] = -1;
+		}
+		int *m = &x->mountfd[e->data_layer];
+		if (*m < 0)
+			*m = openat(s->layers[e->data_layer].fd, ".",
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int fd = *m >= 0 ? open_by_handle_at(*m, e->data_fh, O_RDONLY | O_NOFOLLOW |
+						     O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
+		/* the handle names a regular file, never anything else */
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd >= 0)
+			return fd;
+	}
 	char *dir = ovl_xstrdup(e->path);
 	char *slash = strrchr(dir, '/');
 	slash[slash == dir ? 1 : 0] = '\0';
@@ -247,4 +307,3 @@ int ovl_lentry_data(struct ovl_stack *s, const struct ovl_lentry *e)
 	free(dir);
 	return fd;
 }
-

@@ -50,9 +50,9 @@ static int put_meta(struct ovl_stack *s, const struct ovl_lentry *e, int pfd, co
 	return ret;
 }
 
-static int make_file(struct ovl_stack *s, const struct ovl_lentry *e, int pfd, const char *name)
+static int make_file(struct ovl_ldelta *x, const struct ovl_lentry *e, int pfd, const char *name)
 {
-	int in = ovl_lentry_data(s, e);
+	int in = ovl_lentry_data(x, e);
 	int out = in >= 0 ? openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 				   O_CLOEXEC, 0600) : -1;
 	int ret = out >= 0 && ovl_copyup_data(in, out, e->st.st_size, NULL) == 0 ? 0 : -1;
@@ -62,9 +62,11 @@ static int make_file(struct ovl_stack *s, const struct ovl_lentry *e, int pfd, c
 	return ret;
 }
 
-static int make_entry(struct ovl_stack *s, const struct ovl_lentry *e, int root, int pfd,
+static int make_entry(struct ovl_ldelta *x, const struct ovl_lentry *e, int root, int pfd,
 		      const char *name)
 {
+	struct ovl_stack *s = x->s;
+
 	switch (e->kind) {
 	case OVL_LK_OPAQUE:
 		return ovl_xattr_set_at(pfd, name, ovl_xattr_name(s->ns, OVL_XA_OPAQUE), "y", 1);
@@ -88,7 +90,7 @@ static int make_entry(struct ovl_stack *s, const struct ovl_lentry *e, int root,
 		made = mkdirat(pfd, name, 0700);
 		break;
 	case OVL_LK_FILE:
-		made = make_file(s, e, pfd, name);
+		made = make_file(x, e, pfd, name);
 		break;
 	case OVL_LK_LINK: {
 		char t[4096];
@@ -168,7 +170,7 @@ int ovl_layers_deref_write(struct ovl_stack *s, const char *dir, struct ovl_prog
 		ovl_progress_update(progress, i, x.n, NULL);
 		ovl_fault_point(false);	/* the crash tests' kill, by entry */
 		int pfd = parent_of(s, root, e->path, &leaf);
-		if (pfd < 0 || make_entry(s, e, root, pfd, leaf) < 0) {
+		if (pfd < 0 || make_entry(&x, e, root, pfd, leaf) < 0) {
 			fprintf(err, "%s: cannot make it: %s\n", e->path, strerror(errno));
 			ovl_close_keep_errno(pfd);
 			goto out;

@@ -117,9 +117,10 @@ static int write_data(struct archive *a, int fd, off_t size)
 	return 0;
 }
 
-static int write_entry(struct ovl_stack *s, struct archive *a, const struct ovl_lentry *e,
+static int write_entry(struct ovl_ldelta *x, struct archive *a, const struct ovl_lentry *e,
 		       FILE *err)
 {
+	struct ovl_stack *s = x->s;
 	struct archive_entry *ae = archive_entry_new();
 	char *name = tar_name(e);
 	int fd = -1, ret = -1;
@@ -164,7 +165,7 @@ static int write_entry(struct ovl_stack *s, struct archive *a, const struct ovl_
 			archive_entry_set_rdev(ae, e->st.st_rdev);
 		if (put_xattrs(s, e, ae) < 0)
 			goto out;
-		if (e->kind == OVL_LK_FILE && (fd = ovl_lentry_data(s, e)) < 0)
+		if (e->kind == OVL_LK_FILE && (fd = ovl_lentry_data(x, e)) < 0)
 			goto out;
 	}
 	if (archive_write_header(a, ae) != ARCHIVE_OK) {
@@ -206,7 +207,7 @@ int ovl_layers_export_write(struct ovl_stack *s, int out_fd, struct ovl_progress
 	ovl_progress_pass(progress, 1, "export");
 	for (size_t i = 0; i < x.n && !ovl_repair_interrupted; i++) {
 		ovl_progress_update(progress, i, x.n, NULL);
-		if (write_entry(s, a, &x.v[i], err) < 0) {
+		if (write_entry(&x, a, &x.v[i], err) < 0) {
 			ret = -1;
 			break;
 		}

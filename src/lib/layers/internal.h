@@ -64,6 +64,9 @@ struct ovl_lentry {
 	char *target;		/* a symlink's */
 	const char *hardlink;	/* an earlier entry's path: a tar hard link */
 	unsigned long long key_dev, key_ino;	/* hard-link identity (nlink > 1) */
+	int data_layer;		/* a metacopy file's data inode, found once by the
+				 * walk: its layer and file handle (else by path) */
+	struct file_handle *data_fh;
 };
 
 struct ovl_ldelta {
@@ -73,6 +76,7 @@ struct ovl_ldelta {
 	char **expand;		/* renamed dirs: written whole from the merged view */
 	size_t nexpand;
 	bool partial;
+	int *mountfd;		/* per layer: a root fd for open_by_handle_at, or -1 */
 };
 
 /* Collect them (sorted, hard links resolved); free. 0, or -1. */
@@ -84,7 +88,7 @@ extern const char *const ovl_lkind_names[];
  * shows (*leaf its name there), or -1. */
 int ovl_lentry_meta_dir(struct ovl_stack *s, const struct ovl_lentry *e, const char **leaf);
 /* Its data, read-only, from where the view takes it, or -1. */
-int ovl_lentry_data(struct ovl_stack *s, const struct ovl_lentry *e);
+int ovl_lentry_data(struct ovl_ldelta *x, const struct ovl_lentry *e);
 
 /* A plan step that is no change of the stack: an entry an export writes. */
 #define OVL_LSTEP_ADD	((enum ovl_fix_op)1000)
