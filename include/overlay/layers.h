@@ -47,6 +47,18 @@ int ovl_layers_vacuum_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
  */
 int ovl_layers_delta_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
 
+/* merge --into's plan: every entry of the merged view, in the same form. */
+int ovl_layers_view_plan(struct ovl_stack *s, struct ovl_layers_plan *p);
+
+/*
+ * merge --into: every entry of the merged view made as a plain tree in
+ * the new dir `dir` (must not exist): the whole view, hard links one
+ * inode, owners, modes, times, xattrs but the overlay's. The stack is
+ * only read. Made beside it and renamed once whole. 0, or -1.
+ */
+int ovl_layers_merge_into(struct ovl_stack *s, const char *dir, struct ovl_progress *progress,
+			  FILE *err, unsigned long *written);
+
 /*
  * export: those entries as an OCI layer tar (pax) on out_fd (*written
  * entries): whiteouts .wh.NAME, opaque dirs .wh..wh..opq, xattrs as pax

@@ -39,6 +39,7 @@ static void usage(FILE *out)
 	      " " PROG " [options] export [FILE|-] -o OPTS\n"
 	      " " PROG " [options] export FILE|- [-w WORKDIR] UPPER LOWER [LOWER...]\n"
 	      " " PROG " [options] deref DIR -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
+	      " " PROG " [options] merge --into DIR -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
 	      " " PROG " --undo JOURNAL -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
 	      "\n"
 	      "Change an unmounted overlayfs layer stack as a whole, keeping what its\n"
@@ -53,6 +54,8 @@ static void usage(FILE *out)
 	      "                     (-: standard output, the default with -o)\n"
 	      " deref DIR           make DIR a new upper without redirects or metacopy\n"
 	      "                     that shows the same view over the same lowers\n"
+	      " merge               fold the stack into one dir: with --into DIR, a new\n"
+	      "                     dir holding the whole merged view\n"
 	      "\n"
 	      "Options:\n"
 	      " -o OPTS             overlay mount options, may be repeated\n"
@@ -61,6 +64,7 @@ static void usage(FILE *out)
 	      "                     nothing (the default)\n"
 	      " -y                  make the changes\n"
 	      " -z, --journal FILE  the undo journal (default: W/overlay-fsck-undo.TIME)\n"
+	      "     --into DIR      merge: into a new dir DIR, the stack only read\n"
 	      "     --undo FILE     roll back the changes recorded in FILE\n"
 	      "     --json          print one JSON document on stdout instead of the text\n"
 	      " -C FD               progress: e2fsck's lines on FD (0: a bar on a terminal)\n"
@@ -128,6 +132,8 @@ static int plan_command(struct ovl_stack *s, const struct args *a, struct ovl_la
 		return ovl_layers_vacuum_plan(s, p);
 	if (!strcmp(a->command, "export") || !strcmp(a->command, "deref"))
 		return ovl_layers_delta_plan(s, p);
+	if (!strcmp(a->command, "merge"))
+		return ovl_layers_view_plan(s, p);
 	errno = EINVAL;
 	return -1;
 }
@@ -173,7 +179,8 @@ static int export_tar(struct ovl_stack *s, const struct args *a, struct ovl_laye
 	return ovl_repair_interrupted ? EXIT_CANCELLED : EXIT_OPERATIONAL;
 }
 
-/* deref -y: the new upper, made beside DIR and renamed once whole. */
+/* deref -y, merge --into -y: the new dir, made beside DIR and renamed
+ * once whole. */
 static int deref_dir(struct ovl_stack *s, const struct args *a, struct ovl_layers_result *res)
 {
 	struct ovl_progress progress;
@@ -184,7 +191,9 @@ static int deref_dir(struct ovl_stack *s, const struct args *a, struct ovl_layer
 			  s->layers[0].path);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	int ret = ovl_layers_deref_write(s, a->newdir, &progress, stderr, &n);
+	int ret = !strcmp(a->command, "merge")
+		  ? ovl_layers_merge_into(s, a->newdir, &progress, stderr, &n)
+		  : ovl_layers_deref_write(s, a->newdir, &progress, stderr, &n);
 	res->done = (long)n;
 	if (ret == 0)
 		return EXIT_OK;
@@ -300,6 +309,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 		{ "journal", required_argument, NULL, 'z' },
 		{ "undo", required_argument, NULL, 'X' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "into", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *workdir = NULL;
@@ -333,6 +343,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 		case 'J':
 			a->json = true;
 			break;
+		case 'I':
+			a->newdir = optarg;
+			break;
 		case 'C':
 			if (!ovl_parse_ll(optarg, 0, 1023, &fd))
 				return fail_usage("-C takes a file descriptor number");
@@ -358,7 +371,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 		}
 		a->command = argv[optind++];
 		if (strcmp(a->command, "vacuum") && strcmp(a->command, "export") &&
-		    strcmp(a->command, "deref")) {
+		    strcmp(a->command, "deref") && strcmp(a->command, "merge")) {
 			fprintf(stderr, PROG ": no such command: %s\n", a->command);
 			return EXIT_USAGE;
 		}
@@ -375,10 +388,17 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 				return fail_usage("--json and a tar cannot both be on standard output");
 		}
 		if (!strcmp(a->command, "deref")) {
-			if (optind >= argc)
-				return fail_usage("deref needs the new upper DIR");
+			if (optind >= argc || a->newdir)
+				return fail_usage("deref needs the new upper DIR (and no --into)");
 			a->newdir = argv[optind++];
 		}
+		if (!strcmp(a->command, "merge") && !a->newdir)
+			return fail_usage("merge folds into a new dir: give --into DIR (folding "
+					  "into the lower layer in place is not done yet)");
+	}
+	if (a->newdir && (!a->command || (strcmp(a->command, "merge") &&
+					  strcmp(a->command, "deref")))) {
+		return fail_usage("--into goes with merge");
 	}
 	if (a->json && (a->progress_fd == 0 || a->progress_fd == 1))
 		return fail_usage("--json holds standard output: give -C another fd");

@@ -450,3 +450,42 @@ sc_layers_deref_index() {
 		rp_bad "b and d/a are not tar hard links: $(tar -tvf "$S/t.tar" 2>&1 | head -5)"
 	rp_done "$SC: export writes b and d/a as hard links of one another"
 }
+
+# ---- merge ----
+
+# merge --into DIR: a plain tree that holds the whole merged view: DIR
+# alone, read as a dir, equals the view (dir mtimes too), hard links one
+# inode; the stack only read; a killed run leaves no DIR.
+scenario layers_merge_into
+sc_layers_merge_into() {
+	ly_begin ly_export_stack || return
+	_bad=
+	snapshot "$S/snap.before" $(kt_layers)
+	run_layers merge -n --into "$S/all" -o "$OPTS"
+	ly_rc 0
+	[ -e "$S/all" ] && rp_bad "-n made the dir"
+	grep -q '^would add upper:/old/y: 2 bytes (file)$' "$S/layers.out" && rp_bad "the old name is listed"
+	grep -q '^would add upper:/new/y: 2 bytes (file)$' "$S/layers.out" || rp_bad "no line for new/y"
+	run_layers merge -y --into "$S/all" -o "$OPTS"
+	ly_rc 0
+	snapshot "$S/snap.after" $(kt_layers)
+	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "merge --into changed the layers"
+	python3 "$top_srcdir/tests/kernel/view.py" "$S/all" > "$S/view.into"
+	cmp -s "$S/view.before" "$S/view.into" ||
+		rp_bad "DIR differs from the view: $(diff "$S/view.before" "$S/view.into" | head -10)"
+	[ "$(stat -c %i "$S/all/h")" = "$(stat -c %i "$S/all/h2")" ] || rp_bad "h and h2 are two inodes"
+	getfattr -R -h -d -m 'trusted\.overlay\.' "$S/all" 2>/dev/null | grep -q . &&
+		rp_bad "overlay xattrs in DIR"
+	rp_done "$SC: -y --into DIR: DIR alone equals the merged view (dir mtimes too), hard links one inode, the stack untouched"
+	_bad=
+	rm -rf "$S/all"
+	_rc=0
+	OVL_FAULT_WRITE=7 timeout 60 "$LAYERS" merge -y --into "$S/all" -o "$OPTS" > /dev/null 2>&1 || _rc=$?
+	[ "$_rc" -eq 137 ] || rp_bad "the faulted run exited $_rc, not killed"
+	[ -e "$S/all" ] && rp_bad "a killed run left DIR"
+	run_layers merge -y --into "$S/all" -o "$OPTS"
+	ly_rc 0
+	python3 "$top_srcdir/tests/kernel/view.py" "$S/all" > "$S/view.into"
+	cmp -s "$S/view.before" "$S/view.into" || rp_bad "DIR differs from the view after a rerun"
+	rp_done "$SC: killed at the 7th entry: no DIR; the next run makes it whole"
+}

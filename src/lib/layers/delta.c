@@ -158,7 +158,8 @@ static void expand_dir(struct ovl_ldelta *x, const char *path, int depth)
 			e->meta_upper = true;
 			e->data_upper = !(m->flags & OVL_ME_METACOPY);
 		}
-		if ((m->flags & OVL_ME_OPAQUE) && S_ISDIR(m->st.st_mode) && m->layer == 0)
+		if ((m->flags & OVL_ME_OPAQUE) && S_ISDIR(m->st.st_mode) && m->layer == 0 &&
+		    !x->plain)
 			add(x, cp, strlen(cp), OVL_LK_OPAQUE, &m->st);
 		if (S_ISDIR(m->st.st_mode))
 			expand_dir(x, cp, depth + 1);
@@ -213,6 +214,24 @@ const char *const ovl_lkind_names[] = {
 	[OVL_LK_WHITEOUT] = "whiteout", [OVL_LK_OPAQUE] = "opaque",
 };
 
+/* Sorted, parents first; the first name of an inode carries it, the
+ * others link to it. */
+static void finish(struct ovl_ldelta *x)
+{
+	qsort(x->v, x->n, sizeof(*x->v), cmp_entries);
+	for (size_t i = 0; i < x->n; i++) {
+		struct ovl_lentry *e = &x->v[i];
+		if (!e->key_ino || e->kind == OVL_LK_OPAQUE || e->kind == OVL_LK_WHITEOUT)
+			continue;
+		for (size_t k = 0; k < i; k++)
+			if (x->v[k].key_ino == e->key_ino && x->v[k].key_dev == e->key_dev &&
+			    !x->v[k].hardlink && x->v[k].kind == e->kind) {
+				e->hardlink = x->v[k].path;
+				break;
+			}
+	}
+}
+
 int ovl_ldelta_collect(struct ovl_stack *s, struct ovl_ldelta *x)
 {
 	struct ovl_report r;
@@ -237,19 +256,17 @@ int ovl_ldelta_collect(struct ovl_stack *s, struct ovl_ldelta *x)
 	for (size_t i = 0; i < walked; i++)
 		expand_dir(x, x->expand[i], 0);
 	ovl_mview_indexed(s, indexed, x);
-	qsort(x->v, x->n, sizeof(*x->v), cmp_entries);
-	/* the first name of an inode carries its data, the others link to it */
-	for (size_t i = 0; i < x->n; i++) {
-		struct ovl_lentry *e = &x->v[i];
-		if (!e->key_ino || e->kind == OVL_LK_OPAQUE || e->kind == OVL_LK_WHITEOUT)
-			continue;
-		for (size_t k = 0; k < i; k++)
-			if (x->v[k].key_ino == e->key_ino && x->v[k].key_dev == e->key_dev &&
-			    !x->v[k].hardlink && x->v[k].kind == e->kind) {
-				e->hardlink = x->v[k].path;
-				break;
-			}
-	}
+	finish(x);
+	return 0;
+}
+
+int ovl_ldelta_collect_view(struct ovl_stack *s, struct ovl_ldelta *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->s = s;
+	x->plain = true;
+	expand_dir(x, "/", 0);
+	finish(x);
 	return 0;
 }
 

@@ -7,6 +7,9 @@
  * redirect, origin, impure, nlink or metacopy xattr is written. Hard
  * links stay one inode, the index's lower aliases included.
  *
+ * merge --into is the same writer over every entry of the merged view:
+ * a plain tree holding all the stack shows.
+ *
  * The stack is only read. The new dir is made as DIR.overlay-layers-tmp
  * and renamed to DIR once whole: a kill leaves DIR absent, and the next
  * run removes what the killed one left.
@@ -135,8 +138,10 @@ static int parent_of(struct ovl_stack *s, int root, const char *path, const char
 	return gfd >= 0 ? ovl_fix_open_parent(root, path, leaf) : -1;
 }
 
-int ovl_layers_deref_write(struct ovl_stack *s, const char *dir, struct ovl_progress *progress,
-			   FILE *err, unsigned long *written)
+/* The entries x collects, made as the new dir `dir`. */
+static int write_tree(struct ovl_stack *s, int (*collect)(struct ovl_stack *, struct ovl_ldelta *),
+		      const char *dir, struct ovl_progress *progress, FILE *err,
+		      unsigned long *written)
 {
 	struct ovl_ldelta x;
 	char tmp[4096];
@@ -156,14 +161,14 @@ int ovl_layers_deref_write(struct ovl_stack *s, const char *dir, struct ovl_prog
 		fprintf(err, "%s: %s\n", tmp, strerror(errno));
 		return -1;
 	}
-	if (ovl_ldelta_collect(s, &x) < 0)
+	if (collect(s, &x) < 0)
 		return -1;
 	if (fstat(s->layers[0].fd, &ust) < 0 || mkdir(tmp, 0700) < 0 ||
 	    (root = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		fprintf(err, "%s: %s\n", tmp, strerror(errno));
 		goto out;
 	}
-	ovl_progress_pass(progress, 1, "deref");
+	ovl_progress_pass(progress, 1, collect == ovl_ldelta_collect ? "deref" : "merge");
 	for (size_t i = 0; i < x.n && !ovl_repair_interrupted; i++) {
 		const struct ovl_lentry *e = &x.v[i];
 		const char *leaf;
@@ -212,4 +217,16 @@ out:
 	ovl_close_keep_errno(root);
 	ovl_ldelta_free(&x);
 	return ret;
+}
+
+int ovl_layers_deref_write(struct ovl_stack *s, const char *dir, struct ovl_progress *progress,
+			   FILE *err, unsigned long *written)
+{
+	return write_tree(s, ovl_ldelta_collect, dir, progress, err, written);
+}
+
+int ovl_layers_merge_into(struct ovl_stack *s, const char *dir, struct ovl_progress *progress,
+			  FILE *err, unsigned long *written)
+{
+	return write_tree(s, ovl_ldelta_collect_view, dir, progress, err, written);
 }

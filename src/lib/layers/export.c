@@ -22,13 +22,14 @@
 #include "../repair_internal.h"
 #include "internal.h"
 
-int ovl_layers_delta_plan(struct ovl_stack *s, struct ovl_layers_plan *p)
+static int plan_of(struct ovl_stack *s, struct ovl_layers_plan *p,
+		   int (*collect)(struct ovl_stack *, struct ovl_ldelta *))
 {
 	struct ovl_ldelta x;
 
 	if (!s->has_upper)
 		return 0;
-	if (ovl_ldelta_collect(s, &x) < 0)
+	if (collect(s, &x) < 0)
 		return -1;
 	for (size_t i = 0; i < x.n; i++) {
 		const struct ovl_lentry *e = &x.v[i];
@@ -40,6 +41,16 @@ int ovl_layers_delta_plan(struct ovl_stack *s, struct ovl_layers_plan *p)
 	p->partial = x.partial;
 	ovl_ldelta_free(&x);
 	return 0;
+}
+
+int ovl_layers_delta_plan(struct ovl_stack *s, struct ovl_layers_plan *p)
+{
+	return plan_of(s, p, ovl_ldelta_collect);
+}
+
+int ovl_layers_view_plan(struct ovl_stack *s, struct ovl_layers_plan *p)
+{
+	return plan_of(s, p, ovl_ldelta_collect_view);
 }
 
 /* ---- the tar ---- */

@@ -76,11 +76,14 @@ struct ovl_ldelta {
 	char **expand;		/* renamed dirs: written whole from the merged view */
 	size_t nexpand;
 	bool partial;
+	bool plain;		/* the whole view as a plain tree: no opaque marks */
 	int *mountfd;		/* per layer: a root fd for open_by_handle_at, or -1 */
 };
 
 /* Collect them (sorted, hard links resolved); free. 0, or -1. */
 int ovl_ldelta_collect(struct ovl_stack *s, struct ovl_ldelta *x);
+/* Every entry of the merged view instead, as a plain tree (merge --into). */
+int ovl_ldelta_collect_view(struct ovl_stack *s, struct ovl_ldelta *x);
 void ovl_ldelta_free(struct ovl_ldelta *x);
 /* "dir", "file", "symlink", "special", "whiteout", "opaque" */
 extern const char *const ovl_lkind_names[];
