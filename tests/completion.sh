@@ -5,6 +5,7 @@ set -u
 top_srcdir=${top_srcdir:-.}
 FSCK=${FSCK:-./fsck.overlay}
 BROWSE=${BROWSE:-./overlay-browse}
+LAYERS=${LAYERS:-./overlay-layers}
 n=0 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
@@ -26,9 +27,10 @@ printf '%s\n' '# test' "overlay $tmp/m\\040one overlay lowerdir=/l 0 2" \
 	"UUID=1 / ext4 defaults 0 1" "overlay $tmp/two overlay lowerdir=/l 0 0" > "$tmp/fstab"
 
 # every option --help lists is completed, and no other
-for prog in fsck.overlay overlay-browse; do
+for prog in fsck.overlay overlay-browse overlay-layers; do
 	bin=$FSCK fn=_fsck_overlay
 	[ $prog = overlay-browse ] && bin=$BROWSE fn=_overlay_browse
+	[ $prog = overlay-layers ] && bin=$LAYERS fn=_overlay_layers
 	want=$("$bin" --help | grep -o -- '--[a-z-]*\| -[A-Za-z]\b' | tr -d ' ' | sort -u)
 	complete_line $fn $prog -
 	got=$(printf '%s\n' "${COMPREPLY[@]}" | sort -u)
@@ -46,6 +48,12 @@ check "a mount point comes from the fstab's overlay entries" \
 	"has '$tmp/m one' && has '$tmp/two' && [ \${#COMPREPLY[@]} -eq 2 ]"
 complete_line _overlay_browse overlay-browse --ls ""
 check "overlay-browse --ls starts at /" 'has /'
+cmds=$("$LAYERS" --help | sed -n '/^Commands:/,/^$/s/^ \([a-z][a-z]*\) .*/\1/p' | sort)
+complete_line _overlay_layers overlay-layers -y ""
+check "overlay-layers: its first word is one of the commands of --help" \
+	'[ "$(printf "%s\n" "${COMPREPLY[@]}" | sort)" = "$cmds" ] && [ -n "$cmds" ]'
+complete_line _overlay_layers overlay-layers vacuum -o "upperdir=$tmp/up"
+check "overlay-layers -o completes a dir" "has 'upperdir=$tmp/upper/'"
 
 echo "1..$n"
 exit $fail

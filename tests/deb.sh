@@ -69,11 +69,13 @@ changes=$(ls "$tmp"/overlay-fsck_*.changes)
 # one path per line, "./" and any " -> target" dropped
 dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/files"
 has() { grep -qx "$1" "$tmp/files"; }
-for f in /sbin/fsck.overlay /usr/bin/overlay-browse \
+for f in /sbin/fsck.overlay /usr/bin/overlay-browse /usr/bin/overlay-layers \
 	/usr/share/man/man8/fsck.overlay.8.gz \
 	/usr/share/man/man1/overlay-browse.1.gz \
+	/usr/share/man/man1/overlay-layers.1.gz \
 	/usr/share/bash-completion/completions/fsck.overlay \
 	/usr/share/bash-completion/completions/overlay-browse \
+	/usr/share/bash-completion/completions/overlay-layers \
 	/usr/share/doc/overlay-fsck/copyright \
 	/usr/share/doc/overlay-fsck/examples/overlay-preen.sh; do
 	check "the .deb has $f" 'has "$f"'
@@ -82,6 +84,8 @@ check "no program in /usr/sbin (fsck helpers are in /sbin, as e2fsprogs)" \
 	'! grep -q "^/usr/sbin/." "$tmp/files"'
 check "overlay-browse's completion is a link to fsck.overlay's" \
 	'dpkg-deb -c "$deb" | grep -q "completions/overlay-browse -> fsck.overlay\$"'
+check "overlay-layers' completion is a link to fsck.overlay's" \
+	'dpkg-deb -c "$deb" | grep -q "completions/overlay-layers -> fsck.overlay\$"'
 # the boot check: the unit template, the generator and their man page
 for f in /lib/systemd/system/overlay-fsck@.service \
 	/lib/systemd/system-generators/overlay-fsck-generator \

@@ -16,7 +16,7 @@ CODES_H=$top_srcdir/include/overlay/problem_codes.h
 T=$(mktemp -d "${TMPDIR:-/tmp}/man-test.XXXXXX") || exit 99
 trap 'rm -rf "$T"' EXIT
 
-plan 13
+plan 15
 
 # 1. mandoc -Tlint: no message, exit 0. The only lines dropped are the
 # "outdated mandoc.db lacks X(8) entry" notices mandoc prints for every
@@ -180,25 +180,40 @@ lint_page() {
 	fi
 }
 
+# help_in_page NAME BIN PAGE: one test point, every option --help of BIN
+# prints (and every command of its "Commands:" list) has its entry in PAGE
+help_in_page() {
+	if [ -z "$2" ] || ! "$2" --help >"$T/help.$1" 2>&1; then
+		skip "$1: every option and command of --help is in its man page" "not built"
+		return
+	fi
+	missing=
+	for o in $(grep -oE -- '(^| )--?[a-zA-Z][a-z-]*' "$T/help.$1" | tr -d ' ' | sort -u); do
+		name=${o#-}; name=${name#-}
+		grep -Eq "Fl -?$name( |$)" "$3" || missing="$missing $o"
+	done
+	for c in $(sed -n '/^Commands:/,/^$/s/^ \([a-z][a-z]*\) .*/\1/p' "$T/help.$1"); do
+		grep -q "^\.It Cm $c\( \|\$\)" "$3" || missing="$missing $c"
+	done
+	if [ -z "$missing" ]; then
+		ok "$1: every option and command of --help is in its man page"
+	else
+		diag "missing:$missing"
+		not_ok "$1: every option and command of --help is in its man page"
+	fi
+}
+
 # overlay-browse(1): lint (its cross reference to fsck.overlay(8), a page
 # of this project not installed yet, is fine) and every --help option
 BMAN=$top_srcdir/man/overlay-browse.1
 lint_page "$BMAN" 'referenced manual not found: Xr fsck.overlay 8'
-if [ -n "${BROWSE:-}" ] && "$BROWSE" --help >"$T/bhelp" 2>&1; then
-	missing=
-	for o in $(grep -oE -- '(^| )--?[a-zA-Z][a-z-]*' "$T/bhelp" | tr -d ' ' | sort -u); do
-		name=${o#-}; name=${name#-}
-		grep -Eq "Fl -?$name( |$)" "$BMAN" || missing="$missing $o"
-	done
-	if [ -z "$missing" ]; then
-		ok "overlay-browse: every option of --help is in its man page"
-	else
-		diag "missing:$missing"
-		not_ok "overlay-browse: every option of --help is in its man page"
-	fi
-else
-	skip "overlay-browse: every option of --help is in its man page" "BROWSE not built"
-fi
+help_in_page overlay-browse "${BROWSE:-}" "$BMAN"
+
+# overlay-layers(1): lint (cross references to this project's pages not
+# installed yet are fine) and every --help option and command
+LMAN=$top_srcdir/man/overlay-layers.1
+lint_page "$LMAN" 'STYLE: referenced manual not found: Xr \(fsck.overlay 8\|overlay-browse 1\)'
+help_in_page overlay-layers "${LAYERS:-}" "$LMAN"
 
 # overlay-fsck@.service(8), also overlay-fsck-generator(8): lint (cross
 # references to pages this machine lacks are about the machine), and every

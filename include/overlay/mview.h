@@ -71,6 +71,13 @@ void ovl_mdir_free(struct ovl_mdir *d);
  */
 int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *name);
 
+/*
+ * The dir (O_RDONLY) of the layer holding the entry `name` of the merged
+ * dir `dirpath` shows (its metadata, xattrs, link target), that layer in
+ * *layer. -1 with errno (ENOENT: no such entry).
+ */
+int ovl_mview_entry_dir(struct ovl_stack *s, const char *dirpath, const char *name, int *layer);
+
 /* Where a name of a merged dir lives, layer by layer, and what its origin says. */
 struct ovl_mwhere {
 	int nlayers;

@@ -43,6 +43,10 @@ enum ovl_fix_op {
 	OVL_FIX_RM_SYMLINK,	/* remove a symlink (the journal keeps its text) */
 	OVL_FIX_MKDIR,		/* create an empty dir, mode 0700 */
 	OVL_FIX_RM_TREE,	/* remove a whole dir tree (an orphan layer): not undoable */
+	/* overlay-layers (layer 0 is the upper) */
+	OVL_FIX_RM_COPY,	/* remove an upper entry equal to the lower entry of layer
+				 * val[0] at path val+1 (a dir: empty); the journal keeps
+				 * what undo needs to make it again from that entry */
 };
 
 struct ovl_fix {

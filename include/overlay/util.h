@@ -31,6 +31,10 @@ void ovl_hex_encode(const void *buf, size_t len, char *out);
 /* Parse lowercase or uppercase hex; returns bytes written or -1 on bad input. */
 long ovl_hex_decode(const char *hex, size_t hexlen, void *out, size_t outsize);
 
+/* A decimal number in [min, max], in one spelling only (no sign but a
+ * minus, no leading zero, no blank): true and *out, else false. */
+bool ovl_parse_ll(const char *s, long long min, long long max, long long *out);
+
 /* Close fd when it is one (>= 0), keeping errno for the caller's error path. */
 void ovl_close_keep_errno(int fd);
 

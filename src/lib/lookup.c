@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -291,4 +292,41 @@ int ovl_dir_is_empty(int dirfd, const char *name)
 		}
 	closedir(d);
 	return empty;
+}
+
+int ovl_open_parent_of(int rootfd, int fd, char *name, size_t size)
+{
+	char link[64], root[PATH_MAX], full[PATH_MAX];
+	struct stat want, got;
+	ssize_t rl, fl;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", rootfd);
+	rl = readlink(link, root, sizeof(root) - 1);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	fl = readlink(link, full, sizeof(full) - 1);
+	if (rl <= 0 || fl <= 0 || fstat(fd, &want) < 0) {
+		errno = ESTALE;
+		return -1;
+	}
+	root[rl] = full[fl] = '\0';
+	/* the text only proposes: "ROOT/rel/name", the root "/" itself too */
+	size_t skip = rl == 1 ? 0 : (size_t)rl;
+	char *rel = full + skip;
+	char *slash = strrchr(rel, '/');
+	if (strncmp(full, root, (size_t)rl) != 0 || rel[0] != '/' || !slash[1] ||
+	    strlen(slash + 1) >= size) {
+		errno = ESTALE;
+		return -1;
+	}
+	snprintf(name, size, "%s", slash + 1);
+	int dfd = slash == rel ? fcntl(rootfd, F_DUPFD_CLOEXEC, 0)
+		  : ovl_open_beneath(rootfd, rel + 1, (size_t)(slash - rel - 1), O_PATH | O_DIRECTORY);
+	/* ... a lookup that reaches the same inode decides */
+	if (dfd >= 0 && (fstatat(dfd, name, &got, AT_SYMLINK_NOFOLLOW) < 0 ||
+			 got.st_dev != want.st_dev || got.st_ino != want.st_ino)) {
+		close(dfd);
+		dfd = -1;
+		errno = ESTALE;
+	}
+	return dfd;
 }

@@ -130,6 +130,17 @@ static int find_dir(struct ovl_stack *s, const char *path, int *upfd, struct ovl
 	return find_dir_shadow(s, path, upfd, below, NULL);
 }
 
+/* What find_dir opened, closed; errno kept for the caller's answer. */
+static void release_dir(int up, struct ovl_below *below)
+{
+	int e = errno;
+
+	if (up >= 0)
+		close(up);
+	ovl_below_free(below);
+	errno = e;
+}
+
 static void add(struct ovl_mdir *d, size_t *cap, struct ovl_mentry *e)
 {
 	if (d->n == *cap) {
@@ -537,12 +548,38 @@ int ovl_mview_open_data(struct ovl_stack *s, const char *dirpath, const char *na
 		fd = -1;
 		errno = EINVAL;
 	}
-out:;
-	int e = errno;
-	if (up >= 0)
-		close(up);
-	ovl_below_free(&below);
-	errno = e;
+out:
+	release_dir(up, &below);
+	return fd;
+}
+
+int ovl_mview_entry_dir(struct ovl_stack *s, const char *dirpath, const char *name, int *layer)
+{
+	struct ovl_below below;
+	int up = -1, fd = -1;
+	struct stat st;
+
+	if (bad_name(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	ovl_below_init(&below, s);
+	if (find_dir(s, dirpath, &up, &below) < 0)
+		goto out;
+	errno = ENOENT;
+	/* the top layer that has the name decides, as in the listing */
+	for (int k = -1; k < below.n; k++) {
+		int dfd = k < 0 ? up : below.d[k].fd;
+		if (dfd < 0 || ovl_stat_at(dfd, name, &st) < 0)
+			continue;
+		if (!ovl_is_whiteout_stat(&st)) {
+			fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+			*layer = k < 0 ? 0 : below.d[k].layer;
+		}
+		break;
+	}
+out:
+	release_dir(up, &below);
 	return fd;
 }
 

@@ -139,9 +139,7 @@ static int replace_symlink(int dfd, const char *leaf, const char *target)
 	return rename_into_place(dfd, tmp, leaf);
 }
 
-/* Remove the dir tree name under dfd: by fd, never through a symlink,
- * never into another mount. */
-static int rm_tree(int dfd, const char *name, dev_t dev, int depth)
+int ovl_rm_tree(int dfd, const char *name, dev_t dev, int depth)
 {
 	if (depth > TREE_DEPTH_MAX) {
 		errno = ELOOP;
@@ -171,7 +169,7 @@ static int rm_tree(int dfd, const char *name, dev_t dev, int depth)
 		if (fstatat(dirfd(d), de->d_name, &cst, AT_SYMLINK_NOFOLLOW) < 0)
 			ret = -1;
 		else if (S_ISDIR(cst.st_mode))
-			ret = rm_tree(dirfd(d), de->d_name, dev, depth + 1);
+			ret = ovl_rm_tree(dirfd(d), de->d_name, dev, depth + 1);
 		else
 			ret = unlinkat(dirfd(d), de->d_name, 0);
 	}
@@ -249,7 +247,7 @@ int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, con
 		if (ovl_journal_record(j, f, NULL, NULL, 0, false, NULL, 0, false) < 0)
 			return -1;
 		ovl_fault_point(false);
-		return rm_tree(dfd, leaf, st.st_dev, 0);
+		return ovl_rm_tree(dfd, leaf, st.st_dev, 0);
 	default:
 		errno = EINVAL;
 		return -1;

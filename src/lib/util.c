@@ -204,3 +204,18 @@ void ovl_close_keep_errno(int fd)
 		close(fd);
 	errno = e;
 }
+
+bool ovl_parse_ll(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+
+	if (!s || !*s || (s[0] == '0' && s[1]) || (s[0] == '-' && (s[1] == '0' || !s[1])) ||
+	    !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+		return false;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (*end || errno || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}

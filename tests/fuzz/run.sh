@@ -4,7 +4,7 @@
 # abort(). TAP output; "ok" when a target exits 0.
 top_builddir=${top_builddir:-.}
 iters=${FUZZ_ITERATIONS:-200000}
-targets="fuzz_fh fuzz_metacopy fuzz_redirect fuzz_nlink fuzz_opts fuzz_store fuzz_tarsplit fuzz_links"
+targets="fuzz_fh fuzz_metacopy fuzz_redirect fuzz_nlink fuzz_opts fuzz_store fuzz_tarsplit fuzz_links fuzz_journal"
 
 set -- $targets
 echo "1..$#"

@@ -397,6 +397,42 @@ sc_copyup_lower_only() {
 	k2_same_ino "$SC" k1 k2
 }
 
+# An xattr the upper cannot take is never dropped in silence: the lower
+# on tmpfs holds a 8000-byte user xattr, the upper's ext4 (4 KiB blocks,
+# no ea_inode) refuses it. --copy-up of that file fails naming the xattr,
+# leaves no upper copy and the merged view as it was; its dir, whose
+# xattrs fit, is copied up.
+scenario copyup_xattr_refused
+sc_copyup_xattr_refused() {
+	stack_new "$SC"
+	if ! loop_fs ext4 "$S/fs"; then
+		skip "$SC: an xattr the upper refuses is named" "no mkfs.ext4 or loop device"
+		return
+	fi
+	mkdir -p "$S/t"
+	mount -t tmpfs tmpfs "$S/t" || { not_ok "$SC: mount a tmpfs"; return; }
+	L1=$S/t/l1 U=$S/fs/u W=$S/fs/w
+	mkdir -p "$L1/lo" "$U" "$W"
+	OPTS=$(std_opts "$MC")
+	echo data > "$L1/lo/f"
+	setfattr -n user.small -v s "$L1/lo"
+	setfattr -n user.big -v "$(head -c 8000 /dev/zero | tr '\0' b)" "$L1/lo/f"
+	cu_merged "$S/merged.before" || { not_ok "$SC: merged view before"; return; }
+	_bad=
+	run_fsck --copy-up -y -o "$OPTS" /lo/f
+	[ "$FSCK_RC" -ne 0 ] && [ "$FSCK_RC" -ne 1 ] || rp_bad "exit $FSCK_RC"
+	grep -q "^upper:/lo/f: cannot copyup-new: xattr user.big not copied (" "$S/fsck.out" ||
+		rp_bad "no line naming user.big"
+	[ -e "$U/lo/f" ] && rp_bad "a copy of lo/f is in the upper"
+	ls -A "$W/work" 2>/dev/null | grep -q . && rp_bad "W/work holds $(ls -A "$W/work")"
+	[ "$(getfattr --only-values -n user.small "$U/lo" 2>/dev/null)" = s ] ||
+		rp_bad "the dir lo was not copied up with its xattr"
+	rp_done "$SC: --copy-up -y /lo/f names user.big, copies nothing of lo/f, exit $FSCK_RC"
+	cu_same_merged "$SC: merged view as before"
+	umount "$S/t"
+	loop_done "$S/fs"
+}
+
 # ---- the data in the second lower layer ----
 
 scenario copyup_lower2

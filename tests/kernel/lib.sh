@@ -447,18 +447,25 @@ tree_list() {
 	' "$1" "${2:-}"
 }
 
-# merged_snapshot FILE [OPTS]: mounts the overlay with OPTS (default
-# $OPTS), lists the merged view with tree_list (reading every file) into
-# FILE, unmounts.  Fails when the mount fails (the reason is in FILE).
-merged_snapshot() {
+# mount_list FILE OPTS LISTER...: mounts the overlay with OPTS, runs
+# LISTER... $M into FILE, unmounts.  Fails when the mount fails (the
+# reason is in FILE).
+mount_list() {
 	_f=$1
-	_o=${2:-$OPTS}
+	_o=$2
+	shift 2
 	if ! LC_ALL=C mount -t overlay overlay -o "$_o" "$M" > "$_f" 2>&1; then
 		echo "MOUNT FAILED" >> "$_f"
 		return 1
 	fi
-	tree_list "$M" > "$_f" 2>&1
+	"$@" "$M" > "$_f" 2>&1
 	umount "$M"
+}
+
+# merged_snapshot FILE [OPTS]: the merged view with tree_list (reading
+# every file) into FILE, mounted with OPTS (default $OPTS).
+merged_snapshot() {
+	mount_list "$1" "${2:-$OPTS}" tree_list
 }
 
 # layer_state FILE DIR...: what a repair may change in the layers, without

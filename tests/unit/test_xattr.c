@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "overlay/xattr.h"
+#include "overlay/xattr_copy.h"
 #include "unit.h"
 
 static char dir[64];
@@ -67,11 +69,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-	const char *names[] = { "file", "target", "link", "fifo", "wh", NULL };
+	const char *names[] = { "file", "target", "link", "fifo", "wh", "copy", "link2",
+				"link3", "fifo2", NULL };
 
 	for (int i = 0; names[i]; i++)
 		unlinkat(dfd, names[i], 0);
 	unlinkat(dfd, "dir", AT_REMOVEDIR);
+	unlinkat(dfd, "dir2", AT_REMOVEDIR);
 	close(dfd);
 	rmdir(dir);
 }
@@ -335,6 +339,113 @@ START_TEST(test_read_huge_and_long_list)
 }
 END_TEST
 
+
+/* ---- copies (xattr_copy.c) ---- */
+
+static bool has_value(const char *name, const char *xname, const char *want, size_t len)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ssize_t n = lgetxattr(path, xname, buf, sizeof(buf));
+	return n == (ssize_t)len && !memcmp(buf, want, len);
+}
+
+static bool has_name(const char *name, const char *xname)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lgetxattr(path, xname, NULL, 0) >= 0;
+}
+
+struct failed {
+	int n, err;
+	char name[64];
+};
+
+static void on_fail(void *arg, const char *name, int err)
+{
+	struct failed *f = arg;
+
+	f->n++;
+	f->err = err;
+	snprintf(f->name, sizeof(f->name), "%s", name ? name : "(none)");
+}
+
+/* A file capability (cap_net_bind_service, effective), as setcap makes it. */
+static const char cap[20] = { 0x01, 0x00, 0x00, 0x02, 0x00, 0x04 };
+
+START_TEST(test_copy_drops_overlay_names)
+{
+	struct failed f = { 0 };
+	int fd = openat(dfd, "copy", O_CREAT | O_WRONLY, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	xset("file", "security.capability", cap, sizeof(cap));
+	ck_assert_int_eq(ovl_xattr_copy(dfd, "file", dfd, "copy", OVL_NS_TRUSTED, on_fail, &f), 0);
+	ck_assert_int_eq(f.n, 0);
+	ck_assert(has_value("copy", "user.other", "o", 1));
+	ck_assert(has_value("copy", "security.capability", cap, sizeof(cap)));
+	/* ours in both namespaces, escaped and unknown overlay names stay behind */
+	ck_assert(!has_name("copy", "trusted.overlay.origin"));
+	ck_assert(!has_name("copy", "trusted.overlay.metacopy"));
+	ck_assert(!has_name("copy", "user.overlay.redirect"));
+	ck_assert(!has_name("copy", "trusted.overlay.overlay.origin"));
+	ck_assert(!has_name("copy", "trusted.overlay.bogus"));
+	ck_assert(ovl_xattr_copied("security.selinux", OVL_NS_USER));
+	ck_assert(!ovl_xattr_copied("trusted.overlay.opaque", OVL_NS_USER));
+}
+END_TEST
+
+/* Never through a symlink, never opening a fifo; "" is the dir fd itself. */
+START_TEST(test_copy_special)
+{
+	int pfd;
+
+	xset("link", "trusted.mine", "l", 1);
+	ck_assert_int_eq(symlinkat("target", dfd, "link2"), 0);
+	ck_assert_int_eq(ovl_xattr_copy(dfd, "link", dfd, "link2", OVL_NS_TRUSTED, NULL, NULL), 0);
+	ck_assert(has_value("link2", "trusted.mine", "l", 1));
+	ck_assert(!has_name("link2", "trusted.overlay.redirect"));
+	ck_assert(!has_name("target", "trusted.mine"));
+
+	xset("fifo", "trusted.mine", "f", 1);
+	ck_assert_int_eq(mkfifoat(dfd, "fifo2", 0644), 0);
+	ck_assert_int_eq(ovl_xattr_copy(dfd, "fifo", dfd, "fifo2", OVL_NS_TRUSTED, NULL, NULL), 0);
+	ck_assert(has_value("fifo2", "trusted.mine", "f", 1));
+
+	xset("dir", "trusted.mine", "d", 1);
+	ck_assert_int_eq(mkdirat(dfd, "dir2", 0755), 0);
+	pfd = openat(dfd, "dir", O_PATH | O_DIRECTORY);
+	ck_assert_int_ge(pfd, 0);
+	ck_assert_int_eq(ovl_xattr_copy(pfd, "", dfd, "dir2", OVL_NS_TRUSTED, NULL, NULL), 0);
+	close(pfd);
+	ck_assert(has_value("dir2", "trusted.mine", "d", 1));
+	ck_assert(!has_name("dir2", "trusted.overlay.opaque"));
+	ck_assert_int_eq(ovl_xattr_copy(dfd, "a/b", dfd, "dir2", OVL_NS_TRUSTED, NULL, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* A name the destination refuses (user.* on a symlink: EPERM) is named,
+ * and the names it takes are still copied. */
+START_TEST(test_copy_refused_name)
+{
+	struct failed f = { 0 };
+
+	xset("file", "trusted.kept", "k", 1);
+	ck_assert_int_eq(symlinkat("target", dfd, "link3"), 0);
+	ck_assert_int_eq(ovl_xattr_copy(dfd, "file", dfd, "link3", OVL_NS_TRUSTED, on_fail, &f), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(f.n, 1);
+	ck_assert_str_eq(f.name, "user.other");
+	ck_assert_int_eq(f.err, EPERM);
+	ck_assert(has_value("link3", "trusted.kept", "k", 1));
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("xattr");
@@ -354,6 +465,9 @@ Suite *unit_suite(void)
 	tcase_add_loop_test(io, test_read_special, 0, 2);
 	tcase_add_loop_test(io, test_read_huge_and_long_list, 0, 2);
 	tcase_add_loop_test(io, test_read_opath_self, 0, 2);
+	tcase_add_test(io, test_copy_drops_overlay_names);
+	tcase_add_test(io, test_copy_special);
+	tcase_add_test(io, test_copy_refused_name);
 	suite_add_tcase(s, io);
 	return s;
 }
