@@ -359,7 +359,7 @@ struct store_run {
 	int rc;
 };
 
-/* In a child: the unit's record in a document of its own, sent back. */
+/* In a worker: the unit's record in a document of its own, sent back. */
 static int unit_run(void *arg, size_t i, FILE *report)
 {
 	struct store_run *r = arg;
@@ -409,8 +409,8 @@ static enum ovl_forkrun_dep unit_dep(void *arg, size_t a, size_t b)
 }
 
 /*
- * -j N: up to N units at once, each the unchanged check of one unit in a
- * child process, printed in unit order. Their threads share the N.
+ * -j N: up to N units at once, each the unchanged check of one unit, in
+ * worker processes, printed in unit order. Their threads share the N.
  */
 static int check_units_side_by_side(const struct ovl_store *st,
 				    const struct ovl_store_unit *units, size_t nunits,

@@ -1,12 +1,17 @@
 /*
- * Tasks in forked children, their output replayed in task order (see
- * overlay/forkrun.h).
+ * Tasks run by a pool of forked workers, their output replayed in task
+ * order (see overlay/forkrun.h).
  *
- * A child's output pipe carries chunks: one tag byte, a 32-bit length,
- * the bytes. Standard output and error are streams over it (fopencookie),
- * so what the task printed keeps its order whatever the buffering; a
- * chunk "ask" is the task wanting leave to write, answered by one byte
- * on its gate pipe.
+ * A worker is forked once and runs one task after another: it reads the
+ * task's number on its command pipe and answers on its output pipe in
+ * chunks of one tag byte, a 32-bit length and the bytes. Its standard
+ * output and error are streams over that pipe (fopencookie), so what a
+ * task printed keeps its order whatever the buffering; the chunk "ask"
+ * is a task wanting leave to write, answered by one byte on the command
+ * pipe; "end" closes a task with its exit code. A fork costs about as
+ * much as checking a small container: one per task would double the time
+ * of a store of many. A worker killed (its task thrown away, or dead of
+ * itself) is replaced.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +30,10 @@
 #include "overlay/repair.h"
 #include "overlay/util.h"
 
-enum { TAG_OUT = 'o', TAG_ERR = 'e', TAG_REPORT = 'r', TAG_ASK = 'w' };
+enum { TAG_OUT = 'o', TAG_ERR = 'e', TAG_REPORT = 'r', TAG_ASK = 'w', TAG_END = 'z' };
 #define CHUNK_HEAD 5
 #define CHUNK_MAX (1u << 20)
+#define NONE ((size_t)-1)
 
 struct buf {
 	char *p;
@@ -59,7 +65,7 @@ static void buf_free(struct buf *b)
 enum state {
 	T_WAITING,	/* not started, or its attempt was thrown away */
 	T_RUNNING,
-	T_ENDED,	/* its child exited: output complete, not yet replayed */
+	T_ENDED,	/* output complete, not yet replayed */
 	T_DONE,		/* replayed and handed to done() */
 };
 
@@ -73,10 +79,8 @@ struct task {
 	bool rerun;	/* an attempt was thrown away: the next starts after every dep */
 	bool asked;	/* waits for leave to write */
 	bool wrote;	/* was let write */
-	bool doomed;	/* killed by us: its output and status do not count */
-	pid_t pid;
-	int out, prog, gate;	/* the parent's ends, -1 when closed */
-	struct buf in;		/* bytes of the output pipe not yet a whole chunk */
+	bool doomed;	/* its worker is killed: its output and status do not count */
+	size_t worker;
 	struct buf held;	/* output chunks held until the task is the oldest */
 	struct buf report;
 	struct buf lines;	/* its progress, held while not the oldest */
@@ -87,23 +91,33 @@ struct task {
 	size_t nspec;
 };
 
+struct worker {
+	pid_t pid;		/* 0: a free slot */
+	int out, cmd, prog;	/* the parent's ends, -1 when closed */
+	struct buf in;		/* bytes of the output pipe not yet a whole chunk */
+	size_t task;		/* the task it runs, or NONE */
+};
+
 struct run {
 	const struct ovl_forkrun *fr;
 	struct task *t;
+	struct worker *w;
+	size_t nw;		/* worker slots */
 	size_t head;		/* the oldest task not replayed */
 	size_t next;		/* the next task never started */
-	size_t active;		/* running and not waiting for leave */
-	size_t running;
+	size_t running;		/* tasks running */
+	size_t busy;		/* ... and not waiting for leave */
 	size_t finished;	/* tasks handed to done() */
+	bool no_fork;		/* a fork failed: the workers there are do it all */
 	int progress_fd;	/* fr->progress_fd when it is open, else -1 */
 	bool tty;		/* fr->out is a terminal: tasks line-buffer it */
 	size_t blksize;		/* else they buffer it as stdio would */
 };
 
-/* ---- the child's side ---- */
+/* ---- the worker's side ---- */
 
-static int child_out = -1;	/* a forked task's output pipe */
-static int child_gate = -1;
+static int child_out = -1;	/* a worker's output pipe */
+static int child_cmd = -1;	/* ... and its command pipe */
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -111,6 +125,22 @@ static int write_all(int fd, const void *p, size_t n)
 
 	while (n) {
 		ssize_t k = write(fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n) {
+		ssize_t k = read(fd, c, n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
@@ -161,10 +191,8 @@ void ovl_forkrun_before_write(void)
 	fflush(stderr);
 	if (send_chunk(TAG_ASK, "", 0) < 0)
 		_exit(8);
-	while (read(child_gate, &answer, 1) < 0 && errno == EINTR)
-		;
 	/* no leave comes: the parent throws this attempt away (or died) */
-	if (answer != 'y')
+	if (read_all(child_cmd, &answer, 1) < 0 || answer != 'y')
 		_exit(8);
 }
 
@@ -175,40 +203,92 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void child_main(struct run *r, size_t i, const int out[2], const int prog[2],
-		       const int gate[2])
+static void worker_main(struct run *r, const int out[2], const int cmd[2], const int prog[2])
 {
 	const struct ovl_forkrun *fr = r->fr;
+	size_t i;
 
-	/* none of the parent's ends: a gate write end left open here would
-	 * keep this child or a sibling waiting after the parent died */
-	for (size_t k = 0; k < fr->ntasks; k++) {
-		close_fd(&r->t[k].out);
-		close_fd(&r->t[k].prog);
-		close_fd(&r->t[k].gate);
+	/* none of the parent's ends: another worker's command pipe held
+	 * open here would never tell it the run is over */
+	for (size_t k = 0; k < r->nw; k++) {
+		close_fd(&r->w[k].out);
+		close_fd(&r->w[k].cmd);
+		close_fd(&r->w[k].prog);
 	}
 	close(out[0]);
-	close(gate[1]);
+	close(cmd[1]);
 	child_out = out[1];
-	child_gate = gate[0];
+	child_cmd = cmd[0];
 	if (prog[1] >= 0) {
 		close(prog[0]);
 		dup2(prog[1], fr->progress_fd);
 		close(prog[1]);
 	}
-	FILE *o = chan_open(TAG_OUT), *e = chan_open(TAG_ERR), *rep = chan_open(TAG_REPORT);
-	setvbuf(o, NULL, r->tty ? _IOLBF : _IOFBF, r->blksize);
-	setvbuf(e, NULL, _IONBF, 0);
-	stdout = o;
-	stderr = e;
-	int rc = fr->run(fr->arg, i, rep);
-	fflush(o);
-	fflush(e);
-	fclose(rep);
-	exit(rc & 0x7f);
+	stdout = chan_open(TAG_OUT);
+	stderr = chan_open(TAG_ERR);
+	setvbuf(stdout, NULL, r->tty ? _IOLBF : _IOFBF, r->blksize);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	while (read_all(child_cmd, &i, sizeof(i)) == 0) {
+		FILE *rep = chan_open(TAG_REPORT);
+		int32_t rc = fr->run(fr->arg, i, rep) & 0x7f;
+		fflush(stdout);
+		fflush(stderr);
+		fclose(rep);
+		if (send_chunk(TAG_END, (const char *)&rc, sizeof(rc)) < 0)
+			break;
+	}
+	exit(0);	/* the command pipe closed: no more tasks */
 }
 
 /* ---- the parent's side ---- */
+
+static void nonblocking(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static size_t spawn(struct run *r)
+{
+	int out[2], cmd[2], prog[2] = { -1, -1 };
+	size_t k;
+
+	for (k = 0; k < r->nw && r->w[k].pid; k++)
+		;
+	if (k == r->nw) {
+		r->w = ovl_xrealloc(r->w, (r->nw + 1) * sizeof(*r->w));
+		r->w[r->nw++] = (struct worker){ .out = -1, .cmd = -1, .prog = -1 };
+	}
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return NONE;
+	if (pipe2(cmd, O_CLOEXEC) < 0) {
+		close(out[0]);
+		close(out[1]);
+		return NONE;
+	}
+	if (r->progress_fd > 0 && pipe2(prog, O_CLOEXEC) < 0)
+		prog[0] = prog[1] = -1;		/* its tasks show no progress */
+	fflush(NULL);	/* nothing buffered here may be written twice */
+	pid_t pid = fork();
+	if (pid == 0)
+		worker_main(r, out, cmd, prog);
+	close(out[1]);
+	close(cmd[0]);
+	if (prog[1] >= 0)
+		close(prog[1]);
+	if (pid < 0) {
+		close(out[0]);
+		close(cmd[1]);
+		if (prog[0] >= 0)
+			close(prog[0]);
+		return NONE;
+	}
+	r->w[k] = (struct worker){ .pid = pid, .out = out[0], .cmd = cmd[1], .prog = prog[0],
+				   .task = NONE };
+	nonblocking(out[0]);
+	if (prog[0] >= 0)
+		nonblocking(prog[0]);
+	return k;
+}
 
 static bool ended(const struct task *t)
 {
@@ -233,60 +313,6 @@ static bool can_start(const struct run *r, size_t j)
 	return true;
 }
 
-static void nonblocking(int fd)
-{
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
-static bool start(struct run *r, size_t i)
-{
-	struct task *t = &r->t[i];
-	int out[2], gate[2], prog[2] = { -1, -1 };
-
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return false;
-	if (pipe2(gate, O_CLOEXEC) < 0) {
-		close(out[0]);
-		close(out[1]);
-		return false;
-	}
-	if (r->progress_fd > 0 && pipe2(prog, O_CLOEXEC) < 0)
-		prog[0] = prog[1] = -1;		/* this task shows no progress */
-	fflush(NULL);	/* nothing buffered here may be written twice */
-	pid_t pid = fork();
-	if (pid == 0)
-		child_main(r, i, out, prog, gate);
-	close(out[1]);
-	close(gate[0]);
-	if (prog[1] >= 0)
-		close(prog[1]);
-	if (pid < 0) {
-		close(out[0]);
-		close(gate[1]);
-		if (prog[0] >= 0)
-			close(prog[0]);
-		return false;
-	}
-	t->pid = pid;
-	t->out = out[0];
-	t->gate = gate[1];
-	t->prog = prog[0];
-	nonblocking(t->out);
-	if (t->prog >= 0)
-		nonblocking(t->prog);
-	t->state = T_RUNNING;
-	t->asked = t->wrote = t->doomed = false;
-	t->nspec = 0;
-	for (size_t k = 0; k < t->ndeps; k++)
-		if (t->deps[k].kind == OVL_FORKRUN_READS && !ended(&r->t[t->deps[k].task])) {
-			t->spec = ovl_xrealloc(t->spec, (t->nspec + 1) * sizeof(*t->spec));
-			t->spec[t->nspec++] = t->deps[k].task;
-		}
-	r->running++;
-	r->active++;
-	return true;
-}
-
 /* The lowest task that may start: a thrown-away one, else the next. */
 static size_t pick(const struct run *r)
 {
@@ -295,7 +321,38 @@ static size_t pick(const struct run *r)
 			return i;
 	if (r->next < r->fr->ntasks && can_start(r, r->next))
 		return r->next;
-	return r->fr->ntasks;
+	return NONE;
+}
+
+/* Task i to an idle worker, or a new one. False when none can be had. */
+static bool start(struct run *r, size_t i)
+{
+	struct task *t = &r->t[i];
+	size_t k;
+
+	for (k = 0; k < r->nw && !(r->w[k].pid && r->w[k].task == NONE); k++)
+		;
+	if (k == r->nw && (r->no_fork || (k = spawn(r)) == NONE)) {
+		r->no_fork = true;
+		return false;
+	}
+	if (write_all(r->w[k].cmd, &i, sizeof(i)) < 0)
+		return false;	/* it died: its end comes by its output pipe */
+	r->w[k].task = i;
+	t->worker = k;
+	t->state = T_RUNNING;
+	t->asked = t->wrote = t->doomed = false;
+	t->nspec = 0;
+	for (size_t d = 0; d < t->ndeps; d++)
+		if (t->deps[d].kind == OVL_FORKRUN_READS && !ended(&r->t[t->deps[d].task])) {
+			t->spec = ovl_xrealloc(t->spec, (t->nspec + 1) * sizeof(*t->spec));
+			t->spec[t->nspec++] = t->deps[d].task;
+		}
+	r->running++;
+	r->busy++;
+	if (i == r->next)
+		r->next++;
+	return true;
 }
 
 static void put(FILE *f, const char *p, size_t n)
@@ -304,39 +361,11 @@ static void put(FILE *f, const char *p, size_t n)
 	fflush(f);
 }
 
-/* A reader that went away must not stop the check: errors are let be. */
+/* A reader that went away must not stop the check: its errors end it. */
 static void put_progress(struct run *r, const char *p, size_t n)
 {
 	if (n && r->progress_fd > 0 && write_all(r->progress_fd, p, n) < 0)
 		r->progress_fd = -1;
-}
-
-/* One whole chunk of task i's output. */
-static void take_chunk(struct run *r, size_t i, int tag, const char *p, size_t n)
-{
-	struct task *t = &r->t[i];
-
-	switch (tag) {
-	case TAG_ASK:
-		t->asked = true;
-		r->active--;
-		break;
-	case TAG_REPORT:
-		buf_add(&t->report, p, n);
-		break;
-	case TAG_OUT:
-	case TAG_ERR:
-		if (i == r->head) {
-			put(tag == TAG_OUT ? r->fr->out : r->fr->err, p, n);
-			break;
-		}
-		unsigned char head[CHUNK_HEAD] = { (unsigned char)tag };
-		uint32_t len = (uint32_t)n;
-		memcpy(head + 1, &len, sizeof(len));
-		buf_add(&t->held, head, sizeof(head));
-		buf_add(&t->held, p, n);
-		break;
-	}
 }
 
 static void replay_held(struct run *r, struct task *t)
@@ -355,43 +384,28 @@ static void replay_held(struct run *r, struct task *t)
 	buf_free(&t->lines);
 }
 
-static void read_output(struct run *r, size_t i)
+static void reset(struct task *t)
 {
-	struct task *t = &r->t[i];
-	char b[65536];
-	ssize_t n;
-
-	while ((n = read(t->out, b, sizeof(b))) > 0) {
-		if (t->doomed)
-			continue;
-		buf_add(&t->in, b, (size_t)n);
-		size_t at = 0;
-		while (at + CHUNK_HEAD <= t->in.len) {
-			uint32_t len;
-			memcpy(&len, t->in.p + at + 1, sizeof(len));
-			if (at + CHUNK_HEAD + len > t->in.len)
-				break;
-			take_chunk(r, i, t->in.p[at], t->in.p + at + CHUNK_HEAD, len);
-			at += CHUNK_HEAD + len;
-		}
-		buf_drop(&t->in, at);
-	}
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		close_fd(&t->out);	/* the child is gone */
+	buf_free(&t->held);
+	buf_free(&t->report);
+	buf_free(&t->lines);
+	t->nspec = 0;
+	t->state = T_WAITING;
+	t->rerun = true;
 }
 
 /* Progress lines pass for the oldest task; a later one keeps only its
  * last line (and any line begun), shown when its turn comes. */
-static void read_progress(struct run *r, size_t i)
+static void read_progress(struct run *r, struct worker *w)
 {
-	struct task *t = &r->t[i];
 	char b[8192];
 	ssize_t n;
 
-	while ((n = read(t->prog, b, sizeof(b))) > 0) {
-		if (t->doomed)
+	while ((n = read(w->prog, b, sizeof(b))) > 0) {
+		struct task *t = w->task == NONE ? NULL : &r->t[w->task];
+		if (!t || t->doomed)
 			continue;
-		if (i == r->head) {
+		if (w->task == r->head) {
 			put_progress(r, b, (size_t)n);
 			continue;
 		}
@@ -407,41 +421,107 @@ static void read_progress(struct run *r, size_t i)
 		buf_drop(&t->lines, keep);
 	}
 	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		close_fd(&t->prog);
+		close_fd(&w->prog);
 }
 
-static void reset(struct task *t)
+/* The task leaves its worker: ended with status, or thrown away. */
+static void task_off(struct run *r, struct worker *w, int status)
 {
-	buf_free(&t->in);
-	buf_free(&t->held);
-	buf_free(&t->report);
-	buf_free(&t->lines);
-	t->nspec = 0;
-	t->state = T_WAITING;
-	t->rerun = true;
-}
+	struct task *t = &r->t[w->task];
 
-/* Its child exited: reap it. */
-static void end_task(struct run *r, size_t i)
-{
-	struct task *t = &r->t[i];
-	int st;
-
-	if (t->prog >= 0)
-		read_progress(r, i);
-	close_fd(&t->prog);
-	close_fd(&t->gate);
-	while (waitpid(t->pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (w->prog >= 0)
+		read_progress(r, w);	/* its lines were written before its end */
 	r->running--;
 	if (!t->asked || t->wrote)
-		r->active--;
+		r->busy--;
+	w->task = NONE;
 	if (t->doomed) {
 		reset(t);
 		return;
 	}
-	t->status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+	t->status = status;
 	t->state = T_ENDED;
+}
+
+/* One whole chunk from worker w. */
+static void take_chunk(struct run *r, struct worker *w, int tag, const char *p, size_t n)
+{
+	struct task *t = &r->t[w->task];
+
+	switch (tag) {
+	case TAG_ASK:
+		t->asked = true;
+		r->busy--;
+		break;
+	case TAG_END: {
+		int32_t rc = 0;
+		memcpy(&rc, p, n < sizeof(rc) ? n : sizeof(rc));
+		task_off(r, w, rc);
+		break;
+	}
+	case TAG_REPORT:
+		buf_add(&t->report, p, n);
+		break;
+	case TAG_OUT:
+	case TAG_ERR:
+		if (w->task == r->head) {
+			put(tag == TAG_OUT ? r->fr->out : r->fr->err, p, n);
+			break;
+		}
+		unsigned char head[CHUNK_HEAD] = { (unsigned char)tag };
+		uint32_t len = (uint32_t)n;
+		memcpy(head + 1, &len, sizeof(len));
+		buf_add(&t->held, head, sizeof(head));
+		buf_add(&t->held, p, n);
+		break;
+	}
+}
+
+/* Worker w's output pipe closed: it exited, or was killed. */
+static void worker_gone(struct run *r, struct worker *w)
+{
+	int st;
+
+	close_fd(&w->out);
+	while (waitpid(w->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (w->task != NONE)
+		task_off(r, w, WIFEXITED(st) ? WEXITSTATUS(st) :
+			       WIFSIGNALED(st) ? -WTERMSIG(st) : -1);
+	close_fd(&w->prog);
+	close_fd(&w->cmd);
+	buf_free(&w->in);
+	w->pid = 0;
+}
+
+static void read_output(struct run *r, struct worker *w)
+{
+	char b[65536];
+	ssize_t n;
+
+	while ((n = read(w->out, b, sizeof(b))) > 0) {
+		buf_add(&w->in, b, (size_t)n);
+		size_t at = 0;
+		while (at + CHUNK_HEAD <= w->in.len) {
+			uint32_t len;
+			memcpy(&len, w->in.p + at + 1, sizeof(len));
+			if (at + CHUNK_HEAD + len > w->in.len)
+				break;
+			/* a thrown-away task's chunks are dropped */
+			if (w->task != NONE && !r->t[w->task].doomed)
+				take_chunk(r, w, w->in.p[at], w->in.p + at + CHUNK_HEAD, len);
+			at += CHUNK_HEAD + len;
+		}
+		buf_drop(&w->in, at);
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		worker_gone(r, w);
+}
+
+static void kill_task(struct run *r, struct task *t)
+{
+	kill(r->w[t->worker].pid, SIGKILL);
+	t->doomed = true;
 }
 
 /* Task d writes: every later task that read it meanwhile starts again. */
@@ -452,12 +532,10 @@ static void doom_readers(struct run *r, size_t d)
 		for (size_t k = 0; k < t->nspec; k++) {
 			if (t->spec[k] != d)
 				continue;
-			if (t->state == T_RUNNING && !t->doomed) {
-				kill(t->pid, SIGKILL);
-				t->doomed = true;
-			} else if (t->state == T_ENDED) {
+			if (t->state == T_RUNNING && !t->doomed)
+				kill_task(r, t);
+			else if (t->state == T_ENDED)
 				reset(t);
-			}
 			break;
 		}
 	}
@@ -480,10 +558,10 @@ static void answer_asks(struct run *r)
 		    !spec_ended(r, t))
 			continue;
 		t->wrote = true;
-		r->active++;
+		r->busy++;
 		doom_readers(r, i);
-		if (write_all(t->gate, "y", 1) < 0)
-			close_fd(&t->gate);
+		/* a worker that died tells by its output pipe */
+		write_all(r->w[t->worker].cmd, "y", 1);
 	}
 }
 
@@ -494,7 +572,6 @@ static void finish(struct run *r, size_t i)
 	replay_held(r, t);
 	r->fr->done(r->fr->arg, i, t->status, t->report.p, t->report.len);
 	buf_free(&t->report);
-	buf_free(&t->in);
 	t->state = T_DONE;
 	r->finished++;
 }
@@ -515,7 +592,7 @@ static void emit(struct run *r)
 	}
 }
 
-/* No child can be made: the oldest task runs here, alone. */
+/* No worker can be had: the oldest task runs here, alone. */
 static void run_here(struct run *r)
 {
 	size_t i = r->head;
@@ -533,14 +610,16 @@ static void run_here(struct run *r)
 	doom_readers(r, i);
 	buf_add(&t->report, rep ? rep : "", rep ? len : 0);
 	free(rep);
+	if (i == r->next)
+		r->next++;
 	finish(r, r->head++);
 }
 
 static void signal_running(struct run *r, int sig)
 {
-	for (size_t i = r->head; i < r->fr->ntasks; i++)
-		if (r->t[i].state == T_RUNNING && !r->t[i].doomed)
-			kill(r->t[i].pid, sig);
+	for (size_t k = 0; k < r->nw; k++)
+		if (r->w[k].pid && r->w[k].task != NONE && !r->t[r->w[k].task].doomed)
+			kill(r->w[k].pid, sig);
 }
 
 /* Interrupted: a task still reading what an earlier one may write can
@@ -549,46 +628,37 @@ static void doom_speculative(struct run *r)
 {
 	for (size_t i = r->head; i < r->fr->ntasks; i++) {
 		struct task *t = &r->t[i];
-		if (t->state == T_RUNNING && !t->doomed && !spec_ended(r, t)) {
-			kill(t->pid, SIGKILL);
-			t->doomed = true;
-		}
+		if (t->state == T_RUNNING && !t->doomed && !spec_ended(r, t))
+			kill_task(r, t);
 	}
 }
 
 static void wait_events(struct run *r)
 {
-	struct pollfd *p = ovl_xcalloc(2 * r->running + 1, sizeof(*p));
-	size_t *who = ovl_xcalloc(2 * r->running + 1, sizeof(*who));
+	struct pollfd *p = ovl_xcalloc(2 * r->nw + 1, sizeof(*p));
+	size_t *who = ovl_xcalloc(2 * r->nw + 1, sizeof(*who));
 	size_t n = 0;
 
-	for (size_t i = r->head; i < r->fr->ntasks; i++) {
-		struct task *t = &r->t[i];
-		if (t->state != T_RUNNING)
+	for (size_t k = 0; k < r->nw; k++) {
+		if (!r->w[k].pid)
 			continue;
-		if (t->out >= 0) {
-			p[n] = (struct pollfd){ .fd = t->out, .events = POLLIN };
-			who[n++] = i;
-		}
-		if (t->prog >= 0) {
-			p[n] = (struct pollfd){ .fd = t->prog, .events = POLLIN };
-			who[n++] = i;
+		p[n] = (struct pollfd){ .fd = r->w[k].out, .events = POLLIN };
+		who[n++] = k;
+		if (r->w[k].prog >= 0) {
+			p[n] = (struct pollfd){ .fd = r->w[k].prog, .events = POLLIN };
+			who[n++] = k;
 		}
 	}
 	/* a timeout: a signal between the checks and poll() is not lost */
 	if (poll(p, n, 250) > 0) {
 		for (size_t k = 0; k < n; k++) {
-			if (!p[k].revents)
-				continue;
-			struct task *t = &r->t[who[k]];
-			if (t->state != T_RUNNING)
-				continue;	/* ended by its other fd */
-			if (p[k].fd == t->out)
-				read_output(r, who[k]);
-			else if (p[k].fd == t->prog)
-				read_progress(r, who[k]);
-			if (t->out < 0)
-				end_task(r, who[k]);
+			struct worker *w = &r->w[who[k]];
+			if (!p[k].revents || !w->pid)
+				continue;	/* or gone by its other fd */
+			if (p[k].fd == w->out)
+				read_output(r, w);
+			else if (p[k].fd == w->prog)
+				read_progress(r, w);
 		}
 	}
 	free(p);
@@ -611,15 +681,40 @@ static void deps_init(struct run *r)
 	}
 }
 
+static size_t live_workers(const struct run *r)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < r->nw; k++)
+		n += r->w[k].pid != 0;
+	return n;
+}
+
+/* The command pipes closed, every worker exits. */
+static void stop_workers(struct run *r)
+{
+	for (size_t k = 0; k < r->nw; k++) {
+		struct worker *w = &r->w[k];
+		if (!w->pid)
+			continue;
+		close_fd(&w->cmd);
+		while (waitpid(w->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close_fd(&w->out);
+		close_fd(&w->prog);
+		buf_free(&w->in);
+	}
+	free(r->w);
+}
+
 size_t ovl_forkrun(const struct ovl_forkrun *fr)
 {
 	struct run r = { .fr = fr };
+	size_t jobs = fr->jobs > 0 ? (size_t)fr->jobs : 1;
+	bool stop = false;
 	struct stat st;
-	bool stop = false, noforks = false;
 
 	r.t = ovl_xcalloc(fr->ntasks, sizeof(*r.t));
-	for (size_t i = 0; i < fr->ntasks; i++)
-		r.t[i].out = r.t[i].prog = r.t[i].gate = -1;
 	deps_init(&r);
 	/* a closed fd number would be reused by our pipes */
 	r.progress_fd = fr->progress_fd > 0 && fcntl(fr->progress_fd, F_GETFD) >= 0 ?
@@ -640,35 +735,30 @@ size_t ovl_forkrun(const struct ovl_forkrun *fr)
 		}
 		/* a task waiting for leave to write takes no slot: it needs
 		 * an earlier one to end, which may need the slot */
-		while (!stop && !noforks && r.active < (size_t)(fr->jobs > 0 ? fr->jobs : 1)) {
+		while (!stop && r.busy < jobs) {
 			size_t i = pick(&r);
-			if (i == fr->ntasks)
+			if (i == NONE)
 				break;
-			if (!start(&r, i)) {
-				noforks = true;
+			if (!start(&r, i))
 				break;
-			}
-			if (i == r.next)
-				r.next++;
 		}
 		answer_asks(&r);
 		emit(&r);
 		if (r.head == fr->ntasks)
 			break;
-		if (r.running == 0) {
-			if (stop)
-				break;
-			if (noforks)
-				run_here(&r);
-			continue;
-		}
-		wait_events(&r);
+		if (r.running == 0 && stop)
+			break;
+		if (r.running == 0 && r.no_fork && !live_workers(&r))
+			run_here(&r);
+		else
+			wait_events(&r);
 	}
 	/* interrupted: what ended is still replayed, in order; tasks left
 	 * out (and results still hanging on them) are not */
 	for (size_t i = r.head; i < fr->ntasks; i++)
 		if (r.t[i].state == T_ENDED && spec_ended(&r, &r.t[i]))
 			finish(&r, i);
+	stop_workers(&r);
 	for (size_t i = 0; i < fr->ntasks; i++) {
 		reset(&r.t[i]);
 		free(r.t[i].deps);

@@ -3,7 +3,7 @@
  * order they end in; standard output and error kept in their order; a
  * later task reading what an earlier one writes sees what a run one
  * after the other would show; a task that dies is told as such; progress
- * lines of the oldest task only.
+ * lines of the oldest task only; workers reused from task to task.
  */
 #include <check.h>
 #include <signal.h>
@@ -337,6 +337,37 @@ START_TEST(test_progress)
 }
 END_TEST
 
+/* Workers run one task after another: six tasks, two processes. A
+ * task that exits takes its worker only. */
+static int body_pid(struct t *t, size_t i, FILE *report)
+{
+	(void)t;
+	fprintf(report, "%ld", (long)getpid());
+	if (i == 4)
+		exit(8);
+	return 0;
+}
+
+START_TEST(test_pool)
+{
+	struct t t;
+	size_t distinct = 0;
+
+	t_init(&t);
+	run(&t, 6, 2, body_pid);
+	for (size_t i = 0; i < 6; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i; k++)
+			seen = seen || strcmp(t.report[k], t.report[i]) == 0;
+		distinct += !seen;
+		ck_assert_int_eq(t.status[i], i == 4 ? 8 : 0);
+	}
+	ck_assert_uint_le(distinct, 3);		/* a third after the exit */
+	ck_assert_uint_eq(t.ndone, 6);
+	t_fini(&t);
+}
+END_TEST
+
 static void on_term(int sig)
 {
 	(void)sig;
@@ -383,6 +414,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_died);
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_interrupted);
+	tcase_add_test(tc, test_pool);
 	suite_add_tcase(s, tc);
 	return s;
 }
