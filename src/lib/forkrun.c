@@ -119,36 +119,29 @@ struct run {
 static int child_out = -1;	/* a worker's output pipe */
 static int child_cmd = -1;	/* ... and its command pipe */
 
-static int write_all(int fd, const void *p, size_t n)
+/* All n bytes moved, through EINTR and short counts; -1 at EOF too. */
+static int move_all(int fd, char *p, size_t n, bool out)
 {
-	const char *c = p;
-
 	while (n) {
-		ssize_t k = write(fd, c, n);
+		ssize_t k = out ? write(fd, p, n) : read(fd, p, n);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
 			return -1;
-		c += k;
+		p += k;
 		n -= (size_t)k;
 	}
 	return 0;
 }
 
+static int write_all(int fd, const void *p, size_t n)
+{
+	return move_all(fd, (char *)p, n, true);
+}
+
 static int read_all(int fd, void *p, size_t n)
 {
-	char *c = p;
-
-	while (n) {
-		ssize_t k = read(fd, c, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
+	return move_all(fd, p, n, false);
 }
 
 static int send_chunk(int tag, const char *p, size_t n)
