@@ -511,10 +511,14 @@ static void read_output(struct run *r, struct worker *w)
 		worker_gone(r, w);
 }
 
+/* Thrown away while it runs: its worker goes, and what it printed. */
 static void kill_task(struct run *r, struct task *t)
 {
 	kill(r->w[t->worker].pid, SIGKILL);
 	t->doomed = true;
+	buf_free(&t->held);
+	buf_free(&t->report);
+	buf_free(&t->lines);
 }
 
 /* Task d writes: every later task that read it meanwhile starts again. */
@@ -576,7 +580,9 @@ static void emit(struct run *r)
 	while (r->head < r->fr->ntasks) {
 		struct task *t = &r->t[r->head];
 		if (t->state == T_RUNNING) {
-			replay_held(r, t);
+			/* (thrown away: it runs again once its worker is gone) */
+			if (!t->doomed)
+				replay_held(r, t);
 			return;
 		}
 		if (t->state != T_ENDED)

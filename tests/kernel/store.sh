@@ -579,7 +579,11 @@ st_fs_mount() {
 
 st_fs_umount() {
 	_lo=$(findmnt -n -o SOURCE "$S/fs")
-	umount "$S/fs" && losetup -d "$_lo"
+	if ! umount "$S/fs" 2> "$S/umount.err"; then
+		rp_bad "umount $S/fs: $(cat "$S/umount.err"; fuser -vm "$S/fs" 2>&1 | tail -3)"
+		return 1
+	fi
+	losetup -d "$_lo"
 }
 
 # st_state FILE: the store as a repair left it: every entry (no times)
@@ -652,6 +656,8 @@ st_sc_jobs() {
 	# -y on copies of the filesystem: -j 1, -j 4 twice
 	_bad=
 	st_fs_umount
+	# on the disk first: cp finds the image's data by SEEK_DATA
+	sync "$S/ext4.img"
 	for _c in b c d; do
 		cp --sparse=always "$S/ext4.img" "$S/$_c.img"
 	done

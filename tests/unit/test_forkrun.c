@@ -225,6 +225,45 @@ START_TEST(test_rerun_after_write)
 }
 END_TEST
 
+/* The same, task 1 still running when task 0 is let write: what it
+ * printed so far goes with it, even once it is the oldest task. */
+static int body_write_running(struct t *t, size_t i, FILE *report)
+{
+	(void)report;
+	if (i == 0) {
+		if (!wait_for(t, "printed"))
+			return 1;
+		ovl_forkrun_before_write();
+		touch(t, "data");
+		return 0;
+	}
+	bool seen = exists(t, "data");
+	printf("task 1 sees %s\n", seen ? "the data" : "nothing");
+	fflush(stdout);
+	touch(t, "printed");
+	if (!seen) {
+		/* the worker is killed meanwhile; a process holding its
+		 * pipe makes its end come after task 0's */
+		if (fork() == 0) {
+			pause_ms(300);
+			_exit(0);
+		}
+		pause_ms(2000);
+	}
+	return 0;
+}
+
+START_TEST(test_rerun_while_running)
+{
+	struct t t;
+
+	const char *text = run_two(&t, OVL_FORKRUN_READS, body_write_running);
+	ck_assert_str_eq(text, "task 1 sees the data\n");
+	ck_assert_int_eq(t.status[1], 0);
+	t_fini(&t);
+}
+END_TEST
+
 /* Task 0 reads and writes nothing: task 1 beside it stands (one try). */
 static int body_no_write(struct t *t, size_t i, FILE *report)
 {
@@ -409,6 +448,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_order);
 	tcase_add_test(tc, test_side_by_side);
 	tcase_add_test(tc, test_rerun_after_write);
+	tcase_add_test(tc, test_rerun_while_running);
 	tcase_add_test(tc, test_no_write_no_rerun);
 	tcase_add_test(tc, test_writes_waits);
 	tcase_add_test(tc, test_died);
