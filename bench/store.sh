@@ -4,7 +4,10 @@
 #   - the bare walk of every layer dir once (bench/barewalk): the target
 #     is <= 1.5x, i.e. each shared layer is walked once, not once per stack;
 #   - N x one container checked alone as a full stack (-n -o ...): what
-#     checking each stack separately would cost.
+#     checking each stack separately would cost;
+#   - itself with -j 1, -j 2 and -j (all CPUs): the units side by side,
+#     and -p -j (all) against -n -j (all) (nothing to fix: the leave to
+#     write costs nothing). The outputs of every -j must be the same.
 #
 #   bench/store.sh [DIR [CONTAINERS [FILES]]]     (as root; from the build dir)
 #
@@ -107,7 +110,17 @@ median() {
 	sort -n "$DIR.times" | sed -n "$(((RUNS + 1) / 2))p"
 }
 
+ncpu=$(nproc)
 store=$(median "$FSCK" --store "$DIR" -n)
+store1=$(median "$FSCK" --store "$DIR" -n -j 1)
+store2=$(median "$FSCK" --store "$DIR" -n -j 2)
+storeN=$(median "$FSCK" --store "$DIR" -n -j "$ncpu")
+preenN=$(median "$FSCK" --store "$DIR" -p -j "$ncpu")
+same=yes
+for j in 1 2 "$ncpu"; do
+	"$FSCK" --store "$DIR" -n -j "$j" > "$DIR.out.$j" 2>&1
+	cmp -s "$DIR.out.1" "$DIR.out.$j" || same=NO
+done
 bare=$(median "$BAREWALK" "$DIR"/overlay/*/diff "$DIR"/overlay/*/work)
 # one container alone, as a full stack, as the engine mounts it
 rw=$(sed -n 's/.*"layer":"\([0-9a-f]*\)".*/\1/p' "$DIR/overlay-containers/containers.json" |
@@ -124,4 +137,13 @@ printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n / bare walk of every layer onc
 	"$store" "$bare" "$(echo "$store / $bare" | bc -l)" "<=1.5"
 printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n / $N x one container's full check" \
 	"$store" "$naive" "$(echo "$store / $naive" | bc -l)" "info"
+printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n -j 1 / bare walk" \
+	"$store1" "$bare" "$(echo "$store1 / $bare" | bc -l)" "info"
+printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n -j 2 / -j 1" \
+	"$store2" "$store1" "$(echo "$store2 / $store1" | bc -l)" "info"
+printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n -j $ncpu (all CPUs) / -j 1" \
+	"$storeN" "$store1" "$(echo "$storeN / $store1" | bc -l)" "info"
+printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -p -j $ncpu / -n -j $ncpu (nothing to fix)" \
+	"$preenN" "$storeN" "$(echo "$preenN / $storeN" | bc -l)" "info"
+echo "the output of -n -j 1, 2 and $ncpu the same: $same"
 echo "exit $rc, $units units checked ($N containers + 3 layers), $(grep -c . "$DIR.out") lines"

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "overlay/forkrun.h"
@@ -283,6 +284,24 @@ static size_t spawn(struct run *r)
 	return k;
 }
 
+/* To a worker, which may have died: EPIPE, not SIGPIPE (that would end
+ * this process: the serial run would not have stopped here). */
+static int tell_worker(struct worker *w, const void *p, size_t n)
+{
+	static const struct timespec now;
+	sigset_t pipe_sig, old;
+	int rc;
+
+	sigemptyset(&pipe_sig);
+	sigaddset(&pipe_sig, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_sig, &old);
+	rc = write_all(w->cmd, p, n);
+	if (rc < 0 && errno == EPIPE)
+		sigtimedwait(&pipe_sig, NULL, &now);	/* the one this write raised */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static bool ended(const struct task *t)
 {
 	return t->state == T_ENDED || t->state == T_DONE;
@@ -329,8 +348,11 @@ static bool start(struct run *r, size_t i)
 		r->no_fork = true;
 		return false;
 	}
-	if (write_all(r->w[k].cmd, &i, sizeof(i)) < 0)
-		return false;	/* it died: its end comes by its output pipe */
+	if (tell_worker(&r->w[k], &i, sizeof(i)) < 0) {
+		/* it died: its end comes by its output pipe */
+		kill(r->w[k].pid, SIGKILL);
+		return false;
+	}
 	r->w[k].task = i;
 	t->worker = k;
 	t->state = T_RUNNING;
@@ -558,7 +580,7 @@ static void answer_asks(struct run *r)
 		r->busy++;
 		doom_readers(r, i);
 		/* a worker that died tells by its output pipe */
-		write_all(r->w[t->worker].cmd, "y", 1);
+		tell_worker(&r->w[t->worker], "y", 1);
 	}
 }
 
