@@ -132,18 +132,17 @@ rc=0
 "$FSCK" --store "$DIR" -n > "$DIR.out" 2>&1 || rc=$?
 units=$(grep -c '^layer \|^container ' "$DIR.out")
 
+# row CASE TIME BASE TARGET
+row() {
+	printf '%-46s %8.3f %8.3f %7.2f %s\n' "$1" "$2" "$3" "$(echo "$2 / $3" | bc -l)" "$4"
+}
+
 printf '%-46s %8s %8s %7s %s\n' case "time(s)" "base(s)" ratio target
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n / bare walk of every layer once" \
-	"$store" "$bare" "$(echo "$store / $bare" | bc -l)" "<=1.5"
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n / $N x one container's full check" \
-	"$store" "$naive" "$(echo "$store / $naive" | bc -l)" "info"
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n -j 1 / bare walk" \
-	"$store1" "$bare" "$(echo "$store1 / $bare" | bc -l)" "info"
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n -j 2 / -j 1" \
-	"$store2" "$store1" "$(echo "$store2 / $store1" | bc -l)" "info"
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n -j $ncpu (all CPUs) / -j 1" \
-	"$storeN" "$store1" "$(echo "$storeN / $store1" | bc -l)" "info"
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -p -j $ncpu / -n -j $ncpu (nothing to fix)" \
-	"$preenN" "$storeN" "$(echo "$preenN / $storeN" | bc -l)" "info"
+row "--store -n / bare walk of every layer once" "$store" "$bare" "<=1.5"
+row "--store -n / $N x one container's full check" "$store" "$naive" info
+row "--store -n -j 1 / bare walk" "$store1" "$bare" info
+row "--store -n -j 2 / -j 1" "$store2" "$store1" info
+row "--store -n -j $ncpu (all CPUs) / -j 1" "$storeN" "$store1" info
+row "--store -p -j $ncpu / -n -j $ncpu (nothing to fix)" "$preenN" "$storeN" info
 echo "the output of -n -j 1, 2 and $ncpu the same: $same"
 echo "exit $rc, $units units checked ($N containers + 3 layers), $(grep -c . "$DIR.out") lines"
