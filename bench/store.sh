@@ -15,7 +15,8 @@
 # store: one image of 3 layers of FILES/3 files each (default FILES
 # 60000), CONTAINERS (default 200) containers with a small rw layer each
 # (10 files, a whiteout, an opaque dir). Made once; delete DIR to remake.
-# Warm cache, median of RUNS (3) runs. FSCK, BAREWALK as for bench/run.sh.
+# Warm cache, median of RUNS (3) runs (the -j cases taken in turns).
+# FSCK, BAREWALK as for bench/run.sh.
 set -u
 
 DIR=${1:-/var/tmp/overlay-fsck-store-bench}
@@ -112,10 +113,30 @@ median() {
 
 ncpu=$(nproc)
 store=$(median "$FSCK" --store "$DIR" -n)
-store1=$(median "$FSCK" --store "$DIR" -n -j 1)
-store2=$(median "$FSCK" --store "$DIR" -n -j 2)
-storeN=$(median "$FSCK" --store "$DIR" -n -j "$ncpu")
-preenN=$(median "$FSCK" --store "$DIR" -p -j "$ncpu")
+# the -j cases in turns, RUNS rounds: load that drifts meanwhile (a
+# shared machine) falls on all of them alike
+: > "$DIR.jtimes"
+"$FSCK" --store "$DIR" -n -j 1 > /dev/null 2>&1	# warm-up
+_r=0
+while [ $_r -lt "$RUNS" ]; do
+	for c in "n1 -n -j 1" "n2 -n -j 2" "nN -n -j $ncpu" "pN -p -j $ncpu"; do
+		set -- $c
+		_k=$1
+		shift
+		_s=$(date +%s.%N)
+		"$FSCK" --store "$DIR" "$@" > /dev/null 2>&1
+		_e=$(date +%s.%N)
+		echo "$_k $(echo "$_e - $_s" | bc)" >> "$DIR.jtimes"
+	done
+	_r=$((_r + 1))
+done
+jmedian() {
+	awk -v k="$1" '$1 == k { print $2 }' "$DIR.jtimes" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
+}
+store1=$(jmedian n1)
+store2=$(jmedian n2)
+storeN=$(jmedian nN)
+preenN=$(jmedian pN)
 same=yes
 for j in 1 2 "$ncpu"; do
 	"$FSCK" --store "$DIR" -n -j "$j" > "$DIR.out.$j" 2>&1
