@@ -106,6 +106,9 @@ assert "-o index=maybe: exit 16, one line on stderr" \
 run -o "$OPTS,verity=sometimes"
 assert "-o verity=sometimes: exit 16, one line on stderr" \
 	'rc_is 16 && err_one_line && out_empty'
+run --verify-content -n -o "$OPTS"
+assert "--verify-content without --store: exit 16, one line on stderr" \
+	'rc_is 16 && err_one_line && err_has "goes with --store" && out_empty'
 run -o "$OPTS" -o "frobnicate=1"
 assert "-o unknown option: exit 16, one line on stderr" \
 	'rc_is 16 && err_one_line && out_empty'

@@ -196,13 +196,14 @@ assert "-C 0 without a terminal: no bar" '! grep -q "Pass\|\[" "$T/out"'
 # As e2fsck: SIGUSR1 starts the progress (a bar on stdout, even without
 # -C), SIGUSR2 stops it. The signals are made pending before fsck.overlay
 # starts (blocked, sent, inherited through exec): it must take them as
-# soon as it can, deterministically.
+# soon as it can, deterministically. One process takes them: the binary
+# itself, not the -j comparing wrapper of the suites.
 usr() {
 	_sigs=$1
 	shift
 	perl -e 'use POSIX; sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGUSR1, SIGUSR2)) or die;
 		 kill $_, $$ for split /,/, shift; exec @ARGV or die "exec: $!"' \
-		"$_sigs" "$FSCK" "$@"
+		"$_sigs" "${FSCK_BIN:-$FSCK}" "$@"
 }
 build
 usr USR1 -n -o "$opts" </dev/null >"$T/raw" 2>&1

@@ -20,7 +20,7 @@ enum ovl_severity { NOTE, WARNING, ERROR };
 enum ovl_problem_class {
 	OVL_PC_stack, OVL_PC_layer, OVL_PC_whiteout, OVL_PC_opaque,
 	OVL_PC_redirect, OVL_PC_metacopy, OVL_PC_origin, OVL_PC_impure,
-	OVL_PC_index, OVL_PC_store, OVL_PC_COUNT
+	OVL_PC_index, OVL_PC_store, OVL_PC_content, OVL_PC_COUNT
 };
 
 enum ovl_problem_code {

@@ -217,3 +217,29 @@ PR(SR_LOWER_MISSING, store, ERROR, PF_PREEN,
    "layer with a parent has no lower file: the engine cannot mount it", "Create")
 PR(SR_LOWER_BAD, store, ERROR, PF_PREEN,
    "the layer's lower file does not name its parents in order", "Rewrite")
+
+/* ---- --verify-content: image layers against the engine's own record ----
+ * Nothing here can restore the bytes: reported only, with how to get the
+ * image again. */
+PR(CT_NO_RECORD, content, NOTE, PF_NOFIX,
+   "image layer without a tar-split record: its content cannot be verified", "")
+PR(CT_RECORD_BAD, content, ERROR, PF_NOFIX,
+   "the layer's tar-split record cannot be read: its content cannot be verified", "")
+PR(CT_MISSING, content, ERROR, PF_NOFIX,
+   "a file of the image layer is missing", "")
+PR(CT_EXTRA, content, ERROR, PF_NOFIX,
+   "the image layer holds a file its record does not have", "")
+PR(CT_TYPE, content, ERROR, PF_NOFIX,
+   "file type differs from the layer's record", "")
+PR(CT_SIZE, content, ERROR, PF_NOFIX,
+   "file size differs from the layer's record", "")
+PR(CT_DATA, content, ERROR, PF_NOFIX,
+   "file data differs from the layer's record", "")
+PR(CT_MODE, content, ERROR, PF_NOFIX,
+   "file mode differs from the layer's record", "")
+PR(CT_OWNER, content, ERROR, PF_NOFIX,
+   "file owner differs from the layer's record", "")
+PR(CT_LINK, content, ERROR, PF_NOFIX,
+   "link target differs from the layer's record", "")
+PR(CT_DIGEST, content, ERROR, PF_NOFIX,
+   "the layer rebuilt from its record does not match its diff digest", "")

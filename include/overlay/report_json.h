@@ -42,6 +42,10 @@ void ovl_json_stack_features(struct ovl_json *j, const struct ovl_stack *s);
 void ovl_json_stack_unit(struct ovl_json *j, const char *kind, const char *name,
 			 const char *id, const char *used_by);
 
+/* With --verify-content: how to get back a layer whose content differs
+ * from its record (the engine's commands). */
+void ovl_json_stack_remedy(struct ovl_json *j, const char *remedy);
+
 /* The current stack is mounted on mnt (a -n check of a mounted stack). */
 void ovl_json_stack_mounted(struct ovl_json *j, const char *mnt);
 

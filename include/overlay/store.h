@@ -45,6 +45,13 @@ struct ovl_store_layer {
 	char *label;		/* what users call it: "alpine:latest layer 2/3",
 				 * "container web", "orphan" */
 	unsigned long long size;	/* bytes under the dir, only computed for orphans */
+	/* the engine's record of an image layer's content (--verify-content) */
+	char *tarsplit;		/* its tar-split record, relative to the root (NULL: none) */
+	char *diff_digest;	/* the sha256 of its tar as unpacked, 64 hex (NULL: none) */
+	long long diff_size;	/* the bytes of that tar (-1: not recorded) */
+	long long files_size;	/* Docker's layerdb size: bytes of its files (-1: none) */
+	bool ids_mapped;	/* unpacked with a uid/gid mapping (containers-storage
+				 * "uidmap"/"gidmap"): owners on disk are shifted */
 };
 
 /* One entry of the short-name dir (overlay2/l, overlay/l). */

@@ -20,6 +20,7 @@
 #include "overlay/report_json.h"
 #include "overlay/stack.h"
 #include "overlay/store.h"
+#include "overlay/store_verify.h"
 #include "overlay/storefsck.h"
 #include "overlay/util.h"
 
@@ -45,7 +46,7 @@ static void usage(FILE *out)
 	      " " PROG " --copy-up [-n|-y] -o OPTS [PATH...]\n"
 	      " " PROG " [options] [--fstab FILE] MOUNTPOINT\n"
 	      " " PROG " -A [options] [--fstab FILE]\n"
-	      " " PROG " [options] --store DIR [--remove-orphans]\n"
+	      " " PROG " [options] --store DIR [--remove-orphans] [--verify-content]\n"
 	      "\n"
 	      "Check an unmounted overlayfs layer stack.\n"
 	      "\n"
@@ -74,6 +75,9 @@ static void usage(FILE *out)
 	      "                     once, then every container\n"
 	      "     --remove-orphans  with --store: the fix of SR_LAYER_ORPHAN\n"
 	      "                     removes the layer dir\n"
+	      "     --verify-content  with --store: also every image layer's files\n"
+	      "                     against the engine's record (tar-split, diff\n"
+	      "                     digest); reported only\n"
 	      "     --json          print one JSON report on stdout instead of\n"
 	      "                     the text (with -n, -p/-a or -y)\n"
 	      " -j, --jobs N        threads reading the layers, and with --store\n"
@@ -440,7 +444,8 @@ static int check_units_side_by_side(const struct ovl_store *st,
  * container, each under a "KIND NAME (ID):" line; exit codes or-ed.
  */
 static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mode,
-		       const char *undo, int progress_fd, bool remove_orphans)
+		       const char *undo, int progress_fd, bool remove_orphans,
+		       bool verify_content)
 {
 	struct ovl_store st;
 	char err[512], mnt[4096];
@@ -521,6 +526,11 @@ static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mod
 			rc |= check_unit(&st, &units[i], fo0, mode, progress_fd);
 	}
 	ovl_store_units_free(units, nunits);
+	if (verify_content && !ovl_repair_interrupted && !report.cancelled) {
+		struct ovl_verify_opts vo = { .jobs = fo0->jobs, .mode = mode,
+					      .progress_fd = progress_fd, .json = json };
+		rc |= ovl_store_verify_content(&st, &vo);
+	}
 	ovl_store_close(&st);
 	return rc;
 }
@@ -541,6 +551,7 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 'S' },
 		{ "remove-orphans", no_argument, NULL, 'R' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "verify-content", no_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ovl_opts opts;
@@ -551,6 +562,7 @@ int main(int argc, char **argv)
 	char *mountpoint = NULL;	/* the stack's fstab entry, by its mount point */
 	const char *store = NULL;	/* --store DIR */
 	bool all = false, have_o = false, want_json = false, remove_orphans = false;
+	bool verify_content = false;	/* --verify-content */
 	int mode = -1;
 	char err[512];
 	int c;
@@ -588,6 +600,9 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			remove_orphans = true;
+			break;
+		case 'G':
+			verify_content = true;
 			break;
 		case 'X':
 			undo = optarg;
@@ -699,6 +714,10 @@ int main(int argc, char **argv)
 		ovl_opts_free(&opts);
 		return fail_usage("--remove-orphans goes with --store");
 	}
+	if (verify_content && (!store || undo)) {
+		ovl_opts_free(&opts);
+		return fail_usage("--verify-content goes with --store (and not --undo)");
+	}
 	if (store && (all || optind < argc || have_o || fo.copy_up || fstab)) {
 		ovl_opts_free(&opts);
 		return fail_usage("--store takes the stacks from the engine's store only");
@@ -761,7 +780,8 @@ int main(int argc, char **argv)
 	if (want_json)
 		json = ovl_json_new(mode);
 	if (store) {
-		rc = check_store(store, &fo, mode, undo, progress_fd, remove_orphans);
+		rc = check_store(store, &fo, mode, undo, progress_fd, remove_orphans,
+				 verify_content);
 	} else if (all) {
 		rc = check_fstab_all(fstab, &fo, mode, progress_fd);
 	} else {

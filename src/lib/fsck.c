@@ -27,8 +27,8 @@ int ovl_jobs_default(void)
 	return n > OVL_JOBS_MAX ? OVL_JOBS_MAX : (int)n;
 }
 
-/* Each level of the walk holds one fd per layer it merges. */
-static int depth_limit(const struct ovl_stack *s)
+/* The fds a process may hold (the soft limit raised to the hard one). */
+static long fd_limit(void)
 {
 	struct rlimit rl;
 	long fds = 1024;
@@ -41,10 +41,27 @@ static int depth_limit(const struct ovl_stack *s)
 		}
 		fds = rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
 	}
+	return fds;
+}
+
+/* Each level of the walk holds one fd per layer it merges. */
+static int depth_limit(const struct ovl_stack *s, long fds)
+{
 	long depth = (fds - 64) / (s->nlayers + 2);
 	if (depth > 4096)
 		depth = 4096;
 	return depth < 16 ? 16 : (int)depth;
+}
+
+/* What the deepest walk leaves of the fds, for records read ahead: the
+ * depth limit must not depend on -j, nor may the read-ahead starve the
+ * walk (each reader may hold a few fds of its own for a moment). */
+static int ahead_fds(const struct ovl_stack *s, long fds, int depth, int jobs)
+{
+	long spare = fds - 64 - (long)depth * (s->nlayers + 2) - 16L * (jobs > 1 ? jobs : 0);
+	if (spare > 1L << 16)
+		spare = 1L << 16;
+	return spare > 0 ? (int)spare : 0;
 }
 
 static void pass(struct ovl_ctx *c, int *n, const char *what)
@@ -71,7 +88,9 @@ void ovl_ctx_init(struct ovl_ctx *c, struct ovl_stack *s, struct ovl_report *r,
 	c->mountfd = ovl_xmalloc((size_t)s->nlayers * sizeof(*c->mountfd));
 	for (int i = 0; i < s->nlayers; i++)
 		c->mountfd[i] = -1;
-	c->max_depth = depth_limit(s);
+	long fds = fd_limit();
+	c->max_depth = depth_limit(s, fds);
+	c->fd_spare = ahead_fds(s, fds, c->max_depth, o->jobs);
 	c->copy_matched = ovl_xcalloc(o->ncopy_paths + 1, sizeof(*c->copy_matched));
 }
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ struct open_how {
 int ovl_lookup_force_fallback;
 
 /* Set once openat2 answered ENOSYS: no point asking again. */
-static int ovl_lookup_no_openat2;
+static atomic_int ovl_lookup_no_openat2;	/* read-ahead threads share it */
 
 /*
  * Check relpath before either lookup path sees it, and make a

@@ -27,6 +27,7 @@ static const char *const class_names[OVL_PC_COUNT] = {
 	[OVL_PC_impure] = "impure",
 	[OVL_PC_index] = "index",
 	[OVL_PC_store] = "store",
+	[OVL_PC_content] = "content",
 };
 
 const struct ovl_problem_def *ovl_problem_def(enum ovl_problem_code code)

@@ -115,6 +115,11 @@ void ovl_json_stack_unit(struct ovl_json *j, const char *kind, const char *name,
 	add(j->cur, "used_by", cstr_bytes(used_by));
 }
 
+void ovl_json_stack_remedy(struct ovl_json *j, const char *remedy)
+{
+	add(j->cur, "remedy", cstr_bytes(remedy));
+}
+
 static json_object *layer(const char *role, const char *name, const char *path)
 {
 	json_object *l = must(json_object_new_object());

@@ -176,6 +176,7 @@ static long layer_add(struct ovl_store *st, const char *id)
 	memset(l, 0, sizeof(*l));
 	l->id = ovl_xstrdup(id);
 	l->parent = OVL_STORE_NONE;
+	l->diff_size = l->files_size = -1;
 	return (long)st->nlayers++;
 }
 
@@ -743,6 +744,8 @@ void ovl_store_close(struct ovl_store *st)
 		free(l->lower);
 		free(l->parent_id);
 		free(l->label);
+		free(l->tarsplit);
+		free(l->diff_digest);
 	}
 	free(st->layers);
 	for (size_t i = 0; i < st->nlinks; i++) {

@@ -33,6 +33,30 @@ static struct json_object *read_json_array(struct ovl_store *st, const char *rel
 	return arr;
 }
 
+/* What --verify-content checks a layer against: its tar-split record
+ * beside the list, the digest and size of the tar it was unpacked from
+ * (layers.go: "diff-digest", "diff-size"). */
+static void cs_content_record(struct ovl_store_layer *l, struct json_object *o)
+{
+	const char *digest = ovl_store_digest_hex(ovl_store_jstr(o, "diff-digest"));
+	struct json_object *v;
+	char rel[300];
+
+	snprintf(rel, sizeof(rel), "overlay-layers/%s.tar-split.gz", l->id);
+	free(l->tarsplit);
+	l->tarsplit = ovl_xstrdup(rel);
+	free(l->diff_digest);
+	l->diff_digest = digest ? ovl_xstrdup(digest) : NULL;
+	if (json_object_object_get_ex(o, "diff-size", &v) && json_object_is_type(v, json_type_int))
+		l->diff_size = json_object_get_int64(v);
+	/* a layer copied for a container with ID mappings (when the kernel
+	 * has no idmapped mounts) holds shifted owners; its record does not */
+	l->ids_mapped = (json_object_object_get_ex(o, "uidmap", &v) &&
+			 json_object_is_type(v, json_type_array) && json_object_array_length(v)) ||
+			(json_object_object_get_ex(o, "gidmap", &v) &&
+			 json_object_is_type(v, json_type_array) && json_object_array_length(v));
+}
+
 static void cs_layers(struct ovl_store *st, const char *rel, bool must)
 {
 	char file[PATH_MAX + 2];
@@ -53,6 +77,7 @@ static void cs_layers(struct ovl_store *st, const char *rel, bool must)
 			free(st->layers[li].parent_id);
 			st->layers[li].parent_id = ovl_xstrdup(parent);
 		}
+		cs_content_record(&st->layers[li], o);
 	}
 	json_object_put(arr);
 }

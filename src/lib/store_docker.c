@@ -66,6 +66,31 @@ static char **dk_names(struct ovl_store *st, const char *rel, size_t *n)
 	return names;
 }
 
+/* What --verify-content checks a layer against: its tar-split record
+ * in its layerdb dir, the diff id (the sha256 of the tar it was unpacked
+ * from), and the size file (the bytes of its files: progress only). */
+static void dk_content_record(struct ovl_store *st, struct ovl_store_layer *l,
+			      const char *chain, const char *diff)
+{
+	char rel[PATH_MAX];
+	bool miss;
+
+	snprintf(rel, sizeof(rel), "%s/sha256/%s/tar-split.json.gz", DK_DB, chain);
+	free(l->tarsplit);
+	l->tarsplit = ovl_xstrdup(rel);
+	free(l->diff_digest);
+	l->diff_digest = diff[0] ? ovl_xstrdup(diff) : NULL;
+	/* not bookkeeping the engine needs: a bad one is no SR_META_BAD */
+	snprintf(rel, sizeof(rel), "%s/sha256/%s/size", DK_DB, chain);
+	char why[64], *end;
+	size_t len;
+	char *size = ovl_store_read_bounded(st->rootfd, rel, 32, &len, &miss, why, sizeof(why));
+	long long n = size ? strtoll(size, &end, 10) : -1;
+	if (size && end != size && !*end && n >= 0)
+		l->files_size = n;
+	free(size);
+}
+
 static void dk_read_layerdb(struct ovl_store *st, struct dk_db *db)
 {
 	char rel[PATH_MAX], file[PATH_MAX + 2];
@@ -116,6 +141,7 @@ static void dk_read_layerdb(struct ovl_store *st, struct dk_db *db)
 		if (diff && ovl_store_digest_hex(diff))
 			memcpy(e->diff, ovl_store_digest_hex(diff), 64);
 		e->layer = ovl_store_layer_known(st, cache);
+		dk_content_record(st, &st->layers[e->layer], names[i], e->diff);
 		free(cache);
 		free(parent);
 		free(diff);
@@ -342,6 +368,9 @@ int ovl_store_read_docker(struct ovl_store *st)
 	struct dk_db db = { 0 };
 	bool any = false;
 	int fd;
+	const char *base = strrchr(st->root, '/');
+	unsigned uid, gid;
+	char end;
 
 	for (size_t i = 0; i < st->nlayers; i++)
 		any |= st->layers[i].on_disk;
@@ -354,6 +383,11 @@ int ovl_store_read_docker(struct ovl_store *st)
 	}
 	close(fd);
 	dk_read_layerdb(st, &db);
+	/* a daemon with userns-remap keeps its store in <root uid>.<root gid>
+	 * and unpacks every layer with shifted owners; its records are not */
+	if (base && sscanf(base + 1, "%u.%u%c", &uid, &gid, &end) == 2)
+		for (size_t i = 0; i < st->nlayers; i++)
+			st->layers[i].ids_mapped = true;
 	dk_parents(st, &db);
 	dk_images(st, &db);
 	dk_containers(st, &db);

@@ -19,6 +19,10 @@
 #include "strset.h"
 #include "walk.h"
 
+/* Entries the readers may be ahead of the walker: enough to keep them
+ * busy across a few dirs, a few MiB of records. */
+#define AHEAD_ENTRIES 4096
+
 static void path_push(struct ovl_ctx *c, const char *name)
 {
 	size_t nlen = strlen(name);
@@ -249,7 +253,7 @@ int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, 
 	return -1;
 }
 
-static void frame_flags(struct ovl_ctx *c, struct ovl_frame *f, const struct ovl_xattrs *xa)
+static void frame_flags(struct ovl_frame *f, const struct ovl_xattrs *xa)
 {
 	const char *op = ovl_xattrs_has(xa, OVL_XA_OPAQUE) ? (const char *)xa->val[OVL_XA_OPAQUE] : NULL;
 	const char *im = ovl_xattrs_has(xa, OVL_XA_IMPURE) ? (const char *)xa->val[OVL_XA_IMPURE] : NULL;
@@ -260,26 +264,155 @@ static void frame_flags(struct ovl_ctx *c, struct ovl_frame *f, const struct ovl
 	f->impure_needed = false;
 }
 
-/* A redirect the lookup may follow: valid, and followed by this stack. */
-static const char *usable_redirect(struct ovl_ctx *c, const struct ovl_node *n)
+static bool opaque_dir(const struct ovl_xattrs *xa)
 {
-	const char *rd = ovl_node_xattr(n, OVL_XA_REDIRECT);
+	return ovl_xattrs_has(xa, OVL_XA_OPAQUE) && xa->len[OVL_XA_OPAQUE] == 1 &&
+	       xa->val[OVL_XA_OPAQUE][0] == 'y';
+}
+
+/* A redirect the lookup may follow: valid, and followed by this stack. */
+static const char *usable_redirect(const struct ovl_stack *s, const struct ovl_xattrs *xa)
+{
+	const char *rd = ovl_xattrs_has(xa, OVL_XA_REDIRECT) ? (const char *)xa->val[OVL_XA_REDIRECT]
+							      : NULL;
 	bool abs;
 
-	if (!rd || !c->s->redirect_follow)
+	if (!rd || !s->redirect_follow)
 		return NULL;
 	/* A component over NAME_MAX is followed by the kernel: it just
 	 * finds nothing there. */
-	enum ovl_redirect_err err = ovl_redirect_parse(rd, n->xa.len[OVL_XA_REDIRECT], &abs);
+	enum ovl_redirect_err err = ovl_redirect_parse(rd, xa->len[OVL_XA_REDIRECT], &abs);
 	if (err != OVL_RD_OK && err != OVL_RD_TOO_LONG)
 		return NULL;
 	return rd;
 }
 
-static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f);
-
-static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
+/* Blocks and a metacopy xattr that does not parse: the check compares
+ * the file's bytes with the lower's, to tell whose data it holds. */
+static bool bytes_compared(const struct ovl_rentry *r)
 {
+	struct ovl_metacopy mc;
+
+	return r->st.st_blocks > 0 && r->xa.val[OVL_XA_METACOPY] &&
+	       ovl_metacopy_parse(r->xa.val[OVL_XA_METACOPY], r->xa.len[OVL_XA_METACOPY],
+				  &mc) != OVL_MC_OK;
+}
+
+/* What a lookup of the entry asks for. */
+static struct ovl_lookup_req lookup_req(const struct ovl_walk_env *e, const char *name,
+					const struct ovl_rentry *r)
+{
+	bool upper = e->layer->kind == OVL_LAYER_UPPER;
+	bool is_dir = S_ISDIR(r->st.st_mode);
+	bool metacopy = S_ISREG(r->st.st_mode) && ovl_xattrs_has(&r->xa, OVL_XA_METACOPY);
+	bool whiteout = ovl_is_whiteout_stat(&r->st) || ovl_xattrs_has(&r->xa, OVL_XA_WHITEOUT);
+
+	return (struct ovl_lookup_req){
+		.name = name,
+		/* an opaque dir merges with nothing below */
+		.redirect = ((is_dir && !opaque_dir(&r->xa)) || metacopy)
+				    ? usable_redirect(e->s, &r->xa) : NULL,
+		.is_dir = is_dir,
+		.want_data = metacopy,
+		.want_data_fd = metacopy &&
+				(r->xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN ||
+				 e->s->verity == OVL_VERITY_REQUIRE || e->copy_up ||
+				 bytes_compared(r)),
+		.want_fh = upper && (ovl_xattrs_has(&r->xa, OVL_XA_ORIGIN) || whiteout),
+		.layer = e->layer->idx,
+	};
+}
+
+/* Take n fds from the budget, or none. */
+static bool fds_take(const struct ovl_walk_env *e, int n)
+{
+	if (!e->fd_budget || n == 0)
+		return true;
+	int left = atomic_load(e->fd_budget);
+	while (left >= n)
+		if (atomic_compare_exchange_weak(e->fd_budget, &left, left - n))
+			return true;
+	return false;
+}
+
+void ovl_rentry_lookup(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
+		       int depth, const char *name, struct ovl_rentry *r)
+{
+	struct ovl_lookup_req req = lookup_req(e, name, r);
+
+	r->looked_up = true;
+	if (!r->need_lookup)
+		return;
+	if (req.is_dir)
+		ovl_below_init(&r->below, e->s);
+	if (ovl_merge_lookup(e->s, below, &req,
+			     req.is_dir && !opaque_dir(&r->xa) ? &r->below : NULL, &r->res) < 0)
+		r->lookup_err = errno ? errno : EIO;
+	if (req.is_dir && depth + 1 <= e->max_depth) {
+		r->child_fd = ovl_open_dir_at(dirfd, name);
+		if (r->child_fd < 0)
+			r->open_err = errno ? errno : EIO;
+	}
+}
+
+void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
+		     int depth, const char *name, struct ovl_rentry *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->child_fd = -1;
+	r->res = (struct ovl_lookup_res){ .first = OVL_HIT_NONE, .first_layer = -1,
+					  .data_layer = -1, .data_fd = -1 };
+	if (ovl_stat_at(dirfd, name, &r->st) < 0) {
+		r->stat_err = errno ? errno : EIO;
+		r->looked_up = true;
+		return;
+	}
+	if (ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) < 0) {
+		r->xattr_err = errno ? errno : EIO;
+		memset(&r->xa, 0, sizeof(r->xa));
+	}
+	bool is_dir = S_ISDIR(r->st.st_mode);
+	bool metacopy = S_ISREG(r->st.st_mode) && ovl_xattrs_has(&r->xa, OVL_XA_METACOPY);
+	bool upper = e->layer->kind == OVL_LAYER_UPPER;
+	r->need_lookup = e->hook || is_dir || ovl_is_whiteout_stat(&r->st) ||
+			 ovl_xattrs_has(&r->xa, OVL_XA_WHITEOUT) || metacopy ||
+			 (upper && ovl_xattrs_has(&r->xa, OVL_XA_ORIGIN)) ||
+			 ovl_xattrs_has(&r->xa, OVL_XA_REDIRECT);
+	/* the fds the record will hold: a dir and the dirs below it, or
+	 * the data inode; when the budget is spent the walker looks up */
+	int fds = 0;
+	if (is_dir)
+		fds = 1 + (opaque_dir(&r->xa) ? 0 : e->s->nlower);
+	else if (r->need_lookup && lookup_req(e, name, r).want_data_fd)
+		fds = 1;
+	if (!fds_take(e, fds))
+		return;
+	r->fds = fds;
+	ovl_rentry_lookup(e, dirfd, below, depth, name, r);
+}
+
+void ovl_rentry_free(const struct ovl_walk_env *e, struct ovl_rentry *r)
+{
+	if (r->res.data_fd >= 0)
+		close(r->res.data_fd);
+	r->res.data_fd = -1;
+	if (r->child_fd >= 0)
+		close(r->child_fd);
+	r->child_fd = -1;
+	if (r->below.d)
+		ovl_below_free(&r->below);
+	ovl_xattrs_free(&r->xa);
+	if (r->fds && e->fd_budget)
+		atomic_fetch_add(e->fd_budget, r->fds);
+	r->fds = 0;
+}
+
+static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f, struct ovl_rdir *d);
+
+static void visit(struct ovl_ctx *c, struct ovl_frame *f, struct ovl_rdir *d, size_t i,
+		  const char *name)
+{
+	struct ovl_rentry *r = ovl_rdir_entry(d, i);
 	struct ovl_node n = {
 		.layer = c->layer,
 		.parent = f,
@@ -290,16 +423,16 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	bool upper = c->layer->kind == OVL_LAYER_UPPER;
 
 	path_push(c, name);
-	if (ovl_stat_at(f->fd, name, &n.st) < 0) {
-		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+	if (r->stat_err) {
+		ovl_report_here(c, PR_LY_UNREADABLE, strerror(r->stat_err));
 		goto out;
 	}
+	n.st = r->st;
 	if (c->layer->idx < (int)OVL_ARRAY_SIZE(c->stats->entries))
 		c->stats->entries[c->layer->idx]++;
-	if (ovl_xattrs_read(f->fd, name, c->s->ns, &n.xa) < 0) {
-		ovl_report_here(c, PR_LY_XATTR_UNREADABLE, strerror(errno));
-		memset(&n.xa, 0, sizeof(n.xa));
-	}
+	if (r->xattr_err)
+		ovl_report_here(c, PR_LY_XATTR_UNREADABLE, strerror(r->xattr_err));
+	n.xa = r->xa;
 	n.whiteout = ovl_is_whiteout_stat(&n.st);
 	n.xwhiteout = ovl_xattrs_has(&n.xa, OVL_XA_WHITEOUT);
 	/* The kernel marks a dir impure for entries that carry an origin
@@ -314,60 +447,35 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 	bool is_dir = S_ISDIR(n.st.st_mode);
 	bool metacopy = S_ISREG(n.st.st_mode) && ovl_xattrs_has(&n.xa, OVL_XA_METACOPY);
 	bool origin = upper && ovl_xattrs_has(&n.xa, OVL_XA_ORIGIN);
-	bool need_lookup = c->hook || is_dir || n.whiteout || n.xwhiteout || metacopy || origin ||
-			   ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT);
 	struct ovl_frame child = { .fd = -1 };
-	struct ovl_lookup_res res = { .first = OVL_HIT_NONE, .first_layer = -1,
-				      .data_layer = -1, .data_fd = -1 };
 
+	if (!r->looked_up)	/* the read-ahead had no fds to spare */
+		ovl_rentry_lookup(&c->env, f->fd, &f->below, f->depth, name, r);
+	if (r->lookup_err)
+		ovl_report_here(c, PR_LY_UNREADABLE, strerror(r->lookup_err));
+	const struct ovl_lookup_res *res = &r->res;
 	if (is_dir) {
-		ovl_below_init(&child.below, c->s);
-		frame_flags(c, &child, &n.xa);
-	}
-	if (need_lookup) {
-		struct ovl_lookup_req req = {
-			.name = name,
-			.redirect = (is_dir || metacopy) ? usable_redirect(c, &n) : NULL,
-			.is_dir = is_dir,
-			.want_data = metacopy,
-			/* blocks: its data may be its own, compared with the lower's */
-			.want_data_fd = metacopy &&
-					(n.xa.len[OVL_XA_METACOPY] > OVL_METACOPY_HDR_LEN ||
-					 c->s->verity == OVL_VERITY_REQUIRE || c->o->copy_up ||
-					 n.st.st_blocks > 0),
-			.want_fh = origin || (upper && (n.whiteout || n.xwhiteout)),
-			.layer = c->layer->idx,
-		};
-		/* An opaque dir merges with nothing below. */
-		if (is_dir && child.opaque == 'y') {
-			req.redirect = NULL;
-			if (ovl_merge_lookup(c->s, &f->below, &req, NULL, &res) < 0)
-				ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
-		} else if (ovl_merge_lookup(c->s, &f->below, &req,
-					    is_dir ? &child.below : NULL, &res) < 0) {
-			ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
-		}
-	}
-
-	if (is_dir)
+		frame_flags(&child, &n.xa);
+		child.below = r->below;
 		n.frame = &child;	/* the checks look at its opaque and impure marks */
+	}
 
 	/* A merge dir child makes its parent impure too: the kernel stores its
 	 * origin and marks the parent at the first lookup. */
 	if (is_dir && child.below.n > 0 && upper)
 		f->impure_needed = true;
 
-	ovl_check_entry(c, &n, &res);
+	ovl_check_entry(c, &n, res);
 	bool rd_bad = (is_dir || metacopy) && ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT) &&
-		      ovl_check_redirect(c, &n, &res);
+		      ovl_check_redirect(c, &n, res);
 	unsigned long before = c->r->errors;
 	if (ovl_xattrs_has(&n.xa, OVL_XA_METACOPY))
-		ovl_check_metacopy(c, &n, &res);
+		ovl_check_metacopy(c, &n, res);
 	/* Copy up only what checks clean: a metacopy file with a problem
 	 * is repaired (or left) first. */
 	if (c->o->copy_up && metacopy && upper) {
-		if (c->r->errors == before && res.data_status == OVL_DATA_OK)
-			ovl_copyup_plan(c, &n, &res);
+		if (c->r->errors == before && res->data_status == OVL_DATA_OK)
+			ovl_copyup_plan(c, &n, res);
 		else
 			ovl_copyup_skip(c);
 	}
@@ -376,70 +484,65 @@ static void visit(struct ovl_ctx *c, struct ovl_frame *f, const char *name)
 		 * whose redirect cannot be followed was not looked up where
 		 * its origin lives. */
 		bool rd_unusable = ovl_xattrs_has(&n.xa, OVL_XA_REDIRECT) &&
-				   !usable_redirect(c, &n);
+				   !usable_redirect(c->s, &n.xa);
 		/* An opaque dir merges with nothing: its origin is never used. */
 		bool opaque = is_dir && child.opaque == 'y';
-		if ((!metacopy || res.data_status == OVL_DATA_OK) &&
+		if ((!metacopy || res->data_status == OVL_DATA_OK) &&
 		    !(is_dir && (rd_unusable || rd_bad)) && !opaque)
-			ovl_check_origin(c, &n, &res);
-		ovl_check_upper_hardlink(c, &n, &res);
+			ovl_check_origin(c, &n, res);
+		ovl_check_upper_hardlink(c, &n, res);
 		if (is_dir)
 			ovl_note_upper_dir(c, &n);
 	}
 
 	if (c->hook && upper)
-		c->hook(c, &n, &res);
+		c->hook(c, &n, res);
 
 	if (is_dir) {
 		child.up = f;
 		child.depth = f->depth + 1;
 		child.pathlen = c->pathlen;
-		n.frame = &child;
 		if (child.depth > c->max_depth) {
 			ovl_report_here(c, PR_LY_UNREADABLE, "directory tree too deep, not descended");
+		} else if (r->child_fd < 0) {
+			ovl_report_here(c, PR_LY_UNREADABLE, strerror(r->open_err ? r->open_err : EIO));
 		} else {
-			child.fd = ovl_open_dir_at(f->fd, name);
-			if (child.fd < 0) {
-				ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
-			} else {
-				walk_dir(c, &child);
-				path_pop(c, child.pathlen);
-				ovl_check_dir_end(c, &n);
-				close(child.fd);
-			}
+			child.fd = r->child_fd;
+			walk_dir(c, &child, ovl_rdir_child(d, i));
+			path_pop(c, child.pathlen);
+			ovl_check_dir_end(c, &n);
 		}
-		ovl_below_free(&child.below);
 	}
-	if (res.data_fd >= 0)
-		close(res.data_fd);
-	ovl_xattrs_free(&n.xa);
 out:
+	ovl_rentry_free(&c->env, r);
 	path_pop(c, saved);
 }
 
-static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f)
+static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f, struct ovl_rdir *d)
 {
 	size_t count = 0;
-	char **names = ovl_dir_names(f->fd, "", &count);
+	int err = 0;
+	char **names = ovl_rdir_names(d, &count, &err);
 
 	if (!names) {
-		ovl_report_here(c, PR_LY_UNREADABLE, strerror(errno));
+		ovl_report_here(c, PR_LY_UNREADABLE, strerror(err));
+		ovl_rdir_release(d);
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
 		if (!c->r->progress) {
-			visit(c, f, names[i]);
+			visit(c, f, d, i, names[i]);
 			continue;
 		}
 		struct ovl_progress_share outer = ovl_progress_enter(&c->share, i, count);
 		ovl_progress_at(c->r->progress, &c->share);
-		visit(c, f, names[i]);
+		visit(c, f, d, i, names[i]);
 		c->share = outer;
 	}
-	ovl_dir_names_free(names);
 	/* --copy-up of paths below this dir that only the lowers have. */
 	if (c->o->copy_up && c->layer->kind == OVL_LAYER_UPPER)
 		ovl_copyup_plan_lower(c, f);
+	ovl_rdir_release(d);
 }
 
 int ovl_walk_layer(struct ovl_ctx *c, int layer)
@@ -473,7 +576,7 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 	ovl_below_init(&f.below, c->s);
 	if (L->kind != OVL_LAYER_DATA)
 		ovl_below_root(&f.below, c->s, layer);
-	frame_flags(c, &f, &root.xa);
+	frame_flags(&f, &root.xa);
 	f.pathlen = 1;
 	root.frame = &f;
 
@@ -484,7 +587,18 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 	if (ovl_xattrs_has(&root.xa, OVL_XA_METACOPY))
 		ovl_check_metacopy(c, &root, &none);
 
-	walk_dir(c, &f);
+	c->env = (struct ovl_walk_env){
+		.s = c->s,
+		.layer = L,
+		.hook = c->hook != NULL,
+		.copy_up = c->o->copy_up,
+		.max_depth = c->max_depth,
+		.fd_budget = &c->fd_budget,
+	};
+	atomic_store(&c->fd_budget, c->fd_spare);
+	struct ovl_ahead *a = ovl_ahead_start(&c->env, c->o->jobs, AHEAD_ENTRIES);
+	walk_dir(c, &f, ovl_ahead_dir(a, f.fd, &f.below, 0));
+	ovl_ahead_stop(a);
 	path_pop(c, 1);
 	ovl_check_dir_end(c, &root);
 

@@ -15,6 +15,7 @@
 #include "overlay/repair.h"
 #include "overlay/stack.h"
 #include "overlay/xattr.h"
+#include "ahead.h"
 #include "merge.h"
 
 struct ovl_strset;
@@ -59,6 +60,9 @@ struct ovl_ctx {
 	struct ovl_strset *upper_redirects; /* upper dirs by redirect target, for the lowers' */
 	int *mountfd;		/* per layer: O_RDONLY root for open_by_handle_at */
 	int max_depth;
+	int fd_spare;		/* fds the read-ahead may hold */
+	atomic_int fd_budget;	/* of which left, during a walk */
+	struct ovl_walk_env env;	/* what the read-ahead of the walk reads by */
 	struct ovl_plan *plan;	/* fixes accepted so far */
 	struct ovl_hlinks *hlinks;	/* upper hard links seen, for W/index */
 	struct ovl_strset *dirorigins;	/* nfs_export: origin hex -> upper dir handle */

@@ -4,9 +4,9 @@
 # abort(). TAP output; "ok" when a target exits 0.
 top_builddir=${top_builddir:-.}
 iters=${FUZZ_ITERATIONS:-200000}
-targets="fuzz_fh fuzz_metacopy fuzz_redirect fuzz_nlink fuzz_opts fuzz_store"
+targets="fuzz_fh fuzz_metacopy fuzz_redirect fuzz_nlink fuzz_opts fuzz_store fuzz_tarsplit"
 
-echo "1..6"
+echo "1..7"
 n=0
 for t in $targets; do
 	n=$((n + 1))
@@ -16,8 +16,9 @@ for t in $targets; do
 		continue
 	fi
 	n_iters=$iters
-	# each fuzz_store input opens and checks a whole store on disk
-	[ "$t" = fuzz_store ] && n_iters=$((iters / 10))
+	# each fuzz_store input opens and checks a whole store on disk, each
+	# fuzz_tarsplit input verifies a layer dir
+	case $t in fuzz_store|fuzz_tarsplit) n_iters=$((iters / 10)) ;; esac
 	if out=$(FUZZ_ITERATIONS=$n_iters "$bin" 2>&1); then
 		echo "ok $n - $t: $out"
 	else

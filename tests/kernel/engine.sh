@@ -221,19 +221,34 @@ eng_start_sees() {
 	return 1
 }
 
-# eng_fsck_n NAME WANT: one TAP line: fsck.overlay --store -n exits WANT
-# and changes nothing in the store.  Extra conditions may be added to
-# $_bad before the call.
-eng_fsck_n() {
-	snapshot "$S/snap.before" "$ENG_ROOT"
-	run_fsck --store "$ENG_ROOT" -n
-	snapshot "$S/snap.after" "$ENG_ROOT"
-	[ "$FSCK_RC" -eq "$2" ] || rp_bad "exit $FSCK_RC, not $2"
+# eng_snapshot FILE: metadata and xattrs of every entry of the store
+# (lib.sh's snapshot) and the sha256 of every regular file.
+eng_snapshot() {
+	snapshot "$1" "$ENG_ROOT"
+	find "$ENG_ROOT" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum >> "$1"
+}
+
+# eng_fsck NAME WANT ARGS...: one TAP line: fsck.overlay --store ROOT
+# ARGS exits WANT and leaves the store byte for byte as it was.  Extra
+# conditions may be added to $_bad before the call.
+eng_fsck() {
+	_n=$1
+	_want=$2
+	shift 2
+	eng_snapshot "$S/snap.before"
+	run_fsck --store "$ENG_ROOT" "$@"
+	eng_snapshot "$S/snap.after"
+	[ "$FSCK_RC" -eq "$_want" ] || rp_bad "exit $FSCK_RC, not $_want"
 	if ! cmp -s "$S/snap.before" "$S/snap.after"; then
-		rp_bad "-n changed the store"
+		rp_bad "$* changed the store"
 		diag "$(diff "$S/snap.before" "$S/snap.after" | head -10)"
 	fi
-	rp_done "$SC: $1"
+	rp_done "$SC: $_n"
+}
+
+# eng_fsck_n NAME WANT: the same with -n.
+eng_fsck_n() {
+	eng_fsck "$1" "$2" -n
 }
 
 # eng_run_flow: the scenario once the engine runs ($ENG, $ENG_ROOT,

@@ -199,6 +199,13 @@ START_TEST(test_docker_model)
 	m = ovl_store_layer_find(&st, M);
 	mi = ovl_store_layer_find(&st, minit);
 	ck_assert(l1 >= 0 && l2 >= 0 && l3 >= 0 && m >= 0 && mi >= 0);
+	/* --verify-content's record: in the layerdb dir of the chain, the diff id */
+	snprintf(want, sizeof(want), "image/overlay2/layerdb/sha256/%s/tar-split.json.gz", hex('a'));
+	ck_assert_str_eq(st.layers[l1].tarsplit, want);
+	ck_assert_str_eq(st.layers[l1].diff_digest, hex('d'));
+	ck_assert_int_eq(st.layers[l1].diff_size, -1);
+	ck_assert_int_eq(st.layers[l1].files_size, 0);
+	ck_assert_ptr_null(st.layers[m].tarsplit);	/* a container's rw layer */
 	ck_assert_int_eq(ovl_store_layer_find(&st, hex('0')), OVL_STORE_NONE);
 	for (size_t i = 0; i < st.nlayers; i++) {
 		ck_assert(st.layers[i].known && st.layers[i].on_disk && st.layers[i].has_diff);
@@ -313,6 +320,15 @@ START_TEST(test_cstorage_model)
 	ck_assert(a >= 0 && b >= 0 && c >= 0);
 	ck_assert_int_eq(st.layers[b].parent, a);
 	ck_assert_int_eq(st.layers[c].parent, b);	/* from volatile-layers.json */
+	/* --verify-content's record: beside the list, digest and size from it */
+	char rec[128];
+	snprintf(rec, sizeof(rec), "overlay-layers/%s.tar-split.gz", CA);
+	ck_assert_str_eq(st.layers[a].tarsplit, rec);
+	ck_assert_str_eq(st.layers[a].diff_digest, hex('8'));
+	ck_assert_int_eq(st.layers[a].diff_size, 8);
+	ck_assert_ptr_null(st.layers[b].diff_digest);
+	ck_assert_int_eq(st.layers[b].diff_size, -1);
+	ck_assert(!st.layers[a].ids_mapped);
 	ck_assert(st.layers[c].rw && !st.layers[b].rw);
 	ck_assert_uint_eq(st.nstacks, 2);
 	ck_assert_str_eq(st.stacks[0].name, "docker.io/library/alpine:latest");

@@ -202,7 +202,7 @@ bool ovl_holds_own_data(int dirfd, const char *name, const struct stat *st,
 
 static bool own_data(const struct ovl_node *n, const struct ovl_lookup_res *res, bool bytes)
 {
-	return res->data_status == OVL_DATA_OK && res->data_fd >= 0 &&
+	return res->data_status == OVL_DATA_OK && (res->data_fd >= 0 || !bytes) &&
 	       ovl_holds_own_data(n->dirfd, n->name, &n->st, &res->data_st, res->data_fd, bytes);
 }
 
