@@ -2,7 +2,6 @@
  * fsck.overlay --store: what to check in a container engine's store and
  * in which order (see overlay/storefsck.h), and the store's own fixes.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +37,9 @@ static char *name_part(const char *s)
 	char *p = ovl_xstrndup(s, n);
 
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)p[i]) && p[i] != '.' && p[i] != '_' && p[i] != '-')
-			p[i] = '_';
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+			    p[i]))
+			p[i] = '_';	/* (ASCII whatever the locale) */
 	return p;
 }
 
