@@ -4,7 +4,10 @@
 #   - the bare walk of every layer dir once (bench/barewalk): the target
 #     is <= 1.5x, i.e. each shared layer is walked once, not once per stack;
 #   - N x one container checked alone as a full stack (-n -o ...): what
-#     checking each stack separately would cost.
+#     checking each stack separately would cost;
+#   - itself with -j 1, -j 2 and -j (all CPUs): the units side by side,
+#     and -p -j (all) against -n -j (all) (nothing to fix: the leave to
+#     write costs nothing). The outputs of every -j must be the same.
 #
 #   bench/store.sh [DIR [CONTAINERS [FILES]]]     (as root; from the build dir)
 #
@@ -12,7 +15,8 @@
 # store: one image of 3 layers of FILES/3 files each (default FILES
 # 60000), CONTAINERS (default 200) containers with a small rw layer each
 # (10 files, a whiteout, an opaque dir). Made once; delete DIR to remake.
-# Warm cache, median of RUNS (3) runs. FSCK, BAREWALK as for bench/run.sh.
+# Warm cache, median of RUNS (3) runs (the -j cases taken in turns).
+# FSCK, BAREWALK as for bench/run.sh.
 set -u
 
 DIR=${1:-/var/tmp/overlay-fsck-store-bench}
@@ -107,7 +111,37 @@ median() {
 	sort -n "$DIR.times" | sed -n "$(((RUNS + 1) / 2))p"
 }
 
+ncpu=$(nproc)
 store=$(median "$FSCK" --store "$DIR" -n)
+# the -j cases in turns, RUNS rounds: load that drifts meanwhile (a
+# shared machine) falls on all of them alike
+: > "$DIR.jtimes"
+"$FSCK" --store "$DIR" -n -j 1 > /dev/null 2>&1	# warm-up
+_r=0
+while [ $_r -lt "$RUNS" ]; do
+	for c in "n1 -n -j 1" "n2 -n -j 2" "nN -n -j $ncpu" "pN -p -j $ncpu"; do
+		set -- $c
+		_k=$1
+		shift
+		_s=$(date +%s.%N)
+		"$FSCK" --store "$DIR" "$@" > /dev/null 2>&1
+		_e=$(date +%s.%N)
+		echo "$_k $(echo "$_e - $_s" | bc)" >> "$DIR.jtimes"
+	done
+	_r=$((_r + 1))
+done
+jmedian() {
+	awk -v k="$1" '$1 == k { print $2 }' "$DIR.jtimes" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
+}
+store1=$(jmedian n1)
+store2=$(jmedian n2)
+storeN=$(jmedian nN)
+preenN=$(jmedian pN)
+same=yes
+for j in 1 2 "$ncpu"; do
+	"$FSCK" --store "$DIR" -n -j "$j" > "$DIR.out.$j" 2>&1
+	cmp -s "$DIR.out.1" "$DIR.out.$j" || same=NO
+done
 bare=$(median "$BAREWALK" "$DIR"/overlay/*/diff "$DIR"/overlay/*/work)
 # one container alone, as a full stack, as the engine mounts it
 rw=$(sed -n 's/.*"layer":"\([0-9a-f]*\)".*/\1/p' "$DIR/overlay-containers/containers.json" |
@@ -119,9 +153,17 @@ rc=0
 "$FSCK" --store "$DIR" -n > "$DIR.out" 2>&1 || rc=$?
 units=$(grep -c '^layer \|^container ' "$DIR.out")
 
+# row CASE TIME BASE TARGET
+row() {
+	printf '%-46s %8.3f %8.3f %7.2f %s\n' "$1" "$2" "$3" "$(echo "$2 / $3" | bc -l)" "$4"
+}
+
 printf '%-46s %8s %8s %7s %s\n' case "time(s)" "base(s)" ratio target
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n / bare walk of every layer once" \
-	"$store" "$bare" "$(echo "$store / $bare" | bc -l)" "<=1.5"
-printf '%-46s %8.3f %8.3f %7.2f %s\n' "--store -n / $N x one container's full check" \
-	"$store" "$naive" "$(echo "$store / $naive" | bc -l)" "info"
+row "--store -n / bare walk of every layer once" "$store" "$bare" "<=1.5"
+row "--store -n / $N x one container's full check" "$store" "$naive" info
+row "--store -n -j 1 / bare walk" "$store1" "$bare" info
+row "--store -n -j 2 / -j 1" "$store2" "$store1" info
+row "--store -n -j $ncpu (all CPUs) / -j 1" "$storeN" "$store1" info
+row "--store -p -j $ncpu / -n -j $ncpu (nothing to fix)" "$preenN" "$storeN" info
+echo "the output of -n -j 1, 2 and $ncpu the same: $same"
 echo "exit $rc, $units units checked ($N containers + 3 layers), $(grep -c . "$DIR.out") lines"

@@ -22,11 +22,16 @@ struct ovl_fsck_opts {
 	bool force;		/* -f: check even if it looks clean */
 	const char *journal;	/* undo journal of a repair (-z), or NULL: under W */
 	const char *journal_dir;	/* instead of W, for the default journal (a store's root) */
+	const char *journal_tag;	/* the default journal's name gets ".TAG" (a store
+					 * unit's layer dir: one name per unit, in any order) */
 	bool copy_up;		/* --copy-up: plan the deferred data copy-ups */
 	bool verify_data;	/* --verify-data: compare each copy before committing it */
 	char **copy_paths;	/* merged-view paths ("/a/b") to copy up; none: all */
 	size_t ncopy_paths;
 	int jobs;		/* -j: threads reading the layers; 0 or 1: one */
+	/* called once before the first change, when there is one to make
+	 * (a --store unit run by a worker asks leave there: forkrun.h) */
+	void (*before_write)(void);
 	struct ovl_scope *scope;	/* check only these places (overlay/scope.h);
 					 * the places the plan changes are added to it */
 	struct ovl_links *links;	/* record the links between entries here */

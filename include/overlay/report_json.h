@@ -65,6 +65,13 @@ void ovl_json_stack_end(struct ovl_json *j, const struct ovl_stack *s,
 			const struct ovl_fsck_stats *stats, int exit_code, const char *error);
 
 /*
+ * Append the stacks of a document ovl_json_write() made (a --store unit
+ * checked in a child process), their exit codes or-ed into this one's.
+ * Returns 0, or -1 when the text is not such a document.
+ */
+int ovl_json_add_document(struct ovl_json *j, const char *text, size_t len);
+
+/*
  * Write the document on one line. Returns the exit code or-ed over the
  * stacks, or -1 when out could not be written.
  */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "overlay/forkrun.h"
 #include "overlay/fsck.h"
 #include "overlay/opts.h"
 #include "overlay/problem.h"
@@ -30,6 +31,8 @@ struct ovl_store_unit {
 	const struct ovl_store_stack *stack;	/* a container's stack, else NULL */
 	char *used_by;		/* a layer: who is hurt by its problems, as
 				 * "image app:1, container web" (malloc'ed) */
+	char *journal_tag;	/* its journal's name ends in this: the layer dir,
+				 * other bytes than [A-Za-z0-9._-] as '_' (malloc'ed) */
 };
 
 /*
@@ -42,6 +45,22 @@ struct ovl_store_unit {
  */
 size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units);
 void ovl_store_units_free(struct ovl_store_unit *units, size_t n);
+
+/*
+ * When units run side by side with fixes (fsck.overlay -j), how unit b
+ * depends on unit a, checked before it. A unit writes only the layer it
+ * walks (a container: its read-write layer, diff and work dir) and reads
+ * the layers of its stack:
+ *   OVL_FORKRUN_WRITES  b may write a layer a reads (two containers
+ *                       naming one read-write layer, or one that is also
+ *                       an image layer): b starts after a;
+ *   OVL_FORKRUN_READS   b reads the layer a may write (a layer below b):
+ *                       b's judgement stands only if a wrote nothing;
+ *   OVL_FORKRUN_NONE    neither.
+ */
+enum ovl_forkrun_dep ovl_store_unit_dep(const struct ovl_store *st,
+					const struct ovl_store_unit *a,
+					const struct ovl_store_unit *b);
 
 /* The options and walk of a unit: the stack as the engine would mount it
  * (container) or the layer over its parents (layer), and which part of it

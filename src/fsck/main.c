@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "overlay/copyup.h"
+#include "overlay/forkrun.h"
 #include "overlay/fsck.h"
 #include "overlay/fstab.h"
 #include "overlay/opts.h"
@@ -79,8 +80,9 @@ static void usage(FILE *out)
 	      "                     digest); reported only\n"
 	      "     --json          print one JSON report on stdout instead of\n"
 	      "                     the text (with -n, -p/-a or -y)\n"
-	      " -j, --jobs N        threads reading the layers (default: the\n"
-	      "                     online CPUs; 1: one thread)\n"
+	      " -j, --jobs N        threads reading the layers, and with --store\n"
+	      "                     the units checked at a time (default: the\n"
+	      "                     online CPUs; 1: one thread, one unit)\n"
 	      " -C FD               progress: e2fsck's lines on FD (0: a bar on a\n"
 	      "                     terminal)\n"
 	      "     --upper-only    walk upper and the work dir only; reach lower\n"
@@ -310,6 +312,133 @@ static int undo_store(const struct ovl_store *st, const char *undo)
 	return rc;
 }
 
+/* One unit of a store under its "KIND NAME (ID):" line; its exit code.
+ * Its journal goes to the store's root. */
+static int check_unit(const struct ovl_store *st, const struct ovl_store_unit *u,
+		      const struct ovl_fsck_opts *fo0, int mode, int progress_fd)
+{
+	struct ovl_fsck_opts fo = *fo0;
+	struct ovl_opts opts;
+	char err[512];
+	int rc;
+
+	fo.journal = NULL;
+	fo.journal_dir = st->root;
+	ovl_opts_init(&opts);
+	if (json) {
+		ovl_json_stack_begin(json, NULL);
+		ovl_json_stack_unit(json, u->kind, u->name, u->id, u->used_by);
+	} else {
+		/* names come from the engine's metadata: escaped as paths are */
+		printf("%s ", u->kind);
+		ovl_print_escaped(stdout, u->name, strlen(u->name));
+		fputs(" (", stdout);
+		ovl_print_escaped(stdout, u->id, strlen(u->id));
+		fputs("):\n", stdout);
+		if (u->used_by) {
+			fputs("used by ", stdout);
+			ovl_print_escaped(stdout, u->used_by, strlen(u->used_by));
+			fputc('\n', stdout);
+		}
+		fflush(stdout);
+	}
+	if (ovl_store_unit_opts(st, u, &opts, &fo, err, sizeof(err)) < 0) {
+		char safe[sizeof(err) * 4];	/* it may quote the metadata */
+		ovl_escape(err, strlen(err), safe, sizeof(safe));
+		rc = stack_failed(NULL, EXIT_OPERATIONAL, safe);
+	} else {
+		rc = check_one(&opts, &fo, mode, NULL, progress_fd, u->name);
+	}
+	ovl_opts_free(&opts);
+	return rc;
+}
+
+/* The units of a store run side by side (forkrun.h): what each needs. */
+struct store_run {
+	const struct ovl_store *st;
+	const struct ovl_store_unit *units;
+	const struct ovl_fsck_opts *fo;
+	int mode, progress_fd;
+	struct ovl_json *doc;	/* the run's --json document, or NULL */
+	int rc;
+};
+
+/* In a worker: the unit's record in a document of its own, sent back. */
+static int unit_run(void *arg, size_t i, FILE *report)
+{
+	struct store_run *r = arg;
+	int rc;
+
+	if (r->doc)
+		json = ovl_json_new(r->mode);
+	rc = check_unit(r->st, &r->units[i], r->fo, r->mode, r->progress_fd);
+	if (r->doc) {
+		ovl_json_write(json, report);
+		ovl_json_free(json);
+		json = r->doc;
+	}
+	return rc;
+}
+
+static void unit_done(void *arg, size_t i, int status, const char *report, size_t len)
+{
+	struct store_run *r = arg;
+	const struct ovl_store_unit *u = &r->units[i];
+	char msg[1024], safe[4 * sizeof(msg)];
+
+	if (status >= 0 && (!json || ovl_json_add_document(json, report, len) == 0)) {
+		r->rc |= status;
+		return;
+	}
+	/* the check of the unit died: it says so, as a unit that failed */
+	if (status < 0)
+		snprintf(msg, sizeof(msg), "%s %s (%s): the check was ended by signal %d",
+			 u->kind, u->name, u->id, -status);
+	else
+		snprintf(msg, sizeof(msg), "%s %s (%s): the check sent no report",
+			 u->kind, u->name, u->id);
+	ovl_escape(msg, strlen(msg), safe, sizeof(safe));
+	if (json) {
+		ovl_json_stack_begin(json, NULL);
+		ovl_json_stack_unit(json, u->kind, u->name, u->id, u->used_by);
+	}
+	r->rc |= stack_failed(NULL, EXIT_OPERATIONAL, safe) | (status > 0 ? status : 0);
+}
+
+static enum ovl_forkrun_dep unit_dep(void *arg, size_t a, size_t b)
+{
+	struct store_run *r = arg;
+
+	return ovl_store_unit_dep(r->st, &r->units[a], &r->units[b]);
+}
+
+/*
+ * -j N: up to N units at once, each the unchanged check of one unit, in
+ * worker processes, printed in unit order. Their threads share the N.
+ */
+static int check_units_side_by_side(const struct ovl_store *st,
+				    const struct ovl_store_unit *units, size_t nunits,
+				    const struct ovl_fsck_opts *fo0, int mode, int progress_fd)
+{
+	struct ovl_fsck_opts fo = *fo0;
+	size_t workers = (size_t)fo0->jobs < nunits ? (size_t)fo0->jobs : nunits;
+	struct store_run r = { .st = st, .units = units, .fo = &fo, .mode = mode,
+			       .progress_fd = progress_fd, .doc = json };
+	struct ovl_forkrun fr = {
+		.ntasks = nunits, .jobs = fo0->jobs, .out = stdout, .err = stderr,
+		.progress_fd = progress_fd, .run = unit_run, .done = unit_done, .arg = &r,
+		/* -n writes nothing: no unit waits for another */
+		.dep = mode == OVL_MODE_NO ? NULL : unit_dep,
+	};
+
+	fo.jobs = fo0->jobs / (int)workers > 1 ? fo0->jobs / (int)workers : 1;
+	fo.before_write = ovl_forkrun_before_write;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	ovl_forkrun(&fr);
+	return r.rc;
+}
+
 /*
  * --store: the engine's bookkeeping, then every layer once and every
  * container, each under a "KIND NAME (ID):" line; exit codes or-ed.
@@ -387,38 +516,14 @@ static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mod
 	if (st.nerrors && !json)
 		printf("the layers and containers are not checked: without all of the "
 		       "engine's metadata their parents are not known for sure\n");
-	for (size_t i = 0; i < nunits && !ovl_repair_interrupted && !report.cancelled; i++) {
-		struct ovl_store_unit *u = &units[i];
-		struct ovl_fsck_opts fo = *fo0;
-		struct ovl_opts opts;
-		fo.journal = NULL;
-		fo.journal_dir = st.root;
-		ovl_opts_init(&opts);
-		if (json) {
-			ovl_json_stack_begin(json, NULL);
-			ovl_json_stack_unit(json, u->kind, u->name, u->id, u->used_by);
-		} else {
-			/* names come from the engine's metadata: escaped as paths are */
-			printf("%s ", u->kind);
-			ovl_print_escaped(stdout, u->name, strlen(u->name));
-			fputs(" (", stdout);
-			ovl_print_escaped(stdout, u->id, strlen(u->id));
-			fputs("):\n", stdout);
-			if (u->used_by) {
-				fputs("used by ", stdout);
-				ovl_print_escaped(stdout, u->used_by, strlen(u->used_by));
-				fputc('\n', stdout);
-			}
-			fflush(stdout);
-		}
-		if (ovl_store_unit_opts(&st, u, &opts, &fo, err, sizeof(err)) < 0) {
-			char safe[sizeof(err) * 4];	/* it may quote the metadata */
-			ovl_escape(err, strlen(err), safe, sizeof(safe));
-			rc |= stack_failed(NULL, EXIT_OPERATIONAL, safe);
-		} else {
-			rc |= check_one(&opts, &fo, mode, NULL, progress_fd, u->name);
-		}
-		ovl_opts_free(&opts);
+	if (ovl_repair_interrupted || report.cancelled)
+		nunits = 0;
+	/* side by side unless questions are asked: one terminal, one unit */
+	if (fo0->jobs > 1 && nunits > 1 && mode != OVL_MODE_ASK) {
+		rc |= check_units_side_by_side(&st, units, nunits, fo0, mode, progress_fd);
+	} else {
+		for (size_t i = 0; i < nunits && !ovl_repair_interrupted; i++)
+			rc |= check_unit(&st, &units[i], fo0, mode, progress_fd);
 	}
 	ovl_store_units_free(units, nunits);
 	if (verify_content && !ovl_repair_interrupted && !report.cancelled) {

@@ -185,11 +185,17 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		ovl_scope_note_plan(o->scope, &plan);
 	if (plan.n) {
 		char journal[4096];
+		if (o->before_write)
+			o->before_write();
 		if (o->journal)
 			snprintf(journal, sizeof(journal), "%s", o->journal);
 		else
 			ovl_repair_default_journal(journal, sizeof(journal),
 						   o->journal_dir ? o->journal_dir : s->workdir);
+		if (!o->journal && o->journal_tag) {
+			size_t n = strlen(journal);
+			snprintf(journal + n, sizeof(journal) - n, ".%s", o->journal_tag);
+		}
 		pass(&c, &npass, "applying the fixes");
 		ovl_copyup_verify = o->verify_data;
 		if (ovl_repair_apply(s, &plan, journal, sizeof(journal), !o->journal, r) == 0 ||

@@ -4,6 +4,7 @@
  * once at the end. Strings that hold layer bytes go through ovl_escape(),
  * the rule of the text output, so they are valid UTF-8 and lossless.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,6 +292,32 @@ void ovl_json_stack_end(struct ovl_json *j, const struct ovl_stack *s,
 	j->cur = NULL;
 	j->problems = NULL;
 	j->report = NULL;
+}
+
+int ovl_json_add_document(struct ovl_json *j, const char *text, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *doc, *stacks;
+
+	if (!tok || len > INT32_MAX) {
+		json_tokener_free(tok);
+		return -1;
+	}
+	doc = json_tokener_parse_ex(tok, text, (int)len);
+	json_tokener_free(tok);
+	if (!json_object_object_get_ex(doc, "stacks", &stacks) ||
+	    !json_object_is_type(stacks, json_type_array)) {
+		json_object_put(doc);
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i), *code;
+		json_object_array_add(j->stacks, json_object_get(s));
+		if (json_object_object_get_ex(s, "exit_code", &code))
+			j->exit_code |= json_object_get_int(code);
+	}
+	json_object_put(doc);
+	return 0;
 }
 
 int ovl_json_write(struct ovl_json *j, FILE *out)

@@ -29,13 +29,28 @@ static bool stackable(const struct ovl_store *st, long layer)
 	return true;
 }
 
+/* A file name part from a dir name of the store (bytes of the engine's
+ * choosing: they reach the output in the journal's path). */
+static char *name_part(const char *s)
+{
+	size_t n = strnlen(s, 80);
+	char *p = ovl_xstrndup(s, n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+			    p[i]))
+			p[i] = '_';	/* (ASCII whatever the locale) */
+	return p;
+}
+
 static void add_unit(struct ovl_store_unit **v, size_t *n, size_t *cap,
-		     const struct ovl_store_unit *u)
+		     const struct ovl_store *st, struct ovl_store_unit *u)
 {
 	if (*n == *cap) {
 		*cap = *cap ? 2 * *cap : 16;
 		*v = ovl_xrealloc(*v, *cap * sizeof(**v));
 	}
+	u->journal_tag = name_part(st->layers[u->layer].id);
 	(*v)[(*n)++] = *u;
 }
 
@@ -75,7 +90,7 @@ static void add_chain(const struct ovl_store *st, const struct ovl_store_stack *
 		struct ovl_store_unit u = { .kind = "layer", .name = st->layers[l].label,
 					    .id = st->layers[l].id, .layer = l,
 					    .used_by = users_of(st, l) };
-		add_unit(v, n, cap, &u);
+		add_unit(v, n, cap, st, &u);
 	}
 }
 
@@ -104,7 +119,7 @@ size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units
 			continue;	/* reported by the bookkeeping */
 		struct ovl_store_unit u = { .kind = "container", .name = sk->name, .id = sk->id,
 					    .layer = sk->top, .stack = sk };
-		add_unit(units, &n, &cap, &u);
+		add_unit(units, &n, &cap, st, &u);
 	}
 	free(seen);
 	return n;
@@ -112,14 +127,44 @@ size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units
 
 void ovl_store_units_free(struct ovl_store_unit *units, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(units[i].used_by);
+		free(units[i].journal_tag);
+	}
 	free(units);
+}
+
+/* Does unit u's stack hold this layer? */
+static bool unit_reads(const struct ovl_store *st, const struct ovl_store_unit *u, long layer)
+{
+	if (u->stack) {
+		for (size_t k = 0; k < u->stack->nchain; k++)
+			if (u->stack->chain[k] == layer)
+				return true;
+		return false;
+	}
+	/* a unit's layer is stackable: its parents end, without a loop */
+	for (long l = u->layer; l != OVL_STORE_NONE; l = st->layers[l].parent)
+		if (l == layer)
+			return true;
+	return false;
+}
+
+enum ovl_forkrun_dep ovl_store_unit_dep(const struct ovl_store *st,
+					const struct ovl_store_unit *a,
+					const struct ovl_store_unit *b)
+{
+	if (unit_reads(st, a, b->layer))
+		return OVL_FORKRUN_WRITES;
+	if (unit_reads(st, b, a->layer))
+		return OVL_FORKRUN_READS;
+	return OVL_FORKRUN_NONE;
 }
 
 int ovl_store_unit_opts(const struct ovl_store *st, const struct ovl_store_unit *u,
 			struct ovl_opts *o, struct ovl_fsck_opts *fo, char *err, size_t errlen)
 {
+	fo->journal_tag = u->journal_tag;
 	if (u->stack) {
 		fo->upper_only = true;
 		fo->top_lower_only = false;

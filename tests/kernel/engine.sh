@@ -2,7 +2,7 @@
 # packages, make a store with their own code; fsck.overlay --store checks
 # it, the store is damaged the way users report it, the engine is shown
 # failing, fsck.overlay -y repairs it and the engine runs the container
-# again.  Everything is offline: the image is a busybox-static rootfs
+# again.  The damaged store's report is the same with -j 1, 2 and 4.  Everything is offline: the image is a busybox-static rootfs
 # imported with "import", the containers have no network.
 #   engine_podman   podman (containers-storage, overlay driver, runc)
 #   engine_docker   dockerd (overlay2), a private daemon on its own socket
@@ -324,6 +324,9 @@ eng_run_flow() {
 	grep -q "^SR_LOWER_BAD store:.*$_cid" "$S/fsck.out" ||
 		rp_bad "no SR_LOWER_BAD line for $_cid"
 	rp_done "$SC: the report names SR_LINK_MISSING and SR_LOWER_BAD"
+	_bad=
+	st_jobs_n_same "$ENG_ROOT"
+	rp_done "$SC: --store -n and -n --json with -j 2 and -j 4 print what -j 1 prints"
 	_bad=
 	run_fsck --store "$ENG_ROOT" -y
 	[ "$FSCK_RC" -eq 1 ] || rp_bad "-y: exit $FSCK_RC, not 1"

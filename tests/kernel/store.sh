@@ -18,6 +18,10 @@
 #   store_L_names      a terminal escape in a container's name: escaped
 #   store_L_preen      -p fixes the bookkeeping unasked; orphans only with
 #                      --remove-orphans
+#   store_L_jobs       -j 2 and -j 4 print what -j 1 prints (-n, --json,
+#                      -y on identical copies of the store's filesystem,
+#                      leaving the same store and journals); -C lines one
+#                      unit after the other; a unit killed mid-repair
 #   the clean ones also check that each layer is walked once
 
 
@@ -521,8 +525,176 @@ st_sc_json() {
 	rp_done "$SC: --json gives the store's problems and each unit by kind and name"
 }
 
+# ---- -j N: the units side by side ----
+
+st_notime() {
+	sed 's/[0-9]\{8\}T[0-9]\{6\}Z/TIME/g'
+}
+
+# st_jobs_run PREFIX ARGS...: fsck.overlay --store $ST ARGS; stdout,
+# stderr and the exit code in PREFIX.out, .err, .rc (journal and
+# quarantine times as TIME: they are the clock's, not the order's)
+st_jobs_run() {
+	_p=$1
+	shift
+	_rc=0
+	timeout 60 "$FSCK" --store "$ST" "$@" > "$_p.raw" 2> "$_p.rawerr" || _rc=$?
+	st_notime < "$_p.raw" > "$_p.out"
+	st_notime < "$_p.rawerr" > "$_p.err"
+	echo "$_rc" > "$_p.rc"
+}
+
+# st_jobs_same A B WHAT: the runs A and B printed the same, byte for byte
+st_jobs_same() {
+	for _x in out err rc; do
+		cmp -s "$1.$_x" "$2.$_x" && continue
+		rp_bad "$3: its std$_x differs from -j 1's"
+		diag "$(diff "$1.$_x" "$2.$_x" | head -6)"
+	done
+}
+
+# st_jobs_n_same DIR: --store DIR -n and -n --json with -j 2 and -j 4
+# print what -j 1 prints, three runs each; _bad says where not
+st_jobs_n_same() {
+	_sst=$ST
+	ST=$1
+	for _f in "" --json; do
+		st_jobs_run "$S/n1$_f" -n -j 1 $_f
+		for _r in 1 2 3; do
+			for _j in 2 4; do
+				st_jobs_run "$S/n$_j$_f" -n -j $_j $_f
+				st_jobs_same "$S/n1$_f" "$S/n$_j$_f" "-n -j $_j $_f (run $_r)"
+			done
+		done
+	done
+	ST=$_sst
+}
+
+# st_fs_mount IMG: a copy of the store's filesystem on $S/fs
+st_fs_mount() {
+	_lo=$(losetup -f --show "$1") || return 1
+	KT_LOOPS="$_lo $KT_LOOPS"
+	mount "$_lo" "$S/fs"
+}
+
+st_fs_umount() {
+	_lo=$(findmnt -n -o SOURCE "$S/fs")
+	if ! umount "$S/fs" 2> "$S/umount.err"; then
+		rp_bad "umount $S/fs: $(cat "$S/umount.err"; fuser -vm "$S/fs" 2>&1 | tail -3)"
+		return 1
+	fi
+	losetup -d "$_lo"
+}
+
+# st_state FILE: the store as a repair left it: every entry (no times)
+# and xattr, every journal's records (not its L lines: another loop
+# device is another st_dev)
+st_state() {
+	(cd "$ST" && {
+		find . ! -name 'overlay-fsck-undo.*' -printf '%p %y %m %U:%G %s %l\n'
+		getfattr -R -d -m - -e hex -h . 2>/dev/null
+		for _jn in overlay-fsck-undo.*; do
+			[ -f "$_jn" ] && grep -v '^L ' "$_jn" | sed "s|^|$_jn |"
+		done
+	}) | st_notime | LC_ALL=C sort > "$1"
+}
+
+# st_jobs_y IMG PREFIX ARGS...: on a copy of the filesystem, --store -y
+# ARGS; the store's state after in PREFIX.state; -n after must exit 0
+st_jobs_y() {
+	_img=$1 _pre=$2
+	shift 2
+	st_fs_mount "$_img" || { rp_bad "cannot mount $_img"; return 1; }
+	st_jobs_run "$_pre" -y "$@"
+	st_state "$_pre.state"
+	run_fsck --store "$ST" -n
+	[ "$FSCK_RC" -eq 0 ] || rp_bad "-n after -y $* exits $FSCK_RC"
+	st_fs_umount
+}
+
+# -j N: units side by side print what -j 1 prints, byte for byte (text,
+# --json, stderr, exit code), run after run; -C lines come one unit after
+# the other; -y on identical copies of the store's filesystem (the same
+# inodes: the same handles) makes the same fixes and journals, though a
+# fixed base layer makes the units over it check again; a unit killed
+# mid-repair is told, the others finish, and the next -y converges.
+st_sc_jobs() {
+	stack_new "$SC"
+	DRV=$(if [ "$1" = docker ]; then echo overlay2; else echo overlay; fi)
+	if ! loop_fs ext4 "$S/fs"; then
+		skip "$SC" "needs mkfs.ext4 and a loop device"
+		return
+	fi
+	ST=$S/fs/store
+	setup "${1}_store $ST" || return
+	# fixes at every level: the bookkeeping, a base layer every other
+	# unit stands on, each container
+	st_damage_many
+	mknod "$ST/$DRV/$(store_id "$ST" layer.base2)/diff/ghost" c 0 0
+	for _c in web db; do
+		mknod "$ST/$DRV/$(store_id "$ST" "rw.$_c")/diff/ghost-$_c" c 0 0
+	done
+	_bad=
+	st_jobs_n_same "$ST"
+	[ "$(cat "$S/n1.rc")" -eq 4 ] || rp_bad "-n -j 1 exits $(cat "$S/n1.rc"), not 4"
+	[ "$(grep -c '^WH_ORPHAN ' "$S/n1.out")" -eq 3 ] || rp_bad "not 3 WH_ORPHAN lines"
+	rp_done "$SC: -n and -n --json with -j 2 and -j 4 print what -j 1 prints, run after run"
+
+	# -C: one line stream, each unit's passes after the previous unit's
+	_bad=
+	sed -n 's/^\(layer\|container\) \(.*\) ([^)]*):$/\2/p' "$S/n1.out" > "$S/units"
+	for _j in 1 4; do
+		"$FSCK" --store "$ST" -n -j $_j -C 3 3> "$S/prog$_j" > /dev/null 2>&1
+		grep -Ev '^[0-9]+ [0-9]+ [0-9]+ .' "$S/prog$_j" | head -n 1 | grep -q . &&
+			rp_bad "-j $_j: a progress line is not \"PASS CUR MAX NAME\""
+		cut -d' ' -f4- "$S/prog$_j" | uniq > "$S/prog$_j.units"
+		cmp -s "$S/units" "$S/prog$_j.units" ||
+			rp_bad "-j $_j: the progress lines' units: $(tr '\n' '|' < "$S/prog$_j.units")"
+	done
+	rp_done "$SC: -C 3 with -j 4: one stream of lines, the units one after the other"
+
+	# -y on copies of the filesystem: -j 1, -j 4 twice
+	_bad=
+	st_fs_umount
+	# on the disk first: cp finds the image's data by SEEK_DATA
+	sync "$S/ext4.img"
+	for _c in b c d; do
+		cp --sparse=always "$S/ext4.img" "$S/$_c.img"
+	done
+	st_jobs_y "$S/ext4.img" "$S/y1" -j 1
+	[ "$(cat "$S/y1.rc")" -eq 1 ] || rp_bad "-y -j 1 exits $(cat "$S/y1.rc"), not 1"
+	[ "$(grep -c '^undo journal: ' "$S/y1.out")" -eq 4 ] ||
+		rp_bad "not 4 journals (the store, base layer 2, web, db)"
+	for _c in b c; do
+		st_jobs_y "$S/$_c.img" "$S/y4$_c" -j 4
+		st_jobs_same "$S/y1" "$S/y4$_c" "-y -j 4 (copy $_c)"
+		cmp -s "$S/y1.state" "$S/y4$_c.state" ||
+			rp_bad "-y -j 4 (copy $_c) left another store: $(diff "$S/y1.state" "$S/y4$_c.state" | head -4)"
+	done
+	rp_done "$SC: -y -j 4 on copies prints what -y -j 1 prints and leaves the same store and journals"
+
+	# a unit killed at its first change: told as such, exit 8, and
+	# the next -y converges
+	_bad=
+	st_fs_mount "$S/d.img" || rp_bad "cannot mount d.img"
+	# the store's own 3 changes come first, in this process: the 4th
+	# is each writing unit's first
+	_rc=0
+	OVL_FAULT_WRITE=4 timeout 60 "$FSCK" --store "$ST" -y -j 4 > "$S/kill.out" \
+		2> "$S/kill.err" || _rc=$?
+	[ $((_rc & 8)) -eq 8 ] || rp_bad "a killed unit: exit $_rc"
+	[ "$(grep -c 'the check was ended by signal 9$' "$S/kill.err")" -eq 3 ] ||
+		rp_bad "not 3 units told killed: $(cat "$S/kill.err")"
+	run_fsck --store "$ST" -y -j 4
+	[ "$FSCK_RC" -le 1 ] || rp_bad "-y after the kills exits $FSCK_RC"
+	run_fsck --store "$ST" -n -j 4
+	[ "$FSCK_RC" -eq 0 ] || rp_bad "-n after that exits $FSCK_RC"
+	st_fs_umount
+	rp_done "$SC: with -j 4, units killed at their first change are told (exit 8); the next -y converges"
+}
+
 for _l in docker podman; do
-	for _d in crash undo running json preen names; do
+	for _d in crash undo running json preen names jobs; do
 		scenario "store_${_l}_$_d"
 		eval "sc_store_${_l}_$_d() { st_sc_$_d $_l; }"
 	done

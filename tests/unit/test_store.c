@@ -17,6 +17,7 @@
 #include "overlay/problem.h"
 #include "overlay/repair.h"
 #include "overlay/store.h"
+#include "overlay/storefsck.h"
 #include "overlay/util.h"
 #include "../../src/lib/check/check_store.h"
 
@@ -706,6 +707,65 @@ START_TEST(test_mount_id_of_image_layer)
 }
 END_TEST
 
+/* The unit of the store whose id is `id` (of `kind`), as an index. */
+static size_t unit_of(const struct ovl_store_unit *u, size_t n, const char *kind, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(u[i].kind, kind) && !strcmp(u[i].id, id))
+			return i;
+	ck_abort_msg("no %s unit %s", kind, id);
+	return n;
+}
+
+/*
+ * -j with fixes: a unit over a layer another unit may fix reads it
+ * (READS); two containers naming one read-write layer, or a container
+ * whose read-write layer is an image's, may write what the other reads
+ * (WRITES); each unit's journal is named after its layer dir.
+ */
+START_TEST(test_unit_deps)
+{
+	struct ovl_store st;
+	struct ovl_store_unit *u;
+	char buf[1024];
+
+	build_cs();
+	snprintf(buf, sizeof(buf), "[{\"id\":\"%s\",\"names\":[\"web\"],\"image\":\"%s\","
+		 "\"layer\":\"%s\"},{\"id\":\"%s\",\"names\":[\"db\"],\"image\":\"%s\","
+		 "\"layer\":\"%s\"},{\"id\":\"%s\",\"names\":[\"odd\"],\"image\":\"%s\","
+		 "\"layer\":\"%s\"}]", hex('9'), hex('e'), CC, hex('8'), hex('e'), CC,
+		 hex('7'), hex('e'), CB);
+	wr("cs/overlay-containers/containers.json", buf);
+	open_store(&st, "cs");
+	size_t n = ovl_store_units(&st, &u);
+	ck_assert_uint_eq(n, 5);
+	size_t a = unit_of(u, n, "layer", CA), b = unit_of(u, n, "layer", CB);
+	size_t web = unit_of(u, n, "container", hex('9')), db = unit_of(u, n, "container", hex('8'));
+	size_t odd = unit_of(u, n, "container", hex('7'));
+	ck_assert(a < b && b < web && b < db && b < odd);
+	ck_assert_int_eq(ovl_store_unit_dep(&st, &u[a], &u[b]), OVL_FORKRUN_READS);
+	ck_assert_int_eq(ovl_store_unit_dep(&st, &u[a], &u[web]), OVL_FORKRUN_READS);
+	ck_assert_int_eq(ovl_store_unit_dep(&st, &u[b], &u[web]), OVL_FORKRUN_READS);
+	size_t first = web < db ? web : db, second = web < db ? db : web;
+	ck_assert_int_eq(ovl_store_unit_dep(&st, &u[first], &u[second]), OVL_FORKRUN_WRITES);
+	ck_assert_int_eq(ovl_store_unit_dep(&st, &u[b], &u[odd]), OVL_FORKRUN_WRITES);
+	ck_assert_str_eq(u[a].journal_tag, CA);
+	ck_assert_str_eq(u[web].journal_tag, CC);
+	ovl_store_units_free(u, n);
+	ovl_store_close(&st);
+
+	/* the store as the engine wrote it: only READS, up the chain */
+	build_cs();
+	open_store(&st, "cs");
+	n = ovl_store_units(&st, &u);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(ovl_store_unit_dep(&st, &u[0], &u[1]), OVL_FORKRUN_READS);
+	ck_assert_int_eq(ovl_store_unit_dep(&st, &u[1], &u[2]), OVL_FORKRUN_READS);
+	ovl_store_units_free(u, n);
+	ovl_store_close(&st);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -726,6 +786,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_broken_layers_json);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_mount_id_of_image_layer);
+	tcase_add_test(tc, test_unit_deps);
 	suite_add_tcase(s, tc);
 	return s;
 }
