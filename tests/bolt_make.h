@@ -325,6 +325,22 @@ static inline unsigned char *bm_write(struct bm_bucket *root, const struct bm_op
 	return w.buf;
 }
 
+/*
+ * Patches of a fuzz input applied to a database of len bytes: each is an
+ * offset (2 bytes little-endian, times 7, wrapping around len), a count
+ * (1 byte) and that many bytes.
+ */
+static inline void bm_patch(unsigned char *db, size_t len, const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; len && i + 3 <= n;) {
+		size_t off = (size_t)(in[i] | in[i + 1] << 8) * 7 % len;
+		size_t cnt = in[i + 2];
+		i += 3;
+		for (size_t k = 0; k < cnt && i < n; k++, i++)
+			db[(off + k) % len] = in[i];
+	}
+}
+
 /* Re-sign meta page id after a test changed it. */
 static inline void bm_resign(unsigned char *db, uint32_t ps, uint64_t id)
 {

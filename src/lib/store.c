@@ -422,13 +422,19 @@ static void label_layers(struct ovl_store *st)
 		if (sk->container) {
 			for (size_t k = 0; k < sk->nchain; k++) {
 				struct ovl_store_layer *l = &st->layers[sk->chain[k]];
-				if (!l->rw || l->label)
+				if (!l->rw)
+					continue;
+				first = k + 1;
+				if (l->label)
 					continue;
 				snprintf(buf, sizeof(buf), "container %s%s", sk->name,
 					 k ? " (init layer)" : "");
 				l->label = ovl_xstrdup(buf);
-				first = k + 1;
 			}
+			/* containerd: the snapshots below are named by an image
+			 * or by their own keys */
+			if (st->kind == OVL_STORE_CONTAINERD)
+				continue;
 		}
 		size_t n = sk->nchain - first;
 		for (size_t k = first; k < sk->nchain; k++) {

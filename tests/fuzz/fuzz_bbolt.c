@@ -151,13 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		abort();
 	memcpy(copy, tmpl, tmpl_len);
-	for (size_t i = 1; i + 3 <= size;) {
-		size_t off = (size_t)(data[i] | data[i + 1] << 8) * 7 % tmpl_len;
-		size_t n = data[i + 2];
-		i += 3;
-		for (size_t k = 0; k < n && i < size; k++, i++)
-			copy[(off + k) % tmpl_len] = data[i];
-	}
+	bm_patch(copy, tmpl_len, data + 1, size - 1);
 	if (ovl_bolt_open_mem(&db, copy, tmpl_len) == 0)
 		walk_root(&db);
 	else if (!db.err[0])
