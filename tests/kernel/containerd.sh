@@ -8,6 +8,7 @@
 # containerd runs the container again), an orphan snapshot dir (removed
 # with --remove-orphans), a parent missing in the snapshotter's metadata
 # and a snapshot dir removed (reported only; containerd is shown failing).
+# --verify-content has nothing to compare: containerd keeps no tar-split.
 # Uses engine.sh's helpers (eng_prepare, eng_fsck, eng_rundir_*); without
 # containerd and ctr, or when containerd cannot run a container here: one
 # "# SKIP" line.
@@ -194,6 +195,12 @@ cd_flow() {
 	done
 	[ "$(grep -c '^layer ' "$S/fsck.out")" -eq 2 ] || rp_bad "not each layer once"
 	rp_done "$SC: each layer once, the container and the bare snapshot, by their names"
+	_bad=
+	eng_fsck "--verify-content: nothing to compare, exit 0, writes nothing" 0 -n --verify-content
+	_bad=
+	[ "$(grep -c '^CT_NO_RECORD store:/.*/fs: .*containerd keeps no tar-split' "$S/fsck.out")" -eq 2 ] ||
+		rp_bad "not one CT_NO_RECORD per layer saying containerd keeps none"
+	rp_done "$SC: --verify-content says, per layer, that containerd keeps no record"
 	_cdir=$(ls -d "$_snaps"/*/work | while read -r _d; do
 		_d=${_d%/work}; [ -e "$_d/fs/data/new" ] && echo "$_d"; done)
 	_bdir=$(ls -d "$_snaps"/* | while read -r _d; do
