@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,11 @@
 #define CD_SNAPSHOTTER_NAME	"overlayfs"
 #define CD_LABEL_SNAPSHOT	"containerd.io/gc.ref.snapshot." CD_SNAPSHOTTER_NAME
 #define KEY_MAX		4096	/* longer keys are damage here */
-/* an index of manifests of indexes ...: containerd nests two, at most */
-#define REF_DEPTH	4
+/* an index of manifests, each with its config: three blobs deep */
+#define REF_DEPTH	3
+#define REF_MANIFESTS	16	/* platforms of an index tried */
+#define REF_VISITS	100000	/* blob lookups for all images: a bound for hostile labels */
+#define BAD_SAID	10	/* damaged snapshot entries named; the rest counted */
 
 enum { KIND_VIEW = 1, KIND_ACTIVE = 2, KIND_COMMITTED = 3 };
 
@@ -53,6 +57,7 @@ struct cd {
 	struct cd_snap *s;	/* sorted by key once read */
 	size_t n;
 	bool bad;		/* the snapshot list could not all be read */
+	unsigned long nbad;	/* damaged entries */
 };
 
 /* An item's key or value as a C string, or NULL (a NUL inside, too long). */
@@ -77,6 +82,22 @@ static struct cd_snap *cd_find(const struct cd *c, const char *key)
 
 /* ---- the snapshotter's metadata.db ---- */
 
+/* A damaged entry of the snapshotter's metadata: the first few said. */
+static void cd_bad(struct cd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cd_bad(struct cd *c, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+
+	c->bad = true;
+	if (c->nbad++ >= BAD_SAID)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	ovl_store_error(c->st, c->file, "%s", why);
+}
+
 struct snap_walk {
 	struct cd *c;
 	struct ovl_bolt *db;
@@ -92,39 +113,33 @@ static int snap_one(void *arg, const struct ovl_bolt_item *it)
 	char *key = cd_str(it->key, it->klen), ids[24];
 
 	if (!key || !it->bucket || ovl_bolt_item_bucket(w->db, it, &b) < 0) {
-		ovl_store_error(c->st, c->file, "a snapshot entry that is not a bucket "
-				"with a key: %s", w->db->err[0] ? w->db->err : "bad key");
-		c->bad = true;
+		cd_bad(c, "a snapshot entry that is not a bucket with a key: %s",
+		       w->db->err[0] ? w->db->err : "bad key");
 		free(key);
 		return 0;
 	}
 	if (ovl_bolt_get(w->db, &b, "id", 2, &v) != 1 ||
 	    !ovl_bolt_uvarint(v.val, v.vlen, &id) || id == 0) {
-		ovl_store_error(c->st, c->file, "snapshot %.200s has no valid id", key);
-		c->bad = true;
+		cd_bad(c, "snapshot %.200s has no valid id", key);
 		free(key);
 		return 0;
 	}
 	int kind = ovl_bolt_get(w->db, &b, "kind", 4, &v) == 1 && v.vlen == 1 ? v.val[0] : 0;
 	if (kind < KIND_VIEW || kind > KIND_COMMITTED) {
-		ovl_store_error(c->st, c->file, "snapshot %.200s has no valid kind", key);
-		c->bad = true;
+		cd_bad(c, "snapshot %.200s has no valid kind", key);
 		free(key);
 		return 0;
 	}
 	char *parent = NULL;
 	if (ovl_bolt_get(w->db, &b, "parent", 6, &v) == 1 && v.vlen &&
-	    !(parent = cd_str(v.val, v.vlen))) {
-		ovl_store_error(c->st, c->file, "snapshot %.200s: its parent key is unreadable", key);
-		c->bad = true;
-	}
+	    !(parent = cd_str(v.val, v.vlen)))
+		cd_bad(c, "snapshot %.200s: its parent key is unreadable", key);
 	/* the dir is named by the id in decimal (strconv.FormatUint) */
 	snprintf(ids, sizeof(ids), "%" PRIu64, id);
 	long li = ovl_store_layer_find(c->st, ids);
 	if (li != OVL_STORE_NONE && c->st->layers[li].known) {
-		ovl_store_error(c->st, c->file, "snapshots %.200s and %.200s have one id, %s",
-				c->st->layers[li].key, key, ids);
-		c->bad = true;
+		cd_bad(c, "snapshots %.200s and %.200s have one id, %s",
+		       c->st->layers[li].key, key, ids);
 		free(key);
 		free(parent);
 		return 0;
@@ -158,8 +173,8 @@ static void cd_parents(struct cd *c)
 		}
 		if (p->kind != KIND_COMMITTED) {
 			/* containerd makes snapshots on committed parents only */
-			ovl_store_error(c->st, c->file, "snapshot %.200s: its parent %.200s is "
-					"not committed", s->key, p->key);
+			cd_bad(c, "snapshot %.200s: its parent %.200s is not committed",
+			       s->key, p->key);
 			continue;
 		}
 		l->parent = p->layer;
@@ -210,6 +225,9 @@ out:
 	if (c->n)
 		qsort(c->s, c->n, sizeof(*c->s), cd_snap_cmp);
 	cd_parents(c);
+	if (c->nbad > BAD_SAID)
+		ovl_store_error(st, c->file, "%lu more damaged snapshot entries",
+				c->nbad - BAD_SAID);
 }
 
 /* ---- names: containerd's meta.db ---- */
@@ -222,6 +240,7 @@ struct names {
 	bool has_content, has_snaps;
 	struct ovl_bolt_bucket blobs;	/* content/blob */
 	struct ovl_bolt_bucket snaps;	/* snapshots/overlayfs */
+	unsigned long visits;		/* blob lookups so far */
 };
 
 /* A string value of bucket b, or NULL. */
@@ -271,7 +290,7 @@ static char *cd_image_chain(struct names *nm, const char *digest, int depth)
 	struct ovl_bolt_bucket blob, labels;
 	char *snap;
 
-	if (depth > REF_DEPTH || !nm->has_content ||
+	if (depth >= REF_DEPTH || !nm->has_content || ++nm->visits > REF_VISITS ||
 	    ovl_bolt_sub(nm->db, &nm->blobs, digest, &blob) != 1 ||
 	    ovl_bolt_sub(nm->db, &blob, "labels", &labels) != 1)
 		return NULL;
@@ -285,7 +304,7 @@ static char *cd_image_chain(struct names *nm, const char *digest, int depth)
 		return snap;
 	}
 	/* an index: the first of its manifests unpacked here */
-	for (int i = 0; i < 64 && !snap; i++) {
+	for (int i = 0; i < REF_MANIFESTS && !snap; i++) {
 		char key[64];
 		snprintf(key, sizeof(key), "containerd.io/gc.ref.content.m.%d", i);
 		char *m = cd_get_str(nm->db, &labels, key);

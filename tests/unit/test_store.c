@@ -900,6 +900,27 @@ START_TEST(test_containerd_meta_bad)
 }
 END_TEST
 
+/* Many damaged entries: the first ten said, the rest counted in one line. */
+START_TEST(test_containerd_many_bad)
+{
+	struct bm_bucket *root = bm_new();
+	struct bm_bucket *snaps = bm_sub(bm_sub(root, "v1"), "snapshots");
+	char key[32];
+
+	skel_containerd(&ops, 0);
+	for (int i = 0; i < 15; i++) {
+		snprintf(key, sizeof(key), "default/%d/noid", i);
+		bm_puts(bm_sub(snaps, key), "kind", "\x03");
+	}
+	skel_cd_write(&ops, SKEL_CD_SNAPDB, root);
+	rm(SKEL_CD_SNAPS "/snapshots");
+	mkd(SKEL_CD_SNAPS "/snapshots");
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD,
+	       PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD,
+	       PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD);
+}
+END_TEST
+
 /* containerd's own metadata: unreadable, or naming what is gone. */
 START_TEST(test_containerd_names)
 {
@@ -955,6 +976,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_containerd_parent_missing);
 	tcase_add_test(tc, test_containerd_meta_bad);
 	tcase_add_test(tc, test_containerd_names);
+	tcase_add_test(tc, test_containerd_many_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }
