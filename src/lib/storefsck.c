@@ -87,7 +87,7 @@ static void add_chain(const struct ovl_store *st, const struct ovl_store_stack *
 /*
  * containerd: committed snapshots no image names (a build's, an image's
  * removed before the collector ran) are layers all the same; each after
- * its parents.
+ * its parents, as the chain of a stack of its own would add them.
  */
 static void add_committed(const struct ovl_store *st, bool *seen, struct ovl_store_unit **v,
 			  size_t *n, size_t *cap)
@@ -95,24 +95,19 @@ static void add_committed(const struct ovl_store *st, bool *seen, struct ovl_sto
 	long *chain = ovl_xcalloc(st->nlayers + 1, sizeof(*chain));
 
 	for (size_t i = 0; i < st->nlayers; i++) {
-		size_t len = 0;
+		struct ovl_store_stack sk = { .chain = chain };
+		size_t from = *n;
 
 		if (!st->layers[i].committed || seen[i] || !stackable(st, (long)i))
 			continue;
-		for (long l = (long)i; l != OVL_STORE_NONE && !seen[l]; l = st->layers[l].parent)
-			chain[len++] = l;	/* stackable: no loop, at most nlayers */
-		while (len--) {
-			long l = chain[len];
-			struct ovl_store_unit u = { .kind = "layer", .name = st->layers[l].label,
-						    .id = st->layers[l].id, .layer = l,
-						    .used_by = users_of(st, l) };
-			seen[l] = true;
-			if (!*u.used_by) {	/* no image or container: no line */
-				free(u.used_by);
-				u.used_by = NULL;
+		for (long l = (long)i; l != OVL_STORE_NONE; l = st->layers[l].parent)
+			chain[sk.nchain++] = l;	/* stackable: no loop, at most nlayers */
+		add_chain(st, &sk, 0, seen, v, n, cap);
+		for (size_t k = from; k < *n; k++)
+			if (!*(*v)[k].used_by) {	/* no image or container: no line */
+				free((*v)[k].used_by);
+				(*v)[k].used_by = NULL;
 			}
-			add_unit(v, n, cap, &u);
-		}
 	}
 	free(chain);
 }
