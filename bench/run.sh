@@ -15,6 +15,7 @@
 #   -j 1, 2 and all CPUs, warm and cold: for information
 #   BENCH_2M=1: a stack of 10x the files (made once in DIR-2m):
 #     full check, 10x             <= 11 x the 1x time, max RSS <= 64 MiB
+#   overlay-browse --write key < 0.2 s (bench/edit.sh, when bench/editlat is built)
 #
 # Warm: median of 3 runs after one warm-up (hyperfine when installed,
 # else a date +%s.%N loop). Cold: median of RUNS_COLD (2) runs, each after
@@ -196,4 +197,10 @@ if [ -n "${BENCH_2M:-}" ]; then
 	row "10x files: full -n / 1x full -n" "$(t full_2m)" "$(t full)" 11 "$(rss full_2m)"
 	row "10x files: full -n / bare walk 10x" "$(t full_2m)" "$(t bare_2m)" 0.8 "$(rss full_2m)"
 	awk -v r="$(rss full_2m)" 'BEGIN { if (r != "?" && r > 64) print "max RSS at 10x: " r " MiB: over 64 MiB" }'
+fi
+
+# overlay-browse --write: a key's latency (its own stack: it writes)
+if [ -x "${EDITLAT:-./bench/editlat}" ]; then
+	echo
+	sh "$here/edit.sh" "$DIR"
 fi

@@ -11,6 +11,9 @@
 #include "overlay/problem.h"
 #include "overlay/stack.h"
 
+struct ovl_scope;
+struct ovl_links;
+
 struct ovl_fsck_opts {
 	bool upper_only;	/* reach lower entries only by lookup */
 	bool top_lower_only;	/* walk lower1 only, the layers below by lookup
@@ -24,6 +27,9 @@ struct ovl_fsck_opts {
 	char **copy_paths;	/* merged-view paths ("/a/b") to copy up; none: all */
 	size_t ncopy_paths;
 	int jobs;		/* -j: threads reading the layers; 0 or 1: one */
+	struct ovl_scope *scope;	/* check only these places (overlay/scope.h);
+					 * the places the plan changes are added to it */
+	struct ovl_links *links;	/* record the links between entries here */
 };
 
 /* The -j default: the online CPUs, at most OVL_JOBS_MAX. */

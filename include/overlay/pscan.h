@@ -21,6 +21,9 @@ struct ovl_pitem {
 	char *detail;		/* or NULL */
 };
 
+struct ovl_links;
+struct ovl_scope;
+
 struct ovl_pscan {
 	pid_t pid;		/* the checking child, 0 when it is gone */
 	int fd;			/* its records, -1 when done */
@@ -30,6 +33,9 @@ struct ovl_pscan {
 	size_t n, cap;
 	char *buf;		/* a partial record */
 	size_t blen, bcap;
+	/* the links between entries the check saw (overlay/scope.h), whole
+	 * once it is done without failing */
+	struct ovl_links *links;
 };
 
 /* Start checking `s` in the background. Returns 0, or -1 with errno. */
@@ -49,5 +55,19 @@ size_t ovl_pscan_count(const struct ovl_pscan *ps, const char *path);
 
 /* Stop the child if it still runs, free everything. */
 void ovl_pscan_free(struct ovl_pscan *ps);
+
+/*
+ * After a scoped check (overlay/scope.h): drop the problems at the places
+ * of sc and take in `items` (moved out of the array, which is freed),
+ * each before the first problem that comes after it in a full check's
+ * order (the stack, then upper, the lowers, W/index, W/work; by path).
+ */
+void ovl_pscan_replace(struct ovl_pscan *ps, const struct ovl_scope *sc,
+		       struct ovl_pitem *items, size_t n);
+
+/* A list of problems: add one (copies), free all. */
+void ovl_pitems_push(struct ovl_pitem **v, size_t *n, size_t *cap, enum ovl_problem_code code,
+		     const char *layer, const char *path, size_t pathlen, const char *detail);
+void ovl_pitems_free(struct ovl_pitem *v, size_t n);
 
 #endif

@@ -217,7 +217,7 @@ static void draw_help(void)
 		"  d                 only what the upper layer changes",
 		"  F                 filter: a name glob (a path glob with /), >SIZE, <SIZE",
 		"  S                 upper data and shadowed lower data under a dir",
-		"  ?                 this help     q           quit",
+		"  ?                 this help     q  quit     r  check the whole stack again",
 		"",
 		"Columns: name, type, size, owner, mode, the layer it comes from,",
 		"and its overlay marks (metacopy with the layer of its data,",
@@ -563,14 +563,46 @@ static void go_to_problem(struct view *v)
 	v->plist = false;
 }
 
-/* After a change: the dir and the problems again. */
-static void refresh_all(struct view *v)
+/* The links of a background check that ended well: an edit then checks
+ * only what it touches. */
+static struct ovl_links *links_of(struct view *v)
 {
-	load(v);
+	return v->checking && v->check.done && !v->check.status ? v->check.links : NULL;
+}
+
+/* The whole stack checked again in the background (at the start, 'r'). */
+static void check_all(struct view *v)
+{
 	if (v->checking)
 		ovl_pscan_free(&v->check);
 	v->checking = ovl_pscan_start(&v->check, v->s) == 0;
 	v->psel = v->ptop = 0;
+	if (!v->checking)
+		snprintf(v->msg, sizeof(v->msg), " no background check: %s", strerror(errno));
+}
+
+/* After a change: its message, the dir, and the problems at what it
+ * touched (a scoped check's), or all of them again from a new background
+ * check. */
+static void after_edit(struct view *v, struct ovl_edit_result *res)
+{
+	snprintf(v->msg, sizeof(v->msg), " %s", res->msg);
+	if (res->scope) {
+		size_t len = strlen(v->msg), n = ovl_scope_count(res->scope);
+		snprintf(v->msg + len, sizeof(v->msg) - len, " (re-checked %zu place%s)", n,
+			 n == 1 ? "" : "s");
+	}
+	load(v);
+	if (res->scope) {
+		ovl_pscan_replace(&v->check, res->scope, res->item, res->n);
+		res->item = NULL;
+		res->n = 0;
+		if (v->psel >= v->check.n)
+			v->psel = v->check.n ? v->check.n - 1 : 0;
+	} else {
+		check_all(v);
+	}
+	ovl_edit_result_free(res);
 }
 
 static bool may_write(struct view *v)
@@ -608,9 +640,8 @@ static void copy_up(struct view *v)
 	entry_path(v, e->name, path, sizeof(path));
 	snprintf(name, sizeof(name), "%s", e->name);
 	busy(" copying up ...");
-	ovl_edit_copy_up(v->s, path, &res);
-	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
-	refresh_all(v);
+	ovl_edit_copy_up(v->s, links_of(v), path, &res);
+	after_edit(v, &res);
 	for (size_t i = 0; i < v->dir.n; i++)
 		if (!strcmp(v->dir.e[i].name, name))
 			v->sel = i;
@@ -647,9 +678,8 @@ static void fix(struct view *v)
 	snprintf(layer, sizeof(layer), "%s", it->layer);
 	snprintf(path, sizeof(path), "%s", it->path);
 	busy(" fixing ...");
-	ovl_edit_fix(v->s, code, layer, path, &res);
-	snprintf(v->msg, sizeof(v->msg), " %s", res.msg);
-	refresh_all(v);
+	ovl_edit_fix(v->s, links_of(v), code, layer, path, &res);
+	after_edit(v, &res);
 }
 
 /* 'S': what the upper holds and hides under the selected dir (or here). */
@@ -702,6 +732,9 @@ static bool problems_key(struct view *v, int k, size_t page)
 	case 'f':
 		fix(v);
 		return true;
+	case 'r':
+		check_all(v);
+		return true;
 	}
 	return false;
 }
@@ -746,9 +779,7 @@ int tui_run(struct ovl_stack *s, bool write)
 		v.color = true;
 	}
 	load(&v);
-	v.checking = ovl_pscan_start(&v.check, s) == 0;
-	if (!v.checking)
-		snprintf(v.msg, sizeof(v.msg), " no background check: %s", strerror(errno));
+	check_all(&v);
 	for (;;) {
 		if (v.checking && !v.check.done)
 			timeout(200);	/* redraw as problems come in */
@@ -791,6 +822,10 @@ int tui_run(struct ovl_stack *s, bool write)
 			break;
 		case 'S':
 			measure(&v);
+			break;
+		case 'r':
+			load(&v);
+			check_all(&v);
 			break;
 		case 'f':
 			fix(&v);

@@ -79,11 +79,8 @@ static size_t chunk_len(const struct ovl_rdir *d, size_t k)
 	return d->count - first < CHUNK ? d->count - first : CHUNK;
 }
 
-static void list_dir(struct ovl_rdir *d)
+static void set_names(struct ovl_rdir *d, char **names, size_t count, int err)
 {
-	size_t count = 0;
-	char **names = ovl_dir_names(d->fd, "", &count);
-	int err = names ? 0 : errno;
 	struct ovl_ahead *a = d->a;
 
 	pthread_mutex_lock(&a->lock);
@@ -99,6 +96,20 @@ static void list_dir(struct ovl_rdir *d)
 	pthread_mutex_unlock(&a->lock);
 }
 
+static void list_dir(struct ovl_rdir *d)
+{
+	size_t count = 0;
+	char **names = ovl_dir_names(d->fd, "", &count);
+
+	set_names(d, names, count, names ? 0 : errno);
+}
+
+void ovl_rdir_set_names(struct ovl_rdir *d, char **names, size_t count, int err)
+{
+	d->list_state = ST_RUNNING;	/* nobody lists it now */
+	set_names(d, names, count, err);
+}
+
 static void read_chunk(struct ovl_rdir *d, size_t k, bool reader)
 {
 	struct ovl_ahead *a = d->a;
@@ -108,7 +119,10 @@ static void read_chunk(struct ovl_rdir *d, size_t k, bool reader)
 
 	for (size_t i = 0; i < n; i++) {
 		struct ovl_rentry *r = &ents[i];
-		ovl_rentry_read(a->e, d->fd, d->below, d->depth, d->names[first + i], r);
+		if (a->e->read)
+			a->e->read(a->e, d->fd, d->names[first + i], r);
+		else
+			ovl_rentry_read(a->e, d->fd, d->below, d->depth, d->names[first + i], r);
 		/* an opened dir: its own read-ahead, for the readers to go on with */
 		if (reader && r->child_fd >= 0) {
 			if (!children)

@@ -21,6 +21,8 @@
 #include "overlay/xattr.h"
 #include "merge.h"
 
+struct ovl_rentry;
+
 /* What every read of one layer walk needs: read-only while it runs. */
 struct ovl_walk_env {
 	const struct ovl_stack *s;
@@ -29,6 +31,10 @@ struct ovl_walk_env {
 	bool copy_up;		/* --copy-up: data fds of metacopy files */
 	int max_depth;		/* dirs deeper are not opened */
 	atomic_int *fd_budget;	/* fds records may hold; NULL: no limit */
+	/* How an entry is read: ovl_rentry_read when NULL (a layer's walk) */
+	void (*read)(const struct ovl_walk_env *e, int dirfd, const char *name,
+		     struct ovl_rentry *r);
+	const int *mountfd;	/* per layer, opened: for the handles `read` decodes */
 };
 
 /* One entry of a layer as read from disk, before any judgement. */
@@ -45,6 +51,9 @@ struct ovl_rentry {
 	struct ovl_lookup_res res;
 	struct ovl_below below;	/* dirs: the dirs of the layers below merging with it */
 	int child_fd;		/* dirs within max_depth: open, or -1 */
+	/* W/index entries: does the handle their name is find a lower inode */
+	bool lower_alive;
+	struct stat lower_st;
 };
 
 /* Read an entry of dir `dirfd` (at `depth`, merging with `below`). The
@@ -68,6 +77,9 @@ void ovl_ahead_stop(struct ovl_ahead *a);
  * until ovl_rdir_release). */
 struct ovl_rdir *ovl_ahead_dir(struct ovl_ahead *a, int fd, const struct ovl_below *below,
 			       int depth);
+/* Give a dir no reader may list yet (one without readers) its names,
+ * taken over (ovl_dir_names_free), or NULL and the errno of the failure. */
+void ovl_rdir_set_names(struct ovl_rdir *d, char **names, size_t count, int err);
 /* Its sorted names (waits for them), or NULL with *err. */
 char **ovl_rdir_names(struct ovl_rdir *d, size_t *count, int *err);
 /* Entry i, read (waits for it, or reads it here). Taken in order. */

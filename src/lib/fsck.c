@@ -13,6 +13,7 @@
 #include "overlay/fsck.h"
 #include "overlay/lookup.h"
 #include "overlay/repair.h"
+#include "overlay/scope.h"
 #include "overlay/util.h"
 #include "check/internal.h"
 #include "strset.h"
@@ -92,6 +93,8 @@ void ovl_ctx_init(struct ovl_ctx *c, struct ovl_stack *s, struct ovl_report *r,
 	c->max_depth = depth_limit(s, fds);
 	c->fd_spare = ahead_fds(s, fds, c->max_depth, o->jobs);
 	c->copy_matched = ovl_xcalloc(o->ncopy_paths + 1, sizeof(*c->copy_matched));
+	c->scope = o->scope;
+	c->links = o->links;
 }
 
 void ovl_ctx_free(struct ovl_ctx *c)
@@ -135,7 +138,9 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 	}
 	ovl_check_stack_roots(&c);
 
-	if (s->has_upper) {
+	/* a scoped check without entries of the layers walks none */
+	bool walk = !o->scope || ovl_scope_walks(o->scope);
+	if (s->has_upper && walk) {
 		pass(&c, &npass, "upper");
 		ovl_walk_layer(&c, 0);
 	}
@@ -158,7 +163,7 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		if (fd < 0 || in > 0)
 			r->copy_missed++;
 	}
-	if (!o->upper_only) {
+	if (!o->upper_only && walk) {
 		for (int i = 1; i <= (o->top_lower_only ? 1 : s->nlower); i++) {
 			snprintf(what, sizeof(what), "%s", s->layers[i].name);
 			pass(&c, &npass, what);
@@ -176,6 +181,8 @@ int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,
 		ovl_check_work(&c);
 	}
 
+	if (o->scope)
+		ovl_scope_note_plan(o->scope, &plan);
 	if (plan.n) {
 		char journal[4096];
 		if (o->journal)

@@ -3,7 +3,8 @@
  * keep state in the stack that is not meant to be shared, and a child
  * that dies on a hostile layer cannot take the viewer with it.
  * Records on the pipe: "code\0layer\0path\0detail\0" (filenames hold no
- * NUL, so no escaping is needed).
+ * NUL, so no escaping is needed), then the links of the stack, records of
+ * four fields too (links.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,9 @@
 
 #include "overlay/fsck.h"
 #include "overlay/pscan.h"
+#include "overlay/scope.h"
 #include "overlay/util.h"
+#include "links.h"
 
 struct sink {
 	FILE *pipe;
@@ -37,7 +40,7 @@ static void send_problem(void *arg, enum ovl_problem_code code, const struct ovl
 
 static void child(struct ovl_stack *s, int wfd)
 {
-	struct ovl_fsck_opts fo = { 0 };
+	struct ovl_fsck_opts fo = { .links = ovl_links_new() };
 	struct ovl_report r;
 	struct ovl_fsck_stats st;
 	struct sink k = { fdopen(wfd, "w") };
@@ -54,6 +57,7 @@ static void child(struct ovl_stack *s, int wfd)
 	r.seen = send_problem;
 	r.seen_arg = &k;
 	int rc = ovl_fsck_run(s, &fo, &r, &st);
+	ovl_links_write(fo.links, k.pipe);
 	fflush(k.pipe);
 	_exit(rc);
 }
@@ -66,6 +70,7 @@ int ovl_pscan_start(struct ovl_pscan *ps, struct ovl_stack *s)
 	ps->fd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
+	ps->links = ovl_links_new();
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -84,9 +89,33 @@ int ovl_pscan_start(struct ovl_pscan *ps, struct ovl_stack *s)
 	return 0;
 }
 
-static char *dup_or_null(const char *s)
+void ovl_pitems_push(struct ovl_pitem **v, size_t *n, size_t *cap, enum ovl_problem_code code,
+		     const char *layer, const char *path, size_t pathlen, const char *detail)
 {
-	return *s ? strdup(s) : NULL;
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		*v = ovl_xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = (struct ovl_pitem){
+		.code = code,
+		.layer = ovl_xstrdup(layer ? layer : "stack"),
+		.path = path ? ovl_xstrndup(path, pathlen) : ovl_xstrdup("/"),
+		.detail = detail && *detail ? ovl_xstrdup(detail) : NULL,
+	};
+}
+
+static void pitem_free(struct ovl_pitem *it)
+{
+	free(it->layer);
+	free(it->path);
+	free(it->detail);
+}
+
+void ovl_pitems_free(struct ovl_pitem *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pitem_free(&v[i]);
+	free(v);
 }
 
 /* Split complete records off the buffer. */
@@ -107,28 +136,17 @@ static size_t take_records(struct ovl_pscan *ps)
 		}
 		if (nf < 4)
 			break;
-		if (ps->n == ps->cap) {
-			size_t c = ps->cap ? ps->cap * 2 : 64;
-			struct ovl_pitem *it = realloc(ps->item, c * sizeof(*it));
-			if (!it)
-				break;
-			ps->item = it;
-			ps->cap = c;
-		}
-		struct ovl_pitem *it = &ps->item[ps->n];
-		it->code = (enum ovl_problem_code)atoi(f[0]);
-		it->layer = strdup(f[1]);
-		it->path = strdup(f[2]);
-		it->detail = dup_or_null(f[3]);
-		if (it->code < PR_COUNT && it->layer && it->path) {
-			ps->n++;
-			added++;
-		} else {
-			free(it->layer);
-			free(it->path);
-			free(it->detail);
-		}
 		used = at;
+		if (f[0][0] == 'L') {
+			ovl_links_read(ps->links, f);
+			continue;
+		}
+		int code = atoi(f[0]);
+		if (code < 0 || code >= PR_COUNT)
+			continue;
+		ovl_pitems_push(&ps->item, &ps->n, &ps->cap, (enum ovl_problem_code)code, f[1],
+				f[2], strlen(f[2]), f[3]);
+		added++;
 	}
 	memmove(ps->buf, ps->buf + used, ps->blen - used);
 	ps->blen -= used;
@@ -197,13 +215,82 @@ void ovl_pscan_free(struct ovl_pscan *ps)
 	}
 	if (ps->fd >= 0)
 		close(ps->fd);
-	for (size_t i = 0; i < ps->n; i++) {
-		free(ps->item[i].layer);
-		free(ps->item[i].path);
-		free(ps->item[i].detail);
-	}
-	free(ps->item);
+	ovl_pitems_free(ps->item, ps->n);
+	ovl_links_free(ps->links);
 	free(ps->buf);
 	memset(ps, 0, sizeof(*ps));
 	ps->fd = -1;
+}
+
+/* Where a layer's problems come in a full check: the stack, upper, the
+ * lowers in order, the data layers, W/index, W/work. */
+static int layer_rank(const char *layer)
+{
+	if (!strcmp(layer, "stack"))
+		return 0;
+	if (!strcmp(layer, "upper"))
+		return 1;
+	if (!strncmp(layer, "lower", 5))
+		return 2 + atoi(layer + 5);
+	if (!strncmp(layer, "data", 4))
+		return 1000 + atoi(layer + 4);
+	if (!strcmp(layer, "index"))
+		return 3000;
+	return !strcmp(layer, "work") ? 3001 : 3002;
+}
+
+/* The walk's order of two paths: a dir before what is below it, names
+ * bytewise. */
+static int path_order(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	if (*a == *b)
+		return 0;
+	if (!*a)
+		return -1;	/* a dir before what is below it */
+	if (!*b)
+		return 1;
+	if (*a == '/')
+		return -1;	/* "d" before "d-e" */
+	if (*b == '/')
+		return 1;
+	return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+}
+
+static int item_order(const struct ovl_pitem *a, const struct ovl_pitem *b)
+{
+	int ra = layer_rank(a->layer), rb = layer_rank(b->layer);
+
+	return ra != rb ? (ra < rb ? -1 : 1) : path_order(a->path, b->path);
+}
+
+void ovl_pscan_replace(struct ovl_pscan *ps, const struct ovl_scope *sc,
+		       struct ovl_pitem *items, size_t n)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		struct ovl_pitem *it = &ps->item[i];
+		if (ovl_scope_has(sc, it->layer, it->path))
+			pitem_free(it);
+		else
+			ps->item[kept++] = *it;
+	}
+	ps->n = kept;
+	for (size_t k = 0; k < n; k++) {
+		size_t at = 0;
+		while (at < ps->n && item_order(&ps->item[at], &items[k]) <= 0)
+			at++;
+		if (ps->n == ps->cap) {
+			ps->cap = ps->cap ? 2 * ps->cap : 64;
+			ps->item = ovl_xrealloc(ps->item, ps->cap * sizeof(*ps->item));
+		}
+		memmove(ps->item + at + 1, ps->item + at, (ps->n - at) * sizeof(*ps->item));
+		ps->item[at] = items[k];
+		ps->n++;
+	}
+	free(items);
 }

@@ -178,8 +178,8 @@ static bool dir_within_layer(int fd, const struct ovl_layer *L)
 	return inside;
 }
 
-int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
-			struct stat *st)
+int ovl_open_handle_in(const struct ovl_stack *s, const int *mountfd, const struct ovl_fh *fh,
+		       int first, int last, struct stat *st)
 {
 	bool null = ovl_fh_uuid_is_null(fh);
 	struct file_handle *h = ovl_xmalloc(sizeof(*h) + fh->fid_len);
@@ -188,10 +188,10 @@ int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, i
 	h->handle_type = fh->type;
 	memcpy(h->f_handle, fh->fid, fh->fid_len);
 	for (int i = first; i <= last; i++) {
-		const struct ovl_layer *L = &c->s->layers[i];
+		const struct ovl_layer *L = &s->layers[i];
 		if (L->fd < 0 || (!null && memcmp(L->uuid, fh->uuid, sizeof(L->uuid)) != 0))
 			continue;
-		int mfd = ovl_ctx_mountfd(c, i);
+		int mfd = mountfd[i];
 		if (mfd < 0)
 			continue;
 		/* O_PATH: the inode is only looked at, never read. */
@@ -206,6 +206,14 @@ int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, i
 	}
 	free(h);
 	return -1;
+}
+
+int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
+			struct stat *st)
+{
+	for (int i = first; i <= last; i++)
+		ovl_ctx_mountfd(c, i);
+	return ovl_open_handle_in(c->s, c->mountfd, fh, first, last, st);
 }
 
 /* The kernel's name for an fd ("/proc/self/fd/N"), from the process root. */
@@ -522,6 +530,11 @@ static void walk_dir(struct ovl_ctx *c, struct ovl_frame *f, struct ovl_rdir *d)
 {
 	size_t count = 0;
 	int err = 0;
+	/* a scoped check visits only its names (and reads with one thread) */
+	if (c->scope) {
+		char **scoped = ovl_scope_dir_names(c, f, &count);
+		ovl_rdir_set_names(d, scoped, count, scoped ? 0 : errno);
+	}
 	char **names = ovl_rdir_names(d, &count, &err);
 
 	if (!names) {
@@ -596,7 +609,7 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 		.fd_budget = &c->fd_budget,
 	};
 	atomic_store(&c->fd_budget, c->fd_spare);
-	struct ovl_ahead *a = ovl_ahead_start(&c->env, c->o->jobs, AHEAD_ENTRIES);
+	struct ovl_ahead *a = ovl_ahead_start(&c->env, c->scope ? 1 : c->o->jobs, AHEAD_ENTRIES);
 	walk_dir(c, &f, ovl_ahead_dir(a, f.fd, &f.below, 0));
 	ovl_ahead_stop(a);
 	path_pop(c, 1);

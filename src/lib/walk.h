@@ -72,12 +72,22 @@ struct ovl_ctx {
 	void *hook_arg;
 	struct ovl_strset *copied_inodes;	/* hard-linked inodes planned for copy-up */
 	struct ovl_progress_share share;	/* the walk's done fraction (-C) */
+	struct ovl_scope *scope;	/* a scoped check: only these places */
+	struct ovl_links *links;	/* the links between entries, recorded */
 };
 
 /* A context for the stack (path buffer, per-layer fds), and its end. */
 void ovl_ctx_init(struct ovl_ctx *c, struct ovl_stack *s, struct ovl_report *r,
 		  const struct ovl_fsck_opts *o, struct ovl_fsck_stats *stats);
 void ovl_ctx_free(struct ovl_ctx *c);
+
+/*
+ * A scoped check (scope.c): the names of dir f (at c->path) to visit,
+ * and the W/index names, sorted, as ovl_dir_names() gives them (NULL
+ * with errno when the dir cannot be read).
+ */
+char **ovl_scope_dir_names(struct ovl_ctx *c, struct ovl_frame *f, size_t *count);
+char **ovl_scope_index_names(struct ovl_ctx *c, size_t *count);
 
 /* Walk one layer from its root. */
 int ovl_walk_layer(struct ovl_ctx *c, int layer);
@@ -109,6 +119,10 @@ int ovl_ctx_mountfd(struct ovl_ctx *c, int layer);
  */
 int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
 			struct stat *st);
+/* The same with the root fds of every layer in [first, last] opened
+ * already (ovl_ctx_mountfd; -2 for none): for the read-ahead threads. */
+int ovl_open_handle_in(const struct ovl_stack *s, const int *mountfd, const struct ovl_fh *fh,
+		       int first, int last, struct stat *st);
 
 /*
  * Where does a handle's inode live now? Decodes it in the regular lower

@@ -493,3 +493,83 @@ sc_browse_tui_write() {
 		for _f in s2 s3 s4; do diag "== $_f"; diag "$(head -6 "$S/$_f" 2>/dev/null)"; done
 	fi
 }
+
+# --write after the background check: f and c check again only what the
+# change touched and update the problems list in place. A renamed dir
+# copied offline (its metacopy file reads through the copied redirect)
+# and two orphan whiteouts: f on one whiteout removes that problem and
+# keeps the others; f on the duplicate redirect removes it and shows the
+# problem the change made (the copied file has no data without it); c
+# changes nothing in the list; r (after a change made offline) checks the
+# whole stack again. The list is then the one fsck.overlay -n prints.
+scenario browse_tui_write_scoped
+sc_browse_tui_write_scoped() {
+	stack_new "$SC"
+	tui_need || return
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/d $L1/old; echo data-of-a > $L1/d/a; echo f > $L1/old/f
+		ovl_mount "$OPTS"; chown 5 $M/d/a; mv $M/old $M/n1; chown 5 $M/n1/f; ovl_umount
+		mkdir $U/n2; touch $U/n2/f
+		truncate -s "$(stat -c %s $U/n1/f)" $U/n2/f; chown 5 $U/n2/f
+		getfattr -d -m trusted.overlay -e hex $U/n1 $U/n1/f |
+			sed "s|^# file: .*/n1|# file: $U/n2|" | setfattr --restore=-
+		mknod $U/d/ghost c 0 0; mknod $U/d/ghost2 c 0 0
+	' || return
+	tui_start ovls$$ 150 --write
+	_bad=
+	tui_wait '3 problems: p lists them'
+	tui_keys s1 p
+	grep -q '^WH_ORPHAN upper:/d/ghost: ' "$S/s1" && grep -q '^WH_ORPHAN upper:/d/ghost2: ' "$S/s1" &&
+		grep -q '^RD_DUPLICATE upper:/n2: ' "$S/s1" ||
+		_bad="p does not list the two orphan whiteouts and the duplicate"
+	# f on the first: gone, the others kept, checked again in place
+	tui_keys s2 f
+	grep -q 'WH_ORPHAN at upper:/d/ghost: Remove, done (re-checked' "$S/s2" &&
+		! grep -q '^WH_ORPHAN upper:/d/ghost: ' "$S/s2" &&
+		grep -q '^WH_ORPHAN upper:/d/ghost2: ' "$S/s2" && grep -q '^RD_DUPLICATE upper:/n2: ' "$S/s2" &&
+		grep -q '(2 problems: p lists them)' "$S/s2" ||
+		_bad="$_bad; f did not take the fixed whiteout alone off the list"
+	# f on the duplicate: gone, and the copied file's new problem shown
+	tui_keys s3 j f
+	grep -q 'RD_DUPLICATE at upper:/n2: Remove, done (re-checked' "$S/s3" &&
+		! grep -q '^RD_DUPLICATE ' "$S/s3" && grep -q '^MC_NO_DATA upper:/n2/f: ' "$S/s3" &&
+		grep -q '^WH_ORPHAN upper:/d/ghost2: ' "$S/s3" ||
+		_bad="$_bad; f on the duplicate did not show what the change made"
+	# c on /d/a: copied up, the list as it was
+	tui_keys s4 q g Enter
+	tui_keys s5 g c
+	grep -q 'copied up /d/a (re-checked' "$S/s5" || _bad="$_bad; c did not copy up /d/a in place"
+	tui_keys s6 p
+	grep -q '(2 problems: p lists them)' "$S/s6" && grep -q '^MC_NO_DATA upper:/n2/f: ' "$S/s6" &&
+		grep -q '^WH_ORPHAN upper:/d/ghost2: ' "$S/s6" ||
+		_bad="$_bad; after c the list changed"
+	# a change made elsewhere: r checks the whole stack again
+	mknod "$U/d/ghost3" c 0 0
+	tui_keys s8 r
+	tui_wait '3 problems: p lists them'
+	tui_keys s8 ''
+	grep -q '^WH_ORPHAN upper:/d/ghost3: ' "$S/s8" || _bad="$_bad; r did not check again"
+	grep -E '^[A-Z_]+ (upper|lower[0-9]+|index|work|stack):/' "$S/s8" |
+		sed 's/  \[fix: .*//' | sort > "$S/tui.list"
+	tui_keys s7 q q
+	grep -q 'EXIT=0' "$S/s7" || _bad="$_bad; q did not exit 0"
+	tx kill-session -t "$_t" 2>/dev/null
+	run_fsck -n -o "$OPTS"
+	grep -E '^[A-Z_]+ (upper|lower[0-9]+|index|work|stack):/' "$S/fsck.out" | sort > "$S/fsck.list"
+	cmp -s "$S/fsck.list" "$S/tui.list" ||
+		_bad="$_bad; the list is not fsck -n's: $(diff "$S/fsck.list" "$S/tui.list" | head -6)"
+	[ "$(ls "$W" | grep -c '^overlay-fsck-undo\.')" -ge 3 ] ||
+		_bad="$_bad; not every change left its undo journal"
+	ovl_mount "$OPTS"
+	[ "$(cat "$M/d/a" 2>&1)" = data-of-a ] && [ "$(cat "$M/n1/f" 2>&1)" = f ] ||
+		_bad="$_bad; the merged view after does not read d/a and n1/f"
+	ovl_umount
+	if [ -z "$_bad" ]; then
+		ok "$SC: f and c update the problems list in place: fixed gone, others kept, new shown; r checks all"
+	else
+		not_ok "$SC: f and c update the problems list in place: fixed gone, others kept, new shown; r checks all"
+		diag "$_bad"
+		for _f in s1 s2 s3 s5 s6; do diag "== $_f"; diag "$(head -6 "$S/$_f" 2>/dev/null; tail -1 "$S/$_f" 2>/dev/null)"; done
+	fi
+}

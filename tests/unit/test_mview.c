@@ -371,7 +371,7 @@ START_TEST(test_edit_one)
 	/* c: the metacopy d/a gets its data, nothing else changes */
 	ck_assert_int_eq(mknod(P("u/d/ghost"), S_IFCHR | 0, makedev(0, 0)), 0);
 	ck_assert_int_eq(mknod(P("u/d/ghost2"), S_IFCHR | 0, makedev(0, 0)), 0);
-	ck_assert_msg(ovl_edit_copy_up(&st, "/d/a", &res) == 0, "%s", res.msg);
+	ck_assert_msg(ovl_edit_copy_up(&st, NULL, "/d/a", &res) == 0, "%s", res.msg);
 	ck_assert_uint_eq(res.done, 1);
 	ck_assert_int_lt(lgetxattr(P("u/d/a"), "trusted.overlay.metacopy", NULL, 0), 0);
 	int fd = open(P("u/d/a"), O_RDONLY);
@@ -380,16 +380,71 @@ START_TEST(test_edit_one)
 	ck_assert_str_eq(buf, "lower a");
 	ck_assert_int_eq(access(P("u/d/ghost"), F_OK), 0);
 	/* nothing left to copy: said, not done */
-	ck_assert_int_eq(ovl_edit_copy_up(&st, "/d/a", &res), -1);
+	ck_assert_int_eq(ovl_edit_copy_up(&st, NULL, "/d/a", &res), -1);
 	ck_assert_ptr_nonnull(strstr(res.msg, "no data to copy up"));
 
 	/* f: one orphan whiteout goes, the other stays */
-	ck_assert_msg(ovl_edit_fix(&st, PR_WH_ORPHAN, "upper", "/d/ghost", &res) == 0, "%s",
+	ck_assert_msg(ovl_edit_fix(&st, NULL, PR_WH_ORPHAN, "upper", "/d/ghost", &res) == 0, "%s",
 		      res.msg);
 	ck_assert_int_eq(access(P("u/d/ghost"), F_OK), -1);
 	ck_assert_int_eq(access(P("u/d/ghost2"), F_OK), 0);
-	ck_assert_int_eq(ovl_edit_fix(&st, PR_WH_ORPHAN, "upper", "/d/ghost", &res), -1);
+	ck_assert_int_eq(ovl_edit_fix(&st, NULL, PR_WH_ORPHAN, "upper", "/d/ghost", &res), -1);
 	ck_assert_ptr_nonnull(strstr(res.msg, "no longer reported"));
+}
+END_TEST
+
+/* With the links of a finished background check: the edit checks again
+ * only what it touched and hands back the problems found there. */
+START_TEST(test_edit_scoped)
+{
+	struct ovl_edit_result res;
+	struct ovl_pscan ps;
+	size_t before;
+
+	if (getuid() != 0)
+		return;
+	ck_assert_int_eq(mknod(P("u/d/ghost"), S_IFCHR | 0, makedev(0, 0)), 0);
+	ck_assert_int_eq(mknod(P("u/d/ghost2"), S_IFCHR | 0, makedev(0, 0)), 0);
+	/* a problem line that says "cannot": not the edit's failure */
+	mkd("w/work"); mkd("w/work/x"); mkd("w/work/x/y"); mkd("w/work/x/y/z");
+	ovl_stack_close(&st);
+	open_stack("metacopy=on");
+	ck_assert_int_eq(ovl_pscan_start(&ps, &st), 0);
+	for (int i = 0; i < 500 && !ps.done; i++) {
+		ovl_pscan_poll(&ps);
+		if (!ps.done)
+			usleep(10000);
+	}
+	ck_assert(ps.done && ps.status == 0);
+	ck_assert_uint_eq(ovl_pscan_count(&ps, "/d/ghost"), 1);
+	before = ps.n;
+
+	ck_assert_msg(ovl_edit_fix(&st, ps.links, PR_WH_ORPHAN, "upper", "/d/ghost", &res) == 0,
+		      "%s", res.msg);
+	ck_assert_msg(strstr(res.msg, "Remove, done"), "%s", res.msg);
+	ck_assert_ptr_nonnull(res.scope);
+	ck_assert(ovl_scope_has(res.scope, "upper", "/d/ghost"));
+	ck_assert(!ovl_scope_has(res.scope, "upper", "/d/ghost2"));
+	for (size_t i = 0; i < res.n; i++)
+		ck_assert(ovl_scope_has(res.scope, res.item[i].layer, res.item[i].path));
+	ovl_pscan_replace(&ps, res.scope, res.item, res.n);
+	res.item = NULL;
+	res.n = 0;
+	ovl_edit_result_free(&res);
+	ck_assert_uint_eq(ps.n, before - 1);
+	ck_assert_uint_eq(ovl_pscan_count(&ps, "/d/ghost"), 0);
+	ck_assert_uint_eq(ovl_pscan_count(&ps, "/d/ghost2"), 1);
+
+	/* c: the metacopy file copied up, the list as it was */
+	ck_assert_msg(ovl_edit_copy_up(&st, ps.links, "/d/a", &res) == 0, "%s", res.msg);
+	ck_assert(res.scope && ovl_scope_has(res.scope, "upper", "/d/a"));
+	ovl_pscan_replace(&ps, res.scope, res.item, res.n);
+	res.item = NULL;
+	res.n = 0;
+	ovl_edit_result_free(&res);
+	ck_assert_uint_eq(ps.n, before - 1);
+	ck_assert_int_lt(lgetxattr(P("u/d/a"), "trusted.overlay.metacopy", NULL, 0), 0);
+	ovl_pscan_free(&ps);
 }
 END_TEST
 
@@ -524,6 +579,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_background_check);
 	tcase_add_test(tc, test_where);
 	tcase_add_test(tc, test_edit_one);
+	tcase_add_test(tc, test_edit_scoped);
 	tcase_add_test(tc, test_cost);
 	tcase_add_test(tc, test_indexed_hardlink);
 	suite_add_tcase(s, tc);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../links.h"
 #include "internal.h"
 
 /* Control bytes, DEL, or bytes that are not valid UTF-8. */
@@ -116,6 +117,8 @@ void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 {
 	bool is_dir = S_ISDIR(n->st.st_mode);
 
+	ovl_links_note_name(c, n);
+	ovl_links_note_impure(c, n);
 	if (ovl_name_is_hostile(n->name))
 		ovl_report_here(c, PR_LY_NAME_CONTROL, NULL);
 	check_xattr_sanity(c, n);
@@ -144,6 +147,16 @@ void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
 			ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_IMPURE, "y", 1);
 		}
 	}
+}
+
+/* The reasons the walker's visit() marks a parent's impure_needed. */
+bool ovl_makes_parent_impure(const struct ovl_node *n)
+{
+	bool is_dir = S_ISDIR(n->st.st_mode);
+
+	return (ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN) && n->xa.len[OVL_XA_ORIGIN] > 0) ||
+	       (is_dir && ovl_xattrs_has(&n->xa, OVL_XA_REDIRECT)) ||
+	       (is_dir && n->frame && n->frame->below.n > 0);
 }
 
 /*

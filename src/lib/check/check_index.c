@@ -17,6 +17,7 @@
 #include "overlay/nlink.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
+#include "../links.h"
 #include "../strset.h"
 #include "internal.h"
 
@@ -104,16 +105,6 @@ void ovl_hlinks_free(struct ovl_hlinks *hl)
 	free(hl);
 }
 
-/* Which lower inode: fid type and bytes (the uuid is the stack's). */
-static void fid_key(const struct ovl_fh *fh, char *key)
-{
-	unsigned char b[1 + OVL_FH_FID_MAX];
-
-	b[0] = fh->type;
-	memcpy(b + 1, fh->fid, fh->fid_len);
-	ovl_hex_encode(b, 1 + fh->fid_len, key);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -122,7 +113,7 @@ static int cmp_str(const void *a, const void *b)
 static unsigned whited_count(struct ovl_ctx *c, const struct ovl_fh *fh)
 {
 	struct ovl_hlinks *hl = hlinks(c);
-	char key[2 * (1 + OVL_FH_FID_MAX) + 1];
+	char key[OVL_FID_KEY_MAX];
 	unsigned n = 0;
 
 	if (!hl->nwhited)
@@ -131,7 +122,8 @@ static unsigned whited_count(struct ovl_ctx *c, const struct ovl_fh *fh)
 		qsort(hl->whited, hl->nwhited, sizeof(*hl->whited), cmp_str);
 		hl->sorted = true;
 	}
-	fid_key(fh, key);
+	/* which lower inode: its fid (the uuid is the stack's) */
+	ovl_fid_key(fh, key);
 	for (size_t i = 0; i < hl->nwhited; i++)	/* sorted: one run */
 		if (!strcmp(hl->whited[i], key))
 			n++;
@@ -188,9 +180,10 @@ void ovl_note_whiteout(struct ovl_ctx *c, const struct ovl_lookup_res *res)
 	if (res->first != OVL_HIT_FILE || !res->first_fh_ok || res->first_st.st_nlink < 2)
 		return;
 	struct ovl_hlinks *hl = hlinks(c);
-	char key[2 * (1 + OVL_FH_FID_MAX) + 1];
+	char key[OVL_FID_KEY_MAX];
 
-	fid_key(&res->first_fh, key);
+	ovl_fid_key(&res->first_fh, key);
+	ovl_links_note_whiteout(c, key);
 	if (hl->nwhited == hl->capwhited) {
 		hl->capwhited = hl->capwhited ? 2 * hl->capwhited : 16;
 		hl->whited = ovl_xrealloc(hl->whited, hl->capwhited * sizeof(*hl->whited));
@@ -277,6 +270,7 @@ void ovl_note_upper_dir(struct ovl_ctx *c, const struct ovl_node *n)
 		c->dirorigins = ovl_strset_new();
 	ovl_fh_to_hex(&origin, hex);
 	ovl_strset_put(c->dirorigins, hex, strlen(hex), buf, len);
+	ovl_links_note_dir_origin(c, hex);
 }
 
 /* Move W/index/NAME into the quarantine: the kernel would refuse or
@@ -337,9 +331,10 @@ static void check_entry_redirect(struct ovl_ctx *c, const char *path, const stru
 }
 
 static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
-			     const struct stat *st, const struct ovl_xattrs *xa,
-			     const char *path)
+			     const struct ovl_rentry *r, const char *path)
 {
+	const struct stat *st = &r->st;
+	const struct ovl_xattrs *xa = &r->xa;
 	struct ovl_fh origin;
 	struct stat lst;
 	char detail[64];
@@ -354,12 +349,12 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	    memcmp(origin.uuid, name_fh->uuid, 16) != 0) {
 		/* Trust the one that names a live lower inode: a live origin
 		 * under a dead name means the name is what went stale. */
-		struct stat ost, nst;
+		struct stat ost;
 		bool parsed = xa->val[OVL_XA_ORIGIN] &&
 			      ovl_fh_parse(xa->val[OVL_XA_ORIGIN], xa->len[OVL_XA_ORIGIN],
 					   &origin) == OVL_FH_OK;
 		if (parsed && resolve(c, &origin, 1, c->s->nlayers - 1, &ost) == 0 &&
-		    resolve(c, name_fh, 1, c->s->nlayers - 1, &nst) < 0) {
+		    !r->lower_alive) {
 			if (ovl_report_fix_at(c, "index", path, PR_IX_ORIGIN_MISMATCH,
 					      "the origin is live, the name stale"))
 				plan_rename(c, path, xa->val[OVL_XA_ORIGIN], xa->len[OVL_XA_ORIGIN]);
@@ -370,8 +365,8 @@ static void check_file_entry(struct ovl_ctx *c, const struct ovl_fh *name_fh,
 	}
 	/* The kernel decodes the origin first: a gone lower makes the entry
 	 * stale, deleted at mount once no upper alias is left. */
-	bool lower_alive = resolve(c, name_fh, 1, c->s->nlayers - 1, &lst) == 0;
-	if (!lower_alive) {
+	lst = r->lower_st;
+	if (!r->lower_alive) {
 		if (st->st_nlink <= 1) {
 			quarantine(c, path, PR_IX_STALE, "no upper alias left: deleted at mount");
 			return;
@@ -484,59 +479,102 @@ static void report_missing(struct ovl_ctx *c)
 	free(miss);
 }
 
+/* What an index entry needs read: done ahead by the readers of -j. */
+static void index_read(const struct ovl_walk_env *e, int dirfd, const char *name,
+		       struct ovl_rentry *r)
+{
+	struct ovl_fh fh;
+
+	memset(r, 0, sizeof(*r));
+	r->child_fd = -1;
+	r->res.data_fd = -1;
+	if (ovl_stat_at(dirfd, name, &r->st) < 0) {
+		r->stat_err = errno ? errno : EIO;
+		return;
+	}
+	if (ovl_is_whiteout_stat(&r->st) || ovl_fh_from_hex(name, &fh) != OVL_FH_OK)
+		return;
+	if (ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) < 0) {
+		r->xattr_err = errno ? errno : EIO;
+		memset(&r->xa, 0, sizeof(r->xa));
+		return;
+	}
+	if (!S_ISDIR(r->st.st_mode)) {
+		int fd = ovl_open_handle_in(e->s, e->mountfd, &fh, 1, e->s->nlayers - 1,
+					    &r->lower_st);
+		r->lower_alive = fd >= 0;
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 void ovl_check_index(struct ovl_ctx *c)
 {
+	/* the readers decode handles through these: opened before they start */
+	for (int i = 1; i < c->s->nlayers; i++)
+		ovl_ctx_mountfd(c, i);
+	struct ovl_walk_env env = { .s = c->s, .read = index_read, .mountfd = c->mountfd };
+	struct ovl_ahead *a = ovl_ahead_start(&env, c->scope ? 1 : c->o->jobs, 4096);
+	struct ovl_rdir *d = ovl_ahead_dir(a, c->s->indexfd, NULL, 0);
 	size_t n = 0;
-	char **names = ovl_dir_names(c->s->indexfd, "", &n);
+	int err = 0;
+	if (c->scope) {
+		char **scoped = ovl_scope_index_names(c, &n);
+		ovl_rdir_set_names(d, scoped, n, scoped ? 0 : errno);
+	}
+	char **names = ovl_rdir_names(d, &n, &err);
 
 	if (!names) {
-		ovl_report_at(c, "index", "/", PR_LY_UNREADABLE, strerror(errno));
+		ovl_report_at(c, "index", "/", PR_LY_UNREADABLE, strerror(err));
+		ovl_rdir_release(d);
+		ovl_ahead_stop(a);
 		return;
 	}
 	int dfd = c->s->indexfd;
 	for (size_t i = 0; i < n; i++) {
 		ovl_progress_update(c->r->progress, i * 1000 / n, 1000, NULL);
 		const char *name = names[i];
+		struct ovl_rentry *r = ovl_rdir_entry(d, i);
 		size_t plen = strlen(name) + 2;
 		char *path = ovl_xmalloc(plen);
-		struct stat st;
 		struct ovl_fh fh;
-		struct ovl_xattrs xa;
 
 		snprintf(path, plen, "/%s", name);
 		c->stats->index_entries++;
-		if (ovl_stat_at(dfd, name, &st) < 0) {
-			ovl_report_at(c, "index", path, PR_LY_UNREADABLE, strerror(errno));
+		if (r->stat_err) {
+			ovl_report_at(c, "index", path, PR_LY_UNREADABLE, strerror(r->stat_err));
 			goto next;
 		}
 		/* The kernel's shared whiteout keeps links named #N here. */
-		if (ovl_is_whiteout_stat(&st) && name[0] == '#')
+		if (ovl_is_whiteout_stat(&r->st) && name[0] == '#')
 			goto next;
 		if (ovl_fh_from_hex(name, &fh) != OVL_FH_OK) {
 			quarantine(c, path, PR_IX_BAD_NAME, NULL);
 			goto next;
 		}
-		if (ovl_is_whiteout_stat(&st))
+		if (ovl_is_whiteout_stat(&r->st))
 			goto next;	/* nfs_export: a removed dir's entry */
-		if (ovl_xattrs_read(dfd, name, c->s->ns, &xa) < 0) {
-			ovl_report_at(c, "index", path, PR_LY_XATTR_UNREADABLE, strerror(errno));
+		if (r->xattr_err) {
+			ovl_report_at(c, "index", path, PR_LY_XATTR_UNREADABLE, strerror(r->xattr_err));
 			goto next;
 		}
-		if (!S_ISDIR(st.st_mode)) {
-			struct hl_entry *e = hl_get(c, st.st_ino, false);
+		if (!S_ISDIR(r->st.st_mode)) {
+			struct hl_entry *e = hl_get(c, r->st.st_ino, false);
 			if (e)
 				e->has_index = true;
+			ovl_links_note_index(c, name, &r->st, &fh);
 		}
 		/* nfs_export indexes every non-dir: fifos and devices too */
-		if (S_ISDIR(st.st_mode))
-			check_dir_entry(c, dfd, name, &xa, path);
+		if (S_ISDIR(r->st.st_mode))
+			check_dir_entry(c, dfd, name, &r->xa, path);
 		else
-			check_file_entry(c, &fh, &st, &xa, path);
-		ovl_xattrs_free(&xa);
+			check_file_entry(c, &fh, r, path);
 next:
+		ovl_rentry_free(&env, r);
 		free(path);
 	}
-	ovl_dir_names_free(names);
+	ovl_rdir_release(d);
+	ovl_ahead_stop(a);
 	report_missing(c);
 }
 
@@ -568,6 +606,7 @@ void ovl_check_upper_hardlink(struct ovl_ctx *c, struct ovl_node *n,
 	struct hl_entry *e = hl_get(c, n->st.st_ino, true);
 	e->aliases++;
 	e->lower_linked |= lower_linked;
+	ovl_links_note_alias(c, n, &fh);
 	struct ovl_lookup_res own;
 	const struct ovl_lookup_res *byname = res;
 	struct ovl_lookup_req req = { .name = n->name, .want_fh = true, .layer = c->layer->idx };

@@ -15,6 +15,7 @@
 #include "overlay/lookup.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
+#include "../links.h"
 #include "../strset.h"
 #include "internal.h"
 
@@ -287,6 +288,12 @@ bool ovl_check_redirect(struct ovl_ctx *c, struct ovl_node *n,
 	if (!c->s->redirect_follow) {
 		ovl_report_here(c, PR_RD_FOLLOW_OFF, rd);
 		return true;
+	}
+	/* what leads where, for a scoped check */
+	if (c->links) {
+		char *to = redirect_target(c, n, rd, absolute);
+		ovl_links_note_redirect(c, n, to, res);
+		free(to);
 	}
 	/* Redirects of metacopy files lead to data: the metacopy check follows. */
 	if (!S_ISDIR(n->st.st_mode))

@@ -21,6 +21,9 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		      const struct ovl_lookup_res *res);
 /* When a dir's children are done. */
 void ovl_check_dir_end(struct ovl_ctx *c, struct ovl_node *n);
+/* Does upper entry n make its parent dir need the impure mark (an origin,
+ * a dir's redirect, a dir merging with a lower dir: n->frame->below)? */
+bool ovl_makes_parent_impure(const struct ovl_node *n);
 
 /* --copy-up: plan the data copy-up of a clean upper metacopy file when
  * its path is one of those asked for. */

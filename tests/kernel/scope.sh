@@ -1,0 +1,161 @@
+# The scoped check of overlay-browse --write (src/lib/scope.c) on stacks
+# the kernel made: tests/scope-check checks every path and W/index entry
+# alone and compares with the full check's lines at the places it checks,
+# before and after damage; then it applies every fix and copy-up as the
+# browser does, comparing the kept problems list and links with a new
+# full check after each; the kernel then mounts the result and reads it.
+
+# scope_run WHAT [--edits N]: tests/scope-check on $OPTS; its report in
+# $S/scope.out.
+scope_run() {
+	_what=$1
+	shift
+	_rc=0
+	"$SCOPE_CHECK" "$@" -o "$OPTS" > "$S/scope.out" 2>&1 || _rc=$?
+	if [ "$_rc" -eq 0 ] && grep -q '^same: ' "$S/scope.out"; then
+		ok "$SC: $_what"
+	else
+		not_ok "$SC: $_what"
+		diag "scope-check $* exit $_rc:"
+		diag "$(head -n 40 "$S/scope.out")"
+	fi
+}
+
+scope_need() {
+	: "${SCOPE_CHECK:=$top_builddir/tests/scope-check}"
+	[ -x "$SCOPE_CHECK" ] && return 0
+	skip "$SC: tests/scope-check not built"
+	return 1
+}
+
+# scope_mount_reads: the kernel mounts the stack, every dir lists and
+# every file reads.
+scope_mount_reads() {
+	_bad=
+	if ovl_mount "$OPTS" 2> "$S/mount.err"; then
+		find "$M" -type f > "$S/files" 2> "$S/find.err" ||
+			_bad=" $(cat "$S/find.err")"
+		while IFS= read -r _f; do
+			cat "$_f" > /dev/null 2>&1 || _bad="$_bad ${_f#"$M"}"
+		done < "$S/files"
+		ovl_umount
+	else
+		_bad="mount: $(cat "$S/mount.err")"
+	fi
+	if [ -z "$_bad" ]; then
+		ok "$SC: the kernel mounts the stack after the edits and reads every file"
+	else
+		not_ok "$SC: the kernel mounts the stack after the edits and reads every file"
+		diag "unreadable:$_bad"
+	fi
+}
+
+# metacopy, redirects (dirs and files), index with hard links, whiteouts,
+# an opaque dir, full copy-ups; then a renamed dir copied offline (the
+# duplicate's fix changes its whole subtree), a metacopy file's lower
+# data deleted, an orphan whiteout, a dir's impure mark removed, a link
+# count written wrong (reported only).
+scenario scope_metacopy_index
+sc_scope_metacopy_index() {
+	stack_new "$SC"
+	scope_need || return
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/etc $L1/old $L1/h $L1/gone $L1/keep
+		echo a > $L1/etc/a; echo b > $L1/etc/b; echo c > $L1/etc/c
+		echo f1 > $L1/old/f1; echo f2 > $L1/old/f2; echo m > $L1/mv1
+		echo x > $L1/h/x; ln $L1/h/x $L1/h/xl
+		echo y > $L1/h/y; ln $L1/h/y $L1/h/yl
+		echo g > $L1/gone/g; echo k > $L1/keep/k; echo k2 > $L1/keep/k2
+		ovl_mount "$OPTS"
+		chown 5 $M/etc/a; chmod 600 $M/etc/b; echo more >> $M/etc/c
+		mv $M/old $M/renamed; chown 5 $M/renamed/f1
+		chown 5 $M/h/x; echo z >> $M/h/y
+		rm -r $M/gone; mkdir $M/gone; echo n > $M/gone/n
+		mv $M/mv1 $M/etc/mv2; rm $M/keep/k
+		ovl_umount
+		test -n "$(ls $W/index)"
+	' || return
+	scope_run "each path alone: the full check's lines (clean, kernel-made)"
+	setup '
+		cp -a $U/renamed $U/renamed2
+		rm $L1/etc/b
+		mknod $U/etc/ghost c 0 0
+		setfattr -x trusted.overlay.impure $U/h
+		for _i in $W/index/*; do
+			setfattr -n trusted.overlay.nlink -v "U+7" "$_i"; break
+		done
+	' || return
+	run_fsck -n -o "$OPTS"
+	# RD_DUPLICATE, MC_NO_DATA, WH_ORPHAN, IM_MISSING, IX_NLINK_*
+	[ "$(grep -c '^[A-Z_]* [a-z0-9]*:/' "$S/fsck.out")" -ge 5 ] ||
+		{ not_ok "$SC: the damage is reported"; kt_show_fsck; return; }
+	scope_run "each path alone: the full check's lines (damaged)"
+	scope_run "after each fix and copy-up: the kept list is a new full check's" --edits 40
+	scope_mount_reads
+}
+
+# nfs_export: index entries of dirs pointing at their upper dirs, removed
+# objects whited out in W/index; then one dir entry loses its upper handle
+# and another upper dir's origin names nothing.
+scenario scope_nfs_export
+sc_scope_nfs_export() {
+	stack_new "$SC"
+	scope_need || return
+	OPTS=$(std_opts "index=on,nfs_export=on,redirect_dir=on")
+	setup '
+		mkdir -p $L1/d/e $L1/h $L1/p
+		echo f > $L1/d/e/f; echo g > $L1/g
+		echo a > $L1/h/a; ln $L1/h/a $L1/h/b
+		ovl_mount "$OPTS"
+		touch $M/d/e/n $M/p/q; rm $M/g; mkdir $M/nd; mv $M/d $M/d2
+		ln $M/h/a $M/h/c
+		ovl_umount
+	' || return
+	scope_run "each path alone: the full check's lines (clean, kernel-made)"
+	setup '
+		for _i in $W/index/*; do
+			test -d "$_i" || continue
+			setfattr -x trusted.overlay.upper "$_i"; break
+		done
+		setfattr -n trusted.overlay.origin -v 0x00fb1d000100000000000000000000000000000000aaaaaaaabbbbbbbb $U/p
+	' || return
+	scope_run "each path alone: the full check's lines (damaged)"
+	scope_run "after each fix: the kept list is a new full check's" --edits 40
+	scope_mount_reads
+}
+
+# Two lowers, the top one an upper pushed down (its renamed dir carries a
+# redirect); over them a new upper whose dir an offline edit makes lead
+# to the same lower dir: the duplicate across layers.
+scenario scope_two_lowers
+sc_scope_two_lowers() {
+	stack_new "$SC"
+	scope_need || return
+	setup '
+		mkdir -p $L2/a $L2/b $L2/c
+		echo 1 > $L2/a/f; echo 2 > $L2/b/g; echo 3 > $L2/c/h
+		mkdir -p $S/w1
+		mount -t overlay overlay -o "lowerdir=$L2,upperdir=$L1,workdir=$S/w1,$MC" $M
+		mv $M/a $M/a2; chown 5 $M/b/g
+		umount $M
+		rm -rf $S/w1
+		mount -t overlay overlay -o "lowerdir=$L1:$L2,upperdir=$U,workdir=$W,$MC" $M
+		mv $M/c $M/c2; chown 6 $M/a2/f; rm $M/b/g
+		umount $M
+	' || return
+	OPTS="lowerdir=$L1:$L2,upperdir=$U,workdir=$W,$MC"
+	scope_run "each path alone: the full check's lines (clean, kernel-made)"
+	# the whiteout the rename left in lower1 gone (a layout fstests
+	# overlay/055 makes): /a leads through lower1 to lower2's dir
+	setup '
+		rm $L1/a
+		setfattr -n trusted.overlay.redirect -v /a $U/c2
+	' || return
+	run_fsck -n -o "$OPTS"
+	grep -q '^RD_DUPLICATE upper:/c2: ' "$S/fsck.out" ||
+		{ not_ok "$SC: the duplicate across layers is reported"; kt_show_fsck; return; }
+	scope_run "each path alone: the full check's lines (damaged)"
+	scope_run "after each fix: the kept list is a new full check's" --edits 40
+	scope_mount_reads
+}
