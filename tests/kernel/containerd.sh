@@ -114,12 +114,18 @@ sc_engine_containerd() {
 	eng_rundir_new || return 0
 	_snaps=$ENG_ROOT/io.containerd.snapshotter.v1.overlayfs/snapshots
 	_sdb=$ENG_ROOT/io.containerd.snapshotter.v1.overlayfs/metadata.db
-	# private and offline: no CRI (it wants CNI), nothing of the host's
+	# private and offline: no CRI (it wants CNI), nothing of the host's;
+	# the garbage collector put off for an hour: `ctr snapshots view`
+	# labels no gc root, and the collection that the end of `ctr run` (its
+	# lease deleted) schedules would remove the view before it is checked
 	cat > "$S/config.toml" <<-EOF
 	version = 2
 	root = "$ENG_ROOT"
 	state = "$ENG_RUNDIR/state"
 	disabled_plugins = ["io.containerd.grpc.v1.cri"]
+	[plugins."io.containerd.gc.v1.scheduler"]
+	  schedule_delay = "1h"
+	  startup_delay = "1h"
 	[grpc]
 	  address = "$ENG_RUNDIR/c.sock"
 	[ttrpc]
@@ -163,8 +169,10 @@ cd_flow() {
 	_base=$(awk 'NF == 2 && $2 == "Committed" { print $1 }' "$S/eng.out")
 	_bad=
 	[ -n "$_top" ] && [ -n "$_base" ] || rp_bad "no two committed snapshots: $(cat "$S/eng.out")"
-	eng snapshots view fsck-view "$_top" || true
-	eng snapshots prepare fsck-bare "$_base" || true
+	eng snapshots view fsck-view "$_top"
+	[ "$ENG_RC" -eq 0 ] || rp_bad "ctr snapshots view: $(tail -1 "$S/eng.out")"
+	eng snapshots prepare fsck-bare "$_base"
+	[ "$ENG_RC" -eq 0 ] || rp_bad "ctr snapshots prepare: $(tail -1 "$S/eng.out")"
 	eng snapshots ls
 	grep -q '^fsck-view .* View' "$S/eng.out" && grep -q '^fsck-bare .* Active' "$S/eng.out" ||
 		rp_bad "no view and prepared snapshot: $(cat "$S/eng.out")"
