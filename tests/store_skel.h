@@ -10,6 +10,13 @@
  *
  * containers-storage: image docker.io/library/alpine:latest = A < B,
  * container web = C over B; layer ids hex('a'), hex('b'), hex('c').
+ *
+ * containerd (skel_containerd): snapshots 1 < 2 committed (image
+ * docker.io/library/app:1 through its manifest and config labels), 3
+ * active over 2 (container web), 4 a view of 2, 5 active over 1 (no
+ * container: "bare"), 6 committed over 1 (no image); dirs snapshots/N
+ * with fs, work for all but the view. SKEL_CD_* flags damage the
+ * metadata as it is written.
  */
 #ifndef OVL_TESTS_STORE_SKEL_H
 #define OVL_TESTS_STORE_SKEL_H
@@ -22,10 +29,11 @@ struct skel_ops {
 	void (*mkd)(const char *rel);				/* mkdir -p */
 	void (*wr)(const char *rel, const char *text);		/* a file of exactly text */
 	void (*ln)(const char *target, const char *rel);	/* a symlink */
+	void (*wrb)(const char *rel, const void *data, size_t len);	/* bytes */
 };
 
 /* 64 hex chars of one digit: ids that are easy to tell apart */
-static const char *hex(char c)
+static inline const char *hex(char c)
 {
 	static char ring[16][65];
 	static int next;
@@ -37,7 +45,7 @@ static const char *hex(char c)
 }
 
 /* a short name: 26 characters of base32, as GenerateID makes them */
-static const char *sn(char c)
+static inline const char *sn(char c)
 {
 	static char ring[16][27];
 	static int next;
@@ -51,7 +59,7 @@ static const char *sn(char c)
 
 /* One layer dir of a driver dir: diff, link, l/ link, and with parents
  * work and lower (top first) as both engines write them. */
-static void skel_layer(const struct skel_ops *op, const char *drv, const char *id,
+static inline void skel_layer(const struct skel_ops *op, const char *drv, const char *id,
 		       const char *name, const char *lower, bool cstorage)
 {
 	char rel[512], buf[512];
@@ -81,7 +89,7 @@ static void skel_layer(const struct skel_ops *op, const char *drv, const char *i
 
 #define SKEL_DB "docker/image/overlay2/layerdb"
 
-static void skel_layerdb(const struct skel_ops *op, const char *chain, const char *cache,
+static inline void skel_layerdb(const struct skel_ops *op, const char *chain, const char *cache,
 			 const char *diff, const char *parent)
 {
 	char rel[512], buf[128];
@@ -103,7 +111,7 @@ static void skel_layerdb(const struct skel_ops *op, const char *chain, const cha
 }
 
 /* minit: the container's init layer id, "<M>-init" (at least 70 bytes) */
-static void skel_docker(const struct skel_ops *op, char *minit, size_t size)
+static inline void skel_docker(const struct skel_ops *op, char *minit, size_t size)
 {
 	char buf[1024], rel[512];
 	const char *d = "docker/overlay2", *img = "docker/image/overlay2/imagedb/content/sha256";
@@ -155,7 +163,7 @@ static void skel_docker(const struct skel_ops *op, char *minit, size_t size)
 	op->wr(rel, buf);
 }
 
-static void skel_cs(const struct skel_ops *op)
+static inline void skel_cs(const struct skel_ops *op)
 {
 	char buf[2048];
 	const char *d = "cs/overlay";
@@ -185,6 +193,117 @@ static void skel_cs(const struct skel_ops *op)
 		 "\"layer\":\"%s\",\"metadata\":\"{\\\"image-name\\\":\\\"alpine\\\"}\"}]",
 		 hex('9'), hex('e'), hex('c'));
 	op->wr("cs/overlay-containers/containers.json", buf);
+}
+
+/* ---- containerd ---- */
+
+#include "bolt_make.h"
+
+#define SKEL_CD_ROOT	"cd"
+#define SKEL_CD_SNAPS	SKEL_CD_ROOT "/io.containerd.snapshotter.v1.overlayfs"
+#define SKEL_CD_META	SKEL_CD_ROOT "/io.containerd.metadata.v1.bolt/meta.db"
+#define SKEL_CD_SNAPDB	SKEL_CD_SNAPS "/metadata.db"
+/* the snapshotter's keys of the image's layers */
+#define SKEL_CD_BASE	"default/2/sha256:aaaa"
+#define SKEL_CD_TOP	"default/4/sha256:bbbb"
+
+enum {
+	SKEL_CD_PARENT_GONE = 1,	/* web's parent key names nothing */
+	SKEL_CD_DUP_ID = 2,		/* bare has web's id */
+	SKEL_CD_BAD_KIND = 4,		/* bare's kind is 9 */
+	SKEL_CD_PARENT_ACTIVE = 8,	/* the committed 6 is over the active web */
+	SKEL_CD_GONE = 16,		/* meta.db: container gone, its snapshot unknown */
+	SKEL_CD_NS = 32,		/* meta.db: only the image, in namespace k8s.io */
+};
+
+static inline void skel_cd_snap(struct bm_bucket *snaps, const char *key, unsigned char id,
+			 unsigned char kind, const char *parent)
+{
+	struct bm_bucket *b = bm_sub(snaps, key);
+
+	bm_put(b, "id", 2, &id, 1);
+	bm_put(b, "kind", 4, &kind, 1);
+	if (parent)
+		bm_puts(b, "parent", parent);
+}
+
+static inline void skel_cd_write(const struct skel_ops *op, const char *rel, struct bm_bucket *root)
+{
+	struct bm_opts o = { .page_size = 4096 };
+	size_t len;
+	unsigned char *db = bm_write(root, &o, &len);
+
+	op->wrb(rel, db, len);
+	free(db);
+	bm_free(root);
+}
+
+/* meta.db's namespace ns: the image, its content labels, the snapshot
+ * keys, the container */
+static inline void skel_cd_ns(struct bm_bucket *v1, const char *ns, int flags, bool image_only)
+{
+	struct bm_bucket *n = bm_sub(v1, ns), *b;
+	struct bm_bucket *blobs = bm_sub(bm_sub(n, "content"), "blob");
+	struct bm_bucket *ms = bm_sub(bm_sub(n, "snapshots"), "overlayfs");
+
+	b = bm_sub(bm_sub(bm_sub(n, "images"), "docker.io/library/app:1"), "target");
+	bm_puts(b, "digest", "sha256:1111");
+	bm_puts(b, "mediatype", "application/vnd.oci.image.manifest.v1+json");
+	bm_puts(bm_sub(bm_sub(blobs, "sha256:1111"), "labels"),
+		"containerd.io/gc.ref.content.config", "sha256:2222");
+	bm_puts(bm_sub(bm_sub(blobs, "sha256:2222"), "labels"),
+		"containerd.io/gc.ref.snapshot.overlayfs", "sha256:bbbb");
+	bm_puts(bm_sub(ms, "sha256:aaaa"), "name", SKEL_CD_BASE);
+	bm_puts(bm_sub(ms, "sha256:bbbb"), "name", SKEL_CD_TOP);
+	if (image_only)
+		return;
+	bm_puts(bm_sub(ms, "web"), "name", "default/5/web");
+	struct bm_bucket *cs = bm_sub(n, "containers");
+	b = bm_sub(cs, "web");
+	bm_puts(b, "snapshotter", "overlayfs");
+	bm_puts(b, "snapshotKey", "web");
+	bm_puts(b, "image", "docker.io/library/app:1");
+	if (flags & SKEL_CD_GONE) {
+		b = bm_sub(cs, "gone");
+		bm_puts(b, "snapshotter", "overlayfs");
+		bm_puts(b, "snapshotKey", "gone");
+	}
+}
+
+static inline void skel_containerd(const struct skel_ops *op, int flags)
+{
+	struct bm_bucket *root = bm_new(), *v1 = bm_sub(root, "v1");
+	struct bm_bucket *snaps = bm_sub(v1, "snapshots");
+	char rel[256];
+
+	bm_sub(v1, "parents");	/* backlinks: not read */
+	skel_cd_snap(snaps, SKEL_CD_BASE, 1, 3, NULL);
+	skel_cd_snap(snaps, SKEL_CD_TOP, 2, 3, SKEL_CD_BASE);
+	skel_cd_snap(snaps, "default/5/web", 3, 2,
+		     flags & SKEL_CD_PARENT_GONE ? "default/9/sha256:9999" : SKEL_CD_TOP);
+	skel_cd_snap(snaps, "default/6/v", 4, 1, SKEL_CD_TOP);
+	skel_cd_snap(snaps, "default/7/bare", flags & SKEL_CD_DUP_ID ? 3 : 5,
+		     flags & SKEL_CD_BAD_KIND ? 9 : 2, SKEL_CD_BASE);
+	skel_cd_snap(snaps, "default/8/sha256:cccc", 6, 3,
+		     flags & SKEL_CD_PARENT_ACTIVE ? "default/5/web" : SKEL_CD_BASE);
+	for (int i = 1; i <= 6; i++) {
+		snprintf(rel, sizeof(rel), SKEL_CD_SNAPS "/snapshots/%d/fs", i);
+		op->mkd(rel);
+		if (i == 4)
+			continue;
+		snprintf(rel, sizeof(rel), SKEL_CD_SNAPS "/snapshots/%d/work", i);
+		op->mkd(rel);
+	}
+	skel_cd_write(op, SKEL_CD_SNAPDB, root);
+	root = bm_new();
+	v1 = bm_sub(root, "v1");
+	if (flags & SKEL_CD_NS)
+		skel_cd_ns(v1, "k8s.io", flags, true);
+	else
+		skel_cd_ns(v1, "default", flags, false);
+	bm_puts(v1, "version", "\x06");
+	op->mkd(SKEL_CD_ROOT "/io.containerd.metadata.v1.bolt");
+	skel_cd_write(op, SKEL_CD_META, root);
 }
 
 #endif

@@ -217,6 +217,10 @@ PR(SR_LOWER_MISSING, store, ERROR, PF_PREEN,
    "layer with a parent has no lower file: the engine cannot mount it", "Create")
 PR(SR_LOWER_BAD, store, ERROR, PF_PREEN,
    "the layer's lower file does not name its parents in order", "Rewrite")
+PR(SR_SNAPSHOT_MISSING, store, ERROR, PF_NOFIX,
+   "an image or container names a snapshot the snapshotter does not have: it cannot be mounted", "")
+PR(SR_NAMES_BAD, store, ERROR, PF_NOFIX,
+   "containerd's metadata (meta.db) cannot be read: images and containers unknown, snapshots named by their keys", "")
 
 /* ---- --verify-content: image layers against the engine's own record ----
  * Nothing here can restore the bytes: reported only, with how to get the

@@ -1,7 +1,8 @@
 /*
  * A container engine's overlay store, read as a whole: Docker's overlay2
- * driver dir or containers-storage's overlay driver dir (Podman, CRI-O),
- * with the engine's own metadata naming the images and containers. This
+ * driver dir, containers-storage's overlay driver dir (Podman, CRI-O) or
+ * containerd's overlayfs snapshotter, with the engine's own metadata
+ * naming the images and containers. This
  * module only reads and models; the checks of the bookkeeping live in
  * check/check_store.c and the check driver in storefsck.c.
  *
@@ -19,16 +20,24 @@
 enum ovl_store_kind {
 	OVL_STORE_DOCKER,	/* /var/lib/docker: overlay2/, image/overlay2/layerdb */
 	OVL_STORE_CSTORAGE,	/* /var/lib/containers/storage: overlay/, overlay-*.json */
+	OVL_STORE_CONTAINERD,	/* /var/lib/containerd: io.containerd.snapshotter.v1.overlayfs/
+				 * snapshots/N/{fs,work}, metadata.db (bbolt) */
 };
+
+/* containerd's snapshotter dir below its root, and its own metadata
+ * (image and container names) */
+#define OVL_CD_SNAPSHOTTER	"io.containerd.snapshotter.v1.overlayfs"
+#define OVL_CD_META_DB		"io.containerd.metadata.v1.bolt/meta.db"
 
 /* No such layer (an index into ovl_store.layers otherwise). */
 #define OVL_STORE_NONE	(-1L)
 
-/* One layer dir of the driver dir ("overlay2/<id>"), or one the metadata names. */
+/* One layer dir of the driver dir ("overlay2/<id>"), or one the metadata
+ * names. containerd: a snapshot, its dir "snapshots/<id>" with fs/ as diff/. */
 struct ovl_store_layer {
 	char *id;		/* the dir name (the engine's cache-id / layer id) */
 	bool on_disk;		/* the dir exists */
-	bool has_diff;		/* <id>/diff is a dir */
+	bool has_diff;		/* <id>/diff (containerd: <id>/fs) is a dir */
 	bool has_work;		/* <id>/work is a dir */
 	bool link_file;		/* <id>/link exists ... */
 	char *link;		/* ... and holds this short name (NULL: empty/bad) */
@@ -41,7 +50,12 @@ struct ovl_store_layer {
 	long parent;		/* its parent layer, OVL_STORE_NONE for a base layer */
 	char *parent_id;	/* the parent's id as the metadata gives it (NULL: none) */
 	bool parent_missing;	/* the metadata names a parent no layer has */
-	bool rw;		/* a container's read-write layer (Docker: also <id>-init) */
+	bool rw;		/* a container's read-write layer (Docker: also <id>-init;
+				 * containerd: an active snapshot) */
+	bool committed;		/* containerd: a committed snapshot, checked as a layer
+				 * whether or not an image names it */
+	bool view;		/* containerd: a view (mounts its parents read-only) */
+	char *key;		/* containerd: the snapshot's key ("default/5/c1") */
 	char *label;		/* what users call it: "alpine:latest layer 2/3",
 				 * "container web", "orphan" */
 	unsigned long long size;	/* bytes under the dir, only computed for orphans */
@@ -70,6 +84,8 @@ struct ovl_store_stack {
 	long *chain;		/* top to base, by the metadata's parents (top included) */
 	size_t nchain;
 	bool broken;		/* a layer of the chain is missing (not on disk or unknown) */
+	char *ref;		/* containerd, top NONE: the snapshot key the engine's
+				 * metadata names and the snapshotter does not have */
 };
 
 /* A metadata file that could not be used. */
@@ -82,7 +98,9 @@ struct ovl_store {
 	enum ovl_store_kind kind;
 	char *root;		/* the engine root as found (absolute) */
 	char *driver;		/* the driver dir: root + "/overlay2" or "/overlay" */
-	const char *driver_rel;	/* "overlay2" or "overlay" */
+	const char *driver_rel;	/* "overlay2", "overlay",
+				 * "io.containerd.snapshotter.v1.overlayfs/snapshots" */
+	const char *diff_rel;	/* a layer's content dir: "diff" (containerd: "fs") */
 	int rootfd;		/* O_PATH|O_DIRECTORY of root */
 	int driverfd;		/* ... of the driver dir */
 	int linkfd;		/* ... of <driver>/l, -1 when missing */
@@ -94,6 +112,10 @@ struct ovl_store {
 	size_t nstacks;
 	struct ovl_store_error *errors;
 	size_t nerrors;
+	/* metadata that only names things (containerd's meta.db): unreadable,
+	 * the layers are still known, by their own keys */
+	struct ovl_store_error *name_errors;
+	size_t nname_errors;
 	/* the feature options the engine mounts with, as -o takes them
 	 * ("index=off,metacopy=on"); from its config when readable */
 	char *mount_options;
@@ -101,8 +123,8 @@ struct ovl_store {
 
 /*
  * Open the store at dir: the engine root (/var/lib/docker,
- * /var/lib/containers/storage) or its driver dir (.../overlay2,
- * .../overlay). Reads the driver dir, l/, every layer's link and lower
+ * /var/lib/containers/storage, /var/lib/containerd) or its driver dir
+ * (.../overlay2, .../overlay, .../io.containerd.snapshotter.v1.overlayfs). Reads the driver dir, l/, every layer's link and lower
  * files, and the engine's metadata. A metadata file that is missing or
  * cannot be parsed is recorded in errors, not fatal. Returns 0, or -1
  * with a one-line reason in err (not a store, unreadable).

@@ -86,7 +86,9 @@ int ovl_store_book_stack(const struct ovl_store *st, struct ovl_stack *s, char *
 			 size_t errlen);
 
 /* Is an overlay mounted from this store (on a dir of its driver dir)?
- * 1 with its mount point in mnt, 0 if not, -1 if mountinfo is unreadable. */
+ * 1 with its mount point in mnt, 0 if not, -1 if mountinfo is unreadable.
+ * containerd: also 1 while it holds its snapshotter's metadata locked
+ * (it runs; mnt then says so). */
 int ovl_store_mounted(const struct ovl_store *st, char *mnt, size_t mntlen);
 
 #endif

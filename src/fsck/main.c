@@ -70,8 +70,9 @@ static void usage(FILE *out)
 	      " -f                  force a full check (always done)\n"
 	      " -v                  print each pass\n"
 	      "     --store DIR     check a container engine's store: Docker's\n"
-	      "                     /var/lib/docker or containers-storage's\n"
-	      "                     /var/lib/containers/storage, every layer\n"
+	      "                     /var/lib/docker, containers-storage's\n"
+	      "                     /var/lib/containers/storage or containerd's\n"
+	      "                     /var/lib/containerd, every layer\n"
 	      "                     once, then every container\n"
 	      "     --remove-orphans  with --store: the fix of SR_LAYER_ORPHAN\n"
 	      "                     removes the layer dir\n"
@@ -477,7 +478,8 @@ static int check_store(const char *dir, const struct ovl_fsck_opts *fo0, int mod
 		st.stacks[i].container ? ncontainers++ : nimages++;
 	if (!json)
 		printf("store %s (%s): %zu layers, %zu images, %zu containers\n", st.root,
-		       st.kind == OVL_STORE_DOCKER ? "Docker overlay2" : "containers-storage",
+		       st.kind == OVL_STORE_DOCKER ? "Docker overlay2" :
+		       st.kind == OVL_STORE_CSTORAGE ? "containers-storage" : "containerd overlayfs",
 		       st.nlayers, nimages, ncontainers);
 
 	/* the bookkeeping, a stack of its own in the report */

@@ -35,18 +35,34 @@
 
 /* ---- small helpers ---- */
 
-void ovl_store_error(struct ovl_store *st, const char *file, const char *fmt, ...)
+static void error_add(struct ovl_store_error **v, size_t *n, const char *file,
+		      const char *fmt, va_list ap)
 {
 	char why[512];
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	*v = ovl_xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].file = ovl_xstrdup(file);
+	(*v)[*n].why = ovl_xstrdup(why);
+	(*n)++;
+}
+
+void ovl_store_error(struct ovl_store *st, const char *file, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	error_add(&st->errors, &st->nerrors, file, fmt, ap);
 	va_end(ap);
-	st->errors = ovl_xrealloc(st->errors, (st->nerrors + 1) * sizeof(*st->errors));
-	st->errors[st->nerrors].file = ovl_xstrdup(file);
-	st->errors[st->nerrors].why = ovl_xstrdup(why);
-	st->nerrors++;
+}
+
+void ovl_store_name_error(struct ovl_store *st, const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_add(&st->name_errors, &st->nname_errors, file, fmt, ap);
+	va_end(ap);
 }
 
 char *ovl_store_read_bounded(int dirfd, const char *relpath, size_t max, size_t *len,
@@ -208,14 +224,16 @@ long ovl_store_layer_known(struct ovl_store *st, const char *id)
 }
 
 /* The link and lower files of one layer dir. */
-static void layer_read_files(struct ovl_store_layer *l, int lfd)
+static void layer_read_files(const struct ovl_store *st, struct ovl_store_layer *l, int lfd)
 {
 	char why[128], *buf;
 	size_t len;
 	bool missing;
 
-	l->has_diff = is_dir_at(lfd, "diff");
+	l->has_diff = is_dir_at(lfd, st->diff_rel);
 	l->has_work = is_dir_at(lfd, "work");
+	if (st->kind == OVL_STORE_CONTAINERD)
+		return;	/* no short names: its metadata chains the snapshots */
 
 	buf = ovl_store_read_bounded(lfd, "link", LINK_MAX_BYTES, &len, &missing, why, sizeof(why));
 	l->link_file = buf || !missing;
@@ -256,6 +274,10 @@ static void layer_read_files(struct ovl_store_layer *l, int lfd)
 /* Names in the driver dir that are the engine's own, not layers. */
 static bool driver_skip(const struct ovl_store *st, const char *name)
 {
+	/* containerd: every dir its metadata lacks is its own cleanup's to
+	 * remove (getCleanupDirectories), "new-*" of a cut prepare too */
+	if (st->kind == OVL_STORE_CONTAINERD)
+		return false;
 	if (!strcmp(name, "l") || name[0] == '.')
 		return true;
 	/* containers-storage: staging dirs of partial pulls, deferred
@@ -286,7 +308,7 @@ static int read_driver_dir(struct ovl_store *st, char *err, size_t errlen)
 		l = &st->layers[li];
 		l->on_disk = true;
 		if (lfd >= 0) {
-			layer_read_files(l, lfd);
+			layer_read_files(st, l, lfd);
 			close(lfd);
 		}
 	}
@@ -400,13 +422,19 @@ static void label_layers(struct ovl_store *st)
 		if (sk->container) {
 			for (size_t k = 0; k < sk->nchain; k++) {
 				struct ovl_store_layer *l = &st->layers[sk->chain[k]];
-				if (!l->rw || l->label)
+				if (!l->rw)
+					continue;
+				first = k + 1;
+				if (l->label)
 					continue;
 				snprintf(buf, sizeof(buf), "container %s%s", sk->name,
 					 k ? " (init layer)" : "");
 				l->label = ovl_xstrdup(buf);
-				first = k + 1;
 			}
+			/* containerd: the snapshots below are named by an image
+			 * or by their own keys */
+			if (st->kind == OVL_STORE_CONTAINERD)
+				continue;
 		}
 		size_t n = sk->nchain - first;
 		for (size_t k = first; k < sk->nchain; k++) {
@@ -423,7 +451,12 @@ static void label_layers(struct ovl_store *st)
 		struct ovl_store_layer *l = &st->layers[i];
 		if (l->label)
 			continue;
-		if (l->known)
+		if (l->key) {	/* containerd: views, and snapshots of no image */
+			char *name = ovl_store_cd_key_name(l->key);
+			snprintf(buf, sizeof(buf), "%s %s%s", l->view ? "view" : "snapshot", name,
+				 l->committed ? " (no image uses it)" : "");
+			free(name);
+		} else if (l->known)
 			snprintf(buf, sizeof(buf), "layer %.12s (no image uses it)", l->id);
 		else
 			snprintf(buf, sizeof(buf), "orphan");
@@ -568,8 +601,9 @@ static void mount_options(struct ovl_store *st)
 	char opts[1024] = "";
 	struct stat sb;
 
-	if (st->kind == OVL_STORE_DOCKER) {
-		/* overlay2 adds index=off when the kernel knows the option */
+	if (st->kind == OVL_STORE_DOCKER || st->kind == OVL_STORE_CONTAINERD) {
+		/* overlay2 and containerd's snapshotter add index=off when the
+		 * kernel knows the option */
 		if (stat("/sys/module/overlay/parameters/index", &sb) == 0)
 			add_features(opts, sizeof(opts), "index=off");
 	} else {
@@ -639,6 +673,44 @@ static void orphan_sizes(struct ovl_store *st)
 /* ---- open / close ---- */
 
 /*
+ * containerd: dir is its root (it holds the snapshotter dir), the
+ * snapshotter dir itself (its parent the root), or a snapshotter dir of
+ * another name (a root_path of its own: no root, so no names).
+ */
+static bool detect_containerd(struct ovl_store *st, int fd, const char *abs, const char *base)
+{
+	int snap = ovl_open_dir_at(fd, OVL_CD_SNAPSHOTTER);
+
+	if (snap >= 0) {
+		bool ok = is_dir_at(snap, "snapshots");
+		close(snap);
+		if (!ok)
+			return false;
+		st->root = ovl_xstrdup(abs);
+		st->rootfd = fd;
+		st->driver_rel = OVL_CD_SNAPSHOTTER "/snapshots";
+		return true;
+	}
+	if (!is_dir_at(fd, "snapshots") || faccessat(fd, "metadata.db", F_OK,
+						      AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	if (!strcmp(base, OVL_CD_SNAPSHOTTER)) {
+		int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up >= 0) {
+			st->root = ovl_xstrndup(abs, (size_t)(base - abs > 1 ? base - abs - 1 : 1));
+			st->rootfd = up;
+			st->driver_rel = OVL_CD_SNAPSHOTTER "/snapshots";
+			close(fd);
+			return true;
+		}
+	}
+	st->root = ovl_xstrdup(abs);
+	st->rootfd = fd;
+	st->driver_rel = "snapshots";
+	return true;
+}
+
+/*
  * Which layout, and where its root is: dir is the engine root (it holds
  * the driver dir and the metadata) or the driver dir itself (its parent
  * holds the metadata).
@@ -660,6 +732,7 @@ static int detect(struct ovl_store *st, const char *abs, char *err, size_t errle
 		return -1;
 	}
 	base = base ? base + 1 : abs;
+	st->diff_rel = "diff";
 	for (size_t k = 0; k < OVL_ARRAY_SIZE(lay); k++) {
 		if (is_dir_at(fd, lay[k].driver) && is_dir_at(fd, lay[k].meta)) {
 			st->kind = lay[k].kind;
@@ -685,9 +758,15 @@ static int detect(struct ovl_store *st, const char *abs, char *err, size_t errle
 		if (up >= 0)
 			close(up);
 	}
+	if (detect_containerd(st, fd, abs, base)) {
+		st->kind = OVL_STORE_CONTAINERD;
+		st->diff_rel = "fs";
+		return 0;
+	}
 	close(fd);
-	snprintf(err, errlen, "%s: not a Docker overlay2 or containers-storage overlay store "
-		 "(no overlay2/ with image/, nor overlay/ with overlay-layers/)", abs);
+	snprintf(err, errlen, "%s: not a Docker overlay2, containers-storage overlay or "
+		 "containerd overlayfs store (no overlay2/ with image/, overlay/ with "
+		 "overlay-layers/, nor " OVL_CD_SNAPSHOTTER "/snapshots/)", abs);
 	return -1;
 }
 
@@ -718,10 +797,13 @@ int ovl_store_open(struct ovl_store *st, const char *dir, char *err, size_t errl
 		return -1;
 	if (st->kind == OVL_STORE_DOCKER)
 		ovl_store_read_docker(st);
-	else
+	else if (st->kind == OVL_STORE_CSTORAGE)
 		ovl_store_read_cstorage(st);
+	else
+		ovl_store_read_containerd(st);
 	/* after the metadata: links may name layers only the metadata knows */
-	read_links(st);
+	if (st->kind != OVL_STORE_CONTAINERD)
+		read_links(st);
 
 	if (st->nstacks)	/* qsort's array may not be NULL, even empty */
 		qsort(st->stacks, st->nstacks, sizeof(*st->stacks), stack_cmp);
@@ -746,6 +828,7 @@ void ovl_store_close(struct ovl_store *st)
 		free(l->label);
 		free(l->tarsplit);
 		free(l->diff_digest);
+		free(l->key);
 	}
 	free(st->layers);
 	for (size_t i = 0; i < st->nlinks; i++) {
@@ -757,6 +840,7 @@ void ovl_store_close(struct ovl_store *st)
 		free(st->stacks[i].id);
 		free(st->stacks[i].name);
 		free(st->stacks[i].chain);
+		free(st->stacks[i].ref);
 	}
 	free(st->stacks);
 	for (size_t i = 0; i < st->nerrors; i++) {
@@ -764,6 +848,11 @@ void ovl_store_close(struct ovl_store *st)
 		free(st->errors[i].why);
 	}
 	free(st->errors);
+	for (size_t i = 0; i < st->nname_errors; i++) {
+		free(st->name_errors[i].file);
+		free(st->name_errors[i].why);
+	}
+	free(st->name_errors);
 	free(st->root);
 	free(st->driver);
 	free(st->mount_options);
@@ -795,7 +884,8 @@ static int chain_usable(const struct ovl_store *st, const long *chain, size_t n,
 		const struct ovl_store_layer *l = &st->layers[chain[k]];
 		if (!l->on_disk || !l->has_diff) {
 			snprintf(err, errlen, "%s: layer %s has no %s", l->label ? l->label : l->id,
-				 l->id, l->on_disk ? "diff dir" : "dir");
+				 l->id, !l->on_disk ? "dir" : st->kind == OVL_STORE_CONTAINERD ?
+				 "fs dir" : "diff dir");
 			return -1;
 		}
 		if (l->parent_missing) {
@@ -829,8 +919,9 @@ int ovl_store_stack_opts(const struct ovl_store *st, const struct ovl_store_stac
 		return -1;
 	}
 	if (sk->nchain <= first) {
-		/* Docker mounts nothing then; containers-storage its empty dir */
-		if (st->kind == OVL_STORE_DOCKER) {
+		/* Docker mounts nothing then; containers-storage its empty dir;
+		 * containerd bind-mounts the snapshot's fs dir */
+		if (st->kind != OVL_STORE_CSTORAGE) {
 			snprintf(err, errlen, "%s: a single layer, not mounted as an overlay",
 				 sk->name);
 			return -1;
@@ -840,11 +931,11 @@ int ovl_store_stack_opts(const struct ovl_store *st, const struct ovl_store_stac
 		free(e);
 	}
 	if (sk->container) {
-		o->upper = diff_path(st, sk->top, "diff");
+		o->upper = diff_path(st, sk->top, st->diff_rel);
 		o->work = diff_path(st, sk->top, "work");
 	}
 	for (size_t k = first; k < sk->nchain; k++) {
-		char *d = diff_path(st, sk->chain[k], "diff");
+		char *d = diff_path(st, sk->chain[k], st->diff_rel);
 		ovl_opts_add_lower(o, d);
 		free(d);
 	}
@@ -878,7 +969,7 @@ int ovl_store_layer_opts(const struct ovl_store *st, long layer, struct ovl_opts
 	if (chain_usable(st, chain, n, err, errlen) < 0)
 		return -1;
 	for (size_t k = 0; k < n; k++) {
-		char *d = diff_path(st, chain[k], "diff");
+		char *d = diff_path(st, chain[k], st->diff_rel);
 		ovl_opts_add_lower(o, d);
 		free(d);
 	}

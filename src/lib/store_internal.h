@@ -16,8 +16,11 @@ struct json_object;
 #define SMALL_MAX_BYTES	4096			/* Docker's layerdb files */
 #define JSON_MAX_BYTES	(64 * 1024 * 1024)	/* the JSON lists grow with the store */
 
-/* A metadata file that cannot be used: an entry of st->errors. */
+/* A metadata file that cannot be used: an entry of st->errors (or of
+ * st->name_errors, for metadata that only names things). */
 void ovl_store_error(struct ovl_store *st, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ovl_store_name_error(struct ovl_store *st, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
@@ -53,5 +56,10 @@ struct ovl_store_stack *ovl_store_stack_add(struct ovl_store *st, bool container
 /* Each engine's metadata into layers (known, parents) and stacks. */
 int ovl_store_read_docker(struct ovl_store *st);
 int ovl_store_read_cstorage(struct ovl_store *st);
+int ovl_store_read_containerd(struct ovl_store *st);
+
+/* What users call a containerd snapshot of this key: "default/5/c1" ->
+ * "c1", "k8s.io/9/x" -> "x (namespace k8s.io)" (malloc'ed). */
+char *ovl_store_cd_key_name(const char *key);
 
 #endif

@@ -175,12 +175,18 @@ static void report_one(const struct ovl_store *st, const struct ovl_verify_opts 
 		}
 	}
 	const char *users = u->used_by && *u->used_by ? u->used_by : "nothing";
-	snprintf(base, sizeof(base), "/%s/%s/diff", st->driver_rel, l->id);
+	snprintf(base, sizeof(base), "/%s/%s/%s", st->driver_rel, l->id, st->diff_rel);
 	if (j->no_record || j->why[0]) {
-		snprintf(path, sizeof(path), "/%s", l->tarsplit ? l->tarsplit : "");
+		/* containerd keeps none at all: the layer's dir is named */
+		if (l->tarsplit)
+			snprintf(path, sizeof(path), "/%s", l->tarsplit);
+		else
+			snprintf(path, sizeof(path), "%s", base);
 		snprintf(detail, sizeof(detail), "%s; used by %s",
-			 j->no_record ? "the engine kept none (a layer pulled in chunks, or "
-					"unpacked by an older engine)" : j->why, users);
+			 !j->no_record ? j->why : st->kind == OVL_STORE_CONTAINERD ?
+			 "containerd keeps no tar-split record of a layer" :
+			 "the engine kept none (a layer pulled in chunks, or "
+			 "unpacked by an older engine)", users);
 		struct ovl_pctx pc = { .layer = "store", .path = path, .pathlen = (size_t)-1,
 				       .detail = detail };
 		ovl_problem(&report, j->no_record ? PR_CT_NO_RECORD : PR_CT_RECORD_BAD, &pc);

@@ -2,10 +2,15 @@
  * fsck.overlay --store: what to check in a container engine's store and
  * in which order (see overlay/storefsck.h), and the store's own fixes.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include "overlay/lookup.h"
 #include "overlay/repair.h"
 #include "overlay/storefsck.h"
 #include "overlay/util.h"
@@ -94,6 +99,34 @@ static void add_chain(const struct ovl_store *st, const struct ovl_store_stack *
 	}
 }
 
+/*
+ * containerd: committed snapshots no image names (a build's, an image's
+ * removed before the collector ran) are layers all the same; each after
+ * its parents, as the chain of a stack of its own would add them.
+ */
+static void add_committed(const struct ovl_store *st, bool *seen, struct ovl_store_unit **v,
+			  size_t *n, size_t *cap)
+{
+	long *chain = ovl_xcalloc(st->nlayers + 1, sizeof(*chain));
+
+	for (size_t i = 0; i < st->nlayers; i++) {
+		struct ovl_store_stack sk = { .chain = chain };
+		size_t from = *n;
+
+		if (!st->layers[i].committed || seen[i] || !stackable(st, (long)i))
+			continue;
+		for (long l = (long)i; l != OVL_STORE_NONE; l = st->layers[l].parent)
+			chain[sk.nchain++] = l;	/* stackable: no loop, at most nlayers */
+		add_chain(st, &sk, 0, seen, v, n, cap);
+		for (size_t k = from; k < *n; k++)
+			if (!*(*v)[k].used_by) {	/* no image or container: no line */
+				free((*v)[k].used_by);
+				(*v)[k].used_by = NULL;
+			}
+	}
+	free(chain);
+}
+
 size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units)
 {
 	bool *seen = ovl_xcalloc(st->nlayers + 1, sizeof(*seen));
@@ -112,11 +145,14 @@ size_t ovl_store_units(const struct ovl_store *st, struct ovl_store_unit **units
 		const struct ovl_store_stack *sk = &st->stacks[i];
 		add_chain(st, sk, sk->container ? 1 : 0, seen, units, &n, &cap);
 	}
+	add_committed(st, seen, units, &n, &cap);
 	for (size_t i = 0; i < st->nstacks; i++) {
 		const struct ovl_store_stack *sk = &st->stacks[i];
 		if (!sk->container || sk->broken || sk->top == OVL_STORE_NONE ||
 		    !stackable(st, sk->top) || !st->layers[sk->top].has_work)
 			continue;	/* reported by the bookkeeping */
+		if (st->kind == OVL_STORE_CONTAINERD && sk->nchain < 2)
+			continue;	/* no parent: bind-mounted, not an overlay */
 		struct ovl_store_unit u = { .kind = "container", .name = sk->name, .id = sk->id,
 					    .layer = sk->top, .stack = sk };
 		add_unit(units, &n, &cap, st, &u);
@@ -242,9 +278,32 @@ static int mounted_one(void *arg, const char *mnt, dev_t dev, const char *key, c
 	return 1;
 }
 
+/* containerd holds its snapshotter's bbolt file locked (flock, as bbolt
+ * opens a database for writing) while it runs, mounts or none. */
+static bool containerd_holds(const struct ovl_store *st, char *mnt, size_t mntlen)
+{
+	char rel[300];
+	size_t dl = strlen(st->driver_rel) - strlen("snapshots");
+	int fd;
+	bool held;
+
+	snprintf(rel, sizeof(rel), "%.*smetadata.db", (int)dl, st->driver_rel);
+	fd = ovl_open_beneath(st->rootfd, rel, strlen(rel), O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);	/* drops the lock, if it was taken */
+	if (held)
+		snprintf(mnt, mntlen, "nothing, but %s/%s is locked by containerd", st->root, rel);
+	return held;
+}
+
 int ovl_store_mounted(const struct ovl_store *st, char *mnt, size_t mntlen)
 {
 	struct mounted_arg a = { st, mnt, mntlen };
+	int rc = ovl_mountinfo_overlays(mounted_one, &a);
 
-	return ovl_mountinfo_overlays(mounted_one, &a);
+	if (rc == 0 && st->kind == OVL_STORE_CONTAINERD && containerd_holds(st, mnt, mntlen))
+		return 1;
+	return rc;
 }

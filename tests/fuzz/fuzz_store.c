@@ -37,6 +37,8 @@
 #include "overlay/store.h"
 #include "../../src/lib/check/check_store.h"
 #include "../store_skel.h"
+#define FUZZ_NAME "fuzz-store"
+#include "store_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -61,35 +63,7 @@ struct target {
 #define MAX_TARGETS	40
 static struct target targets[MAX_TARGETS];
 static size_t ntargets;
-static char tmp[PATH_MAX];
-static int tmpfd = -1;
-static FILE *devnull;
-
-static void die(const char *what, const char *rel)
-{
-	fprintf(stderr, "fuzz_store: %s %s: %s\n", what, rel, strerror(errno));
-	abort();
-}
-
 /* ---- the skeleton stores ---- */
-
-static void mkp(const char *rel)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", rel);
-	for (char *p = buf;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdirat(tmpfd, buf, 0755) < 0 && errno != EEXIST)
-			die("mkdir", buf);
-		if (!c)
-			return;
-		*p = c;
-	}
-}
 
 static void put(enum kind k, const char *rel, const char *bytes, size_t len)
 {
@@ -167,7 +141,7 @@ static void ln(const char *target, const char *rel)
 	put(K_LINK, rel, target, strlen(target));
 }
 
-static const struct skel_ops ops = { mkp, wr, ln };
+static const struct skel_ops ops = { mkp, wr, ln, NULL };	/* no containerd store */
 
 #define DB SKEL_DB
 
@@ -226,42 +200,17 @@ static void build_cs(void)
 	place(true, K_FILE, "storage.conf");
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+static void free_targets(void)
 {
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void cleanup(void)
-{
-	if (tmpfd >= 0)
-		close(tmpfd);
-	if (tmp[0])
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	if (devnull)
-		fclose(devnull);
 	for (size_t i = 0; i < ntargets; i++)
 		free(targets[i].content);
 }
 
 static void init(void)
 {
-	const char *t = getenv("TMPDIR");
 	char conf[PATH_MAX + 16];
 
-	snprintf(tmp, sizeof(tmp), "%s/fuzz-store-XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmp))
-		die("mkdtemp", tmp);
-	atexit(cleanup);
-	tmpfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (tmpfd < 0)
-		die("open", tmp);
-	devnull = fopen("/dev/null", "we");
-	if (!devnull)
-		die("open", "/dev/null");
+	tmp_open(free_targets);
 	build_docker();
 	build_cs();
 	snprintf(conf, sizeof(conf), "%s/storage.conf", tmp);
@@ -377,28 +326,13 @@ static void check_opts(int ret, const struct ovl_opts *o, const char *err, bool 
 static void run(const char *dir, bool cs)
 {
 	struct ovl_store st;
-	struct ovl_report r;
-	struct ovl_plan plan;
 	struct ovl_opts o;
 	char err[512];
 	int ret;
 
-	/* the layout's dirs are never touched: it always opens */
-	if (ovl_store_open(&st, dir, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fuzz_store: %s\n", err);
-		abort();
-	}
+	store_open_or_die(&st, dir);
 	check_model(&st, cs);
-
-	ovl_report_init(&r, OVL_MODE_NO, devnull);
-	ovl_check_store(&st, &r, NULL, false);
-	ovl_plan_init(&plan);
-	ovl_report_init(&r, OVL_MODE_YES, devnull);
-	ovl_check_store(&st, &r, &plan, true);
-	for (size_t i = 0; i < plan.n; i++)
-		if (plan.fixes[i].layer != OVL_STORE_FIX_LAYER || plan.fixes[i].path[0] != '/')
-			abort();
-	ovl_plan_free(&plan);
+	check_book(&st);
 
 	for (size_t i = 0; i < st.nstacks; i++) {
 		ovl_opts_init(&o);

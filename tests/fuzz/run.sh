@@ -4,7 +4,7 @@
 # abort(). TAP output; "ok" when a target exits 0.
 top_builddir=${top_builddir:-.}
 iters=${FUZZ_ITERATIONS:-200000}
-targets="fuzz_fh fuzz_metacopy fuzz_redirect fuzz_nlink fuzz_opts fuzz_store fuzz_tarsplit fuzz_links fuzz_journal"
+targets="fuzz_fh fuzz_metacopy fuzz_redirect fuzz_nlink fuzz_opts fuzz_store fuzz_tarsplit fuzz_links fuzz_journal fuzz_bbolt fuzz_cdstore"
 
 set -- $targets
 echo "1..$#"
@@ -20,6 +20,8 @@ for t in $targets; do
 	# each fuzz_store input opens and checks a whole store on disk, each
 	# fuzz_tarsplit input verifies a layer dir
 	case $t in fuzz_store|fuzz_tarsplit) n_iters=$((iters / 10)) ;; esac
+	# each fuzz_cdstore input writes a database and opens a whole store
+	[ "$t" = fuzz_cdstore ] && n_iters=$((iters / 20))
 	if out=$(FUZZ_ITERATIONS=$n_iters "$bin" 2>&1); then
 		echo "ok $n - $t: $out"
 	else

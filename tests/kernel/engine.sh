@@ -129,6 +129,33 @@ eng_rundir_rm() {
 	ENG_RUNDIR=
 }
 
+# ---- daemons: dockerd here, containerd in containerd.sh ----
+
+# eng_daemon_up PID SOCK LOG: waits (20 s) until the daemon PID answers
+# `eng version` on SOCK; else the end of LOG goes to eng.out and it fails.
+eng_daemon_up() {
+	for _i in $(seq 1 40); do
+		[ -S "$2" ] && eng version && [ "$ENG_RC" -eq 0 ] && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.5
+	done
+	tail -3 "$3" > "$S/eng.out"
+	return 1
+}
+
+# eng_daemon_kill PID: SIGTERM, SIGKILL after 20 s, reaped.
+eng_daemon_kill() {
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+	kill "$1" 2>/dev/null
+	for _i in $(seq 1 40); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -0 "$1" 2>/dev/null && kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
 # ---- dockerd: a private daemon ----
 
 ENG_DOCKERD_PID=
@@ -148,14 +175,8 @@ eng_dockerd_start() {
 	# dockerd starts its own containerd; its pid file is the handle to
 	# it should dockerd die without stopping it
 	ENG_CONTAINERD_PIDFILE=$ENG_RUNDIR/exec/containerd/containerd.pid
-	for _i in $(seq 1 40); do
-		if [ -S "$ENG_RUNDIR/docker.sock" ] && eng version && [ "$ENG_RC" -eq 0 ]; then
-			return 0
-		fi
-		kill -0 "$ENG_DOCKERD_PID" 2>/dev/null || break
-		sleep 0.5
-	done
-	tail -3 "$S/dockerd.log" > "$S/eng.out"
+	eng_daemon_up "$ENG_DOCKERD_PID" "$ENG_RUNDIR/docker.sock" "$S/dockerd.log" &&
+		return 0
 	eng_dockerd_stop
 	return 1
 }
@@ -165,16 +186,7 @@ eng_dockerd_start() {
 eng_dockerd_stop() {
 	# ENG_DOCKERD_PID is cleared only once it is gone: the exit hook
 	# must still find a daemon whose stop was interrupted
-	_p=$ENG_DOCKERD_PID
-	if [ -n "$_p" ] && kill -0 "$_p" 2>/dev/null; then
-		kill "$_p" 2>/dev/null
-		for _i in $(seq 1 40); do
-			kill -0 "$_p" 2>/dev/null || break
-			sleep 0.5
-		done
-		kill -0 "$_p" 2>/dev/null && kill -9 "$_p" 2>/dev/null
-		wait "$_p" 2>/dev/null
-	fi
+	eng_daemon_kill "$ENG_DOCKERD_PID"
 	ENG_DOCKERD_PID=
 	if [ -n "$ENG_CONTAINERD_PIDFILE" ] && [ -s "$ENG_CONTAINERD_PIDFILE" ]; then
 		# only if that pid is still our containerd (its socket is ours)
@@ -219,6 +231,18 @@ eng_start_sees() {
 	diag "exit $ENG_RC: $(tail -3 "$S/eng.out")"
 	diag "still mounted: $(eng_mounted)"
 	return 1
+}
+
+# eng_refused NAME: one TAP line: the last eng call (a start) failed and
+# the container did not see its files; the engine's message as a comment.
+eng_refused() {
+	if [ "$ENG_RC" -ne 0 ] && ! grep -qF "$ENG_SEES" "$S/eng.out"; then
+		ok "$SC: $1"
+		diag "$(LC_ALL=C sed -n '$p' "$S/eng.out")"
+	else
+		not_ok "$SC: $1"
+		diag "exit $ENG_RC: $(tail -3 "$S/eng.out")"
+	fi
 }
 
 # eng_snapshot FILE: metadata and xattrs of every entry of the store
@@ -303,13 +327,7 @@ eng_run_flow() {
 		return
 	fi
 	eng start -a "$ENG_NAME"
-	if [ "$ENG_RC" -ne 0 ] && ! grep -qF "$ENG_SEES" "$S/eng.out"; then
-		ok "$SC: damaged (l/$ILINK removed, lower emptied), the engine cannot start the container"
-		diag "$(LC_ALL=C sed -n '$p' "$S/eng.out")"
-	else
-		not_ok "$SC: damaged (l/$ILINK removed, lower emptied), the engine cannot start the container"
-		diag "exit $ENG_RC: $(tail -3 "$S/eng.out")"
-	fi
+	eng_refused "damaged (l/$ILINK removed, lower emptied), the engine cannot start the container"
 	eng_wait_unmounted
 	[ -n "${ENG_DOCKER:-}" ] && eng_dockerd_stop
 

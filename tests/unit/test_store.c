@@ -57,7 +57,15 @@ static void rm(const char *rel)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-static const struct skel_ops ops = { mkd, wr, ln };
+static void wrb(const char *rel, const void *data, size_t len)
+{
+	FILE *f = fopen(P("%s", rel), "we");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static const struct skel_ops ops = { mkd, wr, ln, wrb };
 
 /* The stores of store_skel.h, with these names for their ids. */
 #define L1 hex('1')
@@ -766,6 +774,242 @@ START_TEST(test_unit_deps)
 }
 END_TEST
 
+/* ---- containerd ---- */
+
+static long cd_layer(const struct ovl_store *st, int id)
+{
+	char ids[8];
+	long l;
+
+	snprintf(ids, sizeof(ids), "%d", id);
+	l = ovl_store_layer_find(st, ids);
+	ck_assert_int_ge(l, 0);
+	return l;
+}
+
+/* The containerd skeleton's store, open, and its units. */
+static size_t cd_units(struct ovl_store *st, struct ovl_store_unit **u)
+{
+	open_store(st, SKEL_CD_ROOT);
+	return ovl_store_units(st, u);
+}
+
+START_TEST(test_containerd_model)
+{
+	struct ovl_store st;
+	struct ovl_store_unit *u;
+	struct ovl_opts o;
+	struct ovl_fsck_opts fo = { 0 };
+	char err[256];
+	size_t n;
+
+	skel_containerd(&ops, 0);
+	open_store(&st, SKEL_CD_ROOT);
+	ck_assert_int_eq(st.kind, OVL_STORE_CONTAINERD);
+	ck_assert_str_eq(st.driver_rel, "io.containerd.snapshotter.v1.overlayfs/snapshots");
+	ck_assert_str_eq(st.diff_rel, "fs");
+	ck_assert_uint_eq(st.nerrors, 0);
+	ck_assert_uint_eq(st.nname_errors, 0);
+	ck_assert_uint_eq(st.nlayers, 6);
+	ck_assert_uint_eq(st.nlinks, 0);
+	long l1 = cd_layer(&st, 1), l2 = cd_layer(&st, 2), web = cd_layer(&st, 3);
+	long view = cd_layer(&st, 4), bare = cd_layer(&st, 5), l6 = cd_layer(&st, 6);
+	ck_assert(st.layers[l1].committed && st.layers[l2].committed && st.layers[l6].committed);
+	ck_assert(st.layers[web].rw && st.layers[bare].rw && st.layers[view].view);
+	ck_assert(!st.layers[view].rw && !st.layers[view].committed && !st.layers[view].has_work);
+	ck_assert_int_eq(st.layers[l2].parent, l1);
+	ck_assert_int_eq(st.layers[web].parent, l2);
+	ck_assert_int_eq(st.layers[l6].parent, l1);
+	ck_assert_str_eq(st.layers[web].key, "default/5/web");
+	ck_assert_str_eq(st.layers[web].parent_id, SKEL_CD_TOP);
+	/* the image from meta.db, the container and the bare active snapshot */
+	ck_assert_uint_eq(st.nstacks, 3);
+	ck_assert_str_eq(st.stacks[0].name, "docker.io/library/app:1");
+	ck_assert_str_eq(st.stacks[0].id, "sha256:1111");
+	ck_assert(!st.stacks[0].container && !st.stacks[0].broken);
+	ck_assert_uint_eq(st.stacks[0].nchain, 2);
+	ck_assert_int_eq(st.stacks[0].chain[0], l2);
+	ck_assert_str_eq(st.stacks[1].name, "snapshot bare");
+	ck_assert(st.stacks[1].container);
+	ck_assert_str_eq(st.stacks[2].name, "web");
+	ck_assert_uint_eq(st.stacks[2].nchain, 3);
+	ck_assert_str_eq(st.layers[l1].label, "docker.io/library/app:1 layer 1/2");
+	ck_assert_str_eq(st.layers[l2].label, "docker.io/library/app:1 layer 2/2");
+	ck_assert_str_eq(st.layers[web].label, "container web");
+	ck_assert_str_eq(st.layers[bare].label, "active snapshot bare (no container)");
+	ck_assert_str_eq(st.layers[view].label, "view v");
+	ck_assert_str_eq(st.layers[l6].label, "snapshot sha256:cccc (no image uses it)");
+	EXPECT(SKEL_CD_ROOT, false);
+
+	/* units: the image's layers, the one no image names after its parent,
+	 * then the containers by name; the view is none */
+	n = ovl_store_units(&st, &u);
+	ck_assert_uint_eq(n, 5);
+	ck_assert(u[0].layer == l1 && u[1].layer == l2 && u[2].layer == l6);
+	ck_assert_str_eq(u[0].used_by, "image docker.io/library/app:1, container snapshot bare, "
+			 "container web");
+	ck_assert_ptr_null(u[2].used_by);
+	ck_assert_str_eq(u[3].kind, "container");
+	ck_assert_int_eq(u[3].layer, bare);
+	ck_assert_int_eq(u[4].layer, web);
+	/* web as containerd mounts it: fs over the parents' fs, its work dir */
+	ovl_opts_init(&o);
+	ck_assert_int_eq(ovl_store_unit_opts(&st, &u[4], &o, &fo, err, sizeof(err)), 0);
+	ck_assert(fo.upper_only);
+	ck_assert_str_eq(o.upper, P(SKEL_CD_SNAPS "/snapshots/3/fs"));
+	ck_assert_str_eq(o.work, P(SKEL_CD_SNAPS "/snapshots/3/work"));
+	ck_assert_uint_eq(o.nlower, 2);
+	ck_assert_str_eq(o.lower[0], P(SKEL_CD_SNAPS "/snapshots/2/fs"));
+	ck_assert_str_eq(o.lower[1], P(SKEL_CD_SNAPS "/snapshots/1/fs"));
+	ovl_opts_free(&o);
+	ovl_opts_init(&o);
+	ck_assert_int_eq(ovl_store_unit_opts(&st, &u[2], &o, &fo, err, sizeof(err)), 0);
+	ck_assert(fo.top_lower_only && !o.upper);
+	ck_assert_str_eq(o.lower[0], P(SKEL_CD_SNAPS "/snapshots/6/fs"));
+	ovl_opts_free(&o);
+	ovl_store_units_free(u, n);
+	ovl_store_close(&st);
+
+	/* the snapshotter dir names the same store */
+	open_store(&st, SKEL_CD_SNAPS);
+	ck_assert_str_eq(st.root, P(SKEL_CD_ROOT));
+	ck_assert_uint_eq(st.nstacks, 3);
+	ovl_store_close(&st);
+}
+END_TEST
+
+/* What damage the bookkeeping finds, and what -y plans. */
+START_TEST(test_containerd_damage)
+{
+	struct ovl_plan p;
+
+	skel_containerd(&ops, 0);
+	rm(SKEL_CD_SNAPS "/snapshots/3/work");
+	rm(SKEL_CD_SNAPS "/snapshots/4/fs");	/* a view's own fs: not read */
+	mkd(SKEL_CD_SNAPS "/snapshots/new-123/fs");
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_WORK_MISSING, PR_SR_LAYER_ORPHAN);
+	plan_y(SKEL_CD_ROOT, true, &p);
+	expect_fix(&p, OVL_FIX_MKDIR, "/3/work", NULL);
+	expect_fix(&p, OVL_FIX_RM_TREE, "/new-123", NULL);
+	ck_assert_uint_eq(p.n, 2);
+	ovl_plan_free(&p);
+	/* a snapshot dir gone, one without fs */
+	rm(SKEL_CD_SNAPS "/snapshots/1");
+	rm(SKEL_CD_SNAPS "/snapshots/2/fs");
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_WORK_MISSING, PR_SR_LAYER_ORPHAN,
+	       PR_SR_LAYER_MISSING, PR_SR_DIFF_MISSING);
+}
+END_TEST
+
+/* A parent the snapshotter does not have: reported, nothing over it checked. */
+START_TEST(test_containerd_parent_missing)
+{
+	struct ovl_store st;
+	struct ovl_store_unit *u;
+	size_t n;
+
+	skel_containerd(&ops, SKEL_CD_PARENT_GONE);
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_PARENT_MISSING);
+	n = cd_units(&st, &u);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_ne(u[i].id, "web");
+	ck_assert_uint_eq(n, 4);
+	ovl_store_units_free(u, n);
+	ovl_store_close(&st);
+}
+END_TEST
+
+/* The snapshotter's metadata damaged: nothing is checked over a guess. */
+START_TEST(test_containerd_meta_bad)
+{
+	static const int flags[] = { SKEL_CD_DUP_ID, SKEL_CD_BAD_KIND, SKEL_CD_PARENT_ACTIVE };
+	struct ovl_store st;
+	struct ovl_store_unit *u;
+	struct ovl_plan p;
+
+	for (size_t i = 0; i < OVL_ARRAY_SIZE(flags); i++) {
+		rm(SKEL_CD_ROOT);
+		skel_containerd(&ops, flags[i]);
+		if (flags[i] != SKEL_CD_PARENT_ACTIVE)	/* no snapshot has id 5 then */
+			rm(SKEL_CD_SNAPS "/snapshots/5");
+		mkd(SKEL_CD_SNAPS "/snapshots/77/fs");
+		EXPECT(SKEL_CD_ROOT, false, PR_SR_META_BAD, PR_SR_LAYER_ORPHAN);
+		ck_assert_uint_eq(cd_units(&st, &u), 0);
+		ovl_store_units_free(u, 0);
+		ovl_store_close(&st);
+		/* an orphan is then never removed */
+		plan_y(SKEL_CD_ROOT, true, &p);
+		ck_assert_uint_eq(p.n, 0);
+		ovl_plan_free(&p);
+	}
+	/* not a database; missing while snapshot dirs exist */
+	wr(SKEL_CD_SNAPDB, "not bbolt");
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_META_BAD, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN,
+	       PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN,
+	       PR_SR_LAYER_ORPHAN);
+	rm(SKEL_CD_SNAPDB);
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_META_BAD, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN,
+	       PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN,
+	       PR_SR_LAYER_ORPHAN);
+	/* a symlink is not followed */
+	ln("/etc/passwd", SKEL_CD_SNAPDB);
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_META_BAD, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN,
+	       PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN, PR_SR_LAYER_ORPHAN,
+	       PR_SR_LAYER_ORPHAN);
+}
+END_TEST
+
+/* Many damaged entries: the first ten said, the rest counted in one line. */
+START_TEST(test_containerd_many_bad)
+{
+	struct bm_bucket *root = bm_new();
+	struct bm_bucket *snaps = bm_sub(bm_sub(root, "v1"), "snapshots");
+	char key[32];
+
+	skel_containerd(&ops, 0);
+	for (int i = 0; i < 15; i++) {
+		snprintf(key, sizeof(key), "default/%d/noid", i);
+		bm_puts(bm_sub(snaps, key), "kind", "\x03");
+	}
+	skel_cd_write(&ops, SKEL_CD_SNAPDB, root);
+	rm(SKEL_CD_SNAPS "/snapshots");
+	mkd(SKEL_CD_SNAPS "/snapshots");
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD,
+	       PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD,
+	       PR_SR_META_BAD, PR_SR_META_BAD, PR_SR_META_BAD);
+}
+END_TEST
+
+/* containerd's own metadata: unreadable, or naming what is gone. */
+START_TEST(test_containerd_names)
+{
+	struct ovl_store st;
+	struct ovl_store_unit *u;
+	size_t n;
+
+	skel_containerd(&ops, SKEL_CD_GONE);
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_SNAPSHOT_MISSING);
+	rm(SKEL_CD_ROOT);
+	skel_containerd(&ops, SKEL_CD_NS);
+	open_store(&st, SKEL_CD_ROOT);
+	ck_assert_str_eq(st.stacks[0].name, "docker.io/library/app:1 (namespace k8s.io)");
+	ovl_store_close(&st);
+	/* meta.db damaged: a note of it, every snapshot still checked */
+	wr(SKEL_CD_META, "garbage");
+	EXPECT(SKEL_CD_ROOT, false, PR_SR_NAMES_BAD);
+	n = cd_units(&st, &u);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(u[0].name, "snapshot sha256:aaaa (no image uses it)");
+	ck_assert_str_eq(u[3].name, "snapshot bare");
+	ck_assert_str_eq(u[4].name, "snapshot web");
+	ovl_store_units_free(u, n);
+	ovl_store_close(&st);
+	/* no meta.db at all: no note (a snapshotter of its own) */
+	rm(SKEL_CD_META);
+	EXPECT(SKEL_CD_ROOT, false);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -787,6 +1031,12 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_mount_id_of_image_layer);
 	tcase_add_test(tc, test_unit_deps);
+	tcase_add_test(tc, test_containerd_model);
+	tcase_add_test(tc, test_containerd_damage);
+	tcase_add_test(tc, test_containerd_parent_missing);
+	tcase_add_test(tc, test_containerd_meta_bad);
+	tcase_add_test(tc, test_containerd_names);
+	tcase_add_test(tc, test_containerd_many_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }

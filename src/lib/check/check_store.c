@@ -353,21 +353,24 @@ static void check_layer(struct sctx *c, long i, bool remove_orphans)
 		if (c->removed[i])
 			return;
 	}
-	if (!l->has_diff) {
-		snprintf(path, sizeof(path), "/%s/%s/diff", st->driver_rel, l->id);
+	/* a containerd view mounts its parents only: its own fs is not read */
+	if (!l->has_diff && !(l->view && l->parent != OVL_STORE_NONE)) {
+		snprintf(path, sizeof(path), "/%s/%s/%s", st->driver_rel, l->id, st->diff_rel);
 		users(st, i, detail, sizeof(detail));
 		report(c, PR_SR_DIFF_MISSING, path, detail[0] ? detail : label(st, i), false);
 	}
-	/* Docker makes work/ only for a layer with a parent; containers-storage always */
+	/* Docker makes work/ only for a layer with a parent; containers-storage
+	 * and containerd (an active snapshot) always */
 	if (l->known && l->rw && !l->has_work &&
-	    (st->kind == OVL_STORE_CSTORAGE || l->parent != OVL_STORE_NONE ||
+	    (st->kind != OVL_STORE_DOCKER || l->parent != OVL_STORE_NONE ||
 	     l->parent_missing)) {
 		snprintf(path, sizeof(path), "/%s/%s/work", st->driver_rel, l->id);
 		snprintf(fixpath, sizeof(fixpath), "/%s/work", l->id);
 		if (report(c, PR_SR_WORK_MISSING, path, label(st, i), true))
 			plan(c, OVL_FIX_MKDIR, fixpath, NULL);
 	}
-	check_link(c, i);
+	if (st->kind != OVL_STORE_CONTAINERD)	/* no short names there */
+		check_link(c, i);
 	if (!l->known)
 		return;
 	if (l->parent_missing) {
@@ -377,7 +380,27 @@ static void check_layer(struct sctx *c, long i, bool remove_orphans)
 		report(c, PR_SR_PARENT_MISSING, path, detail, false);
 		return;
 	}
-	check_lower(c, i);
+	if (st->kind != OVL_STORE_CONTAINERD)	/* its metadata alone chains them */
+		check_lower(c, i);
+}
+
+/* containerd: images and containers whose snapshot is gone from the
+ * snapshotter's metadata, and its own metadata unreadable. */
+static void check_refs(struct sctx *c)
+{
+	const struct ovl_store *st = c->st;
+	char detail[1024];
+
+	for (size_t s = 0; s < st->nstacks; s++) {
+		const struct ovl_store_stack *sk = &st->stacks[s];
+		if (!sk->ref)
+			continue;
+		snprintf(detail, sizeof(detail), "%s %s: snapshot %s",
+			 sk->container ? "container" : "image", sk->name, sk->ref);
+		report(c, PR_SR_SNAPSHOT_MISSING, "/" OVL_CD_META_DB, detail, false);
+	}
+	for (size_t e = 0; e < st->nname_errors; e++)
+		report(c, PR_SR_NAMES_BAD, st->name_errors[e].file, st->name_errors[e].why, false);
 }
 
 /* ---- the l/ entries ---- */
@@ -431,6 +454,7 @@ void ovl_check_store(const struct ovl_store *st, struct ovl_report *r, struct ov
 	for (size_t i = 0; i < st->nlayers; i++)
 		check_layer(&c, (long)i, remove_orphans);
 	check_links(&c);
+	check_refs(&c);
 	for (size_t i = 0; i < st->nlayers; i++)
 		free(c.eff[i]);
 	free(c.eff);
