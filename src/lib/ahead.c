@@ -172,6 +172,20 @@ static struct ovl_rdir *pick(struct ovl_ahead *a, size_t *chunk)
 	return NULL;
 }
 
+/* Run what pick() claimed, the lock dropped meanwhile. */
+static void run_task(struct ovl_ahead *a, struct ovl_rdir *d, size_t k)
+{
+	pthread_mutex_unlock(&a->lock);
+	if (k == (size_t)-1) {
+		list_dir(d);
+		pthread_mutex_lock(&a->lock);
+	} else {
+		read_chunk(d, k, true);
+		pthread_mutex_lock(&a->lock);
+		rdir_unref(d);
+	}
+}
+
 static void *reader(void *arg)
 {
 	struct ovl_ahead *a = arg;
@@ -184,18 +198,24 @@ static void *reader(void *arg)
 			pthread_cond_wait(&a->work, &a->lock);
 			continue;
 		}
-		pthread_mutex_unlock(&a->lock);
-		if (k == (size_t)-1) {
-			list_dir(d);
-			pthread_mutex_lock(&a->lock);
-		} else {
-			read_chunk(d, k, true);
-			pthread_mutex_lock(&a->lock);
-			rdir_unref(d);
-		}
+		run_task(a, d, k);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
+}
+
+/* The walker, waiting for a reader: reads what is next on the stack
+ * meanwhile (with one reader the two then read side by side), else
+ * sleeps until a reader is done. Under the lock. */
+static void help_or_wait(struct ovl_ahead *a)
+{
+	size_t k;
+	struct ovl_rdir *d = a->nthreads ? pick(a, &k) : NULL;
+
+	if (d)
+		run_task(a, d, k);
+	else
+		pthread_cond_wait(&a->done, &a->lock);
 }
 
 struct ovl_ahead *ovl_ahead_start(const struct ovl_walk_env *e, int jobs, size_t max_ahead)
@@ -305,7 +325,7 @@ char **ovl_rdir_names(struct ovl_rdir *d, size_t *count, int *err)
 		pthread_mutex_lock(&a->lock);
 	}
 	while (d->list_state != ST_DONE)
-		pthread_cond_wait(&a->done, &a->lock);
+		help_or_wait(a);
 	pthread_mutex_unlock(&a->lock);
 	*count = d->count;
 	*err = d->list_err;
@@ -331,7 +351,7 @@ struct ovl_rentry *ovl_rdir_entry(struct ovl_rdir *d, size_t i)
 		pthread_mutex_lock(&a->lock);
 	}
 	while (c->state != ST_DONE)
-		pthread_cond_wait(&a->done, &a->lock);
+		help_or_wait(a);
 	if (c->counted) {
 		a->ahead--;
 		if (a->ahead + CHUNK == a->max_ahead)
