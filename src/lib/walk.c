@@ -343,24 +343,32 @@ static bool fds_take(const struct ovl_walk_env *e, int n)
 	return false;
 }
 
-void ovl_rentry_lookup(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
-		       int depth, const char *name, struct ovl_rentry *r)
+/* Look the entry up as `req` asks, and open it when it is a dir. */
+static void lookup_as(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
+		      int depth, const char *name, struct ovl_rentry *r,
+		      const struct ovl_lookup_req *req)
 {
-	struct ovl_lookup_req req = lookup_req(e, name, r);
-
 	r->looked_up = true;
-	if (!r->need_lookup)
-		return;
-	if (req.is_dir)
+	if (req->is_dir)
 		ovl_below_init(&r->below, e->s);
-	if (ovl_merge_lookup(e->s, below, &req,
-			     req.is_dir && !opaque_dir(&r->xa) ? &r->below : NULL, &r->res) < 0)
+	if (ovl_merge_lookup(e->s, below, req,
+			     req->is_dir && !opaque_dir(&r->xa) ? &r->below : NULL, &r->res) < 0)
 		r->lookup_err = errno ? errno : EIO;
-	if (req.is_dir && depth + 1 <= e->max_depth) {
+	if (req->is_dir && depth + 1 <= e->max_depth) {
 		r->child_fd = ovl_open_dir_at(dirfd, name);
 		if (r->child_fd < 0)
 			r->open_err = errno ? errno : EIO;
 	}
+}
+
+void ovl_rentry_lookup(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
+		       int depth, const char *name, struct ovl_rentry *r)
+{
+	r->looked_up = true;
+	if (!r->need_lookup)
+		return;
+	struct ovl_lookup_req req = lookup_req(e, name, r);
+	lookup_as(e, dirfd, below, depth, name, r, &req);
 }
 
 void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
@@ -386,17 +394,22 @@ void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_b
 			 ovl_xattrs_has(&r->xa, OVL_XA_WHITEOUT) || metacopy ||
 			 (upper && ovl_xattrs_has(&r->xa, OVL_XA_ORIGIN)) ||
 			 ovl_xattrs_has(&r->xa, OVL_XA_REDIRECT);
+	if (!r->need_lookup) {
+		r->looked_up = true;
+		return;
+	}
+	struct ovl_lookup_req req = lookup_req(e, name, r);
 	/* the fds the record will hold: a dir and the dirs below it, or
 	 * the data inode; when the budget is spent the walker looks up */
 	int fds = 0;
 	if (is_dir)
 		fds = 1 + (opaque_dir(&r->xa) ? 0 : e->s->nlower);
-	else if (r->need_lookup && lookup_req(e, name, r).want_data_fd)
+	else if (req.want_data_fd)
 		fds = 1;
 	if (!fds_take(e, fds))
 		return;
 	r->fds = fds;
-	ovl_rentry_lookup(e, dirfd, below, depth, name, r);
+	lookup_as(e, dirfd, below, depth, name, r, &req);
 }
 
 void ovl_rentry_free(const struct ovl_walk_env *e, struct ovl_rentry *r)
