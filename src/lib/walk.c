@@ -4,6 +4,7 @@
  * when a check needs to know what lies below it. Entries are visited in
  * name order so that output is the same on every filesystem.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -371,19 +372,42 @@ void ovl_rentry_lookup(const struct ovl_walk_env *e, int dirfd, const struct ovl
 	lookup_as(e, dirfd, below, depth, name, r, &req);
 }
 
-void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
-		     int depth, const char *name, struct ovl_rentry *r)
+/* No xattr the checks would look at: nothing of the overlay's, in
+ * either namespace, escaped or unknown. */
+static bool xattrs_none(const struct ovl_xattrs *xa)
 {
+	return !xa->present && !xa->other_ns && !xa->escaped && !xa->unknown;
+}
+
+void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
+		     int depth, const char *name, unsigned char dtype, struct ovl_rentry *r)
+{
+	bool have_xa = false;
+
 	memset(r, 0, sizeof(*r));
 	r->child_fd = -1;
 	r->res = (struct ovl_lookup_res){ .first = OVL_HIT_NONE, .first_layer = -1,
 					  .data_layer = -1, .data_fd = -1 };
+	/* A lower layer's regular file (getdents says so) without such
+	 * xattrs needs no lookup, and the checks look only at its type:
+	 * its fstatat is left out. Anything else is stat'ed as before,
+	 * first, so that an entry gone or unreadable reads as it did. */
+	if (dtype == DT_REG && e->layer->kind != OVL_LAYER_UPPER && !e->hook) {
+		if (ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) == 0) {
+			if (xattrs_none(&r->xa)) {
+				r->st.st_mode = S_IFREG;
+				r->looked_up = true;
+				return;
+			}
+			have_xa = true;
+		}
+	}
 	if (ovl_stat_at(dirfd, name, &r->st) < 0) {
 		r->stat_err = errno ? errno : EIO;
 		r->looked_up = true;
 		return;
 	}
-	if (ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) < 0) {
+	if (!have_xa && ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) < 0) {
 		r->xattr_err = errno ? errno : EIO;
 		memset(&r->xa, 0, sizeof(r->xa));
 	}
