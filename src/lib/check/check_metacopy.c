@@ -15,7 +15,7 @@
 #include "overlay/util.h"
 #include "overlay/metacopy.h"
 #include "overlay/verity.h"
-#include "../strset.h"
+#include "core/strset.h"
 #include "internal.h"
 
 /* A readable fd of an O_PATH one: reopen through its own magic link. */

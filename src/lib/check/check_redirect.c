@@ -15,8 +15,8 @@
 #include "overlay/lookup.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
-#include "../links.h"
-#include "../strset.h"
+#include "walk/links.h"
+#include "core/strset.h"
 #include "internal.h"
 
 /* The absolute target of a redirect: "/a/b" as is, "name" beside the dir. */

@@ -18,7 +18,7 @@
 
 #include "overlay/lookup.h"
 #include "overlay/util.h"
-#include "../strset.h"
+#include "core/strset.h"
 #include "internal.h"
 
 struct ovl_repoint {

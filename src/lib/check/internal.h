@@ -6,7 +6,7 @@
 #ifndef OVL_CHECK_INTERNAL_H
 #define OVL_CHECK_INTERNAL_H
 
-#include "../walk.h"
+#include "walk/walk.h"
 
 /* Per entry, in this order, called by the walker. */
 void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,

@@ -16,7 +16,7 @@
 #include "overlay/scope.h"
 #include "overlay/util.h"
 #include "check/internal.h"
-#include "strset.h"
+#include "core/strset.h"
 #include "walk.h"
 
 int ovl_jobs_default(void)

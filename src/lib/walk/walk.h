@@ -16,7 +16,7 @@
 #include "overlay/stack.h"
 #include "overlay/xattr.h"
 #include "ahead.h"
-#include "merge.h"
+#include "core/merge.h"
 
 struct ovl_strset;
 struct ovl_hlinks;

@@ -16,7 +16,7 @@
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "check/internal.h"
-#include "strset.h"
+#include "core/strset.h"
 #include "walk.h"
 
 /* Entries the readers may be ahead of the walker: enough to keep them
