@@ -977,9 +977,10 @@ END_TEST
 /* ---- hostile shapes ---- */
 
 /*
- * The walker's read of one entry: a lower layer's regular file that
- * getdents typed and that has no xattr of the overlay's is not stat'ed
- * (st_ino stays 0: the fstatat was left out); everything else is.
+ * The walker's read of one entry: a regular file that getdents typed
+ * and that has no xattr of the overlay's is not stat'ed (st_ino stays 0:
+ * the fstatat was left out), but in the upper layer when the links
+ * ledger is kept; everything else is.
  */
 START_TEST(test_rentry_stat_left_out)
 {
@@ -993,6 +994,8 @@ START_TEST(test_rentry_stat_left_out)
 	mkmeta("l1/stub", 5, NULL);
 	mkdata(L2, "stub");
 	mkdata(UP, "up");
+	mkdata(UP, "upo");
+	xset("u/upo", "origin", "");
 	open_stack();
 	ovl_below_init(&b, &st);
 	ovl_below_root(&b, &st, L1);
@@ -1025,10 +1028,20 @@ START_TEST(test_rentry_stat_left_out)
 	ovl_rentry_free(&e, &r);
 	ovl_below_free(&b);
 
-	/* the upper layer's files are always stat'ed */
+	/* upper: the same, but for the links ledger (it notes a file's
+	 * link count) and for a file with an origin */
 	ovl_below_init(&b, &st);
 	ovl_below_root(&b, &st, UP);
 	e.layer = &st.layers[UP];
+	ovl_rentry_read(&e, st.layers[UP].fd, &b, 0, "up", DT_REG, &r);
+	ck_assert(S_ISREG(r.st.st_mode));
+	ck_assert_uint_eq(r.st.st_ino, 0);
+	ovl_rentry_free(&e, &r);
+	ovl_rentry_read(&e, st.layers[UP].fd, &b, 0, "upo", DT_REG, &r);
+	ck_assert_uint_ne(r.st.st_ino, 0);
+	ck_assert(ovl_xattrs_has(&r.xa, OVL_XA_ORIGIN));
+	ovl_rentry_free(&e, &r);
+	e.links = true;
 	ovl_rentry_read(&e, st.layers[UP].fd, &b, 0, "up", DT_REG, &r);
 	ck_assert_uint_ne(r.st.st_ino, 0);
 	ovl_rentry_free(&e, &r);

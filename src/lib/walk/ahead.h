@@ -28,6 +28,7 @@ struct ovl_walk_env {
 	const struct ovl_stack *s;
 	const struct ovl_layer *layer;
 	bool hook;		/* every upper entry is looked up (the change list) */
+	bool links;		/* the links ledger is kept (an upper file's link count) */
 	bool copy_up;		/* --copy-up: data fds of metacopy files */
 	int max_depth;		/* dirs deeper are not opened */
 	atomic_int *fd_budget;	/* fds records may hold; NULL: no limit */

@@ -391,11 +391,12 @@ void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_b
 	r->child_fd = -1;
 	r->res = (struct ovl_lookup_res){ .first = OVL_HIT_NONE, .first_layer = -1,
 					  .data_layer = -1, .data_fd = -1 };
-	/* A lower layer's regular file (getdents says so) without such
-	 * xattrs needs no lookup, and the checks look only at its type:
-	 * its fstatat is left out. Anything else is stat'ed as before,
-	 * first, so that an entry gone or unreadable reads as it did. */
-	if (dtype == DT_REG && e->layer->kind != OVL_LAYER_UPPER && !e->hook) {
+	/* A regular file (getdents says so) without such xattrs needs no
+	 * lookup, and the checks look only at its type (the links ledger
+	 * also at an upper file's link count): its fstatat is left out.
+	 * Anything else is stat'ed as before, first, so that an entry gone
+	 * or unreadable reads as it did. */
+	if (dtype == DT_REG && !e->hook && (e->layer->kind != OVL_LAYER_UPPER || !e->links)) {
 		if (ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) == 0) {
 			if (xattrs_none(&r->xa)) {
 				r->st.st_mode = S_IFREG;
@@ -644,6 +645,7 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 		.s = c->s,
 		.layer = L,
 		.hook = c->hook != NULL,
+		.links = c->links != NULL,
 		.copy_up = c->o->copy_up,
 		.max_depth = c->max_depth,
 		.fd_budget = &c->fd_budget,
