@@ -1,7 +1,7 @@
 /*
  * A small bbolt writer for the tests: a tree of buckets and values made in
  * memory becomes the bytes of a database file as bbolt lays them out
- * (src/lib/bbolt.c has the format): two meta pages, an empty freelist
+ * (src/lib/store/bbolt.c has the format): two meta pages, an empty freelist
  * page, then the pages of the buckets. Buckets are inline where bbolt
  * would inline them (no nested bucket, at most a quarter page), unless
  * told not to; a bucket's leaves hold at most leaf_max keys and its branch

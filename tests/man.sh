@@ -222,13 +222,13 @@ help_in_page overlay-layers "${LAYERS:-}" "$LMAN"
 SMAN=$top_srcdir/man/overlay-fsck@.service.8
 lint_page "$SMAN" 'STYLE: referenced manual not found'
 missing=
-vars=$(cat "$top_srcdir/src/generator/main.c" "$top_srcdir/src/lib/generator.c" \
-	"$top_srcdir/src/lib/cmdline.c" | grep -o 'getenv("[A-Z_]*")' | sed 's/getenv("\(.*\)")/\1/' | sort -u)
+vars=$(cat "$top_srcdir/src/generator/main.c" "$top_srcdir/src/lib/boot/generator.c" \
+	"$top_srcdir/src/lib/boot/cmdline.c" | grep -o 'getenv("[A-Z_]*")' | sed 's/getenv("\(.*\)")/\1/' | sort -u)
 for v in $vars; do
 	grep -q "^\.It Ev $v\$" "$SMAN" || missing="$missing $v"
 done
 values=$(sed -n 's/^static const char \*const \(mode\|repair\)_names\[\] = { \(.*\) };$/\1 \2/p' \
-	"$top_srcdir/src/lib/cmdline.c" | tr -d '",')
+	"$top_srcdir/src/lib/boot/cmdline.c" | tr -d '",')
 nval=0
 while read -r sw v1 v2 v3; do
 	[ "$sw" = repair ] || sw=mode

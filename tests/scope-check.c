@@ -33,7 +33,7 @@
 #include "overlay/stack.h"
 #include "overlay/util.h"
 #include "overlay/xattr.h"
-#include "../src/lib/links.h"
+#include "../src/lib/walk/links.h"
 
 struct lines {
 	char **v;

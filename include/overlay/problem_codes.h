@@ -153,6 +153,10 @@ PR(OR_STALE_VERIFY, origin, ERROR, 0,
    "origin does not match the lower inode at this path (ESTALE with index=on)", "Re-base")
 PR(OR_MOVED, origin, WARNING, 0,
    "origin resolves to a lower inode at another path", "Re-point")
+PR(OR_DIR_MOVED, origin, NOTE, PF_NOFIX,
+   "dir origin resolves to a lower dir at another path, none at this one: the kernel shows the upper dir alone", "")
+PR(OR_ALIASED, origin, ERROR, 0,
+   "origin names a lower file the merged view shows at another path too (ESTALE on the second looked up)", "Remove")
 PR(OR_GONE, origin, WARNING, 0,
    "origin resolves to no inode of the lower filesystem", "Remove")
 PR(OR_TYPE, origin, ERROR, 0,

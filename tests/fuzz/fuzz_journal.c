@@ -1,5 +1,5 @@
 /*
- * Fuzz target: the undo journal's reader (src/lib/journal.c) and --undo.
+ * Fuzz target: the undo journal's reader (src/lib/repair/journal.c) and --undo.
  *
  * Every input is parsed. A journal read back must hold only what the
  * reader promises (known ops, layers -1..65535, paths that cannot leave a
@@ -31,7 +31,7 @@
 #include "overlay/opts.h"
 #include "overlay/repair.h"
 #include "overlay/stack.h"
-#include "../../src/lib/journal.h"
+#include "../../src/lib/repair/journal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *const *fuzz_seeds(size_t *n);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "overlay/scope.h"
-#include "../../src/lib/links.h"
+#include "../../src/lib/walk/links.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *const *fuzz_seeds(size_t *n);

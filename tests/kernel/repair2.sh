@@ -162,8 +162,10 @@ sc_keep_index_upper_stale() {
 # ---- 3. renamed dirs that lost their redirect ----
 
 # a was renamed to a2 and b to b2 (redirect_dir=on); a copy tool dropped
-# the redirect of a2 and garbled that of b2.  Both are re-pointed by their
-# origin: a2 and b2 show their lower content again.
+# the redirect of a2 and garbled that of b2. The kernel reads a2 (its
+# upper content alone): a note, left as it is (a redirect would change
+# what a readable dir shows). b2 gives EINVAL: re-pointed by its origin,
+# it shows its lower content again.
 scenario keep_redirect_lost
 sc_keep_redirect_lost() {
 	stack_new "$SC"
@@ -183,14 +185,120 @@ sc_keep_redirect_lost() {
 		test "$(ls $M/a2)" = new
 		test "$(errno_of lstat $M/b2)" = EINVAL
 	'
-	k2_repair "$SC" "OR_MOVED upper:/a2" "RD_INVALID upper:/b2"
+	k2_repair "$SC" "RD_INVALID upper:/b2"
 	_bad=
-	rp_xattr redirect /a "$U/a2"
+	grep -q "^OR_DIR_MOVED upper:/a2: .*: /a$" "$S/fsck.out" || rp_bad "no OR_DIR_MOVED note for a2"
+	rp_no_xattr redirect "$U/a2"
 	rp_xattr redirect /b "$U/b2"
 	rp_is_wh "$U/a" "$U/b"
-	rp_done "$SC: redirects /a and /b set, the whiteouts over a and b kept"
-	rp_merged "$SC: merged view as before the damage (lower content back)" \
-		"$S/merged.before"
+	rp_done "$SC: a2 noted and left, b2 re-pointed to /b, the whiteouts over a and b kept"
+	rp_merged "$SC: merged view as before the damage but for a2 (b2's lower content back)" \
+		"$S/merged.before" '^a2(/|	)'
+	expect_kernel "$SC: kernel: a2 still shows only new" 'test "$(ls $M/a2)" = new'
+}
+
+# The bug this guards against: a renamed dir copied offline (cp -a keeps
+# its redirect and its subdir's origin). -y drops the copy's redirect
+# (RD_DUPLICATE: the kernel fails one of the two with ESTALE); the copy's
+# subdir then has an origin naming the lower dir the original merges. A
+# re-point there made the two merge one lower dir again: ESTALE on the
+# original's subdir under index=on. It is a note now, and both read.
+scenario keep_copied_renamed_dir
+sc_keep_copied_renamed_dir() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$RDI")
+	setup '
+		mkdir -p $L1/a/sub; echo x > $L1/a/sub/x; echo y > $L1/a/y
+		ovl_mount "$OPTS"
+		mv $M/a $M/a2; touch $M/a2/sub/new
+		ovl_umount
+	' || return
+	rp_before || return
+	cp -a "$U/a2" "$U/a3"
+	k2_repair "$SC" "RD_DUPLICATE upper:/a3"
+	run_fsck -y -o "$OPTS"
+	_bad=; rp_rc 0
+	grep -q "^OR_DIR_MOVED upper:/a3/sub: .*: /a/sub$" "$S/fsck.out" || rp_bad "no OR_DIR_MOVED note"
+	rp_no_xattr redirect "$U/a3/sub"
+	rp_done "$SC: a second -y exits 0, the copy's subdir noted and left"
+	rp_merged "$SC: merged view as before the copy but for a3" "$S/merged.before" '^a3(/|	)'
+	for _order in "a2/sub a3/sub" "a3/sub a2/sub"; do
+		expect_kernel "$SC: kernel: $_order read in this order" "
+			for _p in $_order; do ls \$M/\$_p; done
+			test \"\$(ls \$M/a2/sub)\" = \"$(printf 'new\nx')\"
+			test \"\$(ls \$M/a3/sub)\" = new
+		"
+	done
+}
+
+# A copy a1 of the renamed dir a2, its redirect garbled (EINVAL): a
+# re-point by its origin would lead to /a, which a2 merges (a2 sorts
+# after a1, so only the whole upper walk knows it): the redirect is
+# dropped instead, and a2 reads as before.
+scenario keep_copied_renamed_dir_invalid
+sc_keep_copied_renamed_dir_invalid() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$RDI")
+	setup '
+		mkdir -p $L1/a/sub; echo x > $L1/a/sub/x; echo y > $L1/a/y
+		ovl_mount "$OPTS"
+		mv $M/a $M/a2; touch $M/a2/new
+		ovl_umount
+	' || return
+	rp_before || return
+	cp -a "$U/a2" "$U/a1"
+	setfattr -n trusted.overlay.redirect -v "x//y" "$U/a1"
+	k2_repair "$SC" "RD_INVALID upper:/a1"
+	_bad=
+	rp_no_xattr redirect "$U/a1"
+	rp_xattr redirect a "$U/a2"
+	rp_done "$SC: a1's redirect dropped, not re-pointed at /a; a2 keeps its own"
+	rp_merged "$SC: merged view as before the copy" "$S/merged.before" '^a1(/|	)'
+	for _order in "a1 a2 a2/sub" "a2/sub a2 a1"; do
+		expect_kernel "$SC: kernel: $_order read in this order" "
+			for _p in $_order; do ls \$M/\$_p; done
+			test \"\$(ls \$M/a1)\" = new
+		"
+	done
+}
+
+# A copied-up file (chown: a full copy with metacopy off) copied offline
+# with cp -a (g keeps f's origin), and one whose lower file an image
+# update renamed (h's lower now at h2). The kernel keys each pair by one
+# lower inode: ESTALE on whichever is looked up second. Dropping the
+# origin of g and h leaves all four readable, as they were.
+scenario keep_copied_file
+sc_keep_copied_file() {
+	for _ix in off on; do
+		SC=keep_copied_file_index_$_ix
+		stack_new "$SC"
+		OPTS=$(std_opts "index=$_ix")
+		setup '
+			echo data > $L1/f; echo hh > $L1/h
+			ovl_mount "$OPTS"; chown 3:2 $M/f $M/h; ovl_umount
+		' || continue
+		rp_before || continue
+		cp -a "$U/f" "$U/g"
+		mv "$L1/h" "$L1/h2"
+		expect_kernel "$SC: before the fix: kernel: g after f, h after h2 give ESTALE" '
+			stat $M/f $M/h2
+			test "$(errno_of lstat $M/g)" = ESTALE
+			test "$(errno_of lstat $M/h)" = ESTALE
+		'
+		k2_repair "$SC" "OR_ALIASED upper:/g" "OR_ALIASED upper:/h"
+		_bad=
+		rp_no_xattr origin "$U/g"
+		rp_no_xattr origin "$U/h"
+		[ -n "$(xattr_hex origin "$U/f")" ] || rp_bad "f lost its origin"
+		rp_done "$SC: the origins of g and h removed, f keeps its own"
+		for _order in "f g h h2" "h2 h g f"; do
+			expect_kernel "$SC: kernel: $_order in this order, data and owners as before" "
+				for _p in $_order; do stat \$M/\$_p; done
+				test \"\$(cat \$M/f \$M/g \$M/h \$M/h2)\" = \"$(printf 'data\ndata\nhh\nhh')\"
+				test \"\$(stat -c %u:%g \$M/f \$M/g \$M/h \$M/h2 | tr '\\n' ' ')\" = '3:2 3:2 3:2 0:0 '
+			"
+		done
+	done
 }
 
 # ---- 4. metacopy data moved inside the lower layer ----
@@ -200,25 +308,39 @@ sc_keep_mc_moved() {
 	stack_new "$SC"
 	OPTS=$(std_opts "$MCI")
 	setup '
-		mkdir -p $L1/mv/sub
-		echo mvdata > $L1/mv/f; chmod 640 $L1/mv/f
-		ovl_mount "$OPTS"; chown 3:2 $M/mv/f; ovl_umount
+		mkdir -p $L1/mv/sub $L1/mv/old
+		echo mvdata > $L1/mv/f; chmod 640 $L1/mv/f; echo o > $L1/mv/old/o
+		echo hid > $L1/mv/h; chmod 640 $L1/mv/h
+		ovl_mount "$OPTS"; chown 3:2 $M/mv/f $M/mv/h; rm -r $M/mv/old; ovl_umount
 		getfattr -n trusted.overlay.metacopy $U/mv/f
 	' || return
 	rp_before || return
-	mv "$L1/mv/f" "$L1/mv/sub/f2"	# an image update moved the file
+	# an image update moved both files: f where the view shows it, h
+	# below the dir the upper removed
+	mv "$L1/mv/f" "$L1/mv/sub/f2"
+	mv "$L1/mv/h" "$L1/mv/old/h2"
 	expect_errno "$SC: before the fix" lstat mv/f EIO
-	k2_repair "$SC" "MC_NO_DATA upper:/mv/f"
+	k2_repair "$SC" "MC_NO_DATA upper:/mv/f" "MC_NO_DATA upper:/mv/h"
 	_bad=
-	rp_xattr redirect /mv/sub/f2 "$U/mv/f"
-	rp_done "$SC: redirect /mv/sub/f2 set on the metacopy file"
-	# the moved data shows at its new name too
-	rp_merged "$SC: merged view as before the damage (mv/f reads its data)" \
-		"$S/merged.before" '^mv/sub/f2	'
-	expect_kernel "$SC: kernel: mv/f reads mvdata with owner 3:2" '
-		test "$(cat $M/mv/f)" = mvdata
-		test "$(stat -c %u:%g:%a $M/mv/f)" = 3:2:640
-	'
+	rp_xattr redirect /mv/old/h2 "$U/mv/h"
+	[ -e "$U/mv/f" ] && rp_bad "mv/f still in the upper"
+	ls "$W"/overlay-fsck.quarantine/*/upper%mv%f >/dev/null 2>&1 ||
+		rp_bad "mv/f not in the quarantine: $(find "$W"/overlay-fsck.quarantine 2>&1 | head -5)"
+	rp_done "$SC: h re-pointed to /mv/old/h2; f quarantined (its data shows at mv/sub/f2)"
+	# a redirect of f to mv/sub/f2 would make the kernel key both by one
+	# inode: ESTALE on the second looked up, or f2 showing f's owner
+	rp_merged "$SC: merged view as before the damage but for mv/f (mv/h reads its data)" \
+		"$S/merged.before" '^mv/(f|sub/f2)	'
+	for _order in "mv/sub/f2 mv/h" "mv/h mv/sub/f2"; do
+		expect_kernel "$SC: kernel: $_order in this order: h reads hid as 3:2, f2 mvdata as 0:0" "
+			for _p in $_order; do stat \$M/\$_p; done
+			test \"\$(cat \$M/mv/h)\" = hid
+			test \"\$(stat -c %u:%g:%a \$M/mv/h)\" = 3:2:640
+			test \"\$(cat \$M/mv/sub/f2)\" = mvdata
+			test \"\$(stat -c %u:%g \$M/mv/sub/f2)\" = 0:0
+			test \"\$(errno_of lstat \$M/mv/f)\" = ENOENT
+		"
+	done
 }
 
 # ---- 5. metacopy data gone ----
@@ -399,11 +521,11 @@ sc_keep_crash() {
 	_bad=; rp_rc 0
 	rp_done "$SC: reference -y: then -n exits 0"
 	k2_layers "$S/state.ref"
-	# gone, gonedir are quarantined; the moved metacopy data shows at
-	# its new name too; k, n, x show the link counts and the broken link
-	# the damage left (notes, never rewritten)
-	rp_merged "$SC: reference -y: mounts, merged view as before the damage but for gone, k, n, x" \
-		"$S/merged.before" '^(gone|gonedir|[knx]/.*|mv/sub/f2)	'
+	# gone, gonedir and mv/f (its moved data shows at mv/sub/f2) are
+	# quarantined; k, n, x show the link counts and the broken link the
+	# damage left (notes, never rewritten)
+	rp_merged "$SC: reference -y: mounts, merged view as before the damage but for gone, mv/f, k, n, x" \
+		"$S/merged.before" '^(gone|gonedir|[knx]/.*|mv/f|mv/sub/f2)	'
 	rp_crash_loop "$_n" k2_restore k2_layers
 }
 

@@ -1,4 +1,4 @@
-# The scoped check of overlay-browse --write (src/lib/scope.c) on stacks
+# The scoped check of overlay-browse --write (src/lib/walk/scope.c) on stacks
 # the kernel made: tests/scope-check checks every path and W/index entry
 # alone and compares with the full check's lines at the places it checks,
 # before and after damage; then it applies every fix and copy-up as the

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../src/lib/journal.h"
+#include "../../src/lib/repair/journal.h"
 #include "unit.h"
 
 #define HEAD "overlay-fsck-journal 1\n"

@@ -1,5 +1,5 @@
 /*
- * The merged-view lookup (src/lib/merge.c) against small layer trees, and
+ * The merged-view lookup (src/lib/core/merge.c) against small layer trees, and
  * against the kernel: every case that a mount can show is also mounted
  * (lowerdir=l1:l2::d1 with an upper) and what the kernel shows for the
  * path -- exists or not, EIO, type, file content unique per layer, dir
@@ -24,7 +24,7 @@
 
 #include "overlay/opts.h"
 #include "overlay/stack.h"
-#include "../../src/lib/merge.h"
+#include "../../src/lib/core/merge.h"
 #include "unit.h"
 
 #define SUITE_TAG "merge"

@@ -8,7 +8,7 @@
 #include "overlay/repair.h"
 #include "overlay/scope.h"
 #include "overlay/util.h"
-#include "../../src/lib/links.h"
+#include "../../src/lib/walk/links.h"
 #include "unit.h"
 
 /* A record as the pipe carries it: "L<kind>", "layer ino aux", path, key. */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../links.h"
+#include "walk/links.h"
 #include "internal.h"
 
 /* Control bytes, DEL, or bytes that are not valid UTF-8. */

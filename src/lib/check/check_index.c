@@ -17,8 +17,8 @@
 #include "overlay/nlink.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
-#include "../links.h"
-#include "../strset.h"
+#include "walk/links.h"
+#include "core/strset.h"
 #include "internal.h"
 
 /*

@@ -15,7 +15,7 @@
 #include "overlay/util.h"
 #include "overlay/metacopy.h"
 #include "overlay/verity.h"
-#include "../strset.h"
+#include "core/strset.h"
 #include "internal.h"
 
 /* A readable fd of an O_PATH one: reopen through its own magic link. */
@@ -315,23 +315,23 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 		ovl_report_here(c, code, detail);
 		return;
 	}
-	/* Data moved inside a lower layer: its origin finds it, point there. */
+	/* Data moved inside a lower layer: its origin finds it, point there
+	 * (unless the merged view shows that data elsewhere: quarantined then). */
 	char where[4096];
 	mode_t type;
 	bool data_lost = code == PR_MC_NO_DATA || code == PR_MC_DATA_NOT_REG ||
 			 code == PR_MC_TOO_SHORT;
-	if (data_lost && ovl_origin_path(c, n, where, sizeof(where), &type)) {
-		if (ovl_report_fix(c, code, where))
-			ovl_plan_repoint(c, n, where);
-		return;
-	}
-	if (!ovl_report_fix(c, code, detail))
+	bool repoint = data_lost && ovl_origin_path(c, n, where, sizeof(where), &type);
+	if (!ovl_report_fix(c, code, repoint ? where : detail))
 		return;
 	struct ovl_lookup_req req = { .name = n->name, .layer = c->layer->idx };
 	struct ovl_lookup_res below;
 	bool shows = n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &below) == 0 &&
 		     (below.first == OVL_HIT_DIR || below.first == OVL_HIT_FILE);
-	ovl_plan_here(c, shows ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0, NULL, 0);
+	if (repoint)
+		ovl_repoint_later(c, where, shows ? OVL_RP_QUARANTINE_WH : OVL_RP_QUARANTINE, 0);
+	else
+		ovl_plan_here(c, shows ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0, NULL, 0);
 }
 
 /* Does the origin (when there is one) name the data inode found? */

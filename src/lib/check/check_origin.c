@@ -13,6 +13,7 @@
 #include "overlay/fh.h"
 #include "overlay/lookup.h"
 #include "overlay/util.h"
+#include "overlay/xattr.h"
 #include "internal.h"
 
 static bool layer_matches(const struct ovl_ctx *c, int i, const struct ovl_fh *fh)
@@ -57,6 +58,59 @@ static void report_drop(struct ovl_ctx *c, const struct ovl_node *n, enum ovl_pr
 		ovl_report_here(c, code, detail);
 	else if (ovl_report_fix(c, code, detail))
 		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+}
+
+/* Does the upper non-dir at `path` (upper-relative "/a/b") carry origin fh? */
+static bool upper_origin_is(struct ovl_ctx *c, const char *path, const struct ovl_fh *fh)
+{
+	const char *slash = strrchr(path, '/');
+	size_t plen = (size_t)(slash - path);
+	int dfd = plen ? ovl_open_beneath(c->s->layers[0].fd, path + 1, plen - 1,
+					  O_RDONLY | O_DIRECTORY)
+		       : openat(c->s->layers[0].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned char buf[OVL_FH_MAX_LEN];
+	struct ovl_fh at;
+
+	if (dfd < 0)
+		return false;
+	ssize_t len = ovl_xattr_get_at(dfd, slash + 1, ovl_xattr_name(c->s->ns, OVL_XA_ORIGIN),
+				       buf, sizeof(buf));
+	close(dfd);
+	return len > 0 && ovl_fh_parse(buf, (size_t)len, &at) == OVL_FH_OK &&
+	       ovl_fh_same_fid(&at, fh);
+}
+
+/*
+ * A plain copied-up file is keyed by its origin's inode (of one link):
+ * when the merged view shows that inode at its own path too, as a lower
+ * entry or through an upper file with the same origin (a copy made
+ * offline: cp -a keeps the xattr), the kernel fails whichever of the two
+ * is looked up second with ESTALE. Dropping the origin of this one (not
+ * at that path) leaves both readable, with the same content.
+ */
+static void check_alias(struct ovl_ctx *c, const struct ovl_node *n, const struct ovl_fh *fh)
+{
+	char where[4096];
+	struct stat st;
+	bool covered;
+
+	if (c->layer->kind != OVL_LAYER_UPPER || !can_drop(n))
+		return;
+	int layer = ovl_ctx_handle_path(c, fh, where, sizeof(where), &st);
+	if (layer <= 0 || c->s->layers[layer].kind != OVL_LAYER_LOWER || st.st_nlink != 1 ||
+	    !S_ISREG(st.st_mode) || strcmp(where, c->path) == 0)
+		return;
+	for (int i = 0; i < layer; i++) {
+		enum ovl_hit_kind k = ovl_merge_path_kind(c->s, i, where, &covered);
+		if (i == 0 && k == OVL_HIT_FILE) {
+			if (upper_origin_is(c, where, fh))
+				break;
+			return;
+		}
+		if (k != OVL_HIT_NONE || covered)
+			return;	/* hidden at its own path */
+	}
+	report_drop(c, n, PR_OR_ALIASED, where);
 }
 
 /* Is W/index/<hex of fh> this very inode (its index entry)? */
@@ -143,8 +197,10 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 			return;
 		}
 		/* A plain copied-up file is found by its handle, not its path. */
-		if (!is_dir && !metacopy)
+		if (!is_dir && !metacopy) {
+			check_alias(c, n, &fh);
 			return;
+		}
 		/* An indexed hard link's origin names its index entry: when its
 		 * redirect leads elsewhere (the kernel refuses it: ESTALE), the
 		 * redirect is what went wrong, so it follows the origin. */
@@ -161,7 +217,8 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 				 !S_ISREG(type))
 				ovl_report_here(c, PR_OR_STALE_VERIFY, NULL);
 			else if (ovl_report_fix(c, PR_OR_STALE_VERIFY, where))
-				ovl_plan_repoint(c, n, where);
+				ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_REDIRECT, where,
+					      strlen(where));
 			return;
 		}
 		/* Something else is at the path: the kernel reads through it
@@ -174,14 +231,17 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 				plan_rebase(c, n, &fh, &res->first_fh);
 			return;
 		}
-		/* Nothing at the path: follow the origin to where its inode is
-		 * now. */
-		if ((is_dir || metacopy) && ovl_origin_path(c, n, where, sizeof(where), &type)) {
-			if (ovl_report_fix(c, PR_OR_MOVED, where))
-				ovl_plan_repoint(c, n, where);
-		} else {
+		/* Nothing at the path. A dir merges with nothing then, and the
+		 * kernel shows it alone: a re-point would change what a
+		 * readable dir shows (and where the lower dir shows already,
+		 * a copy's, make the kernel fail the second with ESTALE). */
+		bool found = ovl_origin_path(c, n, where, sizeof(where), &type);
+		if (is_dir)
+			ovl_report_here(c, PR_OR_DIR_MOVED, found ? where : NULL);
+		else if (!found)
 			ovl_report_here(c, PR_OR_MOVED, NULL);
-		}
+		else if (ovl_report_fix(c, PR_OR_MOVED, where))
+			ovl_repoint_later(c, where, OVL_RP_NONE, 0);
 		return;
 	}
 	if (other_at_path) {

@@ -15,8 +15,8 @@
 #include "overlay/lookup.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
-#include "../links.h"
-#include "../strset.h"
+#include "walk/links.h"
+#include "core/strset.h"
 #include "internal.h"
 
 /* The absolute target of a redirect: "/a/b" as is, "name" beside the dir. */
@@ -91,16 +91,13 @@ static bool merged_by_name(struct ovl_ctx *c, const struct ovl_node *n,
 	return found;
 }
 
-/* What dropping a dir's redirect takes besides the redirect itself. */
-enum { DROP_ORIGIN = 1, DROP_OPAQUE = 2 };
-
 /*
  * Its origin named the lower dir the redirect led to (or nothing): without
  * the redirect the dir no longer comes from there. And it would merge with
  * whatever lower dir has its own name, which it never held: make it opaque
  * then; unless it did merge by that name, the redirect a later addition.
  */
-static unsigned drop_redirect_effects(struct ovl_ctx *c, const struct ovl_node *n)
+unsigned ovl_drop_redirect_effects(struct ovl_ctx *c, const struct ovl_node *n)
 {
 	struct ovl_lookup_req req = {
 		.name = n->name,
@@ -117,9 +114,9 @@ static unsigned drop_redirect_effects(struct ovl_ctx *c, const struct ovl_node *
 		       own.first == OVL_HIT_DIR && merged_by_name(c, n, &below);
 	if (ovl_xattrs_has(&n->xa, OVL_XA_ORIGIN) &&
 	    !(by_name && origin_is_lower_dir(c, n, &below)))
-		effects |= DROP_ORIGIN;
+		effects |= OVL_DROP_ORIGIN;
 	if (own.first == OVL_HIT_DIR && !by_name && !(n->frame && n->frame->opaque == 'y'))
-		effects |= DROP_OPAQUE;
+		effects |= OVL_DROP_OPAQUE;
 	ovl_below_free(&below);
 	return effects;
 }
@@ -129,15 +126,15 @@ static void plan_drop_at(struct ovl_ctx *c, int layer, const char *path, size_t 
 			 unsigned effects)
 {
 	ovl_plan_at(c, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_REDIRECT, NULL, 0);
-	if (effects & DROP_ORIGIN)
+	if (effects & OVL_DROP_ORIGIN)
 		ovl_plan_at(c, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_ORIGIN, NULL, 0);
-	if (effects & DROP_OPAQUE)
+	if (effects & OVL_DROP_OPAQUE)
 		ovl_plan_at(c, OVL_FIX_SET_XATTR, layer, path, len, OVL_XA_OPAQUE, "y", 1);
 }
 
 void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 {
-	plan_drop_at(c, c->layer->idx, c->path, c->pathlen, drop_redirect_effects(c, n));
+	plan_drop_at(c, c->layer->idx, c->path, c->pathlen, ovl_drop_redirect_effects(c, n));
 }
 
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
@@ -153,17 +150,6 @@ bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, si
 		return false;
 	*type = st.st_mode & S_IFMT;
 	return *type == (n->st.st_mode & S_IFMT);
-}
-
-void ovl_plan_repoint(struct ovl_ctx *c, const struct ovl_node *n, const char *path)
-{
-	bool covered;
-
-	ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_REDIRECT, path, strlen(path));
-	if (S_ISDIR(n->st.st_mode) && strcmp(path, c->path) != 0 &&
-	    ovl_merge_path_kind(c->s, c->layer->idx, path, &covered) == OVL_HIT_NONE &&
-	    !covered)
-		ovl_plan_at(c, OVL_FIX_MK_WHITEOUT, c->layer->idx, path, strlen(path), 0, NULL, 0);
 }
 
 /*
@@ -182,15 +168,12 @@ bool ovl_report_bad_redirect(struct ovl_ctx *c, struct ovl_node *n,
 		return true;
 	}
 	mode_t type;
-	/* ...unless another dir of this layer leads there already: the
-	 * re-point would make a duplicate */
 	bool repoint = code != PR_RD_DUPLICATE && ovl_origin_path(c, n, where, sizeof(where), &type) &&
-		       (!rd || strcmp(where, rd) != 0) &&
-		       !(c->redirects && ovl_strset_has(c->redirects, where, strlen(where)));
+		       (!rd || strcmp(where, rd) != 0);
 	if (!ovl_report_fix(c, code, detail))
 		return true;
 	if (repoint)
-		ovl_plan_repoint(c, n, where);
+		ovl_repoint_later(c, where, OVL_RP_DROP_REDIRECT, ovl_drop_redirect_effects(c, n));
 	else
 		ovl_plan_drop_redirect(c, n);
 	return true;
@@ -224,7 +207,7 @@ static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node 
 	if (c->s->has_upper && c->layer == &c->s->layers[0]) {
 		char *v = ovl_xmalloc(1 + c->pathlen);
 
-		v[0] = (char)drop_redirect_effects(c, n);
+		v[0] = (char)ovl_drop_redirect_effects(c, n);
 		memcpy(v + 1, c->path, c->pathlen);
 		if (!c->upper_redirects)
 			c->upper_redirects = ovl_strset_new();

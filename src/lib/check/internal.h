@@ -6,7 +6,7 @@
 #ifndef OVL_CHECK_INTERNAL_H
 #define OVL_CHECK_INTERNAL_H
 
-#include "../walk.h"
+#include "walk/walk.h"
 
 /* Per entry, in this order, called by the walker. */
 void ovl_check_entry(struct ovl_ctx *c, struct ovl_node *n,
@@ -65,13 +65,30 @@ void ovl_note_rebase(struct ovl_ctx *c, const struct ovl_node *n, const void *fh
 
 /*
  * Re-pointing by origin: where the lower inode named by the entry's origin
- * lives now ("/a/b" into path, false if it cannot be found there), and
- * the plan that makes the entry redirect to it (with a whiteout over that
- * path in the upper layer when a dir would otherwise show twice).
+ * lives now ("/a/b" into path, false if it cannot be found there).
  */
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
 		     mode_t *type);
-void ovl_plan_repoint(struct ovl_ctx *c, const struct ovl_node *n, const char *path);
+
+/*
+ * The re-point itself waits for the end of the upper walk (check_repoint.c):
+ * made only when the lower inode at `where` would show at no other merged
+ * path (else the kernel gives ESTALE at one of them); else the fallback.
+ */
+enum ovl_repoint_fallback {
+	OVL_RP_NONE,		/* the problem stays */
+	OVL_RP_DROP_REDIRECT,	/* ovl_plan_drop_redirect(), its effects given */
+	OVL_RP_QUARANTINE,
+	OVL_RP_QUARANTINE_WH,
+};
+void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fallback fallback,
+		       unsigned effects);
+void ovl_repoints_resolve(struct ovl_ctx *c);
+void ovl_repoints_free(struct ovl_ctx *c);
+
+/* What dropping a dir's redirect takes besides the redirect itself. */
+enum { OVL_DROP_ORIGIN = 1, OVL_DROP_OPAQUE = 2 };
+unsigned ovl_drop_redirect_effects(struct ovl_ctx *c, const struct ovl_node *n);
 
 /* Remove a dir's redirect (and the origin it came with), making the dir
  * opaque when it would otherwise merge with a lower dir of its name. */

@@ -24,9 +24,9 @@
 #include "overlay/mview.h"
 #include "overlay/redirect.h"
 #include "overlay/util.h"
-#include "../check/internal.h"
-#include "../repair_internal.h"
-#include "../walk.h"
+#include "check/internal.h"
+#include "repair/repair_internal.h"
+#include "walk/walk.h"
 #include "internal.h"
 
 static struct ovl_lentry *add(struct ovl_ldelta *x, const char *path, size_t len, enum ovl_lkind kind,

@@ -28,7 +28,7 @@
 #include "overlay/mview.h"
 #include "overlay/util.h"
 #include "overlay/xattr_copy.h"
-#include "../repair_internal.h"
+#include "repair/repair_internal.h"
 #include "internal.h"
 
 #define TMP_SUFFIX ".overlay-layers-tmp"

@@ -19,7 +19,7 @@
 
 #include "overlay/util.h"
 #include "overlay/xattr_copy.h"
-#include "../repair_internal.h"
+#include "repair/repair_internal.h"
 #include "internal.h"
 
 static int plan_of(struct ovl_stack *s, struct ovl_layers_plan *p,

@@ -41,9 +41,9 @@
 #include "overlay/util.h"
 #include "overlay/xattr.h"
 #include "overlay/xattr_copy.h"
-#include "../journal.h"
-#include "../repair_internal.h"
-#include "../strset.h"
+#include "repair/journal.h"
+#include "repair/repair_internal.h"
+#include "core/strset.h"
 #include "internal.h"
 
 #define LOWER	1

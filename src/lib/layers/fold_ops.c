@@ -28,7 +28,7 @@
 #include "overlay/lookup.h"
 #include "overlay/util.h"
 #include "overlay/xattr.h"
-#include "../repair_internal.h"
+#include "repair/repair_internal.h"
 #include "internal.h"
 
 #define XATTR_BUF	65536

@@ -17,7 +17,7 @@
 
 #include "overlay/lookup.h"
 #include "overlay/util.h"
-#include "../repair_internal.h"
+#include "repair/repair_internal.h"
 #include "internal.h"
 
 /* The times of the dir dfd, to be put back after a change inside it. */

@@ -13,7 +13,7 @@
 
 #include "overlay/report_json.h"
 #include "overlay/util.h"
-#include "../repair_internal.h"
+#include "repair/repair_internal.h"
 #include "internal.h"
 
 void ovl_layers_plan_init(struct ovl_layers_plan *p, const char *command)

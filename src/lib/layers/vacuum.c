@@ -17,8 +17,8 @@
 #include "overlay/lookup.h"
 #include "overlay/util.h"
 #include "overlay/xattr_copy.h"
-#include "../check/internal.h"
-#include "../walk.h"
+#include "check/internal.h"
+#include "walk/walk.h"
 #include "internal.h"
 
 struct ventry {

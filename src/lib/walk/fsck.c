@@ -16,7 +16,7 @@
 #include "overlay/scope.h"
 #include "overlay/util.h"
 #include "check/internal.h"
-#include "strset.h"
+#include "core/strset.h"
 #include "walk.h"
 
 int ovl_jobs_default(void)
@@ -107,6 +107,7 @@ void ovl_ctx_free(struct ovl_ctx *c)
 	free(c->path);
 	ovl_strset_free(c->redirects);
 	ovl_strset_free(c->upper_redirects);
+	ovl_repoints_free(c);
 	ovl_hlinks_free(c->hlinks);
 	ovl_strset_free(c->dirorigins);
 	ovl_strset_free(c->copied_inodes);

@@ -22,7 +22,7 @@
 #include "overlay/tarhdr.h"
 #include "overlay/tarsplit.h"
 #include "overlay/util.h"
-#include "strset.h"
+#include "core/strset.h"
 
 #define READ_SIZE (256 * 1024)
 #define WALK_DEPTH_MAX 512

@@ -18,7 +18,7 @@
 #include "overlay/repair.h"
 #include "overlay/util.h"
 #include "links.h"
-#include "strset.h"
+#include "core/strset.h"
 #include "walk.h"
 
 /* A list of distinct strings, in the order added. */

@@ -16,7 +16,7 @@
 #include "overlay/stack.h"
 #include "overlay/xattr.h"
 #include "ahead.h"
-#include "merge.h"
+#include "core/merge.h"
 
 struct ovl_strset;
 struct ovl_hlinks;
@@ -74,6 +74,7 @@ struct ovl_ctx {
 	struct ovl_progress_share share;	/* the walk's done fraction (-C) */
 	struct ovl_scope *scope;	/* a scoped check: only these places */
 	struct ovl_links *links;	/* the links between entries, recorded */
+	struct ovl_repoints *repoints;	/* re-points judged at the end of the upper walk */
 };
 
 /* A context for the stack (path buffer, per-layer fds), and its end. */

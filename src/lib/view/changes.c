@@ -16,8 +16,8 @@
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "check/internal.h"
-#include "strset.h"
-#include "walk.h"
+#include "core/strset.h"
+#include "walk/walk.h"
 
 static const char *const kind_names[] = {
 	[OVL_CH_ADDED] = "added",

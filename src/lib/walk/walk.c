@@ -16,7 +16,7 @@
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "check/internal.h"
-#include "strset.h"
+#include "core/strset.h"
 #include "walk.h"
 
 /* Entries the readers may be ahead of the walker: enough to keep them
@@ -627,6 +627,9 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 	ovl_ahead_stop(a);
 	path_pop(c, 1);
 	ovl_check_dir_end(c, &root);
+	/* every redirect of the upper is known now */
+	if (L->kind == OVL_LAYER_UPPER)
+		ovl_repoints_resolve(c);
 
 	ovl_below_free(&f.below);
 	close(f.fd);

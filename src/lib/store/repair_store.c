@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "overlay/util.h"
-#include "repair_internal.h"
+#include "repair/repair_internal.h"
 
 #define SMALL_FILE_MAX	(1 << 20)	/* link and lower files are tiny */
 #define TMP_SUFFIX	".overlay-fsck-tmp"

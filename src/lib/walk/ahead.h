@@ -19,7 +19,7 @@
 
 #include "overlay/stack.h"
 #include "overlay/xattr.h"
-#include "merge.h"
+#include "core/merge.h"
 
 struct ovl_rentry;
 

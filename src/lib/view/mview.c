@@ -17,9 +17,9 @@
 #include "overlay/redirect.h"
 #include "overlay/util.h"
 #include "overlay/xattr.h"
-#include "merge.h"
-#include "walk.h"
-#include "strset.h"
+#include "core/merge.h"
+#include "walk/walk.h"
+#include "core/strset.h"
 
 /* A single name of a dir: not "", ".", "..", nor holding a '/'. */
 static bool bad_name(const char *name)

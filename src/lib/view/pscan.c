@@ -19,7 +19,7 @@
 #include "overlay/pscan.h"
 #include "overlay/scope.h"
 #include "overlay/util.h"
-#include "links.h"
+#include "walk/links.h"
 
 struct sink {
 	FILE *pipe;
