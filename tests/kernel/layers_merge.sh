@@ -200,3 +200,55 @@ sc_layers_merge_users() {
 	grep -q "only lower layer" "$S/layers.err" || rp_bad "two lowers: $(cat "$S/layers.err")"
 	rp_done "$SC: an upper on another filesystem and two lowers are refused, exit 4"
 }
+
+# The user.overlay. namespace (userxattr: no redirects, no metacopy):
+# whiteouts, an opaque dir, copies with xattrs; no user.overlay. name is
+# left in the lower. A lower hard link the index shows copied up under
+# another name is refused (merge --into copies it).
+scenario layers_merge_userxattr_index
+sc_layers_merge_userxattr_index() {
+	stack_new "$SC"
+	OPTS=$(std_opts "userxattr")
+	setup '
+		mkdir -p $L1/d/in $L1/keep; echo a > $L1/d/in/a; echo k > $L1/keep/k; echo g > $L1/gone
+		echo c > $L1/keep/c
+		ovl_mount "$OPTS"
+		rm $M/gone; rm -rf $M/d; mkdir $M/d; echo new > $M/d/new
+		echo more >> $M/keep/c; setfattr -n user.mine -v m $M/keep/c; echo n > $M/keep/n
+		ovl_umount
+		test -n "$(getfattr -n user.overlay.opaque $U/d 2>/dev/null)"
+	' || return
+	ly_view "$S/view.before" || { not_ok "$SC: merged view before"; return; }
+	_bad=
+	run_layers merge -y -o "$OPTS"
+	ly_rc 0
+	python3 "$top_srcdir/tests/kernel/view.py" "$L1" > "$S/view.lower"
+	cmp -s "$S/view.before" "$S/view.lower" ||
+		rp_bad "the lower alone differs: $(diff "$S/view.before" "$S/view.lower" | head -6)"
+	getfattr -R -h -d -m 'user\.overlay\.' "$L1" 2>/dev/null | grep -q . &&
+		rp_bad "user.overlay. xattrs in the lower"
+	[ -z "$(ls -A "$U")" ] || rp_bad "the upper is not empty"
+	rp_done "$SC: userxattr: the lower alone shows the view of before, no user.overlay. name left"
+
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		echo h > $L1/a; ln $L1/a $L1/b
+		ovl_mount "$OPTS"
+		echo more >> $M/a
+		ovl_umount
+	' || return
+	_bad=
+	snapshot "$S/snap.before" $(kt_layers)
+	run_layers merge -y -o "$OPTS"
+	snapshot "$S/snap.after" $(kt_layers)
+	ly_rc 4
+	grep -q "/b: a lower hard link the index shows copied up under another name" "$S/layers.err" ||
+		rp_bad "not named: $(cat "$S/layers.err")"
+	cmp -s "$S/snap.before" "$S/snap.after" || rp_bad "the refused merge wrote"
+	run_layers merge -n --json -o "$OPTS"
+	ly_rc 4
+	jq -e '.exit == 4 and .command == "merge" and (.error | test("merge --into"))' \
+		"$S/layers.out" > /dev/null || rp_bad "JSON: $(head -c 300 "$S/layers.out")"
+	rp_done "$SC: a lower hard link shown through the index is refused (exit 4, named, --json), nothing written"
+}
