@@ -87,6 +87,12 @@ struct fold {
 	struct ovl_strset *staged;	/* lower paths step 2 moves away */
 	struct ovl_strset *inodes;	/* upper inodes of several names -> first path */
 	struct ovl_strset *moved_top;	/* upper root names moved whole */
+	struct ovl_strset *mc_inodes;	/* upper inodes of several names that are metacopy */
+	struct {
+		char *path;
+		char key[48];		/* its upper inode, "dev:ino" */
+	} *alias;			/* lower hard links the index shows copied up */
+	size_t nalias;
 	unsigned long aside;		/* attic names given */
 	char *why;
 	size_t whylen;
@@ -342,7 +348,9 @@ static void metacopy(struct fold *f, int udfd, const char *name, const struct st
 		refuse(f, path, "a metacopy file whose lower data is not there");
 		goto out;
 	}
-	if (dst.st_nlink > 1) {
+	/* with the index every name of the lower inode shows this file, and
+	 * takes its metadata with it; without, the others keep their own */
+	if (dst.st_nlink > 1 && !f->s->index) {
 		refuse(f, path, "a metacopy file whose lower data has other names (not merged in "
 			       "place: merge --into)");
 		goto out;
@@ -483,6 +491,8 @@ static void entry(struct fold *f, int udfd, const char *name, const char *path, 
 				ovl_strset_put(f->inodes, key, strlen(key), path, strlen(path) + 1);
 		}
 		bool mc = S_ISREG(st.st_mode) && ovl_xattrs_has(&xa, OVL_XA_METACOPY);
+		if (mc && st.st_nlink > 1)
+			ovl_strset_add(f->mc_inodes, key, strlen(key));
 		if (mc && first) {
 			char *v = place(LOWER, first);
 			if (at.layer == LOWER)
@@ -546,9 +556,50 @@ static void indexed_alias(const char *path, const struct ovl_mentry *e, void *ar
 {
 	struct fold *f = arg;
 
-	(void)e;
-	refuse(f, path, "a lower hard link the index shows copied up under another name (not "
-		       "merged in place: merge --into)");
+	f->alias = ovl_xrealloc(f->alias, (f->nalias + 1) * sizeof(*f->alias));
+	f->alias[f->nalias].path = ovl_xstrdup(path);
+	snprintf(f->alias[f->nalias].key, sizeof(f->alias[f->nalias].key), "%llu:%llu",
+		 (unsigned long long)e->st.st_dev, (unsigned long long)e->st.st_ino);
+	f->nalias++;
+}
+
+/*
+ * A lower hard link the index shows as the upper inode copied up under
+ * another name: a link of that inode's first name, once all moved (a
+ * metacopy inode's data is this very lower inode: nothing to do). Its
+ * dir's times are put back after: the upper dir's, or the lower dir's
+ * when the upper has none.
+ */
+static void link_aliases(struct fold *f, int ufd)
+{
+	struct ovl_strset *dirs = ovl_strset_new();
+
+	for (size_t i = 0; i < f->nalias && !f->refused; i++) {
+		const char *a = f->alias[i].path, *key = f->alias[i].key;
+		size_t len;
+		const char *first = ovl_strset_get(f->inodes, key, strlen(key), &len);
+		if (ovl_strset_has(f->mc_inodes, key, strlen(key)))
+			continue;
+		if (!first) {
+			refuse(f, a, "a lower hard link whose upper inode has no name in the upper");
+			break;
+		}
+		char *v = place(LOWER, first);
+		aside(f, LOWER, a, "a lower hard link of a copied-up file");
+		add(f, OVL_FIX_MG_LINK, LOWER, a, v, strlen(v), 0, "a hard link of the copied-up file");
+		free(v);
+		char *dir = ovl_xstrdup(a);
+		char *slash = strrchr(dir, '/');
+		slash[slash == dir ? 1 : 0] = '\0';
+		struct stat st;
+		const char *p = dir[1] ? dir + 1 : ".";
+		if (ovl_strset_add(dirs, dir, strlen(dir)) &&
+		    (fstatat(ufd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		     lstat_lower(f, dir, &st) == 0))
+			attr(f, dir, &st, "a dir's times, after a hard link in it");
+		free(dir);
+	}
+	ovl_strset_free(dirs);
 }
 
 static void put_step(struct ovl_layers_plan *p, const struct step *s)
@@ -591,6 +642,7 @@ int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *w
 	f.staged = ovl_strset_new();
 	f.inodes = ovl_strset_new();
 	f.moved_top = ovl_strset_new();
+	f.mc_inodes = ovl_strset_new();
 	ovl_mview_indexed(s, indexed_alias, &f);
 	int ufd = openat(s->layers[0].fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ufd < 0 || fstat(ufd, &ust) < 0 || fstat(f.lfd, &lst) < 0) {
@@ -599,6 +651,7 @@ int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *w
 	}
 	if (!f.refused)
 		walk(&f, ufd, "/", (struct where){ 0, "/" }, "/", false, 0);
+	link_aliases(&f, ufd);
 	/* 4: the root */
 	if (!f.refused)
 		take_meta(&f, "/", ufd, ".", &ust, f.lfd, ".", "the root: the upper root's metadata");
@@ -655,6 +708,10 @@ int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *w
 	ovl_strset_free(f.staged);
 	ovl_strset_free(f.inodes);
 	ovl_strset_free(f.moved_top);
+	ovl_strset_free(f.mc_inodes);
+	for (size_t i = 0; i < f.nalias; i++)
+		free(f.alias[i].path);
+	free(f.alias);
 	return f.refused ? 1 : 0;
 }
 
