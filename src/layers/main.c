@@ -322,6 +322,9 @@ static int run(struct ovl_opts *opts, const struct args *a)
 			plan.partial ? " (some entries could not be read: left out)" : "");
 		if (res.journal && res.done > 0)
 			fprintf(text, "made %ld; undo journal: %s\n", res.done, res.journal);
+		if (in_place(a) && res.journal && res.done > 0 && (size_t)res.done < plan.fixes.n)
+			fprintf(stderr, PROG ": the merge stopped before its commit: merge -y again "
+				"rolls it back and merges again, --undo %s rolls it back\n", res.journal);
 	}
 out:
 	res.exit_code = rc;

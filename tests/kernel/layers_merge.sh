@@ -120,6 +120,19 @@ sc_layers_merge_inplace() {
 	grep -q "was committed" "$S/layers.err" || rp_bad "no word of the commit: $(cat "$S/layers.err")"
 	rp_done "$SC: --undo of a committed merge is refused, exit 4"
 
+	_bad=
+	lm_restore || rp_bad "cannot restore the image"
+	_rc=0
+	OVL_FAULT_WRITE=5 OVL_FAULT_SIGNAL=INT timeout 60 "$LAYERS" merge -y -o "$OPTS" \
+		> /dev/null 2> "$S/int.err" || _rc=$?
+	[ "$_rc" -eq 32 ] || rp_bad "^C at change 5: exit $_rc, not 32"
+	grep -q "stopped before its commit: merge -y again" "$S/int.err" ||
+		rp_bad "no word of what to do: $(cat "$S/int.err")"
+	run_layers merge -y -o "$OPTS"
+	ly_rc 0
+	lm_merged "interrupted, run again"
+	rp_done "$SC: ^C between changes: exit 32, what to do said; the next run finishes"
+
 	# every change killed: before it, the next run finishes the merge;
 	# just after it, --undo gives back the stack of before
 	_k=1
