@@ -94,6 +94,8 @@ int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *w
  * exit code (8, or 4 when the layers changed since) with msg.
  */
 int ovl_layers_fold_resume(struct ovl_stack *s, char *msg, size_t msglen);
+/* Did a merge in place stop before its end (its attic is there)? */
+int ovl_layers_fold_pending(const struct ovl_stack *s);
 
 /*
  * Who else uses layer `layer` of s: an overlay mounted now, an fstab

@@ -243,6 +243,9 @@ static int run(struct ovl_opts *opts, const struct args *a)
 		goto out;
 	}
 	/* a merge in place killed before: rolled back, then made again */
+	if (in_place(a) && a->mode == OVL_MODE_NO && ovl_layers_fold_pending(&stack))
+		fprintf(stderr, PROG ": a merge stopped before its end left W/overlay-layers-merge: "
+			"merge -y rolls it back and merges again\n");
 	if (in_place(a) && a->mode == OVL_MODE_YES) {
 		rc = ovl_layers_fold_resume(&stack, why, sizeof(why));
 		if (rc == 1 && !a->json)

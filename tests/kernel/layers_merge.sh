@@ -128,10 +128,13 @@ sc_layers_merge_inplace() {
 	[ "$_rc" -eq 32 ] || rp_bad "^C at change 5: exit $_rc, not 32"
 	grep -q "stopped before its commit: merge -y again" "$S/int.err" ||
 		rp_bad "no word of what to do: $(cat "$S/int.err")"
+	run_layers merge -n -o "$OPTS"
+	grep -q "left W/overlay-layers-merge: merge -y rolls it back" "$S/layers.err" ||
+		rp_bad "-n does not say a merge stopped: $(head -2 "$S/layers.err")"
 	run_layers merge -y -o "$OPTS"
 	ly_rc 0
 	lm_merged "interrupted, run again"
-	rp_done "$SC: ^C between changes: exit 32, what to do said; the next run finishes"
+	rp_done "$SC: ^C between changes: exit 32, what to do said (by -n too); the next run finishes"
 
 	# every change killed: before it, the next run finishes the merge;
 	# just after it, --undo gives back the stack of before

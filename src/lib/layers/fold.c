@@ -736,6 +736,15 @@ static bool committed(const char *path)
 	return yes;
 }
 
+int ovl_layers_fold_pending(const struct ovl_stack *s)
+{
+	struct stat st;
+
+	return s->has_work && (fstatat(s->workfd, OVL_FOLD_ATTIC, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+			       fstatat(s->workfd, OVL_FOLD_ATTIC ".commit", &st,
+				       AT_SYMLINK_NOFOLLOW) == 0);
+}
+
 int ovl_layers_fold_resume(struct ovl_stack *s, char *msg, size_t msglen)
 {
 	char journal[4096];
