@@ -661,7 +661,8 @@ int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *w
 	ovl_layers_plan_add(p, begin.op, begin.layer, begin.path, NULL, 0, 0, begin.why);
 	free(begin.path);
 	/* 2: the staged sources */
-	qsort(f.st, f.nst, sizeof(*f.st), by_depth);
+	if (f.nst)
+		qsort(f.st, f.nst, sizeof(*f.st), by_depth);
 	for (size_t i = 0; i < f.nst; i++) {
 		char *v = place(LOWER, f.st[i].src);
 		ovl_layers_plan_add(p, f.st[i].link ? OVL_FIX_MG_LINK : OVL_FIX_MG_MOVE,

@@ -347,7 +347,7 @@ static int xattr_apply(struct journal *j, const struct ovl_fix *f, int dfd, cons
 		errno = EINVAL;
 		return -1;
 	}
-	const unsigned char *val = f->val + nl + 2;
+	const unsigned char *val = set ? f->val + nl + 2 : NULL;
 	size_t vl = set ? f->len - nl - 2 : 0;
 	unsigned char *old = ovl_xmalloc(XATTR_BUF);
 	ssize_t n = ovl_xattr_get_at(dfd, leaf, name, old, XATTR_BUF);
