@@ -159,3 +159,40 @@ sc_scope_two_lowers() {
 	scope_run "after each fix: the kept list is a new full check's" --edits 40
 	scope_mount_reads
 }
+
+# A re-point of a bad redirect is judged against every redirect of the
+# upper, which a scoped fix sees only through the links: the browser's
+# fix must re-point b2 (nothing else shows /b) and drop a1's redirect
+# (a2, which sorts after it, shows /a), as -y does.
+scenario scope_repoint
+sc_scope_repoint() {
+	stack_new "$SC"
+	scope_need || return
+	OPTS=$(std_opts "$RDI")
+	setup '
+		mkdir -p $L1/a/sub $L1/b
+		echo x > $L1/a/sub/x; echo bb > $L1/b/bb
+		ovl_mount "$OPTS"
+		mv $M/a $M/a2; echo new > $M/a2/new
+		mv $M/b $M/b2; chmod 600 $M/b2/bb
+		ovl_umount
+	' || return
+	cp -a "$U/a2" "$U/a1"
+	setfattr -n trusted.overlay.redirect -v "x//y" "$U/a1"
+	setfattr -n trusted.overlay.redirect -v "x//y" "$U/b2"
+	scope_run "edits: each fix as the browser applies it" --edits 10
+	_bad=
+	[ "$(getfattr --only-values -h -n trusted.overlay.redirect "$U/b2" 2>/dev/null)" = /b ] ||
+		_bad="$_bad b2 not re-pointed to /b;"
+	getfattr -h -n trusted.overlay.redirect "$U/a1" > /dev/null 2>&1 &&
+		_bad="$_bad a1 still has a redirect;"
+	[ "$(getfattr --only-values -h -n trusted.overlay.redirect "$U/a2" 2>/dev/null)" = a ] ||
+		_bad="$_bad a2 lost its redirect;"
+	if [ -z "$_bad" ]; then
+		ok "$SC: b2 re-pointed, a1's redirect dropped, a2's kept (as -y)"
+	else
+		not_ok "$SC: b2 re-pointed, a1's redirect dropped, a2's kept (as -y)"
+		diag "$_bad"
+	fi
+	scope_mount_reads
+}

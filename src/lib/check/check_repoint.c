@@ -90,10 +90,12 @@ void ovl_repoints_resolve(struct ovl_ctx *c)
 		return;
 	if (!c->redirects)
 		c->redirects = ovl_strset_new();
+	/* A scoped check has seen only some redirects: the links of the
+	 * last full check know the others (without them: no re-point). */
+	bool all_known = !c->scope || ovl_scope_redirect_targets(c, 0, c->redirects);
 	for (size_t i = 0; i < rp->n; i++) {
 		struct ovl_repoint *p = &rp->v[i];
-		/* A scoped check has not seen every redirect. */
-		if (!c->scope && !shown_elsewhere(c, p->where)) {
+		if (all_known && !shown_elsewhere(c, p->where)) {
 			plan(c, p, OVL_FIX_SET_XATTR, OVL_XA_REDIRECT, p->where, strlen(p->where));
 			ovl_strset_add(c->redirects, p->where, strlen(p->where));
 			continue;

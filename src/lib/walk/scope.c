@@ -364,6 +364,18 @@ static bool child_of(const char *path, const char *dir, size_t dlen)
 	return !strncmp(path, dir, dlen) && path[dlen] == '/' && !strchr(path + dlen + 1, '/');
 }
 
+bool ovl_scope_redirect_targets(const struct ovl_ctx *c, int layer, struct ovl_strset *into)
+{
+	const struct ovl_links *l = c->scope->links;
+
+	if (!l)
+		return false;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].kind == OVL_LINK_REDIRECT && l->v[i].layer == layer)
+			ovl_strset_add(into, l->v[i].key, strlen(l->v[i].key));
+	return true;
+}
+
 /*
  * Does a child the scope does not visit need the impure mark of the dir
  * at c->path, as the links of its last check say? Those links go on into

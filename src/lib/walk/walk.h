@@ -89,6 +89,11 @@ void ovl_ctx_free(struct ovl_ctx *c);
  */
 char **ovl_scope_dir_names(struct ovl_ctx *c, struct ovl_frame *f, size_t *count);
 char **ovl_scope_index_names(struct ovl_ctx *c, size_t *count);
+/* Add the redirect targets of a layer the links of the last full check
+ * know (those of dirs the scope does not visit) to `into`; false when the
+ * scope has no links. */
+struct ovl_strset;
+bool ovl_scope_redirect_targets(const struct ovl_ctx *c, int layer, struct ovl_strset *into);
 
 /* Walk one layer from its root. */
 int ovl_walk_layer(struct ovl_ctx *c, int layer);
