@@ -52,10 +52,14 @@ lm_stack() {
 		mount -o loop "$S/fs.img" "$S/fs"
 }
 
-# lm_restore: the layers as lm_stack made them.
+# lm_restore: the layers as lm_stack made them, from a copy of the image
+# under a new name: mount -o loop would take up again a loop device still
+# bound to the old name (autoclear lets go of it later), with its cache.
 lm_restore() {
-	umount "$S/fs" && cp --sparse=always "$S/pristine.img" "$S/fs.img" &&
-		mount -o loop "$S/fs.img" "$S/fs"
+	LM_N=$((${LM_N:-0} + 1))
+	umount "$S/fs" && rm -f "$S"/fs*.img &&
+		cp --sparse=always "$S/pristine.img" "$S/fs$LM_N.img" &&
+		mount -o loop "$S/fs$LM_N.img" "$S/fs"
 }
 
 # lm_merged NAME [remount]: the lower alone (and with `remount` the stack

@@ -452,11 +452,7 @@ int ovl_fold_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_
 		errno = EINVAL;
 		return -1;
 	}
-	if (ret == 0) {
-		ovl_fault_point(true);
-		ovl_journal_done(j);
-	}
-	return ret;
+	return ret;	/* ovl_fix_apply marks it done and holds the kill point after it */
 }
 
 int ovl_fold_fix_state(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf)
