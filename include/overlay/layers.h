@@ -77,6 +77,34 @@ int ovl_layers_export_write(struct ovl_stack *s, int out_fd, struct ovl_progress
 int ovl_layers_deref_write(struct ovl_stack *s, const char *dir, struct ovl_progress *progress,
 			   FILE *err, unsigned long *written);
 
+/*
+ * merge in place: the plan that folds the upper into the stack's only
+ * lower layer (upper, lower and work on one filesystem), so that the
+ * lower alone shows the merged view; upper, W/work and W/index emptied.
+ * Renames, links and metadata changes only; what goes is moved into
+ * W/overlay-layers-merge and removed by the last change, the commit.
+ * Returns 0, 1 when the stack cannot be folded in place (the reason in
+ * why), or -1 with errno.
+ */
+int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *why, size_t whylen);
+
+/*
+ * A merge in place killed before its end: rolled back by its journal (a
+ * commit begun is finished). 0 none found, 1 done (msg says what), or an
+ * exit code (8, or 4 when the layers changed since) with msg.
+ */
+int ovl_layers_fold_resume(struct ovl_stack *s, char *msg, size_t msglen);
+/* Did a merge in place stop before its end (its attic is there)? */
+int ovl_layers_fold_pending(const struct ovl_stack *s);
+
+/*
+ * Who else uses layer `layer` of s: an overlay mounted now, an fstab
+ * overlay entry over another upper (/etc/fstab, or $LIBMOUNT_FSTAB),
+ * a container store's layer or snapshot. 1 with a description in who,
+ * else 0.
+ */
+int ovl_layers_lower_users(const struct ovl_stack *s, int layer, char *who, size_t wholen);
+
 /* Print the plan: one line per change ("would remove upper:/a: N bytes
  * (why)" with dry_run), then the total. */
 void ovl_layers_plan_print(const struct ovl_stack *s, const struct ovl_layers_plan *p,

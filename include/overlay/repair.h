@@ -47,6 +47,13 @@ enum ovl_fix_op {
 	OVL_FIX_RM_COPY,	/* remove an upper entry equal to the lower entry of layer
 				 * val[0] at path val+1 (a dir: empty); the journal keeps
 				 * what undo needs to make it again from that entry */
+	/* merge in place (layers/fold_ops.c): a stack folded into its lower */
+	OVL_FIX_MG_BEGIN,	/* make W/overlay-layers-merge, naming the journal */
+	OVL_FIX_MG_MOVE,	/* rename the entry of place `val` ("LAYER:/path") here */
+	OVL_FIX_MG_LINK,	/* hard link the entry of place `val` here */
+	OVL_FIX_MG_ATTR,	/* set owner, mode and times to `val` (text) */
+	OVL_FIX_MG_XATTR,	/* set ("+NAME\0VALUE") or remove ("-NAME") any xattr */
+	OVL_FIX_MG_COMMIT,	/* remove W/overlay-layers-merge: not undoable */
 };
 
 struct ovl_fix {

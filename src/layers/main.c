@@ -39,6 +39,7 @@ static void usage(FILE *out)
 	      " " PROG " [options] export [FILE|-] -o OPTS\n"
 	      " " PROG " [options] export FILE|- [-w WORKDIR] UPPER LOWER [LOWER...]\n"
 	      " " PROG " [options] deref DIR -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
+	      " " PROG " [options] merge [--force] -o OPTS | -w WORKDIR UPPER LOWER\n"
 	      " " PROG " [options] merge --into DIR -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
 	      " " PROG " --undo JOURNAL -o OPTS | [-w WORKDIR] UPPER LOWER...\n"
 	      "\n"
@@ -54,8 +55,9 @@ static void usage(FILE *out)
 	      "                     (-: standard output, the default with -o)\n"
 	      " deref DIR           make DIR a new upper without redirects or metacopy\n"
 	      "                     that shows the same view over the same lowers\n"
-	      " merge               fold the stack into one dir: with --into DIR, a new\n"
-	      "                     dir holding the whole merged view\n"
+	      " merge               fold the upper into the stack's only lower layer\n"
+	      "                     (renames on one filesystem; upper and work emptied),\n"
+	      "                     or with --into DIR into a new dir holding the view\n"
 	      "\n"
 	      "Options:\n"
 	      " -o OPTS             overlay mount options, may be repeated\n"
@@ -65,13 +67,15 @@ static void usage(FILE *out)
 	      " -y                  make the changes\n"
 	      " -z, --journal FILE  the undo journal (default: W/overlay-fsck-undo.TIME)\n"
 	      "     --into DIR      merge: into a new dir DIR, the stack only read\n"
+	      "     --force         merge: into a lower that another stack uses too\n"
 	      "     --undo FILE     roll back the changes recorded in FILE\n"
 	      "     --json          print one JSON document on stdout instead of the text\n"
 	      " -C FD               progress: e2fsck's lines on FD (0: a bar on a terminal)\n"
 	      " -h, --help          display this help\n"
 	      " -V, --version       display version\n"
 	      "\n"
-	      "Exit status: 0 done (or planned), 4 the stack has problems (refused),\n"
+	      "Exit status: 0 done (or planned), 4 refused (the stack has problems, its\n"
+	      "lower is used elsewhere, or it cannot be merged in place),\n"
 	      "8 operational error, 16 usage error, 32 interrupted.\n", out);
 }
 
@@ -123,11 +127,20 @@ struct args {
 	int mode;		/* OVL_MODE_NO or OVL_MODE_YES */
 	const char *journal, *undo;
 	bool json;
+	bool force;		/* merge into a lower another stack uses */
 	int progress_fd;
 };
 
-static int plan_command(struct ovl_stack *s, const struct args *a, struct ovl_layers_plan *p)
+static bool in_place(const struct args *a)
 {
+	return a->command && !strcmp(a->command, "merge") && !a->newdir;
+}
+
+static int plan_command(struct ovl_stack *s, const struct args *a, struct ovl_layers_plan *p,
+			char *why, size_t whylen)
+{
+	if (in_place(a))
+		return ovl_layers_fold_plan(s, p, why, whylen);
 	if (!strcmp(a->command, "vacuum"))
 		return ovl_layers_vacuum_plan(s, p);
 	if (!strcmp(a->command, "export") || !strcmp(a->command, "deref"))
@@ -229,11 +242,38 @@ static int run(struct ovl_opts *opts, const struct args *a)
 			printf("rolled back the changes recorded in %s\n", a->undo);
 		goto out;
 	}
+	/* a merge in place killed before: rolled back, then made again */
+	if (in_place(a) && a->mode == OVL_MODE_NO && ovl_layers_fold_pending(&stack))
+		fprintf(stderr, PROG ": a merge stopped before its end left W/overlay-layers-merge: "
+			"merge -y rolls it back and merges again\n");
+	if (in_place(a) && a->mode == OVL_MODE_YES) {
+		rc = ovl_layers_fold_resume(&stack, why, sizeof(why));
+		if (rc == 1 && !a->json)
+			fprintf(stderr, PROG ": %s\n", why);
+		if (rc > 1) {
+			res.error = why;
+			goto out;
+		}
+	}
 	if ((rc = check_first(&stack)) != EXIT_OK) {
 		res.error = "the stack has problems (fsck.overlay -n lists them)";
 		goto out;
 	}
-	if (plan_command(&stack, a, &plan) < 0) {
+	if (in_place(a) && !a->force && stack.nlower > 0 &&
+	    ovl_layers_lower_users(&stack, 1, mnt, sizeof(mnt)) == 1) {
+		snprintf(why, sizeof(why), "the lower layer %s is used by %s too: refusing to "
+			 "merge into it (--force merges anyway)", stack.layers[1].path, mnt);
+		res.error = why;
+		rc = EXIT_PROBLEMS;
+		goto out;
+	}
+	int planned = plan_command(&stack, a, &plan, why, sizeof(why));
+	if (planned == 1) {
+		res.error = why;
+		rc = EXIT_PROBLEMS;
+		goto out;
+	}
+	if (planned < 0) {
 		snprintf(why, sizeof(why), "cannot plan %s: %s", a->command, strerror(errno));
 		res.error = why;
 		rc = EXIT_OPERATIONAL;
@@ -285,6 +325,9 @@ static int run(struct ovl_opts *opts, const struct args *a)
 			plan.partial ? " (some entries could not be read: left out)" : "");
 		if (res.journal && res.done > 0)
 			fprintf(text, "made %ld; undo journal: %s\n", res.done, res.journal);
+		if (in_place(a) && res.journal && res.done > 0 && (size_t)res.done < plan.fixes.n)
+			fprintf(stderr, PROG ": the merge stopped before its commit: merge -y again "
+				"rolls it back and merges again, --undo %s rolls it back\n", res.journal);
 	}
 out:
 	res.exit_code = rc;
@@ -310,6 +353,7 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 		{ "undo", required_argument, NULL, 'X' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "into", required_argument, NULL, 'I' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *workdir = NULL;
@@ -345,6 +389,9 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 			break;
 		case 'I':
 			a->newdir = optarg;
+			break;
+		case 'F':
+			a->force = true;
 			break;
 		case 'C':
 			if (!ovl_parse_ll(optarg, 0, 1023, &fd))
@@ -392,14 +439,13 @@ static int parse_args(int argc, char **argv, struct args *a, struct ovl_opts *op
 				return fail_usage("deref needs the new upper DIR (and no --into)");
 			a->newdir = argv[optind++];
 		}
-		if (!strcmp(a->command, "merge") && !a->newdir)
-			return fail_usage("merge folds into a new dir: give --into DIR (folding "
-					  "into the lower layer in place is not done yet)");
 	}
 	if (a->newdir && (!a->command || (strcmp(a->command, "merge") &&
 					  strcmp(a->command, "deref")))) {
 		return fail_usage("--into goes with merge");
 	}
+	if (a->force && !in_place(a))
+		return fail_usage("--force goes with merge (in place)");
 	if (a->json && (a->progress_fd == 0 || a->progress_fd == 1))
 		return fail_usage("--json holds standard output: give -C another fd");
 	if (optind < argc) {

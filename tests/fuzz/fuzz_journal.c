@@ -63,6 +63,13 @@ static const char *const seeds[] = {
 	"overlay-fsck-journal 1\nR 1 rmcopy 0 x2f64 - "
 	"x64203735352030203020343039362030203120302031203020312030203120302031203266363420"
 	"747275737465642e6f7665726c61792e6f70617175653d3739 -\nD 1\n",
+	/* merge in place: the attic, moves, links, metadata, a commit */
+	"overlay-fsck-journal 1\nR 1 mgbegin -1 x2f6f7665726c61792d6c61796572732d6d65726765 - - x2f6a\nD 1\nR 2 mgmove -1 x2f6f7665726c61792d6c61796572732d6d657267652f6131 - x313a2f61 x3220302030203020302030203020302030\nD 2\n",
+	"overlay-fsck-journal 1\nR 1 mgmove 1 x2f62 - x303a2f6c696e6b x3520312030203120302031203020312030\nD 1\n",
+	"overlay-fsck-journal 1\nR 1 mglink 0 x2f78 - x313a2f61 x3520312030203120302031203020312030\nD 1\n",
+	"overlay-fsck-journal 1\nR 1 mgattr 1 x2f61 - x302030203634342031203020312030 x37203820343735352031203020312030\nD 1\n",
+	"overlay-fsck-journal 1\nR 1 mgxattr 1 x2f61 user.x - x61\nD 1\n",
+	"overlay-fsck-journal 1\nR 1 mgcommit -1 x2f6f7665726c61792d6c61796572732d6d65726765 - - -\n",
 };
 
 const char *const *fuzz_seeds(size_t *n)
@@ -96,6 +103,12 @@ static void check_record(const struct record *r)
 		abort();
 	if ((r->old && r->old[r->oldlen]) || (r->new && r->new[r->newlen]))
 		abort();	/* values are NUL-terminated copies */
+	/* a merge's move or link: its source a place inside a layer too */
+	const char *src;
+	if ((r->op == OVL_FIX_MG_MOVE || r->op == OVL_FIX_MG_LINK) &&
+	    (!r->old || ovl_journal_place_parse(r->old, r->oldlen, NULL, &src) < 0 ||
+	     !path_ok(src)))
+		abort();
 }
 
 static bool same_bytes(const unsigned char *a, size_t al, const unsigned char *b, size_t bl)

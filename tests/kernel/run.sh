@@ -16,7 +16,7 @@ export LC_ALL=C
 
 kt_require_kernel
 
-for _f in clean fidelity fs metacopy redirect whiteout index stack origin layer repair repair2 repair3 copyup browse scope fstab premount store_lib store engine content layers containerd; do
+for _f in clean fidelity fs metacopy redirect whiteout index stack origin layer repair repair2 repair3 copyup browse scope fstab premount store_lib store engine content layers layers_merge containerd; do
 	. "$top_srcdir/tests/kernel/$_f.sh"
 done
 

@@ -44,6 +44,16 @@ START_TEST(test_records)
 	ck_assert_uint_eq(jf.recs[0].oldlen, 0);
 	ck_assert_str_eq(jf.recs[0].path, "/");
 	ovl_journal_file_free(&jf);
+	/* a merge's move: its source a place "LAYER:/path", checked alike */
+	ck_assert_int_eq(parse(HEAD "R 1 mgmove -1 x2f6f7665726c61792d6c61796572732d6d657267652f6131 - x313a2f6574632f706173737764 x31\n", &jf, err, sizeof(err)), 0);
+	ck_assert_int_eq(jf.recs[0].op, OVL_FIX_MG_MOVE);
+	int layer;
+	const char *path;
+	ck_assert_int_eq(ovl_journal_place_parse(jf.recs[0].old, jf.recs[0].oldlen, &layer,
+						 &path), 0);
+	ck_assert_int_eq(layer, 1);
+	ck_assert_str_eq(path, "/etc/passwd");
+	ovl_journal_file_free(&jf);
 }
 END_TEST
 
@@ -71,6 +81,9 @@ START_TEST(test_refused)
 		HEAD "R 1 mkwhiteout 0 - - - -\n",			/* no path */
 		HEAD "R 1 rename -1 x2f696e6465782f61 - - x2f2e2e\n",	/* into W's parent */
 		HEAD "R 1 quarantine 0 x2f61 - - -\n",			/* no target */
+		HEAD "R 1 mgmove 1 x2f61 - x313a2f2e2e2f657463 x31\n",	/* 1:/../etc: its source leaves */
+		HEAD "R 1 mglink 1 x2f61 - x2f61 x31\n",	/* /a: no layer */
+		HEAD "R 1 mgmove 1 x2f61 - - x31\n",			/* no source */
 		HEAD "R 1 chmod 0 x2f61 - - -\n",			/* no such change */
 		HEAD "R 1 mkwhiteout 70000 x2f61 - - -\n",		/* no such layer */
 		HEAD "R 1 mkwhiteout -2 x2f61 - - -\n",

@@ -93,6 +93,22 @@ int ovl_lentry_meta_dir(struct ovl_stack *s, const struct ovl_lentry *e, const c
 /* Its data, read-only, from where the view takes it, or -1. */
 int ovl_lentry_data(struct ovl_ldelta *x, const struct ovl_lentry *e);
 
+/* ---- merge in place (fold.c plans, fold_ops.c applies) ---- */
+
+/* The dir in W holding what a merge in place moved aside, until commit. */
+#define OVL_FOLD_ATTIC	"overlay-layers-merge"
+
+struct journal;
+struct record;
+struct ovl_fix;
+int ovl_fold_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f, int dfd,
+		       const char *leaf);
+/* dfd -1: the record's dir is not there */
+int ovl_fold_fix_state(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf);
+int ovl_fold_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf);
+/* An mgattr value: "UID GID MODE MTIME.S MTIME.NS ATIME.S ATIME.NS" of st. */
+int ovl_fold_attr_format(char *buf, size_t size, const struct stat *st);
+
 /* A plan step that is no change of the stack: an entry an export writes. */
 #define OVL_LSTEP_ADD	((enum ovl_fix_op)1000)
 

@@ -4,7 +4,8 @@
  * the entry's description (layers/entry.c); undo makes it again from the
  * lower entry it equalled, with its own overlay xattrs, in W/work first
  * and renamed into place. Each removal and each re-creation puts its
- * dir's times back: the merged dir shows the upper dir's mtime.
+ * dir's times back: the merged dir shows the upper dir's mtime. The ops
+ * of merge in place are fold_ops.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +74,8 @@ int ovl_layers_fix_apply(struct ovl_stack *s, struct journal *j, const struct ov
 {
 	if (f->op == OVL_FIX_RM_COPY)
 		return rm_copy(s, j, f, dfd, leaf);
+	if (f->op >= OVL_FIX_MG_BEGIN)
+		return ovl_fold_fix_apply(s, j, f, dfd, leaf);
 	errno = EINVAL;
 	return -1;
 }
@@ -84,7 +87,8 @@ int ovl_layers_fix_state(struct ovl_stack *s, const struct record *rec, int dfd,
 	struct stat st;
 	int state = -1;
 
-	(void)s;
+	if (rec->op >= OVL_FIX_MG_BEGIN)
+		return ovl_fold_fix_state(s, rec, dfd, leaf);
 	if (rec->op != OVL_FIX_RM_COPY || !rec->has_old ||
 	    ovl_lgone_parse(rec->old, rec->oldlen, &g) < 0)
 		return -1;
@@ -108,6 +112,8 @@ int ovl_layers_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd
 	char tmp[64];
 	int sdir = -1, work, ret = -1;
 
+	if (rec->op >= OVL_FIX_MG_BEGIN)
+		return ovl_fold_fix_revert(s, rec, dfd, leaf);
 	if (rec->op != OVL_FIX_RM_COPY || !rec->has_old ||
 	    ovl_lgone_parse(rec->old, rec->oldlen, &g) < 0) {
 		errno = EINVAL;

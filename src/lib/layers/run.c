@@ -51,6 +51,18 @@ static const char *verb(enum ovl_fix_op op)
 	switch (op) {
 	case OVL_FIX_RM_COPY:
 		return "remove";
+	case OVL_FIX_MG_BEGIN:
+		return "make";
+	case OVL_FIX_MG_MOVE:
+		return "move";
+	case OVL_FIX_MG_LINK:
+		return "link";
+	case OVL_FIX_MG_ATTR:
+		return "set owner, mode and times of";
+	case OVL_FIX_MG_XATTR:
+		return "set an xattr of";
+	case OVL_FIX_MG_COMMIT:
+		return "remove";
 	default:
 		return op == OVL_LSTEP_ADD ? "add" : ovl_fix_op_name(op);
 	}
@@ -61,13 +73,29 @@ static const char *layer_name(const struct ovl_stack *s, int layer)
 	return layer == OVL_FIX_WORKDIR ? "work" : s->layers[layer].name;
 }
 
+/* A move's or link's source, "lower1:/a -> " (its value "LAYER:/path"). */
+static void print_source(const struct ovl_stack *s, const struct ovl_fix *f, FILE *out)
+{
+	char *colon = f->val ? memchr(f->val, ':', f->len) : NULL;
+
+	if ((f->op != OVL_FIX_MG_MOVE && f->op != OVL_FIX_MG_LINK) || !colon)
+		return;
+	int layer = atoi((const char *)f->val);
+	if (layer != OVL_FIX_WORKDIR && (layer < 0 || layer >= s->nlayers))
+		return;
+	fprintf(out, "%s:", layer_name(s, layer));
+	ovl_print_escaped(out, colon + 1, f->len - (size_t)(colon + 1 - (char *)f->val));
+	fputs(" -> ", out);
+}
+
 void ovl_layers_plan_print(const struct ovl_stack *s, const struct ovl_layers_plan *p,
 			   bool dry_run, FILE *out)
 {
 	for (size_t i = 0; i < p->fixes.n; i++) {
 		const struct ovl_fix *f = &p->fixes.fixes[i];
-		fprintf(out, "%s%s %s:", dry_run ? "would " : "", verb(f->op),
-			layer_name(s, f->layer));
+		fprintf(out, "%s%s ", dry_run ? "would " : "", verb(f->op));
+		print_source(s, f, out);
+		fprintf(out, "%s:", layer_name(s, f->layer));
 		ovl_print_escaped(out, f->path, strlen(f->path));
 		fprintf(out, ": %llu bytes (%s)\n", p->bytes[i], p->why[i]);
 	}

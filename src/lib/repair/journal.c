@@ -43,6 +43,12 @@ static const char *const op_names[] = {
 	[OVL_FIX_MKDIR] = "mkdir",
 	[OVL_FIX_RM_TREE] = "rmtree",
 	[OVL_FIX_RM_COPY] = "rmcopy",
+	[OVL_FIX_MG_BEGIN] = "mgbegin",
+	[OVL_FIX_MG_MOVE] = "mgmove",
+	[OVL_FIX_MG_LINK] = "mglink",
+	[OVL_FIX_MG_ATTR] = "mgattr",
+	[OVL_FIX_MG_XATTR] = "mgxattr",
+	[OVL_FIX_MG_COMMIT] = "mgcommit",
 };
 
 const char *ovl_fix_op_name(enum ovl_fix_op op)
@@ -131,6 +137,7 @@ int ovl_journal_open(struct journal *j, char *path, size_t size, bool numbered,
 	struct stat st;
 
 	memset(j, 0, sizeof(*j));
+	j->path = path;
 	j->f = fd >= 0 ? fdopen(fd, "a") : NULL;
 	if (!j->f) {
 		if (fd >= 0)
@@ -251,9 +258,7 @@ static bool get_hex(char **cur, unsigned char **out, size_t *len, bool *present)
 	return true;
 }
 
-/* A path inside a layer: "/" or "" for its root, else components that
- * are neither empty, ".", ".." nor hold a NUL. */
-static bool layer_path_ok(const char *p, size_t len)
+bool ovl_journal_path_ok(const char *p, size_t len)
 {
 	if (strlen(p) != len)
 		return false;
@@ -280,8 +285,7 @@ static bool new_is_path(enum ovl_fix_op op)
 	       op == OVL_FIX_QUARANTINE_WH || op == OVL_FIX_COPYUP_NEW;
 }
 
-/* An xattr name as setxattr takes it: printable, no blank, at most 255. */
-static bool xname_ok(const char *x)
+bool ovl_journal_xname_ok(const char *x)
 {
 	size_t n = strlen(x);
 
@@ -330,12 +334,12 @@ static const char *parse_record(char *line, struct record *rec)
 		return "a bad path";
 	}
 	rec->path = (char *)path;
-	if (!layer_path_ok(rec->path, plen))
+	if (!ovl_journal_path_ok(rec->path, plen))
 		return "a path that leaves its layer";
 	if (!(tok = strsep(&cur, " ")))
 		return "no xattr field";
 	if (strcmp(tok, "-")) {
-		if (!xname_ok(tok))
+		if (!ovl_journal_xname_ok(tok))
 			return "a bad xattr name";
 		rec->xname = ovl_xstrdup(tok);
 	}
@@ -343,9 +347,34 @@ static const char *parse_record(char *line, struct record *rec)
 	    !get_hex(&cur, &rec->new, &rec->newlen, &rec->has_new) || cur)
 		return "bad values";
 	if (new_is_path(rec->op) &&
-	    (!rec->has_new || !layer_path_ok((const char *)rec->new, rec->newlen)))
+	    (!rec->has_new || !ovl_journal_path_ok((const char *)rec->new, rec->newlen)))
 		return "a target path that leaves its layer";
+	/* a move's or link's source: a place in a layer, checked alike */
+	if ((rec->op == OVL_FIX_MG_MOVE || rec->op == OVL_FIX_MG_LINK) &&
+	    (!rec->has_old || ovl_journal_place_parse(rec->old, rec->oldlen, NULL, NULL) < 0))
+		return "a source path that leaves its layer";
 	return NULL;
+}
+
+int ovl_journal_place_parse(const unsigned char *v, size_t len, int *layer, const char **path)
+{
+	const char *colon = memchr(v, ':', len);
+	long long l;
+	char num[16];
+
+	if (!colon || colon == (const char *)v || (size_t)(colon - (const char *)v) >= sizeof(num))
+		return -1;
+	memcpy(num, v, (size_t)(colon - (const char *)v));
+	num[colon - (const char *)v] = '\0';
+	size_t plen = len - (size_t)(colon + 1 - (const char *)v);
+	if (!ovl_parse_ll(num, OVL_FIX_WORKDIR, 65535, &l) || colon[1] != '/' ||
+	    !ovl_journal_path_ok(colon + 1, plen))
+		return -1;
+	if (layer)
+		*layer = (int)l;
+	if (path)
+		*path = colon + 1;
+	return 0;
 }
 
 void ovl_journal_file_free(struct journal_file *jf)
@@ -460,6 +489,14 @@ int ovl_repair_undo(struct ovl_stack *s, const char *journal_path, char *err, si
 			goto out;
 		}
 	}
+	/* the replaced entries of a committed merge are gone */
+	for (size_t i = 0; i < jf.n; i++)
+		if (jf.recs[i].op == OVL_FIX_MG_COMMIT) {
+			snprintf(err, errlen, "%s: the merge it records was committed (the entries "
+				 "it replaced are removed): nothing rolled back", journal_path);
+			ret = 4;
+			goto out;
+		}
 	/* Check everything before touching anything. */
 	for (size_t i = jf.n; i-- > 0;) {
 		struct record *rec = &jf.recs[i];

@@ -27,6 +27,7 @@
 /* The journal of a run being written. */
 struct journal {
 	FILE *f;
+	const char *path;	/* where it is written (the caller's buffer) */
 	unsigned long seq;
 	bool batch;		/* records are synced together by ovl_journal_sync */
 	unsigned long *preseq;	/* by plan order: a record written ahead, or 0 */
@@ -97,6 +98,16 @@ void ovl_journal_put(FILE *out, const struct record *rec);
  */
 int ovl_journal_parse(FILE *in, struct journal_file *out, char *err, size_t errlen);
 void ovl_journal_file_free(struct journal_file *jf);
+
+/* A path inside a layer: "/" or "" for its root, else components that
+ * are neither empty, ".", ".." nor hold a NUL (len: its bytes). */
+bool ovl_journal_path_ok(const char *p, size_t len);
+/* An xattr name as setxattr takes it and a record can hold: printable,
+ * no blank, at most 255 bytes. */
+bool ovl_journal_xname_ok(const char *x);
+/* A place "LAYER:/path" (a move's source): 0 with *layer and *path (into
+ * v, NUL-terminated by the reader), or -1. */
+int ovl_journal_place_parse(const unsigned char *v, size_t len, int *layer, const char **path);
 
 /* The crash tests' kill points (OVL_FAULT_WRITE): before and after a change. */
 void ovl_fault_point(bool after);

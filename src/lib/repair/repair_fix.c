@@ -20,6 +20,12 @@
 
 #define QUARANTINE_DIR "overlay-fsck.quarantine"
 
+/* The ops of overlay-layers (layers/ops.c, layers/fold_ops.c) */
+#define LAYERS_OPS \
+	case OVL_FIX_RM_COPY: case OVL_FIX_MG_BEGIN: case OVL_FIX_MG_MOVE: \
+	case OVL_FIX_MG_LINK: case OVL_FIX_MG_ATTR: case OVL_FIX_MG_XATTR: \
+	case OVL_FIX_MG_COMMIT:
+
 int ovl_fix_root(const struct ovl_stack *s, int layer)
 {
 	if (layer == OVL_FIX_WORKDIR)
@@ -167,7 +173,7 @@ int ovl_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *
 	case OVL_FIX_COPYUP_NEW:
 		ret = ovl_copyup_fix_apply(s, j, f, dfd, leaf);
 		break;
-	case OVL_FIX_RM_COPY:
+	LAYERS_OPS
 		ret = ovl_layers_fix_apply(s, j, f, dfd, leaf);
 		break;
 	case OVL_FIX_SYMLINK:
@@ -306,7 +312,9 @@ int ovl_fix_state(struct ovl_stack *s, const struct record *rec)
 
 	/* a removed entry whose dir went after it: undo brings the dir first */
 	if (dfd < 0)
-		return rec->op == OVL_FIX_RM_COPY && errno == ENOENT ? 1 : -1;
+		return rec->op == OVL_FIX_RM_COPY && errno == ENOENT ? 1
+		       : rec->op >= OVL_FIX_MG_BEGIN && errno == ENOENT
+		       ? ovl_layers_fix_state(s, rec, -1, NULL) : -1;
 	switch (rec->op) {
 	case OVL_FIX_SET_XATTR:
 	case OVL_FIX_RM_XATTR:
@@ -337,7 +345,7 @@ int ovl_fix_state(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_COPYUP_NEW:
 		state = ovl_copyup_fix_state(rec, dfd, leaf);
 		break;
-	case OVL_FIX_RM_COPY:
+	LAYERS_OPS
 		state = ovl_layers_fix_state(s, rec, dfd, leaf);
 		break;
 	case OVL_FIX_TRUNCATE:
@@ -416,7 +424,7 @@ int ovl_fix_revert(struct ovl_stack *s, const struct record *rec)
 	case OVL_FIX_COPYUP_NEW:
 		ret = ovl_copyup_fix_revert(rec, dfd, leaf);
 		break;
-	case OVL_FIX_RM_COPY:
+	LAYERS_OPS
 		ret = ovl_layers_fix_revert(s, rec, dfd, leaf);
 		break;
 	case OVL_FIX_TRUNCATE: {
