@@ -33,6 +33,9 @@ int ovl_open_dir_at(int dirfd, const char *name);
  * ovl_dir_names_free) and its length in *count, or NULL with errno.
  */
 char **ovl_dir_names(int dirfd, const char *name, size_t *count);
+/* The same with each name's d_type (DT_UNKNOWN where the filesystem
+ * does not tell) in *types, in the names' order (free it). */
+char **ovl_dir_names_types(int dirfd, const char *name, size_t *count, unsigned char **types);
 void ovl_dir_names_free(char **names);
 /* Does child dir `name` of dirfd hold anything? Unreadable counts as empty. */
 int ovl_dir_is_empty(int dirfd, const char *name);

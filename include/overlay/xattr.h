@@ -97,4 +97,13 @@ int ovl_xattrs_read(int dirfd, const char *name, enum ovl_ns ns,
 		    struct ovl_xattrs *out);
 void ovl_xattrs_free(struct ovl_xattrs *x);
 
+/*
+ * Which overlay xattrs of namespace ns an entry has, from one list call:
+ * a bit (1u << id) each in *present. Cheaper than a get of a name it
+ * lacks (no name to copy in, no permission hook), so lookups that only
+ * ask "is it there" list once. Returns 0, or -1 with errno when the list
+ * failed (ERANGE for a list over 2 KiB): the caller then gets each name.
+ */
+int ovl_xattr_names_at(int dirfd, const char *name, enum ovl_ns ns, unsigned *present);
+
 #endif

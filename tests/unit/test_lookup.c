@@ -3,6 +3,7 @@
  * component walk (ovl_lookup_force_fallback), and both must agree.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -359,6 +360,23 @@ START_TEST(test_lookup_helpers)
 	ck_assert_int_eq(errno, ENOTDIR);
 	ck_assert_int_eq(ovl_open_dir_at(rootfd, "nope"), -1);
 	ck_assert_int_eq(errno, ENOENT);
+
+	/* names sorted, each with its d_type */
+	size_t n = 0;
+	unsigned char *types = NULL;
+	char **names = ovl_dir_names_types(rootfd, "", &n, &types);
+	ck_assert_ptr_nonnull(names);
+	ck_assert_ptr_null(names[n]);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert(i == 0 || strcmp(names[i - 1], names[i]) < 0);
+		ck_assert_int_eq(ovl_stat_at(rootfd, names[i], &st), 0);
+		if (types[i] != DT_UNKNOWN)
+			ck_assert_uint_eq((unsigned)types[i] << 12, st.st_mode & S_IFMT);
+		if (!strcmp(names[i], "a"))
+			ck_assert(types[i] == DT_DIR || types[i] == DT_UNKNOWN);
+	}
+	ovl_dir_names_free(names);
+	free(types);
 
 	ck_assert_int_eq(ovl_stat_at(rootfd, "lnk", &st), 0);
 	ck_assert(S_ISLNK(st.st_mode));

@@ -25,6 +25,7 @@
 #include "overlay/opts.h"
 #include "overlay/stack.h"
 #include "../../src/lib/core/merge.h"
+#include "../../src/lib/walk/ahead.h"
 #include "unit.h"
 
 #define SUITE_TAG "merge"
@@ -741,6 +742,16 @@ START_TEST(test_metacopy_chain)
 	/* the lower1 stub on its own (no upper entry) */
 	mkmeta("l1/k", (off_t)strlen("d1:objs/k\n"), "/objs/k");
 	mkdata(D1, "objs/k");
+	/* a lower1 stub whose xattr list outgrows the lookup's list buffer:
+	 * its metacopy mark is still seen (got by name), data in lower2 */
+	mkmeta("u/p", 5, NULL);
+	mkmeta("l1/p", 5, NULL);
+	for (int i = 0; i < 50; i++) {
+		char xn[64];
+		snprintf(xn, sizeof(xn), "trusted.padding-to-outgrow-the-list-%04d", i);
+		ck_assert_int_eq(lsetxattr(P("l1/p"), xn, "p", 1, 0), 0);
+	}
+	mkdata(L2, "p");
 	open_stack();
 
 	lookup(UP, "f", &l);
@@ -766,11 +777,19 @@ START_TEST(test_metacopy_chain)
 	ck_assert_int_eq(l.r.data_layer, D1);
 	lk_free(&l);
 
+	ck_assert_int_gt(listxattr(P("l1/p"), NULL, 0), 2048);
+	lookup(UP, "p", &l);
+	CHECK_FIRST(l, OVL_HIT_FILE, L1);
+	ck_assert_int_eq(l.r.data_status, OVL_DATA_OK);
+	ck_assert_int_eq(l.r.data_layer, L2);
+	lk_free(&l);
+
 	if (!kmount())
 		return;
 	k_file("f", obj, 0);
 	k_file("h", "l2:h\n", 0);
 	k_file("k", "d1:objs/k\n", 0);
+	k_file("p", "l2:p\n", 0);
 }
 END_TEST
 
@@ -957,6 +976,79 @@ END_TEST
 
 /* ---- hostile shapes ---- */
 
+/*
+ * The walker's read of one entry: a regular file that getdents typed
+ * and that has no xattr of the overlay's is not stat'ed (st_ino stays 0:
+ * the fstatat was left out), but in the upper layer when the links
+ * ledger is kept; everything else is.
+ */
+START_TEST(test_rentry_stat_left_out)
+{
+	struct ovl_rentry r;
+	struct ovl_below b;
+
+	mkdata(L1, "plain");
+	ck_assert_int_eq(lsetxattr(P("l1/plain"), "trusted.other", "v", 1, 0), 0);
+	mkf("l1/odd", "x");
+	xset("l1/odd", "overlay.x", "1");	/* escaped: a nested overlay's */
+	mkmeta("l1/stub", 5, NULL);
+	mkdata(L2, "stub");
+	mkdata(UP, "up");
+	mkdata(UP, "upo");
+	xset("u/upo", "origin", "");
+	open_stack();
+	ovl_below_init(&b, &st);
+	ovl_below_root(&b, &st, L1);
+	struct ovl_walk_env e = { .s = &st, .layer = &st.layers[L1], .max_depth = 64 };
+
+	ovl_rentry_read(&e, st.layers[L1].fd, &b, 0, "plain", DT_REG, &r);
+	ck_assert_int_eq(r.stat_err, 0);
+	ck_assert(S_ISREG(r.st.st_mode));
+	ck_assert_uint_eq(r.st.st_ino, 0);
+	ck_assert(r.looked_up && !r.need_lookup);
+	ovl_rentry_free(&e, &r);
+	/* the type not told, an escaped name, a metacopy stub: stat'ed */
+	ovl_rentry_read(&e, st.layers[L1].fd, &b, 0, "plain", DT_UNKNOWN, &r);
+	ck_assert_uint_ne(r.st.st_ino, 0);
+	ovl_rentry_free(&e, &r);
+	ovl_rentry_read(&e, st.layers[L1].fd, &b, 0, "odd", DT_REG, &r);
+	ck_assert_uint_ne(r.st.st_ino, 0);
+	ck_assert_uint_eq(r.xa.escaped, 1);
+	ovl_rentry_free(&e, &r);
+	ovl_rentry_read(&e, st.layers[L1].fd, &b, 0, "stub", DT_REG, &r);
+	ck_assert_uint_ne(r.st.st_ino, 0);
+	ck_assert_int_eq(r.st.st_size, 5);
+	ck_assert(ovl_xattrs_has(&r.xa, OVL_XA_METACOPY));
+	ck_assert(r.need_lookup && r.looked_up);
+	ck_assert_int_eq(r.res.data_layer, L2);
+	ovl_rentry_free(&e, &r);
+	/* gone: read as before, the stat's error */
+	ovl_rentry_read(&e, st.layers[L1].fd, &b, 0, "gone", DT_REG, &r);
+	ck_assert_int_eq(r.stat_err, ENOENT);
+	ovl_rentry_free(&e, &r);
+	ovl_below_free(&b);
+
+	/* upper: the same, but for the links ledger (it notes a file's
+	 * link count) and for a file with an origin */
+	ovl_below_init(&b, &st);
+	ovl_below_root(&b, &st, UP);
+	e.layer = &st.layers[UP];
+	ovl_rentry_read(&e, st.layers[UP].fd, &b, 0, "up", DT_REG, &r);
+	ck_assert(S_ISREG(r.st.st_mode));
+	ck_assert_uint_eq(r.st.st_ino, 0);
+	ovl_rentry_free(&e, &r);
+	ovl_rentry_read(&e, st.layers[UP].fd, &b, 0, "upo", DT_REG, &r);
+	ck_assert_uint_ne(r.st.st_ino, 0);
+	ck_assert(ovl_xattrs_has(&r.xa, OVL_XA_ORIGIN));
+	ovl_rentry_free(&e, &r);
+	e.links = true;
+	ovl_rentry_read(&e, st.layers[UP].fd, &b, 0, "up", DT_REG, &r);
+	ck_assert_uint_ne(r.st.st_ino, 0);
+	ovl_rentry_free(&e, &r);
+	ovl_below_free(&b);
+}
+END_TEST
+
 START_TEST(test_long_names)
 {
 	char lng[300], path[320];
@@ -1084,6 +1176,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_metacopy_missing);
 	tcase_add_test(tc, test_metacopy_not_reg);
 	tcase_add_test(tc, test_metacopy_dataonly_rules);
+	tcase_add_test(tc, test_rentry_stat_left_out);
 	tcase_add_test(tc, test_long_names);
 	tcase_add_test(tc, test_symlink_component);
 	suite_add_tcase(s, tc);

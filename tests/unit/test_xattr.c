@@ -198,6 +198,27 @@ START_TEST(test_list_at)
 }
 END_TEST
 
+START_TEST(test_names_at)
+{
+	unsigned present;
+
+	ovl_xattr_force_fallback = _i;
+	ck_assert_int_eq(ovl_xattr_names_at(dfd, "file", OVL_NS_TRUSTED, &present), 0);
+	ck_assert_uint_eq(present, (1u << OVL_XA_ORIGIN) | (1u << OVL_XA_METACOPY));
+	ck_assert_int_eq(ovl_xattr_names_at(dfd, "file", OVL_NS_USER, &present), 0);
+	ck_assert_uint_eq(present, 1u << OVL_XA_REDIRECT);
+	ck_assert_int_eq(ovl_xattr_names_at(dfd, "dir", OVL_NS_TRUSTED, &present), 0);
+	ck_assert_uint_eq(present, (1u << OVL_XA_OPAQUE) | (1u << OVL_XA_IMPURE));
+	ck_assert_int_eq(ovl_xattr_names_at(dfd, "wh", OVL_NS_TRUSTED, &present), 0);
+	ck_assert_uint_eq(present, 1u << OVL_XA_NLINK);
+	ck_assert_int_eq(ovl_xattr_names_at(dfd, "", OVL_NS_TRUSTED, &present), 0);
+	ck_assert_uint_eq(present, 1u << OVL_XA_UPPER);
+	ck_assert_int_eq(ovl_xattr_names_at(dfd, "missing", OVL_NS_TRUSTED, &present), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_uint_eq(present, 0);
+}
+END_TEST
+
 START_TEST(test_read_file)
 {
 	struct ovl_xattrs x;
@@ -320,6 +341,10 @@ START_TEST(test_read_huge_and_long_list)
 	bfd = open(base, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(bfd, 0);
 	ck_assert_int_gt(ovl_xattr_list_at(bfd, strrchr(path, '/') + 1, NULL, 0), 4096);
+	/* too many names for one list: the caller is told to get by name */
+	unsigned present;
+	ck_assert_int_eq(ovl_xattr_names_at(bfd, strrchr(path, '/') + 1, OVL_NS_TRUSTED, &present), -1);
+	ck_assert_int_eq(errno, ERANGE);
 
 	ck_assert_int_eq(ovl_xattrs_read(bfd, strrchr(path, '/') + 1, OVL_NS_TRUSTED, &x), 0);
 	ck_assert(ovl_xattrs_has(&x, OVL_XA_REDIRECT));
@@ -461,6 +486,7 @@ Suite *unit_suite(void)
 	tcase_add_checked_fixture(io, setup, teardown);
 	tcase_add_loop_test(io, test_get_at, 0, 2);
 	tcase_add_loop_test(io, test_list_at, 0, 2);
+	tcase_add_loop_test(io, test_names_at, 0, 2);
 	tcase_add_loop_test(io, test_read_file, 0, 2);
 	tcase_add_loop_test(io, test_read_special, 0, 2);
 	tcase_add_loop_test(io, test_read_huge_and_long_list, 0, 2);

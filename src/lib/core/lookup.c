@@ -213,11 +213,6 @@ int ovl_is_whiteout_stat(const struct stat *st)
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static DIR *open_dir_stream(int dirfd, const char *name)
 {
 	int fd = (!name[0] || !strcmp(name, "."))
@@ -236,36 +231,63 @@ static bool is_dot(const char *n)
 	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
 }
 
-char **ovl_dir_names(int dirfd, const char *name, size_t *count)
+struct dname {
+	char *name;
+	unsigned char type;
+};
+
+static int cmp_dnames(const void *a, const void *b)
+{
+	return strcmp(((const struct dname *)a)->name, ((const struct dname *)b)->name);
+}
+
+char **ovl_dir_names_types(int dirfd, const char *name, size_t *count, unsigned char **types)
 {
 	DIR *d = open_dir_stream(dirfd, name);
 	if (!d)
 		return NULL;
 	size_t n = 0, cap = 64;
-	char **names = ovl_xmalloc(cap * sizeof(*names));
+	struct dname *ents = ovl_xmalloc(cap * sizeof(*ents));
 	struct dirent *de;
 
 	errno = 0;
 	while ((de = readdir(d))) {
 		if (is_dot(de->d_name))
 			continue;
-		if (n + 1 >= cap) {
+		if (n == cap) {
 			cap *= 2;
-			names = ovl_xrealloc(names, cap * sizeof(*names));
+			ents = ovl_xrealloc(ents, cap * sizeof(*ents));
 		}
-		names[n++] = ovl_xstrdup(de->d_name);
+		ents[n].name = ovl_xstrdup(de->d_name);
+		ents[n++].type = de->d_type;
 	}
 	int err = errno;
 	closedir(d);
-	names[n] = NULL;
 	if (err) {
-		ovl_dir_names_free(names);
+		for (size_t i = 0; i < n; i++)
+			free(ents[i].name);
+		free(ents);
 		errno = err;
 		return NULL;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	qsort(ents, n, sizeof(*ents), cmp_dnames);
+	char **names = ovl_xmalloc((n + 1) * sizeof(*names));
+	if (types)
+		*types = ovl_xmalloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		names[i] = ents[i].name;
+		if (types)
+			(*types)[i] = ents[i].type;
+	}
+	names[n] = NULL;
+	free(ents);
 	*count = n;
 	return names;
+}
+
+char **ovl_dir_names(int dirfd, const char *name, size_t *count)
+{
+	return ovl_dir_names_types(dirfd, name, count, NULL);
 }
 
 void ovl_dir_names_free(char **names)

@@ -54,19 +54,52 @@ void ovl_below_root(struct ovl_below *b, const struct ovl_stack *s, int layer)
 	}
 }
 
-static char opaque_val(const struct ovl_stack *s, int dirfd, const char *name)
+/*
+ * The overlay xattrs one looked-up entry has, listed once when first
+ * asked: most lower entries have none, and one list answers every
+ * "is it there" of the step (whiteout, metacopy, opaque, redirect)
+ * for less than one get of a missing name costs.
+ */
+struct xprobe {
+	int dirfd;
+	const char *name;
+	int state;		/* 0: not listed yet, 1: present valid, -1: list failed */
+	unsigned present;
+};
+
+static struct xprobe xprobe_of(int dirfd, const char *name)
+{
+	return (struct xprobe){ .dirfd = dirfd, .name = name };
+}
+
+/* false: certainly absent; true: present, or the list could not tell */
+static bool maybe_has(const struct ovl_stack *s, struct xprobe *x, enum ovl_xattr_id id)
+{
+	if (!x->state)
+		x->state = ovl_xattr_names_at(x->dirfd, x->name, s->ns, &x->present) == 0 ? 1 : -1;
+	return x->state < 0 || (x->present & (1u << id));
+}
+
+static char opaque_val(const struct ovl_stack *s, struct xprobe *x)
 {
 	char v[4];
-	ssize_t n = ovl_xattr_get_at(dirfd, name, ovl_xattr_name(s->ns, OVL_XA_OPAQUE),
+
+	if (!maybe_has(s, x, OVL_XA_OPAQUE))
+		return 0;
+	ssize_t n = ovl_xattr_get_at(x->dirfd, x->name, ovl_xattr_name(s->ns, OVL_XA_OPAQUE),
 				     v, sizeof(v));
 	return n == 1 ? v[0] : 0;
 }
 
-static bool has_xattr(const struct ovl_stack *s, int dirfd, const char *name,
-		      enum ovl_xattr_id id)
+static bool has_xattr(const struct ovl_stack *s, struct xprobe *x, enum ovl_xattr_id id)
 {
 	char v[1];
-	ssize_t n = ovl_xattr_get_at(dirfd, name, ovl_xattr_name(s->ns, id), v, 0);
+
+	if (!maybe_has(s, x, id))
+		return false;
+	if (x->state > 0)
+		return true;
+	ssize_t n = ovl_xattr_get_at(x->dirfd, x->name, ovl_xattr_name(s->ns, id), v, 0);
 	(void)v;
 	return n >= 0;
 }
@@ -76,14 +109,16 @@ static bool has_xattr(const struct ovl_stack *s, int dirfd, const char *name,
  * component over NAME_MAX is followed, as the kernel does: it just finds
  * nothing (ENAMETOOLONG is "not found" there).
  */
-static char *read_redirect(const struct ovl_stack *s, int dirfd, const char *name)
+static char *read_redirect(const struct ovl_stack *s, struct xprobe *x)
 {
 	char buf[OVL_XATTR_MAX + 1];
 	bool abs;
-	ssize_t n = ovl_xattr_get_at(dirfd, name, ovl_xattr_name(s->ns, OVL_XA_REDIRECT),
-				     buf, OVL_XATTR_MAX);
 	enum ovl_redirect_err e;
 
+	if (!maybe_has(s, x, OVL_XA_REDIRECT))
+		return NULL;
+	ssize_t n = ovl_xattr_get_at(x->dirfd, x->name, ovl_xattr_name(s->ns, OVL_XA_REDIRECT),
+				     buf, OVL_XATTR_MAX);
 	if (n <= 0)
 		return NULL;
 	e = ovl_redirect_parse(buf, (size_t)n, &abs);
@@ -92,11 +127,10 @@ static char *read_redirect(const struct ovl_stack *s, int dirfd, const char *nam
 	return ovl_xstrndup(buf, (size_t)n);
 }
 
-static bool is_xattr_whiteout(const struct ovl_stack *s, int dirfd, const char *name,
+static bool is_xattr_whiteout(const struct ovl_stack *s, struct xprobe *x,
 			      const struct stat *st)
 {
-	return S_ISREG(st->st_mode) && st->st_size == 0 &&
-	       has_xattr(s, dirfd, name, OVL_XA_WHITEOUT);
+	return S_ISREG(st->st_mode) && st->st_size == 0 && has_xattr(s, x, OVL_XA_WHITEOUT);
 }
 
 /*
@@ -131,14 +165,14 @@ static void name_set(struct mstate *m, char *v)
  * component; absolute: replaces everything before post), and an absolute
  * redirect lets the search go on even below an opaque ancestor.
  */
-static void check_redirect(const struct ovl_stack *s, struct mstate *m, int dirfd,
-			   const char *leaf, size_t prelen, size_t postoff)
+static void check_redirect(const struct ovl_stack *s, struct mstate *m, struct xprobe *x,
+			   size_t prelen, size_t postoff)
 {
 	m->abs_redirect = false;
 	if (!m->follow)
 		return;
 
-	char *rd = read_redirect(s, dirfd, leaf);
+	char *rd = read_redirect(s, x);
 	if (!rd)
 		return;
 
@@ -205,7 +239,8 @@ static int step_layer(const struct ovl_stack *s, int base, struct mstate *m,
 				goto fail;
 			break;
 		}
-		if (ovl_is_whiteout_stat(&st->st) || is_xattr_whiteout(s, fd, leaf, &st->st)) {
+		struct xprobe x = xprobe_of(fd, leaf);
+		if (ovl_is_whiteout_stat(&st->st) || is_xattr_whiteout(s, &x, &st->st)) {
 			m->stop = st->opaque = true;
 			if (!last)
 				break;
@@ -224,19 +259,19 @@ static int step_layer(const struct ovl_stack *s, int base, struct mstate *m,
 				break;
 			st->kind = OVL_HIT_FILE;
 			if (!m->is_dir && S_ISREG(st->st.st_mode) &&
-			    has_xattr(s, fd, leaf, OVL_XA_METACOPY)) {
+			    has_xattr(s, &x, OVL_XA_METACOPY)) {
 				st->metacopy = true;
 				m->stop = false;
-				check_redirect(s, m, fd, leaf, prelen, postoff);
+				check_redirect(s, m, &x, prelen, postoff);
 			}
 			m->metacopy = st->metacopy;
 			goto found;
 		}
-		if (opaque_val(s, fd, leaf) == 'y') {
+		if (opaque_val(s, &x) == 'y') {
 			m->stop = true;
 			st->opaque = last;
 		} else {
-			check_redirect(s, m, fd, leaf, prelen, postoff);
+			check_redirect(s, m, &x, prelen, postoff);
 		}
 		if (last) {
 			st->kind = OVL_HIT_DIR;

@@ -348,6 +348,24 @@ int ovl_xattrs_read(int dirfd, const char *name, enum ovl_ns ns,
 	return 0;
 }
 
+int ovl_xattr_names_at(int dirfd, const char *name, enum ovl_ns ns, unsigned *present)
+{
+	char list[2048];
+	enum ovl_xattr_id id;
+	ssize_t len = ovl_xattr_list_at(dirfd, name, list, sizeof(list));
+
+	*present = 0;
+	if (len < 0)
+		return errno == EOPNOTSUPP ? 0 : -1;
+	for (char *p = list; p < list + len; p += strnlen(p, list + len - p) + 1) {
+		if (strnlen(p, list + len - p) == (size_t)(list + len - p))
+			break;	/* not NUL-terminated: no name */
+		if (ovl_xattr_classify(p, ns, &id) == OVL_XC_OVERLAY)
+			*present |= 1u << id;
+	}
+	return 0;
+}
+
 void ovl_xattrs_free(struct ovl_xattrs *x)
 {
 	unsigned i;

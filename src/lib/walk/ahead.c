@@ -6,6 +6,7 @@
  * itself, one being read it waits for. With no readers (-j 1) every chunk
  * is read by the walker as it comes to it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ struct ovl_rdir {
 	int list_state;
 	int list_err;
 	char **names;
+	unsigned char *types;	/* d_type per name; NULL: unknown */
 	size_t count;
 	size_t nchunks;
 	size_t next_claim;	/* chunks below it are claimed */
@@ -79,12 +81,14 @@ static size_t chunk_len(const struct ovl_rdir *d, size_t k)
 	return d->count - first < CHUNK ? d->count - first : CHUNK;
 }
 
-static void set_names(struct ovl_rdir *d, char **names, size_t count, int err)
+static void set_names(struct ovl_rdir *d, char **names, unsigned char *types, size_t count,
+		      int err)
 {
 	struct ovl_ahead *a = d->a;
 
 	pthread_mutex_lock(&a->lock);
 	d->names = names;
+	d->types = types;
 	d->count = count;
 	d->list_err = err;
 	d->nchunks = (count + CHUNK - 1) / CHUNK;
@@ -99,15 +103,16 @@ static void set_names(struct ovl_rdir *d, char **names, size_t count, int err)
 static void list_dir(struct ovl_rdir *d)
 {
 	size_t count = 0;
-	char **names = ovl_dir_names(d->fd, "", &count);
+	unsigned char *types = NULL;
+	char **names = ovl_dir_names_types(d->fd, "", &count, &types);
 
-	set_names(d, names, count, names ? 0 : errno);
+	set_names(d, names, types, count, names ? 0 : errno);
 }
 
 void ovl_rdir_set_names(struct ovl_rdir *d, char **names, size_t count, int err)
 {
 	d->list_state = ST_RUNNING;	/* nobody lists it now */
-	set_names(d, names, count, err);
+	set_names(d, names, NULL, count, err);
 }
 
 static void read_chunk(struct ovl_rdir *d, size_t k, bool reader)
@@ -122,7 +127,8 @@ static void read_chunk(struct ovl_rdir *d, size_t k, bool reader)
 		if (a->e->read)
 			a->e->read(a->e, d->fd, d->names[first + i], r);
 		else
-			ovl_rentry_read(a->e, d->fd, d->below, d->depth, d->names[first + i], r);
+			ovl_rentry_read(a->e, d->fd, d->below, d->depth, d->names[first + i],
+					d->types ? d->types[first + i] : DT_UNKNOWN, r);
 		/* an opened dir: its own read-ahead, for the readers to go on with */
 		if (reader && r->child_fd >= 0) {
 			if (!children)
@@ -309,6 +315,7 @@ static void rdir_unref(struct ovl_rdir *d)
 	if (--d->refs > 0)
 		return;
 	ovl_dir_names_free(d->names);
+	free(d->types);
 	free(d->chunks);
 	free(d);
 }

@@ -28,6 +28,7 @@ struct ovl_walk_env {
 	const struct ovl_stack *s;
 	const struct ovl_layer *layer;
 	bool hook;		/* every upper entry is looked up (the change list) */
+	bool links;		/* the links ledger is kept (an upper file's link count) */
 	bool copy_up;		/* --copy-up: data fds of metacopy files */
 	int max_depth;		/* dirs deeper are not opened */
 	atomic_int *fd_budget;	/* fds records may hold; NULL: no limit */
@@ -56,10 +57,11 @@ struct ovl_rentry {
 	struct stat lower_st;
 };
 
-/* Read an entry of dir `dirfd` (at `depth`, merging with `below`). The
- * lookup is left for ovl_rentry_lookup() when the fd budget is spent. */
+/* Read an entry of dir `dirfd` (at `depth`, merging with `below`), of
+ * d_type `dtype` (DT_UNKNOWN when not known). The lookup is left for
+ * ovl_rentry_lookup() when the fd budget is spent. */
 void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
-		     int depth, const char *name, struct ovl_rentry *r);
+		     int depth, const char *name, unsigned char dtype, struct ovl_rentry *r);
 /* The lookup and open of a read entry, when the read left them. */
 void ovl_rentry_lookup(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
 		       int depth, const char *name, struct ovl_rentry *r);

@@ -4,6 +4,7 @@
  * when a check needs to know what lies below it. Entries are visited in
  * name order so that output is the same on every filesystem.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,9 +20,12 @@
 #include "core/strset.h"
 #include "walk.h"
 
-/* Entries the readers may be ahead of the walker: enough to keep them
- * busy across a few dirs, a few MiB of records. */
-#define AHEAD_ENTRIES 4096
+/* Entries the readers may be ahead of the walker. The subdirs a reader
+ * opens from its parent's next chunk come after all the walker reads
+ * before them; with 4096 the readers filled the bound with those and
+ * waited (0.3-0.6 s of a 2-3 s run, 200 dirs of 1000) while the walker
+ * read its own dirs alone. Records are about 1 KiB: 16 MiB at most. */
+#define AHEAD_ENTRIES 16384
 
 static void path_push(struct ovl_ctx *c, const char *name)
 {
@@ -371,19 +375,43 @@ void ovl_rentry_lookup(const struct ovl_walk_env *e, int dirfd, const struct ovl
 	lookup_as(e, dirfd, below, depth, name, r, &req);
 }
 
-void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
-		     int depth, const char *name, struct ovl_rentry *r)
+/* No xattr the checks would look at: nothing of the overlay's, in
+ * either namespace, escaped or unknown. */
+static bool xattrs_none(const struct ovl_xattrs *xa)
 {
+	return !xa->present && !xa->other_ns && !xa->escaped && !xa->unknown;
+}
+
+void ovl_rentry_read(const struct ovl_walk_env *e, int dirfd, const struct ovl_below *below,
+		     int depth, const char *name, unsigned char dtype, struct ovl_rentry *r)
+{
+	bool have_xa = false;
+
 	memset(r, 0, sizeof(*r));
 	r->child_fd = -1;
 	r->res = (struct ovl_lookup_res){ .first = OVL_HIT_NONE, .first_layer = -1,
 					  .data_layer = -1, .data_fd = -1 };
+	/* A regular file (getdents says so) without such xattrs needs no
+	 * lookup, and the checks look only at its type (the links ledger
+	 * also at an upper file's link count): its fstatat is left out.
+	 * Anything else is stat'ed as before, first, so that an entry gone
+	 * or unreadable reads as it did. */
+	if (dtype == DT_REG && !e->hook && (e->layer->kind != OVL_LAYER_UPPER || !e->links)) {
+		if (ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) == 0) {
+			if (xattrs_none(&r->xa)) {
+				r->st.st_mode = S_IFREG;
+				r->looked_up = true;
+				return;
+			}
+			have_xa = true;
+		}
+	}
 	if (ovl_stat_at(dirfd, name, &r->st) < 0) {
 		r->stat_err = errno ? errno : EIO;
 		r->looked_up = true;
 		return;
 	}
-	if (ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) < 0) {
+	if (!have_xa && ovl_xattrs_read(dirfd, name, e->s->ns, &r->xa) < 0) {
 		r->xattr_err = errno ? errno : EIO;
 		memset(&r->xa, 0, sizeof(r->xa));
 	}
@@ -617,6 +645,7 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 		.s = c->s,
 		.layer = L,
 		.hook = c->hook != NULL,
+		.links = c->links != NULL,
 		.copy_up = c->o->copy_up,
 		.max_depth = c->max_depth,
 		.fd_budget = &c->fd_budget,
