@@ -121,20 +121,20 @@ unsigned ovl_drop_redirect_effects(struct ovl_ctx *c, const struct ovl_node *n)
 	return effects;
 }
 
-/* Plan the drop at a dir of the upper or a lower layer (idx, path). */
-static void plan_drop_at(struct ovl_ctx *c, int layer, const char *path, size_t len,
-			 unsigned effects)
+void ovl_plan_drop_redirect_at(struct ovl_ctx *c, unsigned long problem, int layer,
+			       const char *path, size_t len, unsigned effects)
 {
-	ovl_plan_at(c, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_REDIRECT, NULL, 0);
+	ovl_plan_for(c, problem, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_REDIRECT, NULL, 0);
 	if (effects & OVL_DROP_ORIGIN)
-		ovl_plan_at(c, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_ORIGIN, NULL, 0);
+		ovl_plan_for(c, problem, OVL_FIX_RM_XATTR, layer, path, len, OVL_XA_ORIGIN, NULL, 0);
 	if (effects & OVL_DROP_OPAQUE)
-		ovl_plan_at(c, OVL_FIX_SET_XATTR, layer, path, len, OVL_XA_OPAQUE, "y", 1);
+		ovl_plan_for(c, problem, OVL_FIX_SET_XATTR, layer, path, len, OVL_XA_OPAQUE, "y", 1);
 }
 
 void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 {
-	plan_drop_at(c, c->layer->idx, c->path, c->pathlen, ovl_drop_redirect_effects(c, n));
+	ovl_plan_drop_redirect_at(c, c->r->seq, c->layer->idx, c->path, c->pathlen,
+				  ovl_drop_redirect_effects(c, n));
 }
 
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
@@ -225,7 +225,7 @@ static void note_cross_layer_duplicate(struct ovl_ctx *c, const struct ovl_node 
 	char done = (char)(effects | UR_DONE);
 	ovl_strset_put(c->upper_redirects, target, tlen, &done, 1);
 	if (ovl_report_fix_at(c, "upper", path, PR_RD_DUPLICATE, "a lower layer's dir redirects there too"))
-		plan_drop_at(c, 0, path, strlen(path), effects);
+		ovl_plan_drop_redirect_at(c, c->r->seq, 0, path, strlen(path), effects);
 	free(path);
 }
 

@@ -79,7 +79,7 @@ static bool shown_elsewhere(struct ovl_ctx *c, const char *where)
 static void plan(struct ovl_ctx *c, const struct ovl_repoint *p, enum ovl_fix_op op,
 		 enum ovl_xattr_id xattr, const void *val, size_t len)
 {
-	ovl_plan_add(c->plan, op, 0, p->path, strlen(p->path), xattr, val, len, p->seq);
+	ovl_plan_for(c, p->seq, op, 0, p->path, strlen(p->path), xattr, val, len);
 }
 
 void ovl_repoints_resolve(struct ovl_ctx *c)
@@ -102,11 +102,8 @@ void ovl_repoints_resolve(struct ovl_ctx *c)
 		}
 		switch (p->fallback) {
 		case OVL_RP_DROP_REDIRECT:
-			plan(c, p, OVL_FIX_RM_XATTR, OVL_XA_REDIRECT, NULL, 0);
-			if (p->effects & OVL_DROP_ORIGIN)
-				plan(c, p, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
-			if (p->effects & OVL_DROP_OPAQUE)
-				plan(c, p, OVL_FIX_SET_XATTR, OVL_XA_OPAQUE, "y", 1);
+			ovl_plan_drop_redirect_at(c, p->seq, 0, p->path, strlen(p->path),
+						  p->effects);
 			break;
 		case OVL_RP_QUARANTINE:
 			plan(c, p, OVL_FIX_QUARANTINE, 0, NULL, 0);

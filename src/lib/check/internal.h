@@ -89,6 +89,9 @@ void ovl_repoints_free(struct ovl_ctx *c);
 /* What dropping a dir's redirect takes besides the redirect itself. */
 enum { OVL_DROP_ORIGIN = 1, OVL_DROP_OPAQUE = 2 };
 unsigned ovl_drop_redirect_effects(struct ovl_ctx *c, const struct ovl_node *n);
+/* Plan that drop at a dir of a layer (idx, path) for a given problem. */
+void ovl_plan_drop_redirect_at(struct ovl_ctx *c, unsigned long problem, int layer,
+			       const char *path, size_t len, unsigned effects);
 
 /* Remove a dir's redirect (and the origin it came with), making the dir
  * opaque when it would otherwise merge with a lower dir of its name. */

@@ -124,13 +124,20 @@ bool ovl_report_fix_at(struct ovl_ctx *c, const char *layer, const char *path,
 	return report(c, layer, path, (size_t)-1, code, detail, true);
 }
 
-void ovl_plan_at(struct ovl_ctx *c, enum ovl_fix_op op, int layer, const char *path,
-		 size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len)
+void ovl_plan_for(struct ovl_ctx *c, unsigned long problem, enum ovl_fix_op op, int layer,
+		  const char *path, size_t pathlen, enum ovl_xattr_id xattr, const void *val,
+		  size_t len)
 {
 	if (c->o->copy_up && (op == OVL_FIX_QUARANTINE || op == OVL_FIX_QUARANTINE_WH))
 		return;		/* its problem stays: counted left, not fixed */
 	if (c->plan)
-		ovl_plan_add(c->plan, op, layer, path, pathlen, xattr, val, len, c->r->seq);
+		ovl_plan_add(c->plan, op, layer, path, pathlen, xattr, val, len, problem);
+}
+
+void ovl_plan_at(struct ovl_ctx *c, enum ovl_fix_op op, int layer, const char *path,
+		 size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len)
+{
+	ovl_plan_for(c, c->r->seq, op, layer, path, pathlen, xattr, val, len);
 }
 
 void ovl_plan_here(struct ovl_ctx *c, enum ovl_fix_op op, enum ovl_xattr_id xattr,

@@ -109,6 +109,10 @@ bool ovl_report_fix_at(struct ovl_ctx *c, const char *layer, const char *path,
  * at an explicit place (layer idx or OVL_FIX_WORKDIR, "/a/b"). */
 void ovl_plan_here(struct ovl_ctx *c, enum ovl_fix_op op, enum ovl_xattr_id xattr,
 		   const void *val, size_t len);
+/* The same for an earlier problem (its sequence number), planned later. */
+void ovl_plan_for(struct ovl_ctx *c, unsigned long problem, enum ovl_fix_op op, int layer,
+		  const char *path, size_t pathlen, enum ovl_xattr_id xattr, const void *val,
+		  size_t len);
 void ovl_plan_at(struct ovl_ctx *c, enum ovl_fix_op op, int layer, const char *path,
 		 size_t pathlen, enum ovl_xattr_id xattr, const void *val, size_t len);
 /* Report a problem at an explicit layer name and path. */
