@@ -58,4 +58,8 @@ void ovl_copyup_progress_end(void);
 
 /* Test hook: OVL_COPYUP_FORCE=rw|cfr skips FICLONE (and copy_file_range). */
 
+/* Make [off, off+len) of dst a hole, whatever an earlier copy left there
+ * (zeros written where the filesystem cannot punch). */
+int ovl_copyup_punch(int dst, off_t off, off_t len);
+
 #endif

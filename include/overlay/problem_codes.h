@@ -121,9 +121,9 @@ PR(MC_BAD_HEADER_VERITY, metacopy, ERROR, 0,
 PR(MC_NOT_REG, metacopy, WARNING, PF_PREEN,
    "metacopy xattr on a non-regular file", "Remove")
 PR(MC_NO_DATA, metacopy, ERROR, 0,
-   "metacopy file without lower data: dropped from readdir, EIO on lookup", "Re-point or quarantine")
+   "metacopy file without lower data: dropped from readdir, EIO on lookup", "Re-point, copy up or quarantine")
 PR(MC_DATA_NOT_REG, metacopy, ERROR, 0,
-   "lower data of a metacopy file is not a regular file: EIO on lookup", "Re-point or quarantine")
+   "lower data of a metacopy file is not a regular file: EIO on lookup", "Re-point, copy up or quarantine")
 PR(MC_DATA_ONLY_MISSING, metacopy, ERROR, 0,
    "data object in the data-only layers missing: open gives ENOENT", "Quarantine")
 PR(MC_SIZE_MISMATCH, metacopy, WARNING, 0,

@@ -279,7 +279,7 @@ sc_copyup_all() {
 	cu_recheck "$SC"
 	cu_same_merged "$SC: mounts, merged view (md5, owner, mode, size, mtime) as before"
 
-	# --undo: the metacopy xattrs are back; the data stays, unused
+	# --undo: the metacopy xattrs are back; the copied data punched out
 	_bad=
 	run_fsck --undo "$_j" -o "$OPTS"
 	rp_rc 0

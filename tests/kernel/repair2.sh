@@ -263,10 +263,12 @@ sc_keep_copied_renamed_dir_invalid() {
 }
 
 # A copied-up file (chown: a full copy with metacopy off) copied offline
-# with cp -a (g keeps f's origin), and one whose lower file an image
-# update renamed (h's lower now at h2). The kernel keys each pair by one
-# lower inode: ESTALE on whichever is looked up second. Dropping the
-# origin of g and h leaves all four readable, as they were.
+# with cp -a (g keeps f's origin), one whose lower file an image update
+# renamed (h's lower now at h2), and a file the container renamed (k to
+# k2, copied up: its origin is k, which a whiteout hides) copied offline
+# to k3. The kernel keys each pair by one lower inode: ESTALE on whichever
+# is looked up second. Dropping the origin of g, h and k3 leaves all six
+# readable, as they were.
 scenario keep_copied_file
 sc_keep_copied_file() {
 	for _ix in off on; do
@@ -274,27 +276,31 @@ sc_keep_copied_file() {
 		stack_new "$SC"
 		OPTS=$(std_opts "index=$_ix")
 		setup '
-			echo data > $L1/f; echo hh > $L1/h
-			ovl_mount "$OPTS"; chown 3:2 $M/f $M/h; ovl_umount
+			echo data > $L1/f; echo hh > $L1/h; echo kk > $L1/k
+			ovl_mount "$OPTS"; chown 3:2 $M/f $M/h; mv $M/k $M/k2; ovl_umount
 		' || continue
 		rp_before || continue
 		cp -a "$U/f" "$U/g"
+		cp -a "$U/k2" "$U/k3"
 		mv "$L1/h" "$L1/h2"
-		expect_kernel "$SC: before the fix: kernel: g after f, h after h2 give ESTALE" '
-			stat $M/f $M/h2
+		expect_kernel "$SC: before the fix: kernel: g after f, h after h2, k3 after k2 give ESTALE" '
+			stat $M/f $M/h2 $M/k2
 			test "$(errno_of lstat $M/g)" = ESTALE
 			test "$(errno_of lstat $M/h)" = ESTALE
+			test "$(errno_of lstat $M/k3)" = ESTALE
 		'
-		k2_repair "$SC" "OR_ALIASED upper:/g" "OR_ALIASED upper:/h"
+		k2_repair "$SC" "OR_ALIASED upper:/g" "OR_ALIASED upper:/h" "OR_ALIASED upper:/k3"
 		_bad=
 		rp_no_xattr origin "$U/g"
 		rp_no_xattr origin "$U/h"
+		rp_no_xattr origin "$U/k3"
 		[ -n "$(xattr_hex origin "$U/f")" ] || rp_bad "f lost its origin"
-		rp_done "$SC: the origins of g and h removed, f keeps its own"
-		for _order in "f g h h2" "h2 h g f"; do
+		[ -n "$(xattr_hex origin "$U/k2")" ] || rp_bad "k2 lost its origin"
+		rp_done "$SC: the origins of g, h and k3 removed, f and k2 keep their own"
+		for _order in "f g h h2 k2 k3" "k3 k2 h2 h g f"; do
 			expect_kernel "$SC: kernel: $_order in this order, data and owners as before" "
 				for _p in $_order; do stat \$M/\$_p; done
-				test \"\$(cat \$M/f \$M/g \$M/h \$M/h2)\" = \"$(printf 'data\ndata\nhh\nhh')\"
+				test \"\$(cat \$M/f \$M/g \$M/h \$M/h2 \$M/k2 \$M/k3)\" = \"$(printf 'data\ndata\nhh\nhh\nkk\nkk')\"
 				test \"\$(stat -c %u:%g \$M/f \$M/g \$M/h \$M/h2 | tr '\\n' ' ')\" = '3:2 3:2 3:2 0:0 '
 			"
 		done
@@ -323,22 +329,23 @@ sc_keep_mc_moved() {
 	k2_repair "$SC" "MC_NO_DATA upper:/mv/f" "MC_NO_DATA upper:/mv/h"
 	_bad=
 	rp_xattr redirect /mv/old/h2 "$U/mv/h"
-	[ -e "$U/mv/f" ] && rp_bad "mv/f still in the upper"
-	ls "$W"/overlay-fsck.quarantine/*/upper%mv%f >/dev/null 2>&1 ||
-		rp_bad "mv/f not in the quarantine: $(find "$W"/overlay-fsck.quarantine 2>&1 | head -5)"
-	rp_done "$SC: h re-pointed to /mv/old/h2; f quarantined (its data shows at mv/sub/f2)"
+	[ -n "$(xattr_hex metacopy "$U/mv/f")" ] && rp_bad "mv/f still metacopy"
+	[ -n "$(xattr_hex origin "$U/mv/f")" ] && rp_bad "mv/f still has its origin"
+	[ "$(cat "$U/mv/f" 2>&1)" = mvdata ] || rp_bad "mv/f in the upper: $(cat "$U/mv/f" 2>&1)"
+	rp_done "$SC: h re-pointed to /mv/old/h2; f's data copied up from mv/sub/f2 (which the view shows), its origin dropped"
 	# a redirect of f to mv/sub/f2 would make the kernel key both by one
 	# inode: ESTALE on the second looked up, or f2 showing f's owner
-	rp_merged "$SC: merged view as before the damage but for mv/f (mv/h reads its data)" \
-		"$S/merged.before" '^mv/(f|sub/f2)	'
-	for _order in "mv/sub/f2 mv/h" "mv/h mv/sub/f2"; do
-		expect_kernel "$SC: kernel: $_order in this order: h reads hid as 3:2, f2 mvdata as 0:0" "
+	rp_merged "$SC: merged view as before the damage (mv/f and mv/h read their data)" \
+		"$S/merged.before" '^mv/sub/f2	'
+	for _order in "mv/sub/f2 mv/h mv/f" "mv/f mv/h mv/sub/f2"; do
+		expect_kernel "$SC: kernel: $_order in this order: h reads hid as 3:2, f mvdata as 3:2, f2 mvdata as 0:0" "
 			for _p in $_order; do stat \$M/\$_p; done
 			test \"\$(cat \$M/mv/h)\" = hid
 			test \"\$(stat -c %u:%g:%a \$M/mv/h)\" = 3:2:640
+			test \"\$(cat \$M/mv/f)\" = mvdata
+			test \"\$(stat -c %u:%g:%a \$M/mv/f)\" = 3:2:640
 			test \"\$(cat \$M/mv/sub/f2)\" = mvdata
 			test \"\$(stat -c %u:%g \$M/mv/sub/f2)\" = 0:0
-			test \"\$(errno_of lstat \$M/mv/f)\" = ENOENT
 		"
 	done
 }
@@ -511,21 +518,21 @@ sc_keep_crash() {
 	rp_rc 1
 	_j=$(journal_of)
 	_n=$(grep -c '^R ' "$_j" 2>/dev/null)
-	for _op in setxattr rename quarantine quarantine-wh; do
+	for _op in setxattr rename quarantine quarantine-wh copyup rmxattr; do
 		grep -q "^R [0-9]* $_op " "$_j" 2>/dev/null || rp_bad "no $_op in the journal"
 	done
 	grep -q ' 0 left$' "$S/fsck.out" || rp_bad "not \"0 left\""
-	rp_done "$SC: reference -y: exit 1, $_n changes (setxattr, rename, quarantine, quarantine-wh)"
+	rp_done "$SC: reference -y: exit 1, $_n changes (setxattr, rename, quarantine, quarantine-wh, copyup, rmxattr)"
 	[ -n "$_n" ] && [ "$_n" -gt 0 ] || return
 	run_fsck -n -o "$OPTS"
 	_bad=; rp_rc 0
 	rp_done "$SC: reference -y: then -n exits 0"
 	k2_layers "$S/state.ref"
-	# gone, gonedir and mv/f (its moved data shows at mv/sub/f2) are
-	# quarantined; k, n, x show the link counts and the broken link the
-	# damage left (notes, never rewritten)
-	rp_merged "$SC: reference -y: mounts, merged view as before the damage but for gone, mv/f, k, n, x" \
-		"$S/merged.before" '^(gone|gonedir|[knx]/.*|mv/f|mv/sub/f2)	'
+	# gone and gonedir are quarantined; mv/f's data (moved, shown at
+	# mv/sub/f2) is copied up; k, n, x show the link counts and the broken
+	# link the damage left (notes, never rewritten)
+	rp_merged "$SC: reference -y: mounts, merged view as before the damage but for gone, k, n, x" \
+		"$S/merged.before" '^(gone|gonedir|[knx]/.*|mv/sub/f2)	'
 	rp_crash_loop "$_n" k2_restore k2_layers
 }
 

@@ -196,3 +196,31 @@ sc_scope_repoint() {
 	fi
 	scope_mount_reads
 }
+
+# Two copies away from their origin's path (the container renamed k to
+# d1/k2; k2 copied offline to d0/k3, which the walk reaches first, so it
+# keeps the origin): the scoped check of either alone must bring in the
+# other, to say which one the full check keeps.
+scenario scope_copies
+sc_scope_copies() {
+	stack_new "$SC"
+	scope_need || return
+	OPTS=$(std_opts "index=off")
+	setup '
+		mkdir -p $L1/d0 $L1/d1; echo kk > $L1/k
+		ovl_mount "$OPTS"; mv $M/k $M/d1/k2; touch $M/d0; ovl_umount
+	' || return
+	cp -a "$U/d1/k2" "$U/d0/k3" || return
+	scope_run "every path alone says what the full check says"
+	scope_run "edits: each fix as the browser applies it" --edits 10
+	_bad=
+	[ -n "$(xattr_hex origin "$U/d0/k3")" ] || _bad="$_bad d0/k3 lost its origin;"
+	[ -z "$(xattr_hex origin "$U/d1/k2")" ] || _bad="$_bad d1/k2 still has its origin;"
+	if [ -z "$_bad" ]; then
+		ok "$SC: d1/k2's origin dropped, d0/k3's kept (as -y)"
+	else
+		not_ok "$SC: d1/k2's origin dropped, d0/k3's kept (as -y)"
+		diag "$_bad"
+	fi
+	scope_mount_reads
+}

@@ -304,6 +304,44 @@ static void hide_lower(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 	ovl_plan_at(c, OVL_FIX_MK_WHITEOUT, 0, c->path, c->pathlen, 0, NULL, 0);
 }
 
+/*
+ * Can the lost data of upper metacopy file n be copied up from the inode
+ * its origin names (found in lower `layer`, st)? Only the data itself: a
+ * regular file of n's size, not a metacopy file (its bytes are not the
+ * data), no digest the kernel would check, and n not a hard link. The copy's source (layer
+ * byte + handle) into buf; its length, or 0.
+ */
+static size_t copy_source(struct ovl_ctx *c, const struct ovl_node *n, int layer,
+			  const struct stat *st, unsigned char *buf, size_t size)
+{
+	const char *mcval = ovl_node_xattr(n, OVL_XA_METACOPY);
+	const char *origin = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	size_t olen = n->xa.len[OVL_XA_ORIGIN];
+	struct ovl_metacopy mc;
+	struct ovl_fh fh;
+	struct stat now;
+
+	/* a hard link's origin names its index entry: it must stay */
+	if (!mcval || !origin || olen + 1 > size || st->st_size != n->st.st_size ||
+	    n->st.st_nlink > 1 || ovl_xattrs_has(&n->xa, OVL_XA_NLINK) ||
+	    ovl_fh_parse(origin, olen, &fh) != OVL_FH_OK)
+		return 0;
+	if (c->s->verity != OVL_VERITY_OFF &&
+	    (ovl_metacopy_parse(mcval, n->xa.len[OVL_XA_METACOPY], &mc) != OVL_MC_OK ||
+	     mc.digest_len))
+		return 0;
+	int fd = ovl_ctx_open_handle(c, &fh, layer, layer, &now);
+	bool meta = fd >= 0 && ovl_xattr_get_at(fd, "", ovl_xattr_name(c->s->ns, OVL_XA_METACOPY),
+						 NULL, 0) >= 0;
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 || meta)
+		return 0;
+	buf[0] = (unsigned char)layer;
+	memcpy(buf + 1, origin, olen);
+	return olen + 1;
+}
+
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
 		       const char *detail)
 {
@@ -316,19 +354,25 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 		return;
 	}
 	/* Data moved inside a lower layer: its origin finds it, point there
-	 * (unless the merged view shows that data elsewhere: quarantined then). */
+	 * (unless the merged view shows that data elsewhere: copied up from
+	 * it then, else quarantined). */
 	char where[4096];
-	mode_t type;
+	struct stat st;
 	bool data_lost = code == PR_MC_NO_DATA || code == PR_MC_DATA_NOT_REG ||
 			 code == PR_MC_TOO_SHORT;
-	bool repoint = data_lost && ovl_origin_path(c, n, where, sizeof(where), &type);
+	int layer = data_lost ? ovl_origin_locate(c, n, where, sizeof(where), &st) : -1;
+	bool repoint = layer > 0 && S_ISREG(st.st_mode);
 	if (!ovl_report_fix(c, code, repoint ? where : detail))
 		return;
+	unsigned char copy[1 + OVL_XATTR_MAX];
+	size_t copylen = repoint ? copy_source(c, n, layer, &st, copy, sizeof(copy)) : 0;
 	struct ovl_lookup_req req = { .name = n->name, .layer = c->layer->idx };
 	struct ovl_lookup_res below;
 	bool shows = n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &below) == 0 &&
 		     (below.first == OVL_HIT_DIR || below.first == OVL_HIT_FILE);
-	if (repoint)
+	if (copylen)
+		ovl_repoint_later_copy(c, where, copy, copylen);
+	else if (repoint)
 		ovl_repoint_later(c, where, shows ? OVL_RP_QUARANTINE_WH : OVL_RP_QUARANTINE, 0);
 	else
 		ovl_plan_here(c, shows ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0, NULL, 0);

@@ -14,6 +14,8 @@
 #include "overlay/lookup.h"
 #include "overlay/util.h"
 #include "overlay/xattr.h"
+#include "core/strset.h"
+#include "walk/links.h"
 #include "internal.h"
 
 static bool layer_matches(const struct ovl_ctx *c, int i, const struct ovl_fh *fh)
@@ -80,35 +82,76 @@ static bool upper_origin_is(struct ovl_ctx *c, const char *path, const struct ov
 	       ovl_fh_same_fid(&at, fh);
 }
 
+/* What the first copy away from an origin's path left for the others. */
+struct first_copy {
+	dev_t dev;
+	ino_t ino;
+	char path[];
+};
+
+/*
+ * The second of two copies away from their origin's path (mv f g, then
+ * cp -a g h): the same key, two upper inodes. The first in walk order
+ * keeps its origin, so a scoped check, which the links bring the first
+ * into, decides as the whole walk does.
+ */
+static void check_second_copy(struct ovl_ctx *c, const struct ovl_node *n, int layer,
+			      const struct ovl_fh *fh)
+{
+	char key[OVL_FID_KEY_MAX + 16];
+	size_t vlen;
+
+	snprintf(key, sizeof(key), "%d:", layer);
+	ovl_fid_key(fh, key + strlen(key));
+	ovl_links_note_copy(c, strchr(key, ':') + 1);
+	if (!c->copies)
+		c->copies = ovl_strset_new();
+	const struct first_copy *first = ovl_strset_get(c->copies, key, strlen(key), &vlen);
+	if (!first) {
+		size_t size = sizeof(*first) + c->pathlen + 1;
+		struct first_copy *mine = ovl_xcalloc(1, size);
+		mine->dev = n->st.st_dev;
+		mine->ino = n->st.st_ino;
+		memcpy(mine->path, c->path, c->pathlen);
+		ovl_strset_put(c->copies, key, strlen(key), mine, size);
+		free(mine);
+	} else if (first->dev != n->st.st_dev || first->ino != n->st.st_ino) {
+		report_drop(c, n, PR_OR_ALIASED, first->path);
+	}
+}
+
 /*
  * A plain copied-up file is keyed by its origin's inode (of one link):
  * when the merged view shows that inode at its own path too, as a lower
  * entry or through an upper file with the same origin (a copy made
- * offline: cp -a keeps the xattr), the kernel fails whichever of the two
- * is looked up second with ESTALE. Dropping the origin of this one (not
- * at that path) leaves both readable, with the same content.
+ * offline: cp -a keeps the xattr), or through another copy, the kernel
+ * fails whichever of the two is looked up second with ESTALE. Dropping
+ * the origin of this one (not at that path) leaves both readable, with
+ * the same content. fd, st: the origin decoded in lower `layer`.
  */
-static void check_alias(struct ovl_ctx *c, const struct ovl_node *n, const struct ovl_fh *fh)
+static void check_alias(struct ovl_ctx *c, const struct ovl_node *n, const struct ovl_fh *fh,
+			int layer, int fd, const struct stat *st)
 {
 	char where[4096];
-	struct stat st;
 	bool covered;
 
-	if (c->layer->kind != OVL_LAYER_UPPER || !can_drop(n))
+	if (c->layer->kind != OVL_LAYER_UPPER || !can_drop(n) || st->st_nlink != 1 ||
+	    !S_ISREG(st->st_mode))
 		return;
-	int layer = ovl_ctx_handle_path(c, fh, where, sizeof(where), &st);
-	if (layer <= 0 || c->s->layers[layer].kind != OVL_LAYER_LOWER || st.st_nlink != 1 ||
-	    !S_ISREG(st.st_mode) || strcmp(where, c->path) == 0)
+	/* Lowers on one filesystem decode it alike: the path says whose. */
+	while (layer <= c->s->nlower && ovl_ctx_fd_path(c, layer, fd, st, where, sizeof(where)) < 0)
+		layer++;
+	if (layer > c->s->nlower || strcmp(where, c->path) == 0)
 		return;
 	for (int i = 0; i < layer; i++) {
 		enum ovl_hit_kind k = ovl_merge_path_kind(c->s, i, where, &covered);
-		if (i == 0 && k == OVL_HIT_FILE) {
-			if (upper_origin_is(c, where, fh))
-				break;
+		if (i == 0 && k == OVL_HIT_FILE && upper_origin_is(c, where, fh))
+			break;
+		if (k != OVL_HIT_NONE || covered) {
+			/* not shown at its own path */
+			check_second_copy(c, n, layer, fh);
 			return;
 		}
-		if (k != OVL_HIT_NONE || covered)
-			return;	/* hidden at its own path */
 	}
 	report_drop(c, n, PR_OR_ALIASED, where);
 }
@@ -177,7 +220,10 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		return;
 
 	struct stat st;
-	int fd = ovl_ctx_open_handle(c, &fh, first, last, &st);
+	int fd = -1, fd_layer;
+	for (fd_layer = first; fd < 0 && fd_layer <= last; fd_layer++)
+		fd = ovl_ctx_open_handle(c, &fh, fd_layer, fd_layer, &st);
+	fd_layer--;
 	/* Which mismatches make the kernel fail a lookup with ESTALE. */
 	bool verified = is_dir ? c->s->nfs_export : metacopy && c->s->index;
 	bool other_at_path = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
@@ -188,17 +234,18 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	bool rebase = same_kind_at_path;
 
 	if (fd >= 0) {
+		/* A plain copied-up file is found by its handle, not its path. */
+		if (!is_dir && !metacopy && (st.st_mode & S_IFMT) == (n->st.st_mode & S_IFMT)) {
+			check_alias(c, n, &fh, fd_layer, fd, &st);
+			close(fd);
+			return;
+		}
 		close(fd);
 		if ((st.st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
 			if (!rebase)
 				report_drop(c, n, PR_OR_TYPE, NULL);
 			else if (ovl_report_fix(c, PR_OR_TYPE, NULL))
 				plan_rebase(c, n, &fh, &res->first_fh);
-			return;
-		}
-		/* A plain copied-up file is found by its handle, not its path. */
-		if (!is_dir && !metacopy) {
-			check_alias(c, n, &fh);
 			return;
 		}
 		/* An indexed hard link's origin names its index entry: when its

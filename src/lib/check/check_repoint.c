@@ -27,6 +27,8 @@ struct ovl_repoint {
 	unsigned long seq;	/* the problem the fix belongs to */
 	enum ovl_repoint_fallback fallback;
 	unsigned effects;	/* of OVL_RP_DROP_REDIRECT */
+	unsigned char *copy;	/* of OVL_RP_COPY_UP */
+	size_t copylen;
 };
 
 struct ovl_repoints {
@@ -53,6 +55,18 @@ void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fa
 		.fallback = fallback,
 		.effects = effects,
 	};
+}
+
+void ovl_repoint_later_copy(struct ovl_ctx *c, const char *where, const void *copy,
+			    size_t copylen)
+{
+	ovl_repoint_later(c, where, OVL_RP_COPY_UP, 0);
+	if (c->repoints && c->plan) {
+		struct ovl_repoint *p = &c->repoints->v[c->repoints->n - 1];
+		p->copy = ovl_xmalloc(copylen);
+		memcpy(p->copy, copy, copylen);
+		p->copylen = copylen;
+	}
 }
 
 /* Would the lower inode at `where` then show at two merged paths? */
@@ -111,6 +125,14 @@ void ovl_repoints_resolve(struct ovl_ctx *c)
 		case OVL_RP_QUARANTINE_WH:
 			plan(c, p, OVL_FIX_QUARANTINE_WH, 0, NULL, 0);
 			break;
+		case OVL_RP_COPY_UP: {
+			/* the data now, then the commit that drops the metacopy
+			 * mark and (xattr ORIGIN) the origin that would alias */
+			size_t order = c->plan->n;
+			plan(c, p, OVL_FIX_COPY_DATA, 0, p->copy, p->copylen);
+			plan(c, p, OVL_FIX_COPY_COMMIT, OVL_XA_ORIGIN, &order, sizeof(order));
+			break;
+		}
 		case OVL_RP_NONE:
 			break;
 		}
@@ -127,6 +149,7 @@ void ovl_repoints_free(struct ovl_ctx *c)
 	for (size_t i = 0; i < rp->n; i++) {
 		free(rp->v[i].path);
 		free(rp->v[i].where);
+		free(rp->v[i].copy);
 	}
 	free(rp->v);
 	free(rp);

@@ -69,6 +69,9 @@ void ovl_note_rebase(struct ovl_ctx *c, const struct ovl_node *n, const void *fh
  */
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
 		     mode_t *type);
+/* The same, any type: the lower layer it lives in (or -1), with its stat. */
+int ovl_origin_locate(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
+		      struct stat *st);
 
 /*
  * The re-point itself waits for the end of the upper walk (check_repoint.c):
@@ -80,9 +83,13 @@ enum ovl_repoint_fallback {
 	OVL_RP_DROP_REDIRECT,	/* ovl_plan_drop_redirect(), its effects given */
 	OVL_RP_QUARANTINE,
 	OVL_RP_QUARANTINE_WH,
+	OVL_RP_COPY_UP,		/* a metacopy file's data copied up from its origin's
+				 * inode (`copy`: layer byte + handle), the origin dropped */
 };
 void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fallback fallback,
 		       unsigned effects);
+void ovl_repoint_later_copy(struct ovl_ctx *c, const char *where, const void *copy,
+			    size_t copylen);
 void ovl_repoints_resolve(struct ovl_ctx *c);
 void ovl_repoints_free(struct ovl_ctx *c);
 

@@ -107,8 +107,7 @@ static int copy_range(int src, int dst, off_t off, off_t len, bool use_cfr)
 	return 0;
 }
 
-/* Make [off, off+len) of dst a hole, whatever an earlier copy left there. */
-static int punch(int dst, off_t off, off_t len)
+int ovl_copyup_punch(int dst, off_t off, off_t len)
 {
 	if (len <= 0)
 		return 0;
@@ -160,10 +159,10 @@ int ovl_copyup_data(int src, int dst, off_t size, struct ovl_copyup_stats *st)
 			if (data < 0 || data > end)
 				data = end;
 			/* a hole up to the next data (or to the end) */
-			if (punch(dst, off, (data < size ? data : size) - off) < 0)
+			if (ovl_copyup_punch(dst, off, (data < size ? data : size) - off) < 0)
 				return -1;
 			if (data >= end) {
-				if (punch(dst, end, size - end) < 0)
+				if (ovl_copyup_punch(dst, end, size - end) < 0)
 					return -1;
 				break;
 			}

@@ -172,8 +172,9 @@ int ovl_repair_apply(struct ovl_stack *s, struct ovl_plan *p, char *journal_path
 			if (f->op == OVL_FIX_COPY_DATA)
 				ovl_copyup_progress_file();
 			/* the parents of a copied-up path are not counted */
-			if (f->op == OVL_FIX_COPY_COMMIT || (f->op == OVL_FIX_COPYUP_NEW && f->xattr))
-				r->copied++;
+			if ((f->op == OVL_FIX_COPY_COMMIT || (f->op == OVL_FIX_COPYUP_NEW && f->xattr)) &&
+			    f->problem == OVL_FIX_NO_PROBLEM)
+				r->copied++;	/* --copy-up's, not a fix's */
 			continue;
 		}
 		if (copy || ovl_fix_apply(s, &j, f) < 0) {

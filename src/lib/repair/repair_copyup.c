@@ -59,6 +59,31 @@ static const char *times_xattr(const struct ovl_stack *s)
 	return s->ns == OVL_NS_USER ? "user.overlay-fsck.times" : "trusted.overlay-fsck.times";
 }
 
+/* A write drops file capabilities (and, for others than root, the set-id
+ * bits): what to put back, with the times, once the data is written. */
+struct kept_meta {
+	unsigned char cap[256];
+	ssize_t caplen;
+	mode_t mode;
+	struct timespec times[2];
+};
+
+static void keep_meta(int dfd, const char *leaf, const struct stat *st, struct kept_meta *k)
+{
+	k->caplen = ovl_xattr_get_at(dfd, leaf, "security.capability", k->cap, sizeof(k->cap));
+	k->mode = st->st_mode & 07777;
+	k->times[0] = st->st_atim;
+	k->times[1] = st->st_mtim;
+}
+
+static int put_meta_back(int dfd, const char *leaf, int fd, const struct kept_meta *k)
+{
+	if (k->caplen > 0 &&
+	    ovl_xattr_set_at(dfd, leaf, "security.capability", k->cap, (size_t)k->caplen) < 0)
+		return -1;
+	return fchmod(fd, k->mode) < 0 || futimens(fd, k->times) < 0 ? -1 : 0;
+}
+
 /*
  * A data copy-up, first half: the data copied into the upper inode while
  * its metacopy xattr still sends every read to the lower data, so nothing
@@ -86,25 +111,20 @@ static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, cons
 		errno = EINVAL;
 		goto out;
 	}
-	/* A write drops file capabilities (and, for others than root, the
-	 * set-id bits): keep both, with the times, as they were. */
-	unsigned char cap[256];
-	ssize_t caplen = ovl_xattr_get_at(dfd, leaf, "security.capability", cap, sizeof(cap));
-	struct timespec times[2] = { st.st_atim, st.st_mtim };
+	struct kept_meta kept;
+	keep_meta(dfd, leaf, &st, &kept);
+	struct timespec *times = kept.times;
 	/*
 	 * Writing moves the mtime, and a kill before the end would lose the
 	 * old one for good: it is kept in an xattr of ours until the copy is
 	 * committed, and a later run that finds it puts that one back.
 	 */
-	if (ovl_xattr_get_at(dfd, leaf, tname, times, sizeof(times)) != sizeof(times) &&
-	    ovl_xattr_set_at(dfd, leaf, tname, times, sizeof(times)) < 0)
+	if (ovl_xattr_get_at(dfd, leaf, tname, times, sizeof(kept.times)) != sizeof(kept.times) &&
+	    ovl_xattr_set_at(dfd, leaf, tname, times, sizeof(kept.times)) < 0)
 		goto out;
 	ovl_fault_point(false);
 	struct ovl_copyup_stats cs = { 0 };
-	if (ovl_copyup_data(src, dst, st.st_size, &cs) < 0 ||
-	    (caplen > 0 && ovl_xattr_set_at(dfd, leaf, "security.capability", cap,
-					    (size_t)caplen) < 0) ||
-	    fchmod(dst, st.st_mode & 07777) < 0 || futimens(dst, times) < 0)
+	if (ovl_copyup_data(src, dst, st.st_size, &cs) < 0 || put_meta_back(dfd, leaf, dst, &kept) < 0)
 		goto out;
 	/* Test hook: OVL_FAULT_CORRUPT=1 spoils the copy's first byte, so
 	 * the tests can show that --verify-data catches a bad copy. */
@@ -136,6 +156,32 @@ out:
 	return ret;
 }
 
+/*
+ * A copy that replaced a metacopy file's lost data (the fix of MC_NO_DATA
+ * when the view shows that data elsewhere: xattr ORIGIN) drops the origin
+ * once the file holds its data: it names a lower inode the view shows at
+ * another path, and the kernel would key both by it (ESTALE). Its own
+ * journal step; `step`: a record of this fix is open before it.
+ */
+static int drop_origin(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
+		       int dfd, const char *leaf, bool step)
+{
+	const char *xname = ovl_xattr_name(s->ns, OVL_XA_ORIGIN);
+	unsigned char old[OVL_XATTR_MAX];
+	ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old));
+	struct ovl_fix rm = *f;
+
+	if (f->xattr != OVL_XA_ORIGIN || n < 0)
+		return f->xattr != OVL_XA_ORIGIN || errno == ENODATA ? 0 : -1;
+	rm.op = OVL_FIX_RM_XATTR;
+	rm.val = NULL;
+	rm.len = 0;
+	if ((step ? ovl_journal_step(j, &rm, xname, old, (size_t)n, true, NULL, 0, false)
+		  : ovl_journal_record(j, &rm, xname, old, (size_t)n, true, NULL, 0, false)) < 0)
+		return -1;
+	return ovl_xattr_remove_at(dfd, leaf, xname);
+}
+
 /* The second half, once every copy's data is synced: the metacopy xattr
  * goes (journalled: undo sets it back), and our times xattr with it. */
 static int copy_commit(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
@@ -145,8 +191,8 @@ static int copy_commit(struct ovl_stack *s, struct journal *j, const struct ovl_
 	unsigned char old[OVL_XATTR_MAX];
 	ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old));
 
-	if (n < 0)
-		return errno == ENODATA ? 0 : -1;	/* done already */
+	if (n < 0)	/* done already (its origin, maybe not) */
+		return errno == ENODATA ? drop_origin(s, j, f, dfd, leaf, false) : -1;
 	/* Many copies: their records were written and synced together. */
 	unsigned long pre = j->preseq ? j->preseq[f->order] : 0;
 	if (pre) {
@@ -155,14 +201,15 @@ static int copy_commit(struct ovl_stack *s, struct journal *j, const struct ovl_
 		    ovl_xattr_remove_at(dfd, leaf, xname) < 0)
 			return -1;
 		ovl_journal_done_seq(j, pre);
-		return 0;
+		return drop_origin(s, j, f, dfd, leaf, false);
 	}
 	if (ovl_journal_record(j, f, xname, old, (size_t)n, true, NULL, 0, false) < 0)
 		return -1;
 	ovl_fault_point(false);
-	if (ovl_xattr_remove_at(dfd, leaf, times_xattr(s)) < 0 && errno != ENODATA)
+	if ((ovl_xattr_remove_at(dfd, leaf, times_xattr(s)) < 0 && errno != ENODATA) ||
+	    ovl_xattr_remove_at(dfd, leaf, xname) < 0)
 		return -1;
-	return ovl_xattr_remove_at(dfd, leaf, xname);
+	return drop_origin(s, j, f, dfd, leaf, true);
 }
 
 int ovl_work_dir(struct ovl_stack *s)
@@ -450,13 +497,34 @@ int ovl_copyup_fix_state(const struct record *rec, int dfd, const char *leaf)
 	}
 }
 
+/*
+ * A metacopy file whose mark an undo set back: the data the copy wrote
+ * into it, unused now, goes, so that it holds no blocks again, as the
+ * kernel made it (its metadata as it was).
+ */
+static int empty_again(int dfd, const char *leaf)
+{
+	struct kept_meta kept;
+	struct stat st;
+	int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int ret = -1;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out;
+	keep_meta(dfd, leaf, &st, &kept);
+	ret = ovl_copyup_punch(fd, 0, st.st_size) < 0 ? -1 : put_meta_back(dfd, leaf, fd, &kept);
+out:
+	ovl_close_keep_errno(fd);
+	return ret;
+}
+
 int ovl_copyup_fix_revert(const struct record *rec, int dfd, const char *leaf)
 {
 	struct stat st;
 
 	switch (rec->op) {
 	case OVL_FIX_COPY_COMMIT:
-		return ovl_fix_xattr_revert(rec, dfd, leaf);
+		return ovl_fix_xattr_revert(rec, dfd, leaf) < 0 ? -1 : empty_again(dfd, leaf);
 	case OVL_FIX_COPYUP_NEW:
 		return ovl_stat_at(dfd, leaf, &st) < 0 ? -1 :
 		       unlinkat(dfd, leaf, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);

@@ -111,6 +111,7 @@ void ovl_ctx_free(struct ovl_ctx *c)
 	ovl_hlinks_free(c->hlinks);
 	ovl_strset_free(c->dirorigins);
 	ovl_strset_free(c->copied_inodes);
+	ovl_strset_free(c->copies);
 }
 
 int ovl_fsck_run(struct ovl_stack *s, const struct ovl_fsck_opts *o,

@@ -122,6 +122,12 @@ void ovl_links_note_whiteout(struct ovl_ctx *c, const char *fid_key)
 		note_here(c, OVL_LINK_WHITEOUT, fid_key, NULL, 0);
 }
 
+void ovl_links_note_copy(struct ovl_ctx *c, const char *fid_key)
+{
+	if (c->links)
+		note_here(c, OVL_LINK_COPY, fid_key, NULL, 0);
+}
+
 void ovl_links_note_dir_origin(struct ovl_ctx *c, const char *index_name)
 {
 	if (c->links)

@@ -26,6 +26,9 @@ enum ovl_link_kind {
 					 * no impure mark, need one */
 	OVL_LINK_WHITEOUT = 'w',	/* an upper whiteout over a lower hard link: key: its fid */
 	OVL_LINK_DIR_ORIGIN = 'd',	/* nfs_export: an upper dir; key: its origin's index name */
+	OVL_LINK_COPY = 'c',		/* an upper copied-up file away from its origin's
+					 * path: key: its origin's fid (two such copies
+					 * are keyed alike by the kernel) */
 	OVL_LINK_INDEX = 'i',		/* a W/index entry of a non-dir: key: the fid of its
 					 * name; ino */
 };
@@ -51,6 +54,7 @@ void ovl_links_note_alias(struct ovl_ctx *c, const struct ovl_node *n, const str
 void ovl_links_note_name(struct ovl_ctx *c, const struct ovl_node *n);
 void ovl_links_note_impure(struct ovl_ctx *c, const struct ovl_node *n);
 void ovl_links_note_whiteout(struct ovl_ctx *c, const char *fid_key);
+void ovl_links_note_copy(struct ovl_ctx *c, const char *fid_key);
 void ovl_links_note_dir_origin(struct ovl_ctx *c, const char *index_name);
 void ovl_links_note_index(struct ovl_ctx *c, const char *name, const struct stat *st,
 			  const struct ovl_fh *fh);

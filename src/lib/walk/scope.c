@@ -276,6 +276,10 @@ static bool relate(struct ovl_scope *sc, const struct ovl_links *l, const struct
 			       ((j->kind == OVL_LINK_ALIAS || j->kind == OVL_LINK_WHITEOUT ||
 				 j->kind == OVL_LINK_INDEX) && same(j->key, k->key));
 			break;
+		case OVL_LINK_COPY:
+			/* one origin: which of the copies comes first */
+			tied = j->kind == OVL_LINK_COPY && same(j->key, k->key);
+			break;
 		case OVL_LINK_WHITEOUT:
 			tied = (j->kind == OVL_LINK_ALIAS || j->kind == OVL_LINK_WHITEOUT ||
 				j->kind == OVL_LINK_INDEX) && same(j->key, k->key);

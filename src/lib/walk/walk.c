@@ -240,31 +240,41 @@ static ssize_t fd_path(int fd, char *buf, size_t size)
 	return n;
 }
 
+int ovl_ctx_fd_path(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
+		    size_t size)
+{
+	char root[4096], full[4096];
+	struct stat vst;
+	ssize_t rl = fd_path(c->s->layers[layer].fd, root, sizeof(root));
+	ssize_t fl = fd_path(fd, full, sizeof(full));
+
+	/* The text only proposes a path; the lookup below decides. */
+	if (rl <= 0 || fl <= rl || strncmp(full, root, (size_t)rl) != 0 ||
+	    (full[rl] != '/' && rl > 1) || (size_t)(fl - rl) + 2 > size)
+		return -1;
+	const char *rel = full + (rl > 1 ? rl : 0);
+	int vfd = ovl_open_beneath(c->s->layers[layer].fd, rel + 1, strlen(rel + 1), O_PATH);
+	if (vfd < 0)
+		return -1;
+	int ok = fstat(vfd, &vst) == 0 && vst.st_dev == st->st_dev && vst.st_ino == st->st_ino;
+	close(vfd);
+	if (!ok)
+		return -1;
+	snprintf(path, size, "%s", rel);
+	return 0;
+}
+
 int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, size_t size,
 			struct stat *out)
 {
-	char root[4096], full[4096];
-
 	for (int i = 1; i <= c->s->nlower; i++) {
-		struct stat st, vst;
+		struct stat st;
 		int fd = ovl_ctx_open_handle(c, fh, i, i, &st);
 		if (fd < 0)
 			continue;
-		ssize_t rl = fd_path(c->s->layers[i].fd, root, sizeof(root));
-		ssize_t fl = fd_path(fd, full, sizeof(full));
+		int found = ovl_ctx_fd_path(c, i, fd, &st, path, size);
 		close(fd);
-		/* The text only proposes a path; the lookup below decides. */
-		if (rl <= 0 || fl <= rl || strncmp(full, root, (size_t)rl) != 0 ||
-		    (full[rl] != '/' && rl > 1) || (size_t)(fl - rl) + 2 > size)
-			continue;
-		const char *rel = full + (rl > 1 ? rl : 0);
-		int vfd = ovl_open_beneath(c->s->layers[i].fd, rel + 1, strlen(rel + 1), O_PATH);
-		if (vfd < 0)
-			continue;
-		int ok = fstat(vfd, &vst) == 0 && vst.st_dev == st.st_dev && vst.st_ino == st.st_ino;
-		close(vfd);
-		if (ok) {
-			snprintf(path, size, "%s", rel);
+		if (found == 0) {
 			*out = st;
 			return i;
 		}

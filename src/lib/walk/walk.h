@@ -75,6 +75,8 @@ struct ovl_ctx {
 	struct ovl_scope *scope;	/* a scoped check: only these places */
 	struct ovl_links *links;	/* the links between entries, recorded */
 	struct ovl_repoints *repoints;	/* re-points judged at the end of the upper walk */
+	struct ovl_strset *copies;	/* plain copies away from their origin's path:
+					 * layer + fid -> the first's inode and path */
 };
 
 /* A context for the stack (path buffer, per-layer fds), and its end. */
@@ -142,5 +144,9 @@ int ovl_open_handle_in(const struct ovl_stack *s, const int *mountfd, const stru
  */
 int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, size_t size,
 			struct stat *st);
+/* The same for an inode decoded already: fd of layer `layer`, st its
+ * stat. 0 with the path, -1 when not found inside that layer. */
+int ovl_ctx_fd_path(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
+		    size_t size);
 
 #endif
