@@ -74,6 +74,12 @@ CONFIGS = [
     ("tmpfs_nfs_export", "index=on,nfs_export=on", "tmpfs"),
     ("dataonly", "metacopy=on", "dataonly"),
     ("nested", "", "nested"),
+    ("uuid_null_index", "index=on,uuid=null", "single"),
+    ("uuid_off", "uuid=off", "single"),
+    ("uuid_off_metacopy_index", "metacopy=on,index=on,uuid=off", "rotate"),
+    ("xino_auto", "xino=auto", "twofs"),
+    ("redirect_nofollow", "redirect_dir=nofollow", "single"),
+    ("metacopy_verity", "metacopy=on,verity=on", "single"),
 ]
 
 
