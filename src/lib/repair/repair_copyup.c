@@ -483,10 +483,12 @@ int ovl_copyup_fix_apply(struct ovl_stack *s, struct journal *j, const struct ov
 	}
 }
 
-int ovl_copyup_fix_state(const struct record *rec, int dfd, const char *leaf)
+int ovl_copyup_fix_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			 const char *leaf)
 {
 	struct stat st;
 
+	(void)s;
 	switch (rec->op) {
 	case OVL_FIX_COPY_COMMIT:	/* undone by setting metacopy back */
 		return ovl_fix_xattr_state(rec, dfd, leaf);
@@ -518,10 +520,12 @@ out:
 	return ret;
 }
 
-int ovl_copyup_fix_revert(const struct record *rec, int dfd, const char *leaf)
+int ovl_copyup_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			  const char *leaf)
 {
 	struct stat st;
 
+	(void)s;
 	switch (rec->op) {
 	case OVL_FIX_COPY_COMMIT:
 		return ovl_fix_xattr_revert(rec, dfd, leaf) < 0 ? -1 : empty_again(dfd, leaf);

@@ -20,12 +20,6 @@
 
 #define QUARANTINE_DIR "overlay-fsck.quarantine"
 
-/* The ops of overlay-layers (layers/ops.c, layers/fold_ops.c) */
-#define LAYERS_OPS \
-	case OVL_FIX_RM_COPY: case OVL_FIX_MG_BEGIN: case OVL_FIX_MG_MOVE: \
-	case OVL_FIX_MG_LINK: case OVL_FIX_MG_ATTR: case OVL_FIX_MG_XATTR: \
-	case OVL_FIX_MG_COMMIT:
-
 int ovl_fix_root(const struct ovl_stack *s, int layer)
 {
 	if (layer == OVL_FIX_WORKDIR)
@@ -173,7 +167,13 @@ int ovl_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *
 	case OVL_FIX_COPYUP_NEW:
 		ret = ovl_copyup_fix_apply(s, j, f, dfd, leaf);
 		break;
-	LAYERS_OPS
+	case OVL_FIX_RM_COPY:
+	case OVL_FIX_MG_BEGIN:
+	case OVL_FIX_MG_MOVE:
+	case OVL_FIX_MG_LINK:
+	case OVL_FIX_MG_ATTR:
+	case OVL_FIX_MG_XATTR:
+	case OVL_FIX_MG_COMMIT:
 		ret = ovl_layers_fix_apply(s, j, f, dfd, leaf);
 		break;
 	case OVL_FIX_SYMLINK:
@@ -299,195 +299,250 @@ int ovl_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *
 }
 
 /*
- * Where is this change now: 1 the repair's result is there, 0 the state
- * before it is there (the change never happened), -1 something else.
+ * Each journalled op, two ways: where its change is now (1 the repair's
+ * result is there, 0 the state before it, -1 something else) and rolled
+ * back. dfd/leaf: the record's place; rec->new names the place in W of
+ * the ops that move or link an entry there.
  */
+struct fix_undo {
+	int (*state)(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf);
+	int (*revert)(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf);
+};
+
+/* The place in W a record names (rec->new), and what is there. */
+struct w_place {
+	int fd;
+	const char *leaf;
+	bool there;
+	struct stat st;
+};
+
+static void w_open(struct ovl_stack *s, const struct record *rec, struct w_place *w)
+{
+	w->fd = ovl_fix_open_parent(s->workfd, (const char *)rec->new, &w->leaf);
+	w->there = w->fd >= 0 && ovl_stat_at(w->fd, w->leaf, &w->st) == 0;
+}
+
+static void w_close(struct w_place *w)
+{
+	if (w->fd >= 0)
+		ovl_close_keep_errno(w->fd);
+}
+
+static int xattr_state(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf)
+{
+	(void)s;
+	return ovl_fix_xattr_state(rec, dfd, leaf);
+}
+
+static int xattr_revert(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf)
+{
+	(void)s;
+	return ovl_fix_xattr_revert(rec, dfd, leaf);
+}
+
+static int mkwhiteout_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			    const char *leaf)
+{
+	struct stat st;
+
+	(void)s;
+	(void)rec;
+	if (ovl_stat_at(dfd, leaf, &st) == 0)
+		return ovl_is_whiteout_stat(&st) ? 1 : -1;
+	return errno == ENOENT ? 0 : -1;
+}
+
+static int mkwhiteout_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			     const char *leaf)
+{
+	(void)s;
+	(void)rec;
+	return unlinkat(dfd, leaf, 0);
+}
+
+static int rmwhiteout_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			    const char *leaf)
+{
+	struct stat st;
+
+	(void)s;
+	if (ovl_stat_at(dfd, leaf, &st) == 0)
+		return ovl_is_whiteout_stat(&st) ||
+		       (S_ISREG(st.st_mode) && st.st_size == 0 && rec->xname) ? 0 : -1;
+	return errno == ENOENT ? 1 : -1;
+}
+
+static int rmwhiteout_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			     const char *leaf)
+{
+	unsigned mode = 0, uid = 0, gid = 0;
+	char kind = 'c';
+	int ret;
+
+	(void)s;
+	if (rec->has_old)
+		sscanf((const char *)rec->old, "%c %o %u %u", &kind, &mode, &uid, &gid);
+	if (kind == 'f') {
+		int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				mode & 07777);
+		ret = fd < 0 ? -1 : close(fd);
+		if (ret == 0 && rec->xname)
+			ret = ovl_xattr_set_at(dfd, leaf, rec->xname, "", 0);
+	} else {
+		ret = mknodat(dfd, leaf, S_IFCHR | (mode & 07777), makedev(0, 0));
+	}
+	if (ret == 0 && rec->has_old)
+		ret = fchownat(dfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (ret == 0 && rec->has_old)	/* mknod is subject to the umask */
+		ret = fchmodat(dfd, leaf, mode & 07777, 0);
+	return ret;
+}
+
+static int truncate_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			  const char *leaf)
+{
+	struct stat st;
+
+	(void)s;
+	if (ovl_stat_at(dfd, leaf, &st) < 0 || !S_ISREG(st.st_mode))
+		return -1;
+	long long now = (long long)st.st_size;
+	return now == strtoll((const char *)rec->new, NULL, 10) ? 1 :
+	       now == strtoll((const char *)rec->old, NULL, 10) ? 0 : -1;
+}
+
+static int truncate_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			   const char *leaf)
+{
+	int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int ret;
+
+	(void)s;
+	ret = fd < 0 ? -1 : truncate_keep_times(fd, (off_t)strtoll((const char *)rec->old,
+								    NULL, 10));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Moved into W (an index entry renamed, a quarantined entry): the entry
+ * is there and not here; a whiteout left here by QUARANTINE_WH. */
+static int moved_state(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf)
+{
+	struct stat st;
+	struct w_place w;
+	bool here = ovl_stat_at(dfd, leaf, &st) == 0;
+	bool wh = here && ovl_is_whiteout_stat(&st);
+
+	w_open(s, rec, &w);
+	w_close(&w);
+	if (rec->op == OVL_FIX_QUARANTINE_WH)
+		return w.there && wh ? 1 : here && !wh && !w.there ? 0 : -1;
+	return w.there && !here ? 1 : here && !w.there ? 0 : -1;
+}
+
+static int moved_revert(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf)
+{
+	struct w_place w;
+	int ret = -1;
+
+	w_open(s, rec, &w);
+	if (w.fd >= 0 && (rec->op != OVL_FIX_QUARANTINE_WH || unlinkat(dfd, leaf, 0) == 0))
+		ret = renameat(w.fd, w.leaf, dfd, leaf);
+	w_close(&w);
+	return ret;
+}
+
+static int linked_state(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf)
+{
+	struct stat st;
+	struct w_place w;
+	bool here = ovl_stat_at(dfd, leaf, &st) == 0;
+
+	w_open(s, rec, &w);
+	w_close(&w);
+	return here && w.there && st.st_ino == w.st.st_ino ? 1 : here && !w.there ? 0 : -1;
+}
+
+static int linked_revert(struct ovl_stack *s, const struct record *rec, int dfd, const char *leaf)
+{
+	struct w_place w;
+	int ret;
+
+	(void)dfd;
+	(void)leaf;
+	w_open(s, rec, &w);
+	ret = w.fd >= 0 ? unlinkat(w.fd, w.leaf, 0) : -1;
+	w_close(&w);
+	return ret;
+}
+
+static const struct fix_undo undo_ops[] = {
+	[OVL_FIX_MK_WHITEOUT] = { mkwhiteout_state, mkwhiteout_revert },
+	[OVL_FIX_LINK_W] = { linked_state, linked_revert },
+	[OVL_FIX_SET_XATTR] = { xattr_state, xattr_revert },
+	[OVL_FIX_RM_XATTR] = { xattr_state, xattr_revert },
+	[OVL_FIX_RM_WHITEOUT] = { rmwhiteout_state, rmwhiteout_revert },
+	[OVL_FIX_QUARANTINE] = { moved_state, moved_revert },
+	[OVL_FIX_QUARANTINE_WH] = { moved_state, moved_revert },
+	[OVL_FIX_RENAME_W] = { moved_state, moved_revert },
+	[OVL_FIX_TRUNCATE] = { truncate_state, truncate_revert },
+	[OVL_FIX_COPY_DATA] = { ovl_copyup_fix_state, ovl_copyup_fix_revert },
+	[OVL_FIX_COPY_COMMIT] = { ovl_copyup_fix_state, ovl_copyup_fix_revert },
+	[OVL_FIX_COPYUP_NEW] = { ovl_copyup_fix_state, ovl_copyup_fix_revert },
+	[OVL_FIX_SYMLINK] = { ovl_store_fix_state, ovl_store_fix_revert },
+	[OVL_FIX_WRITE_FILE] = { ovl_store_fix_state, ovl_store_fix_revert },
+	[OVL_FIX_RM_SYMLINK] = { ovl_store_fix_state, ovl_store_fix_revert },
+	[OVL_FIX_MKDIR] = { ovl_store_fix_state, ovl_store_fix_revert },
+	[OVL_FIX_RM_TREE] = { ovl_store_fix_state, ovl_store_fix_revert },
+	/* overlay-layers (layers/ops.c, layers/fold_ops.c) */
+	[OVL_FIX_RM_COPY] = { ovl_layers_fix_state, ovl_layers_fix_revert },
+	[OVL_FIX_MG_BEGIN] = { ovl_layers_fix_state, ovl_layers_fix_revert },
+	[OVL_FIX_MG_MOVE] = { ovl_layers_fix_state, ovl_layers_fix_revert },
+	[OVL_FIX_MG_LINK] = { ovl_layers_fix_state, ovl_layers_fix_revert },
+	[OVL_FIX_MG_ATTR] = { ovl_layers_fix_state, ovl_layers_fix_revert },
+	[OVL_FIX_MG_XATTR] = { ovl_layers_fix_state, ovl_layers_fix_revert },
+	[OVL_FIX_MG_COMMIT] = { ovl_layers_fix_state, ovl_layers_fix_revert },
+};
+
+static const struct fix_undo *undo_of(const struct record *rec)
+{
+	size_t op = (size_t)rec->op;
+
+	return op < sizeof(undo_ops) / sizeof(undo_ops[0]) && undo_ops[op].state ? &undo_ops[op]
+										    : NULL;
+}
+
 int ovl_fix_state(struct ovl_stack *s, const struct record *rec)
 {
+	const struct fix_undo *u = undo_of(rec);
 	const char *leaf;
 	int root = ovl_fix_root(s, rec->layer);
 	int dfd = root >= 0 ? ovl_fix_open_parent(root, rec->path, &leaf) : -1;
-	struct stat st;
-	int state = -1;
 
 	/* a removed entry whose dir went after it: undo brings the dir first */
 	if (dfd < 0)
 		return rec->op == OVL_FIX_RM_COPY && errno == ENOENT ? 1
 		       : rec->op >= OVL_FIX_MG_BEGIN && errno == ENOENT
 		       ? ovl_layers_fix_state(s, rec, -1, NULL) : -1;
-	switch (rec->op) {
-	case OVL_FIX_SET_XATTR:
-	case OVL_FIX_RM_XATTR:
-		state = ovl_fix_xattr_state(rec, dfd, leaf);
-		break;
-	case OVL_FIX_SYMLINK:
-	case OVL_FIX_WRITE_FILE:
-	case OVL_FIX_RM_SYMLINK:
-	case OVL_FIX_MKDIR:
-	case OVL_FIX_RM_TREE:
-		state = ovl_store_fix_state(rec, dfd, leaf);
-		break;
-	case OVL_FIX_MK_WHITEOUT:
-		if (ovl_stat_at(dfd, leaf, &st) == 0)
-			state = ovl_is_whiteout_stat(&st) ? 1 : -1;
-		else
-			state = errno == ENOENT ? 0 : -1;
-		break;
-	case OVL_FIX_RM_WHITEOUT:
-		if (ovl_stat_at(dfd, leaf, &st) == 0)
-			state = ovl_is_whiteout_stat(&st) ||
-				(S_ISREG(st.st_mode) && st.st_size == 0 && rec->xname) ? 0 : -1;
-		else
-			state = errno == ENOENT ? 1 : -1;
-		break;
-	case OVL_FIX_COPY_DATA:
-	case OVL_FIX_COPY_COMMIT:
-	case OVL_FIX_COPYUP_NEW:
-		state = ovl_copyup_fix_state(rec, dfd, leaf);
-		break;
-	LAYERS_OPS
-		state = ovl_layers_fix_state(s, rec, dfd, leaf);
-		break;
-	case OVL_FIX_TRUNCATE:
-		if (ovl_stat_at(dfd, leaf, &st) == 0 && S_ISREG(st.st_mode)) {
-			long long now = (long long)st.st_size;
-			state = now == strtoll((const char *)rec->new, NULL, 10) ? 1 :
-				now == strtoll((const char *)rec->old, NULL, 10) ? 0 : -1;
-		}
-		break;
-	case OVL_FIX_RENAME_W: {
-		const char *wleaf;
-		int wd = ovl_fix_open_parent(s->workfd, (const char *)rec->new, &wleaf);
-		bool here = ovl_stat_at(dfd, leaf, &st) == 0;
-		bool there = wd >= 0 && ovl_stat_at(wd, wleaf, &st) == 0;
-		if (wd >= 0)
-			close(wd);
-		state = there && !here ? 1 : here && !there ? 0 : -1;
-		break;
-	}
-	case OVL_FIX_LINK_W: {
-		const char *wleaf;
-		struct stat wst;
-		int wd = ovl_fix_open_parent(s->workfd, (const char *)rec->new, &wleaf);
-		bool here = ovl_stat_at(dfd, leaf, &st) == 0;
-		bool there = wd >= 0 && ovl_stat_at(wd, wleaf, &wst) == 0;
-		if (wd >= 0)
-			close(wd);
-		state = here && there && st.st_ino == wst.st_ino ? 1 : here && !there ? 0 : -1;
-		break;
-	}
-	case OVL_FIX_QUARANTINE:
-	case OVL_FIX_QUARANTINE_WH: {
-		const char *qleaf;
-		int qd = ovl_fix_open_parent(s->workfd, (const char *)rec->new, &qleaf);
-		bool here = ovl_stat_at(dfd, leaf, &st) == 0;
-		bool wh = here && ovl_is_whiteout_stat(&st);
-		bool there = qd >= 0 && ovl_stat_at(qd, qleaf, &st) == 0;
-		if (qd >= 0)
-			close(qd);
-		if (rec->op == OVL_FIX_QUARANTINE_WH)
-			state = there && wh ? 1 : here && !wh && !there ? 0 : -1;
-		else
-			state = there && !here ? 1 : here && !there ? 0 : -1;
-		break;
-	}
-	}
+	int state = u ? u->state(s, rec, dfd, leaf) : -1;
 	close(dfd);
 	return state;
 }
 
 int ovl_fix_revert(struct ovl_stack *s, const struct record *rec)
 {
+	const struct fix_undo *u = undo_of(rec);
 	const char *leaf;
 	int dfd = ovl_fix_open_parent(ovl_fix_root(s, rec->layer), rec->path, &leaf);
-	int ret = -1;
+	int ret;
 
 	if (dfd < 0)
 		return -1;
-	switch (rec->op) {
-	case OVL_FIX_SET_XATTR:
-	case OVL_FIX_RM_XATTR:
-		ret = ovl_fix_xattr_revert(rec, dfd, leaf);
-		break;
-	case OVL_FIX_MK_WHITEOUT:
-		ret = unlinkat(dfd, leaf, 0);
-		break;
-	case OVL_FIX_SYMLINK:
-	case OVL_FIX_WRITE_FILE:
-	case OVL_FIX_RM_SYMLINK:
-	case OVL_FIX_MKDIR:
-	case OVL_FIX_RM_TREE:
-		ret = ovl_store_fix_revert(rec, dfd, leaf);
-		break;
-	case OVL_FIX_COPY_DATA:
-	case OVL_FIX_COPY_COMMIT:
-	case OVL_FIX_COPYUP_NEW:
-		ret = ovl_copyup_fix_revert(rec, dfd, leaf);
-		break;
-	LAYERS_OPS
-		ret = ovl_layers_fix_revert(s, rec, dfd, leaf);
-		break;
-	case OVL_FIX_TRUNCATE: {
-		int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-				O_CLOEXEC);
-		ret = fd < 0 ? -1 : truncate_keep_times(fd, (off_t)strtoll((const char *)rec->old,
-									    NULL, 10));
-		if (fd >= 0)
-			close(fd);
-		break;
-	}
-	case OVL_FIX_RENAME_W: {
-		const char *wleaf;
-		int wd = ovl_fix_open_parent(s->workfd, (const char *)rec->new, &wleaf);
-		ret = wd >= 0 ? renameat(wd, wleaf, dfd, leaf) : -1;
-		if (wd >= 0)
-			close(wd);
-		break;
-	}
-	case OVL_FIX_LINK_W: {
-		const char *wleaf;
-		int wd = ovl_fix_open_parent(s->workfd, (const char *)rec->new, &wleaf);
-		ret = wd >= 0 ? unlinkat(wd, wleaf, 0) : -1;
-		if (wd >= 0)
-			close(wd);
-		break;
-	}
-	case OVL_FIX_RM_WHITEOUT: {
-		unsigned mode = 0, uid = 0, gid = 0;
-		char kind = 'c';
-		if (rec->has_old)
-			sscanf((const char *)rec->old, "%c %o %u %u", &kind, &mode, &uid, &gid);
-		if (kind == 'f') {
-			int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-					O_CLOEXEC, mode & 07777);
-			ret = fd < 0 ? -1 : close(fd);
-			if (ret == 0 && rec->xname)
-				ret = ovl_xattr_set_at(dfd, leaf, rec->xname, "", 0);
-		} else {
-			ret = mknodat(dfd, leaf, S_IFCHR | (mode & 07777), makedev(0, 0));
-		}
-		if (ret == 0 && rec->has_old)
-			ret = fchownat(dfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW);
-		if (ret == 0 && rec->has_old)	/* mknod is subject to the umask */
-			ret = fchmodat(dfd, leaf, mode & 07777, 0);
-		break;
-	}
-	case OVL_FIX_QUARANTINE:
-	case OVL_FIX_QUARANTINE_WH: {
-		const char *qleaf;
-		int qd = ovl_fix_open_parent(s->workfd, (const char *)rec->new, &qleaf);
-		if (rec->op == OVL_FIX_QUARANTINE_WH && unlinkat(dfd, leaf, 0) < 0) {
-			if (qd >= 0)
-				close(qd);
-			break;
-		}
-		ret = qd >= 0 ? renameat(qd, qleaf, dfd, leaf) : -1;
-		if (qd >= 0)
-			close(qd);
-		break;
-	}
-	}
-	close(dfd);
+	if (!u)
+		errno = EINVAL;
+	ret = u ? u->revert(s, rec, dfd, leaf) : -1;
+	ovl_close_keep_errno(dfd);
 	return ret;
 }
-

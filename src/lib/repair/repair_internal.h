@@ -33,8 +33,10 @@ int ovl_fix_revert(struct ovl_stack *s, const struct record *rec);
 /* The copy-up ops (repair_copyup.c): COPY_DATA, COPY_COMMIT, COPYUP_NEW. */
 int ovl_copyup_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *f,
 			 int dfd, const char *leaf);
-int ovl_copyup_fix_state(const struct record *rec, int dfd, const char *leaf);
-int ovl_copyup_fix_revert(const struct record *rec, int dfd, const char *leaf);
+int ovl_copyup_fix_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			 const char *leaf);
+int ovl_copyup_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			  const char *leaf);
 /* The records of all copy-up commits of the plan from `from` on whose data
  * was copied (`done`, by plan order), written ahead and synced once. */
 int ovl_copyup_prejournal(struct ovl_stack *s, struct journal *j, struct ovl_plan *p,
@@ -63,7 +65,9 @@ int ovl_rm_tree(int dfd, const char *name, dev_t dev, int depth);
 /* The store fixes (repair_store.c): apply one at dfd/leaf after journalling
  * it; where a record's change is now; undo. */
 int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, const char *leaf);
-int ovl_store_fix_state(const struct record *rec, int dfd, const char *leaf);
-int ovl_store_fix_revert(const struct record *rec, int dfd, const char *leaf);
+int ovl_store_fix_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			const char *leaf);
+int ovl_store_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			 const char *leaf);
 
 #endif

@@ -254,12 +254,14 @@ int ovl_store_fix_apply(struct journal *j, const struct ovl_fix *f, int dfd, con
 	}
 }
 
-int ovl_store_fix_state(const struct record *rec, int dfd, const char *leaf)
+int ovl_store_fix_state(struct ovl_stack *s, const struct record *rec, int dfd,
+			const char *leaf)
 {
 	char cur[4096];
 	struct stat st;
 	ssize_t n;
 
+	(void)s;
 	switch (rec->op) {
 	case OVL_FIX_SYMLINK:
 	case OVL_FIX_RM_SYMLINK: {
@@ -296,8 +298,10 @@ int ovl_store_fix_state(const struct record *rec, int dfd, const char *leaf)
 	}
 }
 
-int ovl_store_fix_revert(const struct record *rec, int dfd, const char *leaf)
+int ovl_store_fix_revert(struct ovl_stack *s, const struct record *rec, int dfd,
+			 const char *leaf)
 {
+	(void)s;
 	switch (rec->op) {
 	case OVL_FIX_SYMLINK:
 	case OVL_FIX_RM_SYMLINK:
