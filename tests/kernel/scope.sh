@@ -224,3 +224,30 @@ sc_scope_copies() {
 	fi
 	scope_mount_reads
 }
+
+# A metacopy file whose lower data an image update moved to where the
+# view shows it (mv/sub/f2): the browser's fix copies the data up (a
+# re-point would show one lower inode at two paths), as -y does.
+scenario scope_mc_moved
+sc_scope_mc_moved() {
+	stack_new "$SC"
+	scope_need || return
+	OPTS=$(std_opts "$MCI")
+	setup '
+		mkdir -p $L1/mv/sub; echo mvdata > $L1/mv/f
+		ovl_mount "$OPTS"; chown 3:2 $M/mv/f; ovl_umount
+	' || return
+	mv "$L1/mv/f" "$L1/mv/sub/f2"
+	scope_run "every path alone says what the full check says"
+	scope_run "edits: each fix as the browser applies it" --edits 10
+	_bad=
+	[ -z "$(xattr_hex metacopy "$U/mv/f")" ] || _bad="$_bad mv/f still metacopy;"
+	[ "$(cat "$U/mv/f" 2>&1)" = mvdata ] || _bad="$_bad mv/f holds no data;"
+	if [ -z "$_bad" ]; then
+		ok "$SC: mv/f's data copied up (as -y)"
+	else
+		not_ok "$SC: mv/f's data copied up (as -y)"
+		diag "$_bad"
+	fi
+	scope_mount_reads
+}
