@@ -57,6 +57,11 @@
 #                         ours mid-run. Each run ends by checking that
 #                         both devices still show our images.
 #   FSTESTS_NO_APT=1      do not install missing packages
+#   UNIONMOUNT_TESTSUITE=DIR  a checkout of amir73il/unionmount-testsuite
+#                         (its `run` script): overlay/100-117 run it, each
+#                         a long series of renames, links, unlinks and
+#                         copy-ups over the layers, checked by
+#                         fsck.overlay after; without it they are not run
 #
 # Packages fstests needs to build and run its overlay tests (Debian 12),
 # installed with apt-get when missing:
@@ -324,6 +329,8 @@ export SCRATCH_DEV=$SCRATCH_LOOP
 export SCRATCH_MNT=$WORK/scratch
 export FSCK_OVERLAY_PROG=$prog
 EOF
+	[ -z "${UNIONMOUNT_TESTSUITE:-}" ] ||
+		echo "export UNIONMOUNT_TESTSUITE=$UNIONMOUNT_TESTSUITE" >>"$WORK/local.config-$name"
 	if [ $# -gt 2 ]; then
 		shift 2
 		set -- "$@"
