@@ -330,7 +330,9 @@ sc_layers_merge_userxattr_index() {
 # absolute), of L2 and of L2+L3 (one holding whiteouts), changes
 # owners (metacopy data in L2, one renamed), sets a capability and an
 # xattr, writes through one of two hard links of L2, links names of its
-# own, makes a dir opaque over L2, and writes in L1's opaque dir.
+# own, makes a dir opaque over L2, writes in L1's opaque dir, and renames
+# a dir L1 and L2 both hold (L1's metacopy file in it finds its data in
+# L2 through the dir's new redirect).
 scenario layers_merge_lowers
 sc_layers_merge_lowers() {
 	stack_new "$SC"
@@ -364,6 +366,7 @@ sc_layers_merge_lowers() {
 		setfattr -n user.x -v 1 $M/xa/f; setcap cap_net_raw+ep $M/c/tool
 		rm $M/l1only; rm -rf $M/l1dir
 		mkdir $M/fresh; mv $M/a $M/fresh/a; mv $M/deep3moved $M/fresh/deep3back
+		mv $M/s1 $M/s1new; mv $M/op $M/opnew
 		ovl_umount
 		test -n "$(getfattr -n trusted.overlay.redirect $U/bdir2 2>/dev/null)"
 		test -n "$(getfattr -n trusted.overlay.metacopy $U/file3moved 2>/dev/null)"
@@ -384,7 +387,8 @@ sc_layers_merge_lowers() {
 	[ "$(stat -c %i "$L1/newfile")" = "$(stat -c %i "$L1/newfile2")" ] ||
 		rp_bad "newfile and newfile2 are two inodes"
 	[ -c "$L1/a" ] || [ -c "$L1/fresh/a/f2" ] || true
-	[ "$(stat -c %t:%T "$L1/s1/full" 2>/dev/null)" = 0:0 ] || rp_bad "no whiteout over L2's s1/full"
+	[ "$(stat -c %t:%T "$L1/s1new/full" 2>/dev/null)" = 0:0 ] || rp_bad "no whiteout over L2's s1/full"
+	[ "$(stat -c %t:%T "$L1/s1" 2>/dev/null)" = 0:0 ] || rp_bad "no whiteout over L2's s1"
 	[ -e "$L1/l1only" ] && rp_bad "L1's own deleted file is there (or a whiteout for it)"
 	[ "$(getfattr --only-values -n trusted.overlay.redirect "$L1/bdir2" 2>/dev/null)" = /bdir ] ||
 		rp_bad "bdir2 has no redirect to /bdir"
