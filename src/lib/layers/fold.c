@@ -1,10 +1,11 @@
 /*
  * merge in place: the plan that folds the upper into the stack's top
  * lower layer L1, so that L1 alone (over the same layers below it, when
- * there are some) shows the merged view; its changes are fold_ops.c's. Only renames, links and metadata changes:
- * the upper and the lower must be on one filesystem (another is refused,
- * merge --into copies), and nothing is deleted before the last change,
- * the commit; what goes is moved into W/overlay-layers-merge (the attic).
+ * there are some) shows the merged view; its changes are fold_ops.c's.
+ * Only renames, links and metadata changes: the upper and L1 must be on
+ * one filesystem (another is refused, merge --into copies), and nothing
+ * is deleted before the last change, the commit; what goes is moved into
+ * W/overlay-layers-merge (the attic).
  *
  * The plan, in its order:
  *  1. the attic is made (it names the journal: a killed run is found);
@@ -478,8 +479,6 @@ static char *below_marks(struct fold *f, const char *path, int cdfd, const char 
 static void walk(struct fold *f, int udfd, const char *path, struct where at, const char *lorig,
 		 const char *borig, bool xwhiteouts, int depth);
 
-/* A metacopy file: its metadata onto its lower data inode, which moves to
- * this name when the file was renamed. */
 /*
  * A metacopy file whose data a layer below L1 holds (at `data`): it moves
  * into L1 still metacopy, with its redirect, as the kernel reads a
@@ -488,8 +487,7 @@ static void walk(struct fold *f, int udfd, const char *path, struct where at, co
  * merge more than renames.
  */
 static void metacopy_below(struct fold *f, int udfd, const char *name, const char *path,
-			   struct where at,
-			   const char *lchild, bool lower_here, const char *data)
+			   struct where at, const char *lchild, bool lower_here, const char *data)
 {
 	if (!below_shows(f, data)) {
 		refuse(f, path, "a metacopy file whose lower data is not there");
@@ -502,6 +500,8 @@ static void metacopy_below(struct fold *f, int udfd, const char *name, const cha
 	plan_xattrs(f, path, -1, NULL, udfd, name, 1u << OVL_XA_METACOPY | 1u << OVL_XA_REDIRECT);
 }
 
+/* A metacopy file: its metadata onto its lower data inode, which moves to
+ * this name when the file was renamed. */
 static void metacopy(struct fold *f, int udfd, const char *name, const struct stat *st,
 		     const struct ovl_xattrs *xa, const char *path, struct where at,
 		     const char *lorig, const char *borig, const char *lchild, bool lower_here)
@@ -511,7 +511,8 @@ static void metacopy(struct fold *f, int udfd, const char *name, const struct st
 	struct stat dst;
 	const char *leaf;
 
-	if (f->multi && !f->refused && (!src || (lstat_lower(f, src, &dst) < 0 && errno == ENOENT))) {
+	if (f->multi &&
+	    (!src || (lstat_lower(f, src, &dst) < 0 && (errno == ENOENT || errno == ENOTDIR)))) {
 		/* not in L1: the stack took the data from below */
 		char *data = renamed ? ovl_xstrdup(src) : borig ? join(borig, name) : NULL;
 		metacopy_below(f, udfd, name, path, at, lchild, lower_here, data);
