@@ -9,6 +9,8 @@
 #
 #   bench/gen.sh DIR [N]        N defaults to 200000
 #   GEN6=0 bench/gen.sh ...     leave out DIR/s6
+#   GEN_TOP=1 bench/gen.sh ...  an empty lower DIR/sX/top above the
+#                               lower (lowerdir=top:lower)
 #
 # Each stack: DIR/sX/{lower,upper,work}. Existing stacks are replaced.
 set -eu
@@ -53,12 +55,17 @@ stack() {
 	fi
 	rm -rf "$_s"
 	mkdir -p "$_s/lower" "$_s/upper" "$_s/work" "$_s/merged"
+	_lowers=$_s/lower
+	if [ "${GEN_TOP:-0}" = 1 ]; then
+		mkdir -p "$_s/top"
+		_lowers=$_s/top:$_s/lower
+	fi
 	_t0=$(date +%s)
 	fill "$_s/lower" d 0 "$N" 1
 	fill "$_s/lower" x "$N" "$_extra" 0
 	_t1=$(date +%s)
 	mount -t overlay overlay \
-		-o "lowerdir=$_s/lower,upperdir=$_s/upper,workdir=$_s/work,metacopy=on,redirect_dir=on,index=on" \
+		-o "lowerdir=$_lowers,upperdir=$_s/upper,workdir=$_s/work,metacopy=on,redirect_dir=on,index=on" \
 		"$_s/merged"
 	# only the N sized files (and their dirs, and the root): the extra
 	# files of s6 stay untouched in the lower

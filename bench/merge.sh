@@ -18,7 +18,12 @@
 #
 #   bench/merge.sh [DIR [N]]     as root, from the build dir
 #
-# Environment: LAYERS (default ./overlay-layers), RUNS (1). DIR defaults
+# LOWERS=2: the stack has an empty top lower above that lower
+# (lowerdir=top:lower; bench/gen.sh GEN_TOP=1), and merge folds the upper
+# into it: the metacopy files move into it still metacopy, their data
+# staying in the lower below (cp -a as before, into a copy of the lower).
+#
+# Environment: LAYERS (default ./overlay-layers), RUNS (1), LOWERS (1). DIR defaults
 # to /var/tmp/overlay-layers-merge-bench and is removed at the end
 # unless KEEP=1. Not run by make check; timing targets live here.
 set -u
@@ -39,11 +44,14 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 mkdir -p "$DIR" || exit 1
 i=0
 while [ "$i" -lt "$RUNS" ]; do
-	GEN6=0 sh "$HERE/gen.sh" "$DIR" "$N" > /dev/null || exit 1
+	top=0
+	[ "${LOWERS:-1}" = 2 ] && top=1
+	GEN6=0 GEN_TOP=$top sh "$HERE/gen.sh" "$DIR" "$N" > /dev/null || exit 1
 	S=$DIR/s1 B=$DIR/copy
 	rm -rf "$B" && mkdir -p "$B" && cp -a "$S/lower" "$S/upper" "$B/" || exit 1
 	sync
 	O="lowerdir=$S/lower,upperdir=$S/upper,workdir=$S/work"
+	[ "$top" = 1 ] && O="lowerdir=$S/top:$S/lower,upperdir=$S/upper,workdir=$S/work"
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	t0=$(now)
 	"$LAYERS" merge -y -o "$O" > "$DIR/merge.out" 2>&1 ||

@@ -55,7 +55,7 @@ static void usage(FILE *out)
 	      "                     (-: standard output, the default with -o)\n"
 	      " deref DIR           make DIR a new upper without redirects or metacopy\n"
 	      "                     that shows the same view over the same lowers\n"
-	      " merge               fold the upper into the stack's only lower layer\n"
+	      " merge               fold the upper into the stack's top lower layer\n"
 	      "                     (renames on one filesystem; upper and work emptied),\n"
 	      "                     or with --into DIR into a new dir holding the view\n"
 	      "\n"

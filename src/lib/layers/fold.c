@@ -1,10 +1,11 @@
 /*
- * merge in place: the plan that folds the upper into the stack's one
- * lower layer, so that the lower alone shows the merged view; its
- * changes are fold_ops.c's. Only renames, links and metadata changes:
- * the upper and the lower must be on one filesystem (another is refused,
- * merge --into copies), and nothing is deleted before the last change,
- * the commit; what goes is moved into W/overlay-layers-merge (the attic).
+ * merge in place: the plan that folds the upper into the stack's top
+ * lower layer L1, so that L1 alone (over the same layers below it, when
+ * there are some) shows the merged view; its changes are fold_ops.c's.
+ * Only renames, links and metadata changes: the upper and L1 must be on
+ * one filesystem (another is refused, merge --into copies), and nothing
+ * is deleted before the last change, the commit; what goes is moved into
+ * W/overlay-layers-merge (the attic).
  *
  * The plan, in its order:
  *  1. the attic is made (it names the journal: a killed run is found);
@@ -26,6 +27,13 @@
  *
  * The plan is made from the layers before any change: a lower entry that
  * step 2 moves away is not moved aside again in step 3.
+ *
+ * Layers below L1 are never written. The walk carries, beside each upper
+ * dir's place in L1, where the stack looked them up for it (L1's own
+ * redirects and opaque marks applied); L1 then keeps the upper's
+ * whiteouts over names they show, and each dir it holds gets the opaque
+ * mark or absolute redirect that makes the kernel look them up there
+ * again; a metacopy file whose data is below stays metacopy.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +88,7 @@ struct where {
 struct fold {
 	struct ovl_stack *s;
 	int lfd;
+	bool multi;		/* layers below L1: L1 keeps the marks they need */
 	struct step *v;
 	size_t n, cap;
 	struct stage *st;
@@ -215,10 +224,11 @@ static void add_xattr(struct fold *f, const char *path, bool set, const char *xn
  * now) made those of the upper entry udfd/uname: set what differs,
  * remove what the upper lacks. A file capability is set again whatever
  * it was (an owner change before it drops it). With udfd -1: only the
- * overlay's names of the entry removed (it came from the upper).
+ * overlay's names of the entry removed (it came from the upper), but the
+ * ones in `keep` (bits 1 << enum ovl_xattr_id).
  */
 static void plan_xattrs(struct fold *f, const char *path, int udfd, const char *uname, int ldfd,
-			const char *lname)
+			const char *lname, unsigned keep)
 {
 	struct xlist u = { 0 }, l;
 	unsigned char *a = ovl_xmalloc(XATTR_BUF), *b = ovl_xmalloc(XATTR_BUF);
@@ -243,8 +253,12 @@ static void plan_xattrs(struct fold *f, const char *path, int udfd, const char *
 	for (ssize_t i = 0; i < l.len; i += (ssize_t)strlen(l.names + i) + 1) {
 		const char *n = l.names + i;
 		bool ours = !ovl_xattr_copied(n, f->s->ns);
+		enum ovl_xattr_id id;
 		if ((udfd >= 0) == ours)
 			continue;	/* with an upper: its copied names; else the overlay's */
+		if (keep && ovl_xattr_classify(n, f->s->ns, &id) == OVL_XC_OVERLAY &&
+		    (keep & (1u << id)))
+			continue;
 		if (udfd >= 0 && xget(udfd, uname, n, a) >= 0)
 			continue;
 		if (!ovl_journal_xname_ok(n))
@@ -273,7 +287,7 @@ static void take_meta(struct fold *f, const char *path, int udfd, const char *un
 		      const struct stat *ust, int ldfd, const char *lname, const char *why)
 {
 	attr(f, path, ust, why);
-	plan_xattrs(f, path, udfd, uname, ldfd, lname);
+	plan_xattrs(f, path, udfd, uname, ldfd, lname, 0);
 }
 
 /* ---- the walk of the upper ---- */
@@ -326,20 +340,185 @@ static int open_lower_parent(struct fold *f, const char *lpath, const char **lea
 	return ovl_fix_open_parent(f->lfd, lpath, leaf);
 }
 
+/* ---- the layers below L1 (a stack of several lowers): never written ---- */
+
+/*
+ * Does a layer below L1 show an entry at `bpath`? The first of them that
+ * holds the name decides (a whiteout shows nothing). Their dirs' own
+ * marks on the way are not followed: at worst L1 gets a whiteout or an
+ * opaque mark that hides nothing, which the view does not show.
+ */
+static bool below_shows(struct fold *f, const char *bpath)
+{
+	if (!bpath)
+		return false;
+	if (!strcmp(bpath, "/"))
+		return true;
+	for (int k = LOWER + 1; k <= f->s->nlower; k++) {
+		const char *leaf;
+		struct stat st;
+		int pfd = ovl_fix_open_parent(f->s->layers[k].fd, bpath, &leaf);
+		int ret = pfd >= 0 ? fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) : -1;
+		ovl_close_keep_errno(pfd);
+		if (ret == 0)
+			return !ovl_is_whiteout_stat(&st);
+	}
+	return false;
+}
+
+/* The overlay xattr `id` of dfd/name (malloc'ed, NUL-terminated), or NULL. */
+static char *mark_at(struct fold *f, int dfd, const char *name, enum ovl_xattr_id id)
+{
+	struct ovl_xattrs xa;
+	char *v = NULL;
+
+	if (dfd >= 0 && ovl_xattrs_read(dfd, name, f->s->ns, &xa) == 0) {
+		if (xa.val[id])
+			v = ovl_xstrndup((const char *)xa.val[id], xa.len[id]);
+		ovl_xattrs_free(&xa);
+	}
+	return v;
+}
+
+/* The same of the L1 entry at lower path `lpath`. */
+static char *lower_mark(struct fold *f, const char *lpath, enum ovl_xattr_id id)
+{
+	const char *leaf;
+	int pfd = open_lower_parent(f, lpath, &leaf);
+	char *v = mark_at(f, pfd, leaf, id);
+
+	ovl_close_keep_errno(pfd);
+	return v;
+}
+
+/*
+ * Where the layers below L1 were looked up for a dir of the stack: L1
+ * was looked up at `r1` (NULL: not at all), and the layers below at
+ * `bdef` unless L1's dir there says otherwise (an opaque mark ends the
+ * lookup, a redirect moves it, a non-dir ends it). NULL: nowhere.
+ */
+static char *below_of(struct fold *f, const char *r1, const char *bdef)
+{
+	struct stat st;
+
+	if (r1 && lstat_lower(f, r1, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return NULL;
+		char *op = lower_mark(f, r1, OVL_XA_OPAQUE);
+		bool opaque = op && !strcmp(op, "y");
+		free(op);
+		if (opaque)
+			return NULL;
+		char *rd = lower_mark(f, r1, OVL_XA_REDIRECT);
+		bool abs;
+		if (rd && ovl_redirect_parse(rd, strlen(rd), &abs) == OVL_RD_OK) {
+			if (abs)
+				return rd;
+			/* a name in the parent's dir below */
+			char *parent = bdef ? ovl_xstrdup(bdef) : NULL, *slash;
+			char *b = NULL;
+			if (parent && (slash = strrchr(parent, '/'))) {
+				slash[slash == parent ? 1 : 0] = '\0';
+				b = join(parent, rd);
+			}
+			free(parent);
+			free(rd);
+			return b;
+		}
+		free(rd);
+	}
+	return bdef ? ovl_xstrdup(bdef) : NULL;
+}
+
+/* Set (val non-NULL) or remove one overlay mark of the L1 entry at
+ * merged path `path`, whose mark is `have` now. An opaque=x mark (the
+ * dir holds xattr whiteouts) stays. */
+static void set_mark(struct fold *f, const char *path, enum ovl_xattr_id id, const char *have,
+		     const char *val, const char *why)
+{
+	const char *xn = ovl_xattr_name(f->s->ns, id);
+
+	if (id == OVL_XA_OPAQUE && have && !strcmp(have, "x") && !val)
+		return;
+	if (val && (!have || strcmp(have, val)))
+		add_xattr(f, path, true, xn, (const unsigned char *)val, strlen(val), why);
+	else if (!val && have)
+		add_xattr(f, path, false, xn, NULL, 0, why);
+}
+
+/*
+ * The marks the dir at merged path `path` needs in L1 so that, over the
+ * same layers below, it shows what the stack showed: `below` is where
+ * the stack looked them up for it (NULL: nowhere), `bpos` where the
+ * kernel will look them up for L1's dir (its parent's place below and
+ * its name). Nothing below that the stack showed: opaque if something
+ * is at bpos; else a redirect when the places differ. The dir's marks
+ * now are those of cdfd/cname, before any change (the upper's or L1's
+ * entry). Gives where its entries are looked up below (malloc'ed).
+ */
+static char *below_marks(struct fold *f, const char *path, int cdfd, const char *cname,
+			 char *below, const char *bpos)
+{
+	if (!f->multi)
+		return below;
+	char *op = mark_at(f, cdfd, cname, OVL_XA_OPAQUE);
+	char *rd = mark_at(f, cdfd, cname, OVL_XA_REDIRECT);
+	if (below && !below_shows(f, below)) {
+		free(below);
+		below = NULL;
+	}
+	bool moved = below && (!bpos || strcmp(below, bpos));
+	set_mark(f, path, OVL_XA_OPAQUE, op, !below && below_shows(f, bpos) ? "y" : NULL,
+		 "a dir over the layers below");
+	set_mark(f, path, OVL_XA_REDIRECT, rd, moved ? below : NULL, "a dir over the layers below");
+	free(op);
+	free(rd);
+	return below;
+}
+
 static void walk(struct fold *f, int udfd, const char *path, struct where at, const char *lorig,
-		 bool xwhiteouts, int depth);
+		 const char *borig, bool xwhiteouts, int depth);
+
+/*
+ * A metacopy file whose data a layer below L1 holds (at `data`): it moves
+ * into L1 still metacopy, with its redirect, as the kernel reads a
+ * metacopy file of a lower layer (metacopy=on, which made it); its other
+ * overlay xattrs go. Copying the data would cost its bytes and make the
+ * merge more than renames.
+ */
+static void metacopy_below(struct fold *f, int udfd, const char *name, const char *path,
+			   struct where at, const char *lchild, bool lower_here, const char *data)
+{
+	if (!below_shows(f, data)) {
+		refuse(f, path, "a metacopy file whose lower data is not there");
+		return;
+	}
+	if (lower_here)
+		aside_lower(f, path, lchild, "replaced by a metacopy file");
+	if (at.layer != LOWER)
+		move(f, at, path, 0, "metacopy: its data stays in a layer below");
+	plan_xattrs(f, path, -1, NULL, udfd, name, 1u << OVL_XA_METACOPY | 1u << OVL_XA_REDIRECT);
+}
 
 /* A metacopy file: its metadata onto its lower data inode, which moves to
  * this name when the file was renamed. */
 static void metacopy(struct fold *f, int udfd, const char *name, const struct stat *st,
 		     const struct ovl_xattrs *xa, const char *path, struct where at,
-		     const char *lorig, const char *lchild, bool lower_here)
+		     const char *lorig, const char *borig, const char *lchild, bool lower_here)
 {
 	bool renamed = ovl_xattrs_has(xa, OVL_XA_REDIRECT);
 	char *src = renamed ? redirect_path(f, xa, lorig, path) : lchild ? ovl_xstrdup(lchild) : NULL;
 	struct stat dst;
 	const char *leaf;
 
+	if (f->multi &&
+	    (!src || (lstat_lower(f, src, &dst) < 0 && (errno == ENOENT || errno == ENOTDIR)))) {
+		/* not in L1: the stack took the data from below */
+		char *data = renamed ? ovl_xstrdup(src) : borig ? join(borig, name) : NULL;
+		metacopy_below(f, udfd, name, path, at, lchild, lower_here, data);
+		free(data);
+		goto out;
+	}
 	if (!src) {
 		refuse(f, path, "a metacopy file without lower data at its path or redirect");
 		return;
@@ -374,16 +553,27 @@ static void metacopy(struct fold *f, int udfd, const char *name, const struct st
 		    "metacopy: its lower data, renamed");
 		free(v);
 		take_meta(f, path, udfd, name, st, ldfd, leaf, "metacopy: the upper's metadata");
+		/* an L1 metacopy file found its data below at its old name */
+		char *mc = f->multi ? lower_mark(f, src, OVL_XA_METACOPY) : NULL;
+		char *rd = mc ? lower_mark(f, src, OVL_XA_REDIRECT) : NULL;
+		if (mc && !rd)
+			set_mark(f, path, OVL_XA_REDIRECT, NULL, src, "metacopy: its data below");
+		free(mc);
+		free(rd);
 	}
 	close(ldfd);
 out:
 	free(src);
 }
 
-/* A dir of the upper: renamed, new (or opaque), or merged with the lower. */
+/*
+ * A dir of the upper: renamed, new (or opaque), or merged with the lower.
+ * With layers below L1, `borig` is where they were looked up for its
+ * parent, and the dir gets in L1 the marks that keep what they showed.
+ */
 static void dir(struct fold *f, int udfd, const char *name, const struct stat *st,
 		const struct ovl_xattrs *xa, const char *path, struct where at, const char *lorig,
-		const char *lchild, const struct stat *lst, int depth)
+		const char *borig, const char *lchild, const struct stat *lst, int depth)
 {
 	const unsigned char *op = xa->val[OVL_XA_OPAQUE];
 	bool opaque = op && xa->len[OVL_XA_OPAQUE] == 1 && op[0] == 'y';
@@ -391,20 +581,38 @@ static void dir(struct fold *f, int udfd, const char *name, const struct stat *s
 		   ovl_xattrs_has(xa, OVL_XA_WHITEOUTS);
 	bool renamed = ovl_xattrs_has(xa, OVL_XA_REDIRECT) && !opaque;
 	int cfd = openat(udfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	char *src = NULL, *moved = NULL;
+	char *src = NULL, *moved = NULL, *below = NULL;
+	char *bpos = borig ? join(borig, name) : NULL;
+	bool src_here = false;
 	struct stat sst;
 	const char *leaf;
 
 	if (cfd < 0) {
 		refuse(f, path, "an upper dir that cannot be read");
+		free(bpos);
 		return;
 	}
 	if (renamed) {
-		src = redirect_path(f, xa, lorig, path);
-		if (!src || lstat_lower(f, src, &sst) < 0 || !S_ISDIR(sst.st_mode)) {
+		const char *rd = (const char *)xa->val[OVL_XA_REDIRECT];
+		bool abs = false;
+		if (!rd || ovl_redirect_parse(rd, xa->len[OVL_XA_REDIRECT], &abs) != OVL_RD_OK) {
+			refuse(f, path, "a redirect that cannot be followed");
+			goto out;
+		}
+		/* a relative redirect names a dir beside it, in every layer */
+		src = abs ? ovl_xstrdup(rd) : lorig ? join(lorig, rd) : NULL;
+		char *bdef = abs ? ovl_xstrdup(rd) : borig ? join(borig, rd) : NULL;
+		src_here = src && lstat_lower(f, src, &sst) == 0;
+		below = below_of(f, src_here ? src : NULL, bdef);
+		free(bdef);
+		if (src_here ? !S_ISDIR(sst.st_mode) : !f->multi) {
 			refuse(f, path, "a renamed dir whose lower dir is not there");
 			goto out;
 		}
+	} else if (!opaque) {
+		below = below_of(f, lchild, bpos);
+	}
+	if (renamed && src_here) {
 		struct stage *g = stage(f, src, false);
 		struct where in = at;
 		if (at.layer == LOWER) {
@@ -420,24 +628,31 @@ static void dir(struct fold *f, int udfd, const char *name, const struct stat *s
 		char *v = place(OVL_FIX_WORKDIR, g->name);
 		add(f, OVL_FIX_MG_MOVE, LOWER, path, v, strlen(v), 0, "a renamed dir: its lower dir");
 		free(v);
-		walk(f, cfd, path, in, src, xwh, depth + 1);
 		int ldfd = open_lower_parent(f, src, &leaf);
+		below = below_marks(f, path, ldfd, leaf, below, bpos);
+		walk(f, cfd, path, in, src, below, xwh, depth + 1);
 		if (ldfd >= 0) {
 			take_meta(f, path, udfd, name, st, ldfd, leaf, "a renamed dir: the upper's metadata");
 			close(ldfd);
 		}
-	} else if (opaque || !lst || !S_ISDIR(lst->st_mode)) {
+	} else if (opaque || renamed || !lst || !S_ISDIR(lst->st_mode)) {
+		/* renamed here: from a dir only the layers below hold */
+		const char *what = opaque ? "an opaque dir" : renamed ? "a renamed dir" : "a new dir";
 		if (lst)
 			aside_lower(f, path, lchild, opaque ? "hidden by an opaque dir"
 							    : "replaced by a dir");
 		if (at.layer != LOWER)
-			move(f, at, path, 0, opaque ? "an opaque dir" : "a new dir");
-		plan_xattrs(f, path, -1, NULL, udfd, name);
-		walk(f, cfd, path, (struct where){ LOWER, path }, NULL, xwh, depth + 1);
+			move(f, at, path, 0, what);
+		/* with layers below, its marks are below_marks' to keep or change */
+		plan_xattrs(f, path, -1, NULL, udfd, name,
+			    f->multi ? 1u << OVL_XA_OPAQUE | 1u << OVL_XA_REDIRECT : 0);
+		below = below_marks(f, path, udfd, name, below, bpos);
+		walk(f, cfd, path, (struct where){ LOWER, path }, NULL, below, xwh, depth + 1);
 		attr(f, path, st, "its times, after its entries");
 	} else {
-		walk(f, cfd, path, at, lchild, xwh, depth + 1);
 		int ldfd = open_lower_parent(f, lchild, &leaf);
+		below = below_marks(f, path, ldfd, leaf, below, bpos);
+		walk(f, cfd, path, at, lchild, below, xwh, depth + 1);
 		if (ldfd >= 0) {
 			take_meta(f, path, udfd, name, st, ldfd, leaf, "a merged dir: the upper's metadata");
 			close(ldfd);
@@ -446,12 +661,14 @@ static void dir(struct fold *f, int udfd, const char *name, const struct stat *s
 out:
 	free(src);
 	free(moved);
+	free(below);
+	free(bpos);
 	close(cfd);
 }
 
 /* Any entry of the upper, with what the lower holds at its name. */
 static void entry(struct fold *f, int udfd, const char *name, const char *path, struct where at,
-		  const char *lorig, bool xwhiteouts, int depth)
+		  const char *lorig, const char *borig, bool xwhiteouts, int depth)
 {
 	struct stat st, lst;
 	struct ovl_xattrs xa;
@@ -471,13 +688,22 @@ static void entry(struct fold *f, int udfd, const char *name, const char *path, 
 	here.path = hpath;
 
 	if (whiteout) {
+		/* it stays, in L1, over a name a layer below shows */
+		char *bpos = borig ? join(borig, name) : NULL;
+		bool keep = f->multi && below_shows(f, bpos);
+		free(bpos);
 		if (lower_here)
 			aside_lower(f, path, lchild, "deleted (a whiteout)");
-		if (at.layer == LOWER)
+		if (keep && !S_ISCHR(st.st_mode))
+			refuse(f, path, "an xattr whiteout over a layer below the top lower (merge "
+				       "--into DIR copies the view)");
+		else if (keep && at.layer != LOWER)
+			move(f, here, path, 0, "a whiteout over the layers below");
+		else if (!keep && at.layer == LOWER)
 			aside(f, LOWER, path, "a whiteout");
 	} else if (S_ISDIR(st.st_mode)) {
-		dir(f, udfd, name, &st, &xa, path, here, lorig, lchild, lower_here ? &lst : NULL,
-		    depth);
+		dir(f, udfd, name, &st, &xa, path, here, lorig, borig, lchild,
+		    lower_here ? &lst : NULL, depth);
 	} else {
 		/* an upper inode of several names: the first carries it */
 		char key[64];
@@ -503,7 +729,7 @@ static void entry(struct fold *f, int udfd, const char *name, const char *path, 
 			    "a hard link of a metacopy file");
 			free(v);
 		} else if (mc) {
-			metacopy(f, udfd, name, &st, &xa, path, here, lorig, lchild, lower_here);
+			metacopy(f, udfd, name, &st, &xa, path, here, lorig, borig, lchild, lower_here);
 		} else {
 			if (lower_here)
 				aside_lower(f, path, lchild, "replaced by the upper entry");
@@ -511,7 +737,7 @@ static void entry(struct fold *f, int udfd, const char *name, const char *path, 
 				move(f, here, path, S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0,
 				     "the upper entry");
 			if (!first)
-				plan_xattrs(f, path, -1, NULL, udfd, name);
+				plan_xattrs(f, path, -1, NULL, udfd, name, 0);
 		}
 	}
 	ovl_xattrs_free(&xa);
@@ -520,7 +746,7 @@ static void entry(struct fold *f, int udfd, const char *name, const char *path, 
 }
 
 static void walk(struct fold *f, int udfd, const char *path, struct where at, const char *lorig,
-		 bool xwhiteouts, int depth)
+		 const char *borig, bool xwhiteouts, int depth)
 {
 	size_t n;
 	char **names;
@@ -535,7 +761,7 @@ static void walk(struct fold *f, int udfd, const char *path, struct where at, co
 	}
 	for (size_t i = 0; i < n && !f->refused; i++) {
 		char *cp = join(path, names[i]);
-		entry(f, udfd, names[i], cp, at, lorig, xwhiteouts, depth);
+		entry(f, udfd, names[i], cp, at, lorig, borig, xwhiteouts, depth);
 		free(cp);
 	}
 	ovl_dir_names_free(names);
@@ -584,18 +810,25 @@ static void link_aliases(struct fold *f, int ufd)
 			refuse(f, a, "a lower hard link whose upper inode has no name in the upper");
 			break;
 		}
-		char *v = place(LOWER, first);
-		aside(f, LOWER, a, "a lower hard link of a copied-up file");
-		add(f, OVL_FIX_MG_LINK, LOWER, a, v, strlen(v), 0, "a hard link of the copied-up file");
-		free(v);
 		char *dir = ovl_xstrdup(a);
 		char *slash = strrchr(dir, '/');
 		slash[slash == dir ? 1 : 0] = '\0';
-		struct stat st;
+		struct stat st, ast;
 		const char *p = dir[1] ? dir + 1 : ".";
-		if (ovl_strset_add(dirs, dir, strlen(dir)) &&
-		    (fstatat(ufd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		     lstat_lower(f, dir, &st) == 0))
+		bool in_upper = fstatat(ufd, p, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (!in_upper && lstat_lower(f, dir, &st) < 0) {
+			/* only a layer below L1 holds its dir: L1 has no place for it */
+			refuse(f, a, "a lower hard link of a copied-up file in a dir only a layer below "
+				     "holds (merge --into DIR copies the view)");
+			free(dir);
+			break;
+		}
+		char *v = place(LOWER, first);
+		if (lstat_lower(f, a, &ast) == 0)	/* else a layer below holds it */
+			aside(f, LOWER, a, "a lower hard link of a copied-up file");
+		add(f, OVL_FIX_MG_LINK, LOWER, a, v, strlen(v), 0, "a hard link of the copied-up file");
+		free(v);
+		if (ovl_strset_add(dirs, dir, strlen(dir)))
 			attr(f, dir, &st, "a dir's times, after a hard link in it");
 		free(dir);
 	}
@@ -613,9 +846,9 @@ static const char *foldable(struct ovl_stack *s)
 {
 	struct stat u, l, w;
 
-	if (!s->has_upper || s->nlower != 1 || s->ndata)
-		return "merge in place folds the upper into a stack's only lower layer; with more "
-		       "layers use merge --into DIR";
+	if (!s->has_upper || s->nlower < 1 || s->ndata)
+		return "merge in place folds the upper into the stack's top lower layer, not with "
+		       "data-only layers; use merge --into DIR";
 	if (!s->has_work)
 		return "merge in place needs the work dir (-w or workdir=): its journal and attic "
 		       "live there";
@@ -639,6 +872,7 @@ int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *w
 		return 1;
 	}
 	f.lfd = s->layers[LOWER].fd;
+	f.multi = s->nlower > 1;
 	f.staged = ovl_strset_new();
 	f.inodes = ovl_strset_new();
 	f.moved_top = ovl_strset_new();
@@ -650,7 +884,7 @@ int ovl_layers_fold_plan(struct ovl_stack *s, struct ovl_layers_plan *p, char *w
 		return -1;
 	}
 	if (!f.refused)
-		walk(&f, ufd, "/", (struct where){ 0, "/" }, "/", false, 0);
+		walk(&f, ufd, "/", (struct where){ 0, "/" }, "/", f.multi ? "/" : NULL, false, 0);
 	link_aliases(&f, ufd);
 	/* 4: the root */
 	if (!f.refused)
