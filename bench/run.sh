@@ -6,6 +6,8 @@
 #   warm cache, -j default (the online CPUs):
 #     full check                  <= 0.8 x bare walk of all layers
 #     --upper-only                <= 0.8 x bare walk of upper + work
+#                                    (info: barewalk -l, the lower lookups
+#                                    --upper-only must add, one thread)
 #     --upper-only, lower 6x      <= 1.2 x --upper-only on the 1x lower
 #     full check                  <  1.0 x the peer (PEER=path to
 #                                    overlayfs-progs' fsck.overlay)
@@ -122,6 +124,7 @@ for j in $jobs_list; do
 done
 [ -n "$PEER" ] && median peer "$PEER" -n -o "$stack1"
 median bare_uw    "$BAREWALK" "$S1/upper" "$S1/work"
+median floor_uw   "$BAREWALK" -l "$S1/lower" "$S1/upper" "$S1/work"
 median upper      "$FSCK" -n --upper-only -o "$stack1"
 for j in $jobs_list; do
 	median "upper_j$j" "$FSCK" -n --upper-only -j "$j" -o "$stack1"
@@ -137,6 +140,7 @@ if [ "$RUNS_COLD" -gt 0 ]; then
 		cold c_full_j1  "$FSCK" -n -j 1 -o "$stack1"
 		[ -n "$PEER" ] && cold c_peer "$PEER" -n -o "$stack1"
 		cold c_bare_uw  "$BAREWALK" "$S1/upper" "$S1/work"
+		cold c_floor_uw "$BAREWALK" -l "$S1/lower" "$S1/upper" "$S1/work"
 		cold c_upper    "$FSCK" -n --upper-only -o "$stack1"
 		cold c_upper_j1 "$FSCK" -n --upper-only -j 1 -o "$stack1"
 	else
@@ -184,6 +188,7 @@ row "--upper-only / bare walk upper+work" "$(t upper)" "$(t bare_uw)" 0.8 "$(rss
 for j in $jobs_list; do
 	row "  -j $j" "$(t "upper_j$j")" "$(t bare_uw)" - "$(rss "upper_j$j")"
 done
+row "  --upper-only's own floor / bare walk" "$(t floor_uw)" "$(t bare_uw)" - "$(rss floor_uw)"
 row "--upper-only 6x lower / 1x lower" "$(t upper6)" "$(t upper)" 1.2 "$(rss upper6)"
 row "--upper-only 6x / bare upper+work 6x" "$(t upper6)" "$(t bare_uw6)" - "$(rss upper6)"
 if [ "$RUNS_COLD" -gt 0 ]; then
@@ -192,6 +197,7 @@ if [ "$RUNS_COLD" -gt 0 ]; then
 	[ -n "$PEER" ] && row "cold: the peer / bare walk of all layers" "$(t c_peer)" "$(t c_bare_all)" - "?"
 	row "cold: --upper-only / bare upper+work" "$(t c_upper)" "$(t c_bare_uw)" 1.0 "?"
 	row "  -j 1" "$(t c_upper_j1)" "$(t c_bare_uw)" - "?"
+	row "  --upper-only's own floor / bare walk" "$(t c_floor_uw)" "$(t c_bare_uw)" - "?"
 fi
 if [ -n "${BENCH_2M:-}" ]; then
 	row "10x files: full -n / 1x full -n" "$(t full_2m)" "$(t full)" 11 "$(rss full_2m)"

@@ -332,6 +332,9 @@ START_TEST(test_read_huge_and_long_list)
 	big[0] = '/';
 	ck_assert_int_eq(lsetxattr(path, "trusted.overlay.redirect", big, sizeof(big), 0), 0);
 	ck_assert_int_eq(lsetxattr(path, "trusted.overlay.origin", big, OVL_XATTR_MAX, 0), 0);
+	/* values just under and over the first, short read's buffer */
+	ck_assert_int_eq(lsetxattr(path, "trusted.overlay.uuid", big, 256, 0), 0);
+	ck_assert_int_eq(lsetxattr(path, "trusted.overlay.upper", big, 257, 0), 0);
 	/* many names: the list outgrows the first buffer */
 	for (int i = 0; i < 120; i++) {
 		snprintf(xname, sizeof(xname), "trusted.padding.name-to-grow-the-list-%04d", i);
@@ -353,6 +356,12 @@ START_TEST(test_read_huge_and_long_list)
 	/* exactly OVL_XATTR_MAX is kept */
 	ck_assert_uint_eq(x.len[OVL_XA_ORIGIN], OVL_XATTR_MAX);
 	ck_assert_ptr_nonnull(x.val[OVL_XA_ORIGIN]);
+	ck_assert_mem_eq(x.val[OVL_XA_ORIGIN], big, OVL_XATTR_MAX);
+	ck_assert_uint_eq(x.len[OVL_XA_UUID], 256);
+	ck_assert_mem_eq(x.val[OVL_XA_UUID], big, 256);
+	ck_assert_uint_eq(x.len[OVL_XA_UPPER], 257);
+	ck_assert_mem_eq(x.val[OVL_XA_UPPER], big, 257);
+	ck_assert_uint_eq(x.huge, 1u << OVL_XA_REDIRECT);
 	ck_assert(ovl_xattrs_has(&x, OVL_XA_OPAQUE));
 	ck_assert_uint_eq(x.unreadable, 0);
 	ovl_xattrs_free(&x);

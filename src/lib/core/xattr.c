@@ -45,6 +45,11 @@ struct ovl_xattr_args {
 
 int ovl_xattr_force_fallback;
 
+/* Room for the values the kernel writes but a long redirect (a file
+ * handle is under 160 bytes): offered OVL_XATTR_MAX, getxattr has the
+ * kernel allocate and zero 4 KiB first, every time. */
+#define OVL_XATTR_SHORT 256
+
 /* Set once the kernel said ENOSYS: later calls go straight to the fallback. */
 static atomic_int ovl_xattr_no_at_syscalls;
 
@@ -327,7 +332,11 @@ int ovl_xattrs_read(int dirfd, const char *name, enum ovl_ns ns,
 			break;
 		}
 
-		vlen = ovl_xattr_get_at(dirfd, name, p, val, sizeof(val));
+		/* A small buffer first: the kernel zeroes as much as it is
+		 * offered, and overlay values are short (a file handle) */
+		vlen = ovl_xattr_get_at(dirfd, name, p, val, OVL_XATTR_SHORT);
+		if (vlen < 0 && errno == ERANGE)
+			vlen = ovl_xattr_get_at(dirfd, name, p, val, sizeof(val));
 		if (vlen < 0) {
 			if (errno == ENODATA)
 				continue;	/* removed since the list */
