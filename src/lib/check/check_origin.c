@@ -95,15 +95,14 @@ struct first_copy {
  * keeps its origin, so a scoped check, which the links bring the first
  * into, decides as the whole walk does.
  */
-static void check_second_copy(struct ovl_ctx *c, const struct ovl_node *n, int layer,
-			      const struct ovl_fh *fh)
+static void check_second_copy(struct ovl_ctx *c, const struct ovl_node *n,
+			      const struct stat *origin)
 {
-	char key[OVL_FID_KEY_MAX + 16];
+	char key[48];
 	size_t vlen;
 
-	snprintf(key, sizeof(key), "%d:", layer);
-	ovl_fid_key(fh, key + strlen(key));
-	ovl_links_note_copy(c, strchr(key, ':') + 1);
+	snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)origin->st_dev,
+		 (unsigned long long)origin->st_ino);
 	if (!c->copies)
 		c->copies = ovl_strset_new();
 	const struct first_copy *first = ovl_strset_get(c->copies, key, strlen(key), &vlen);
@@ -138,10 +137,26 @@ static void check_alias(struct ovl_ctx *c, const struct ovl_node *n, const struc
 	if (c->layer->kind != OVL_LAYER_UPPER || !can_drop(n) || st->st_nlink != 1 ||
 	    !S_ISREG(st->st_mode))
 		return;
+	/* Tied before the path is known: the kernel may hand back the inode
+	 * without one (a disconnected dentry), and a scoped check must still
+	 * bring the other copies in. */
+	if (c->links) {
+		char fid[OVL_FID_KEY_MAX];
+		ovl_fid_key(fh, fid);
+		ovl_links_note_copy(c, fid);
+	}
 	/* Lowers on one filesystem decode it alike: the path says whose. */
-	while (layer <= c->s->nlower && ovl_ctx_fd_path(c, layer, fd, st, where, sizeof(where)) < 0)
-		layer++;
-	if (layer > c->s->nlower || strcmp(where, c->path) == 0)
+	int found = layer;
+	while (found <= c->s->nlower && ovl_ctx_fd_path(c, found, fd, st, where, sizeof(where)) < 0)
+		found++;
+	/* No path (the kernel gave a disconnected dentry): whether its own
+	 * path shows it is not known, but a second copy is one all the same. */
+	if (found > c->s->nlower) {
+		check_second_copy(c, n, st);
+		return;
+	}
+	layer = found;
+	if (strcmp(where, c->path) == 0)
 		return;
 	for (int i = 0; i < layer; i++) {
 		enum ovl_hit_kind k = ovl_merge_path_kind(c->s, i, where, &covered);
@@ -149,7 +164,7 @@ static void check_alias(struct ovl_ctx *c, const struct ovl_node *n, const struc
 			break;
 		if (k != OVL_HIT_NONE || covered) {
 			/* not shown at its own path */
-			check_second_copy(c, n, layer, fh);
+			check_second_copy(c, n, st);
 			return;
 		}
 	}

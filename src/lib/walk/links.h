@@ -26,9 +26,10 @@ enum ovl_link_kind {
 					 * no impure mark, need one */
 	OVL_LINK_WHITEOUT = 'w',	/* an upper whiteout over a lower hard link: key: its fid */
 	OVL_LINK_DIR_ORIGIN = 'd',	/* nfs_export: an upper dir; key: its origin's index name */
-	OVL_LINK_COPY = 'c',		/* an upper copied-up file away from its origin's
-					 * path: key: its origin's fid (two such copies
-					 * are keyed alike by the kernel) */
+	OVL_LINK_COPY = 'c',		/* an upper copied-up file (one link) whose origin
+					 * is not the inode at its path: key: the origin's
+					 * fid (two such copies are keyed alike by the
+					 * kernel) */
 	OVL_LINK_INDEX = 'i',		/* a W/index entry of a non-dir: key: the fid of its
 					 * name; ino */
 };

@@ -76,7 +76,7 @@ struct ovl_ctx {
 	struct ovl_links *links;	/* the links between entries, recorded */
 	struct ovl_repoints *repoints;	/* re-points judged at the end of the upper walk */
 	struct ovl_strset *copies;	/* plain copies away from their origin's path:
-					 * layer + fid -> the first's inode and path */
+					 * origin dev:ino -> the first's inode and path */
 };
 
 /* A context for the stack (path buffer, per-layer fds), and its end. */
