@@ -342,6 +342,25 @@ static size_t copy_source(struct ovl_ctx *c, const struct ovl_node *n, int layer
 	return olen + 1;
 }
 
+/* The lower layer the origin of n decodes in (with its stat), path or
+ * not; -1 when it does not. */
+static int origin_decoded(struct ovl_ctx *c, const struct ovl_node *n, struct stat *st)
+{
+	const char *origin = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	struct ovl_fh fh;
+
+	if (!origin || ovl_fh_parse(origin, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK)
+		return -1;
+	for (int i = 1; i <= c->s->nlower; i++) {
+		int fd = ovl_ctx_open_handle(c, &fh, i, i, st);
+		if (fd >= 0) {
+			close(fd);
+			return S_ISREG(st->st_mode) ? i : -1;
+		}
+	}
+	return -1;
+}
+
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
 		       const char *detail)
 {
@@ -362,15 +381,21 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 			 code == PR_MC_TOO_SHORT;
 	int layer = data_lost ? ovl_origin_locate(c, n, where, sizeof(where), &st) : -1;
 	bool repoint = layer > 0 && S_ISREG(st.st_mode);
-	if (!ovl_report_fix(c, code, repoint ? where : detail))
+	/* The line names no path: the kernel may hand the origin back without
+	 * one (a disconnected dentry), and what is reported must not depend
+	 * on the cache. */
+	if (!ovl_report_fix(c, code, detail))
 		return;
 	unsigned char copy[1 + OVL_XATTR_MAX];
-	size_t copylen = repoint ? copy_source(c, n, layer, &st, copy, sizeof(copy)) : 0;
+	int from = repoint ? layer : data_lost ? origin_decoded(c, n, &st) : -1;
+	size_t copylen = from > 0 ? copy_source(c, n, from, &st, copy, sizeof(copy)) : 0;
 	struct ovl_lookup_req req = { .name = n->name, .layer = c->layer->idx };
 	struct ovl_lookup_res below;
 	bool shows = n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &below) == 0 &&
 		     (below.first == OVL_HIT_DIR || below.first == OVL_HIT_FILE);
-	if (copylen)
+	if (copylen && !repoint)
+		ovl_plan_copy_from_origin(c, copy, copylen);
+	else if (copylen)
 		ovl_repoint_later_copy(c, where, copy, copylen);
 	else if (repoint)
 		ovl_repoint_later(c, where, shows ? OVL_RP_QUARANTINE_WH : OVL_RP_QUARANTINE, 0);

@@ -90,6 +90,27 @@ static bool shown_elsewhere(struct ovl_ctx *c, const char *where)
 	return false;
 }
 
+/* The data now, then the commit that drops the metacopy mark and (xattr
+ * ORIGIN) the origin, which would alias the data's other path. */
+static void plan_copy(struct ovl_ctx *c, unsigned long seq, const char *path, const void *copy,
+		      size_t copylen)
+{
+	size_t order = c->plan->n;
+
+	ovl_plan_for(c, seq, OVL_FIX_COPY_DATA, 0, path, strlen(path), 0, copy, copylen);
+	ovl_plan_for(c, seq, OVL_FIX_COPY_COMMIT, 0, path, strlen(path), OVL_XA_ORIGIN, &order,
+		     sizeof(order));
+}
+
+void ovl_plan_copy_from_origin(struct ovl_ctx *c, const void *copy, size_t copylen)
+{
+	if (!c->plan)
+		return;
+	char *path = ovl_xstrndup(c->path, c->pathlen);
+	plan_copy(c, c->r->seq, path, copy, copylen);
+	free(path);
+}
+
 static void plan(struct ovl_ctx *c, const struct ovl_repoint *p, enum ovl_fix_op op,
 		 enum ovl_xattr_id xattr, const void *val, size_t len)
 {
@@ -125,14 +146,9 @@ void ovl_repoints_resolve(struct ovl_ctx *c)
 		case OVL_RP_QUARANTINE_WH:
 			plan(c, p, OVL_FIX_QUARANTINE_WH, 0, NULL, 0);
 			break;
-		case OVL_RP_COPY_UP: {
-			/* the data now, then the commit that drops the metacopy
-			 * mark and (xattr ORIGIN) the origin that would alias */
-			size_t order = c->plan->n;
-			plan(c, p, OVL_FIX_COPY_DATA, 0, p->copy, p->copylen);
-			plan(c, p, OVL_FIX_COPY_COMMIT, OVL_XA_ORIGIN, &order, sizeof(order));
+		case OVL_RP_COPY_UP:
+			plan_copy(c, p->seq, p->path, p->copy, p->copylen);
 			break;
-		}
 		case OVL_RP_NONE:
 			break;
 		}

@@ -90,6 +90,9 @@ void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fa
 		       unsigned effects);
 void ovl_repoint_later_copy(struct ovl_ctx *c, const char *where, const void *copy,
 			    size_t copylen);
+/* The copy of OVL_RP_COPY_UP, planned now for the current entry (its
+ * origin decoded, its path unknown: nothing to re-point at). */
+void ovl_plan_copy_from_origin(struct ovl_ctx *c, const void *copy, size_t copylen);
 void ovl_repoints_resolve(struct ovl_ctx *c);
 void ovl_repoints_free(struct ovl_ctx *c);
 
