@@ -306,59 +306,55 @@ static void hide_lower(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 
 /*
  * Can the lost data of upper metacopy file n be copied up from the inode
- * its origin names (found in lower `layer`, st)? Only the data itself: a
- * regular file of n's size, not a metacopy file (its bytes are not the
- * data), no digest the kernel would check, and n not a hard link. The copy's source (layer
- * byte + handle) into buf; its length, or 0.
+ * its origin names (fd, st: decoded in lower `layer`)? Only the data
+ * itself: a regular file of n's size, not a metacopy file (its bytes are
+ * not the data), no digest the kernel would check, and n not a hard link.
+ * The copy's source (layer byte + handle) into buf; its length, or 0.
  */
-static size_t copy_source(struct ovl_ctx *c, const struct ovl_node *n, int layer,
+static size_t copy_source(struct ovl_ctx *c, const struct ovl_node *n, int layer, int fd,
 			  const struct stat *st, unsigned char *buf, size_t size)
 {
 	const char *mcval = ovl_node_xattr(n, OVL_XA_METACOPY);
 	const char *origin = ovl_node_xattr(n, OVL_XA_ORIGIN);
 	size_t olen = n->xa.len[OVL_XA_ORIGIN];
 	struct ovl_metacopy mc;
-	struct ovl_fh fh;
-	struct stat now;
 
 	/* a hard link's origin names its index entry: it must stay */
-	if (!mcval || !origin || olen + 1 > size || st->st_size != n->st.st_size ||
-	    n->st.st_nlink > 1 || ovl_xattrs_has(&n->xa, OVL_XA_NLINK) ||
-	    ovl_fh_parse(origin, olen, &fh) != OVL_FH_OK)
+	if (!mcval || !origin || olen + 1 > size || !S_ISREG(st->st_mode) ||
+	    st->st_size != n->st.st_size || n->st.st_nlink > 1 ||
+	    ovl_xattrs_has(&n->xa, OVL_XA_NLINK))
 		return 0;
 	if (c->s->verity != OVL_VERITY_OFF &&
 	    (ovl_metacopy_parse(mcval, n->xa.len[OVL_XA_METACOPY], &mc) != OVL_MC_OK ||
 	     mc.digest_len))
 		return 0;
-	int fd = ovl_ctx_open_handle(c, &fh, layer, layer, &now);
-	bool meta = fd >= 0 && ovl_xattr_get_at(fd, "", ovl_xattr_name(c->s->ns, OVL_XA_METACOPY),
-						 NULL, 0) >= 0;
-	if (fd >= 0)
-		close(fd);
-	if (fd < 0 || meta)
+	if (ovl_xattr_get_at(fd, "", ovl_xattr_name(c->s->ns, OVL_XA_METACOPY), NULL, 0) >= 0)
 		return 0;
 	buf[0] = (unsigned char)layer;
 	memcpy(buf + 1, origin, olen);
 	return olen + 1;
 }
 
-/* The lower layer the origin of n decodes in (with its stat), path or
- * not; -1 when it does not. */
-static int origin_decoded(struct ovl_ctx *c, const struct ovl_node *n, struct stat *st)
+/* The origin of n decoded in a regular lower (its layer, stat): an fd, or -1. */
+static int origin_decoded(struct ovl_ctx *c, const struct ovl_node *n, struct stat *st,
+			  int *layer)
 {
 	const char *origin = ovl_node_xattr(n, OVL_XA_ORIGIN);
 	struct ovl_fh fh;
 
 	if (!origin || ovl_fh_parse(origin, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK)
 		return -1;
-	for (int i = 1; i <= c->s->nlower; i++) {
-		int fd = ovl_ctx_open_handle(c, &fh, i, i, st);
-		if (fd >= 0) {
-			close(fd);
-			return S_ISREG(st->st_mode) ? i : -1;
-		}
-	}
-	return -1;
+	return ovl_ctx_decode(c, &fh, 1, c->s->nlower, st, layer);
+}
+
+/* Would a lower entry show at n's path once n is gone from the upper? */
+static bool shows_below(struct ovl_ctx *c, const struct ovl_node *n)
+{
+	struct ovl_lookup_req req = { .name = n->name, .layer = c->layer->idx };
+	struct ovl_lookup_res below;
+
+	return n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &below) == 0 &&
+	       (below.first == OVL_HIT_DIR || below.first == OVL_HIT_FILE);
 }
 
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
@@ -377,30 +373,32 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 	 * it then, else quarantined). */
 	char where[4096];
 	struct stat st;
+	int layer = -1;
 	bool data_lost = code == PR_MC_NO_DATA || code == PR_MC_DATA_NOT_REG ||
 			 code == PR_MC_TOO_SHORT;
-	int layer = data_lost ? ovl_origin_locate(c, n, where, sizeof(where), &st) : -1;
-	bool repoint = layer > 0 && S_ISREG(st.st_mode);
-	/* The line names no path: the kernel may hand the origin back without
-	 * one (a disconnected dentry), and what is reported must not depend
-	 * on the cache. */
+	/* The line names no path: what is reported must not depend on the
+	 * cache. */
 	if (!ovl_report_fix(c, code, detail))
 		return;
+	int fd = data_lost ? origin_decoded(c, n, &st, &layer) : -1;
+	/* A re-point needs the path, which the kernel may not give (a
+	 * disconnected dentry); the copy needs only the inode. */
+	bool repoint = fd >= 0 && S_ISREG(st.st_mode) &&
+		       ovl_ctx_fd_path_from(c, layer, fd, &st, where, sizeof(where)) > 0;
 	unsigned char copy[1 + OVL_XATTR_MAX];
-	int from = repoint ? layer : data_lost ? origin_decoded(c, n, &st) : -1;
-	size_t copylen = from > 0 ? copy_source(c, n, from, &st, copy, sizeof(copy)) : 0;
-	struct ovl_lookup_req req = { .name = n->name, .layer = c->layer->idx };
-	struct ovl_lookup_res below;
-	bool shows = n->parent && ovl_merge_lookup(c->s, &n->parent->below, &req, NULL, &below) == 0 &&
-		     (below.first == OVL_HIT_DIR || below.first == OVL_HIT_FILE);
+	size_t copylen = fd >= 0 ? copy_source(c, n, layer, fd, &st, copy, sizeof(copy)) : 0;
+	if (fd >= 0)
+		close(fd);
 	if (copylen && !repoint)
 		ovl_plan_copy_from_origin(c, copy, copylen);
 	else if (copylen)
 		ovl_repoint_later_copy(c, where, copy, copylen);
 	else if (repoint)
-		ovl_repoint_later(c, where, shows ? OVL_RP_QUARANTINE_WH : OVL_RP_QUARANTINE, 0);
+		ovl_repoint_later(c, where, shows_below(c, n) ? OVL_RP_QUARANTINE_WH
+							      : OVL_RP_QUARANTINE, 0);
 	else
-		ovl_plan_here(c, shows ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0, NULL, 0);
+		ovl_plan_here(c, shows_below(c, n) ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0,
+			      NULL, 0);
 }
 
 /* Does the origin (when there is one) name the data inode found? */

@@ -145,17 +145,13 @@ static void check_alias(struct ovl_ctx *c, const struct ovl_node *n, const struc
 		ovl_fid_key(fh, fid);
 		ovl_links_note_copy(c, fid);
 	}
-	/* Lowers on one filesystem decode it alike: the path says whose. */
-	int found = layer;
-	while (found <= c->s->nlower && ovl_ctx_fd_path(c, found, fd, st, where, sizeof(where)) < 0)
-		found++;
+	layer = ovl_ctx_fd_path_from(c, layer, fd, st, where, sizeof(where));
 	/* No path (the kernel gave a disconnected dentry): whether its own
 	 * path shows it is not known, but a second copy is one all the same. */
-	if (found > c->s->nlower) {
+	if (layer < 0) {
 		check_second_copy(c, n, st);
 		return;
 	}
-	layer = found;
 	if (strcmp(where, c->path) == 0)
 		return;
 	for (int i = 0; i < layer; i++) {
@@ -235,10 +231,8 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		return;
 
 	struct stat st;
-	int fd = -1, fd_layer;
-	for (fd_layer = first; fd < 0 && fd_layer <= last; fd_layer++)
-		fd = ovl_ctx_open_handle(c, &fh, fd_layer, fd_layer, &st);
-	fd_layer--;
+	int fd_layer;
+	int fd = ovl_ctx_decode(c, &fh, first, last, &st, &fd_layer);
 	/* Which mismatches make the kernel fail a lookup with ESTALE. */
 	bool verified = is_dir ? c->s->nfs_export : metacopy && c->s->index;
 	bool other_at_path = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;

@@ -137,24 +137,16 @@ void ovl_plan_drop_redirect(struct ovl_ctx *c, struct ovl_node *n)
 				  ovl_drop_redirect_effects(c, n));
 }
 
-int ovl_origin_locate(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
-		      struct stat *st)
-{
-	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
-	struct ovl_fh fh;
-
-	if (!val || c->layer->kind != OVL_LAYER_UPPER ||
-	    ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK)
-		return -1;
-	return ovl_ctx_handle_path(c, &fh, path, size, st);
-}
-
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
 		     mode_t *type)
 {
+	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
+	struct ovl_fh fh;
 	struct stat st;
 
-	if (ovl_origin_locate(c, n, path, size, &st) <= 0)
+	if (!val || c->layer->kind != OVL_LAYER_UPPER ||
+	    ovl_fh_parse(val, n->xa.len[OVL_XA_ORIGIN], &fh) != OVL_FH_OK ||
+	    ovl_ctx_handle_path(c, &fh, path, size, &st) <= 0)
 		return false;
 	*type = st.st_mode & S_IFMT;
 	return *type == (n->st.st_mode & S_IFMT);

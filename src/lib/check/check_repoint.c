@@ -36,11 +36,12 @@ struct ovl_repoints {
 	size_t n, cap;
 };
 
-void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fallback fallback,
-		       unsigned effects)
+/* A new entry at the current path, or NULL without a plan. */
+static struct ovl_repoint *repoint_add(struct ovl_ctx *c, const char *where,
+				       enum ovl_repoint_fallback fallback, unsigned effects)
 {
 	if (!c->plan)
-		return;
+		return NULL;
 	if (!c->repoints)
 		c->repoints = ovl_xcalloc(1, sizeof(*c->repoints));
 	struct ovl_repoints *rp = c->repoints;
@@ -48,21 +49,29 @@ void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fa
 		rp->cap = rp->cap ? 2 * rp->cap : 8;
 		rp->v = ovl_xrealloc(rp->v, rp->cap * sizeof(*rp->v));
 	}
-	rp->v[rp->n++] = (struct ovl_repoint){
+	struct ovl_repoint *p = &rp->v[rp->n++];
+	*p = (struct ovl_repoint){
 		.path = ovl_xstrndup(c->path, c->pathlen),
 		.where = ovl_xstrdup(where),
 		.seq = c->r->seq,
 		.fallback = fallback,
 		.effects = effects,
 	};
+	return p;
+}
+
+void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fallback fallback,
+		       unsigned effects)
+{
+	repoint_add(c, where, fallback, effects);
 }
 
 void ovl_repoint_later_copy(struct ovl_ctx *c, const char *where, const void *copy,
 			    size_t copylen)
 {
-	ovl_repoint_later(c, where, OVL_RP_COPY_UP, 0);
-	if (c->repoints && c->plan) {
-		struct ovl_repoint *p = &c->repoints->v[c->repoints->n - 1];
+	struct ovl_repoint *p = repoint_add(c, where, OVL_RP_COPY_UP, 0);
+
+	if (p) {
 		p->copy = ovl_xmalloc(copylen);
 		memcpy(p->copy, copy, copylen);
 		p->copylen = copylen;
@@ -92,23 +101,20 @@ static bool shown_elsewhere(struct ovl_ctx *c, const char *where)
 
 /* The data now, then the commit that drops the metacopy mark and (xattr
  * ORIGIN) the origin, which would alias the data's other path. */
-static void plan_copy(struct ovl_ctx *c, unsigned long seq, const char *path, const void *copy,
-		      size_t copylen)
+static void plan_copy(struct ovl_ctx *c, unsigned long seq, const char *path, size_t len,
+		      const void *copy, size_t copylen)
 {
 	size_t order = c->plan->n;
 
-	ovl_plan_for(c, seq, OVL_FIX_COPY_DATA, 0, path, strlen(path), 0, copy, copylen);
-	ovl_plan_for(c, seq, OVL_FIX_COPY_COMMIT, 0, path, strlen(path), OVL_XA_ORIGIN, &order,
+	ovl_plan_for(c, seq, OVL_FIX_COPY_DATA, 0, path, len, 0, copy, copylen);
+	ovl_plan_for(c, seq, OVL_FIX_COPY_COMMIT, 0, path, len, OVL_XA_ORIGIN, &order,
 		     sizeof(order));
 }
 
 void ovl_plan_copy_from_origin(struct ovl_ctx *c, const void *copy, size_t copylen)
 {
-	if (!c->plan)
-		return;
-	char *path = ovl_xstrndup(c->path, c->pathlen);
-	plan_copy(c, c->r->seq, path, copy, copylen);
-	free(path);
+	if (c->plan)
+		plan_copy(c, c->r->seq, c->path, c->pathlen, copy, copylen);
 }
 
 static void plan(struct ovl_ctx *c, const struct ovl_repoint *p, enum ovl_fix_op op,
@@ -147,7 +153,7 @@ void ovl_repoints_resolve(struct ovl_ctx *c)
 			plan(c, p, OVL_FIX_QUARANTINE_WH, 0, NULL, 0);
 			break;
 		case OVL_RP_COPY_UP:
-			plan_copy(c, p->seq, p->path, p->copy, p->copylen);
+			plan_copy(c, p->seq, p->path, strlen(p->path), p->copy, p->copylen);
 			break;
 		case OVL_RP_NONE:
 			break;

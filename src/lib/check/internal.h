@@ -69,9 +69,6 @@ void ovl_note_rebase(struct ovl_ctx *c, const struct ovl_node *n, const void *fh
  */
 bool ovl_origin_path(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
 		     mode_t *type);
-/* The same, any type: the lower layer it lives in (or -1), with its stat. */
-int ovl_origin_locate(struct ovl_ctx *c, const struct ovl_node *n, char *path, size_t size,
-		      struct stat *st);
 
 /*
  * The re-point itself waits for the end of the upper walk (check_repoint.c):

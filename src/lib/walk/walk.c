@@ -227,6 +227,19 @@ int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, i
 	return ovl_open_handle_in(c->s, c->mountfd, fh, first, last, st);
 }
 
+int ovl_ctx_decode(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
+		   struct stat *st, int *layer)
+{
+	for (int i = first; i <= last; i++) {
+		int fd = ovl_ctx_open_handle(c, fh, i, i, st);
+		if (fd >= 0) {
+			*layer = i;
+			return fd;
+		}
+	}
+	return -1;
+}
+
 /* The kernel's name for an fd ("/proc/self/fd/N"), from the process root. */
 static ssize_t fd_path(int fd, char *buf, size_t size)
 {
@@ -262,6 +275,15 @@ int ovl_ctx_fd_path(struct ovl_ctx *c, int layer, int fd, const struct stat *st,
 		return -1;
 	snprintf(path, size, "%s", rel);
 	return 0;
+}
+
+int ovl_ctx_fd_path_from(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
+			 size_t size)
+{
+	for (int i = layer; i <= c->s->nlower; i++)
+		if (ovl_ctx_fd_path(c, i, fd, st, path, size) == 0)
+			return i;
+	return -1;
 }
 
 int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, size_t size,

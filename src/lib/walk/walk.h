@@ -131,6 +131,9 @@ int ovl_ctx_mountfd(struct ovl_ctx *c, int layer);
  */
 int ovl_ctx_open_handle(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
 			struct stat *st);
+/* The same, saying in which layer it decoded (*layer). */
+int ovl_ctx_decode(struct ovl_ctx *c, const struct ovl_fh *fh, int first, int last,
+		   struct stat *st, int *layer);
 /* The same with the root fds of every layer in [first, last] opened
  * already (ovl_ctx_mountfd; -2 for none): for the read-ahead threads. */
 int ovl_open_handle_in(const struct ovl_stack *s, const int *mountfd, const struct ovl_fh *fh,
@@ -148,5 +151,10 @@ int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, 
  * stat. 0 with the path, -1 when not found inside that layer. */
 int ovl_ctx_fd_path(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
 		    size_t size);
+/* The same in the regular lowers from `layer` on (lowers on one
+ * filesystem decode a handle alike: the path says whose); the layer
+ * found, or -1 (none, or the kernel gave a disconnected dentry). */
+int ovl_ctx_fd_path_from(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
+			 size_t size);
 
 #endif
