@@ -168,11 +168,13 @@ static int drop_origin(struct ovl_stack *s, struct journal *j, const struct ovl_
 {
 	const char *xname = ovl_xattr_name(s->ns, OVL_XA_ORIGIN);
 	unsigned char old[OVL_XATTR_MAX];
-	ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old));
 	struct ovl_fix rm = *f;
 
-	if (f->xattr != OVL_XA_ORIGIN || n < 0)
-		return f->xattr != OVL_XA_ORIGIN || errno == ENODATA ? 0 : -1;
+	if (f->xattr != OVL_XA_ORIGIN)
+		return 0;	/* --copy-up's commits keep the origin */
+	ssize_t n = ovl_xattr_get_at(dfd, leaf, xname, old, sizeof(old));
+	if (n < 0)
+		return errno == ENODATA ? 0 : -1;	/* gone already */
 	rm.op = OVL_FIX_RM_XATTR;
 	rm.val = NULL;
 	rm.len = 0;
