@@ -37,6 +37,15 @@ char **ovl_dir_names(int dirfd, const char *name, size_t *count);
  * does not tell) in *types, in the names' order (free it). */
 char **ovl_dir_names_types(int dirfd, const char *name, size_t *count, unsigned char **types);
 void ovl_dir_names_free(char **names);
+/* A dir's entries, sorted by name as ovl_dir_names sorts them, each with
+ * its d_type and d_ino (the inode number getdents gives). NULL with errno. */
+struct ovl_dirent {
+	char *name;
+	unsigned char type;
+	ino_t ino;
+};
+struct ovl_dirent *ovl_dir_entries(int dirfd, const char *name, size_t *count);
+void ovl_dir_entries_free(struct ovl_dirent *ents, size_t count);
 /* Does child dir `name` of dirfd hold anything? Unreadable counts as empty. */
 int ovl_dir_is_empty(int dirfd, const char *name);
 

@@ -74,6 +74,7 @@ sc_rd_no_whiteout() {
 	expect_problem "$SC" RD_NO_WHITEOUT "upper:/a2|upper:/a"
 	expect_kernel "$SC: kernel: the old name shows again, the renamed dir ESTALE" '
 		test "$(errno_of lstat $M/a)" = OK
+		exec 3< $M/a	# held: nothing evicts it
 		test "$(errno_of lstat $M/a2)" = ESTALE
 	'
 }
@@ -88,6 +89,7 @@ sc_rd_duplicate() {
 	expect_problem "$SC" RD_DUPLICATE "upper:/a3|upper:/a2"
 	expect_kernel "$SC: kernel: the second dir looked up gives ESTALE" '
 		test "$(errno_of lstat $M/a2)" = OK
+		exec 3< $M/a2	# held: nothing evicts it
 		test "$(errno_of lstat $M/a3)" = ESTALE
 	'
 }

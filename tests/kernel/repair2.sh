@@ -284,7 +284,7 @@ sc_keep_copied_file() {
 		cp -a "$U/k2" "$U/k3"
 		mv "$L1/h" "$L1/h2"
 		expect_kernel "$SC: before the fix: kernel: g after f, h after h2, k3 after k2 give ESTALE" '
-			stat $M/f $M/h2 $M/k2
+			exec 3< $M/f 4< $M/h2 5< $M/k2	# held: nothing evicts them
 			test "$(errno_of lstat $M/g)" = ESTALE
 			test "$(errno_of lstat $M/h)" = ESTALE
 			test "$(errno_of lstat $M/k3)" = ESTALE
@@ -305,6 +305,63 @@ sc_keep_copied_file() {
 			"
 		done
 	done
+}
+
+# The kernel names an inode opened by its handle only while a connected
+# dentry of it is cached: cold, or once a decode has made a disconnected
+# alias of it, /proc/self/fd reads "/". The lone copy h whose lower file
+# was renamed offline (ESTALE after zz_h2) and the metacopy file m whose
+# data moved to where the view does not show it (re-pointed there) must
+# be found and fixed alike warm, cold, and after such a decode.
+scenario keep_cold_cache
+sc_keep_cold_cache() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MCI")
+	setup '
+		echo hh > $L1/h; echo data > $L1/f; mkdir -p $L1/mv/old; echo mm > $L1/mv/m
+		ovl_mount "$OPTS"
+		echo more >> $M/h; echo more >> $M/f; mv $M/f $M/g
+		chown 3:2 $M/mv/m; rm -r $M/mv/old
+		ovl_umount
+		getfattr -n trusted.overlay.metacopy $U/mv/m
+	' || return
+	rp_before || return
+	mv "$L1/h" "$L1/zz_h2"
+	mv "$L1/mv/m" "$L1/mv/old/m2"
+	cp -a "$U/g" "$U/g2"
+	_bad=
+	for _state in warm cold alias; do
+		case $_state in
+		cold)	sync; echo 2 > /proc/sys/vm/drop_caches ;;
+		alias)	ls -lR "$L1" > /dev/null ;;	# the cold run's aliases stay
+		esac
+		run_fsck -n -o "$OPTS"
+		rp_rc 4
+		grep -E '^[A-Z]+_[A-Z_]+ ' "$S/fsck.out" > "$S/fsck.$_state"
+		[ "$_state" = warm ] || cmp -s "$S/fsck.warm" "$S/fsck.$_state" ||
+			rp_bad "$_state: $(diff "$S/fsck.warm" "$S/fsck.$_state" | tr '\n' ' ')"
+	done
+	for _l in "OR_ALIASED upper:/g2: " "OR_ALIASED upper:/h: " "MC_NO_DATA upper:/mv/m: "; do
+		grep -qF "$_l" "$S/fsck.warm" || rp_bad "no \"$_l...\" line"
+	done
+	rp_done "$SC: -n says the same warm, cold and after a cold decode"
+	expect_kernel "$SC: before the fix: kernel: g2 after g and h after zz_h2 give ESTALE" '
+		exec 3< $M/g 4< $M/zz_h2	# held: nothing evicts them
+		test "$(errno_of lstat $M/g2)" = ESTALE
+		test "$(errno_of lstat $M/h)" = ESTALE
+	'
+	sync; echo 2 > /proc/sys/vm/drop_caches
+	k2_repair "$SC" "OR_ALIASED upper:/g2" "OR_ALIASED upper:/h" "MC_NO_DATA upper:/mv/m"
+	_bad=
+	rp_no_xattr origin "$U/g2"
+	rp_no_xattr origin "$U/h"
+	rp_xattr redirect /mv/old/m2 "$U/mv/m"
+	rp_done "$SC: fixed cold: the origins of g2 and h dropped, m re-pointed to /mv/old/m2"
+	expect_kernel "$SC: kernel: every path reads as before, in either order" "
+		for _p in g g2 h zz_h2 mv/m g2 g zz_h2 h; do stat \$M/\$_p; done
+		test \"\$(cat \$M/g \$M/g2 \$M/h \$M/zz_h2 \$M/mv/m)\" = \"$(printf 'data\nmore\ndata\nmore\nhh\nmore\nhh\nmm')\"
+		test \"\$(stat -c %u:%g \$M/mv/m)\" = 3:2
+	"
 }
 
 # ---- 4. metacopy data moved inside the lower layer ----

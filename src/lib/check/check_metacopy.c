@@ -27,6 +27,37 @@ static int reopen_rdonly(int opath_fd)
 	return open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 }
 
+/* A metacopy file whose data moved, until its new place is known. */
+struct moved_data {
+	bool below;		/* a lower entry shows at its path once it goes */
+	size_t copylen;		/* of OVL_RP_COPY_UP's copy, or 0: none */
+	unsigned char copy[1 + OVL_XATTR_MAX];
+};
+
+/* Nowhere to re-point: the data copied up from the origin, or the file
+ * quarantined. */
+static void plan_moved_data(struct ovl_ctx *c, unsigned long seq, const struct moved_data *m)
+{
+	if (m->copylen)
+		ovl_plan_copy_from_origin(c, seq, m->copy, m->copylen);
+	else
+		ovl_plan_for(c, seq, m->below ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE,
+			     c->layer->idx, c->path, c->pathlen, 0, NULL, 0);
+}
+
+static void judge_moved_data(struct ovl_ctx *c, const struct ovl_placed *p)
+{
+	const struct moved_data *m = p->arg;
+
+	if (!p->where)
+		plan_moved_data(c, p->seq, m);
+	else if (m->copylen)
+		ovl_repoint_later_copy(c, p->seq, p->where, m->copy, m->copylen);
+	else
+		ovl_repoint_later_for(c, p->seq, p->where,
+				      m->below ? OVL_RP_QUARANTINE_WH : OVL_RP_QUARANTINE);
+}
+
 static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_code code,
 		       const char *detail);
 
@@ -371,34 +402,25 @@ static void unreadable(struct ovl_ctx *c, struct ovl_node *n, enum ovl_problem_c
 	/* Data moved inside a lower layer: its origin finds it, point there
 	 * (unless the merged view shows that data elsewhere: copied up from
 	 * it then, else quarantined). */
-	char where[4096];
 	struct stat st;
 	int layer = -1;
 	bool data_lost = code == PR_MC_NO_DATA || code == PR_MC_DATA_NOT_REG ||
 			 code == PR_MC_TOO_SHORT;
-	/* The line names no path: what is reported must not depend on the
-	 * cache. */
+	/* The line names no path: what is reported must not depend on where
+	 * the data is. */
 	if (!ovl_report_fix(c, code, detail))
 		return;
 	int fd = data_lost ? origin_decoded(c, n, &st, &layer) : -1;
-	/* A re-point needs the path, which the kernel may not give (a
-	 * disconnected dentry); the copy needs only the inode. */
-	bool repoint = fd >= 0 && S_ISREG(st.st_mode) &&
-		       ovl_ctx_fd_path_from(c, layer, fd, &st, where, sizeof(where)) > 0;
-	unsigned char copy[1 + OVL_XATTR_MAX];
-	size_t copylen = fd >= 0 ? copy_source(c, n, layer, fd, &st, copy, sizeof(copy)) : 0;
+	struct moved_data m = { .below = shows_below(c, n) };
+	if (fd >= 0)
+		m.copylen = copy_source(c, n, layer, fd, &st, m.copy, sizeof(m.copy));
+	/* A re-point needs the data's path: placed at the end of the walk. */
+	if (fd >= 0 && S_ISREG(st.st_mode))
+		ovl_judge_placed(c, layer, fd, &st, judge_moved_data, &m, sizeof(m));
+	else
+		plan_moved_data(c, c->r->seq, &m);
 	if (fd >= 0)
 		close(fd);
-	if (copylen && !repoint)
-		ovl_plan_copy_from_origin(c, copy, copylen);
-	else if (copylen)
-		ovl_repoint_later_copy(c, where, copy, copylen);
-	else if (repoint)
-		ovl_repoint_later(c, where, shows_below(c, n) ? OVL_RP_QUARANTINE_WH
-							      : OVL_RP_QUARANTINE, 0);
-	else
-		ovl_plan_here(c, shows_below(c, n) ? OVL_FIX_QUARANTINE_WH : OVL_FIX_QUARANTINE, 0,
-			      NULL, 0);
 }
 
 /* Does the origin (when there is one) name the data inode found? */

@@ -89,13 +89,28 @@ struct first_copy {
 	char path[];
 };
 
+/* A plain copy waiting for its origin's path: the copy's inode and the
+ * origin (for an upper file at that path with the same one). */
+struct alias_wait {
+	dev_t dev;
+	ino_t ino;
+	struct ovl_fh fh;
+};
+
+static void drop_aliased(struct ovl_ctx *c, const char *detail)
+{
+	/* a copy of one link with no nlink xattr: can_drop() held */
+	if (ovl_report_fix(c, PR_OR_ALIASED, detail))
+		ovl_plan_here(c, OVL_FIX_RM_XATTR, OVL_XA_ORIGIN, NULL, 0);
+}
+
 /*
  * The second of two copies away from their origin's path (mv f g, then
  * cp -a g h): the same key, two upper inodes. The first in walk order
  * keeps its origin, so a scoped check, which the links bring the first
  * into, decides as the whole walk does.
  */
-static void check_second_copy(struct ovl_ctx *c, const struct ovl_node *n,
+static void check_second_copy(struct ovl_ctx *c, const struct alias_wait *a,
 			      const struct stat *origin)
 {
 	char key[48];
@@ -109,14 +124,41 @@ static void check_second_copy(struct ovl_ctx *c, const struct ovl_node *n,
 	if (!first) {
 		size_t size = sizeof(*first) + c->pathlen + 1;
 		struct first_copy *mine = ovl_xcalloc(1, size);
-		mine->dev = n->st.st_dev;
-		mine->ino = n->st.st_ino;
+		mine->dev = a->dev;
+		mine->ino = a->ino;
 		memcpy(mine->path, c->path, c->pathlen);
 		ovl_strset_put(c->copies, key, strlen(key), mine, size);
 		free(mine);
-	} else if (first->dev != n->st.st_dev || first->ino != n->st.st_ino) {
-		report_drop(c, n, PR_OR_ALIASED, first->path);
+	} else if (first->dev != a->dev || first->ino != a->ino) {
+		drop_aliased(c, first->path);
 	}
+}
+
+/* The judgement of check_alias, once the origin's path is known. */
+static void judge_alias(struct ovl_ctx *c, const struct ovl_placed *p)
+{
+	const struct alias_wait *a = p->arg;
+	bool covered;
+
+	/* In no lower's tree: whether a path shows it is not known, but a
+	 * second copy is one all the same. */
+	if (!p->where) {
+		check_second_copy(c, a, &p->st);
+		return;
+	}
+	if (strcmp(p->where, c->path) == 0)
+		return;
+	for (int i = 0; i < p->found; i++) {
+		enum ovl_hit_kind k = ovl_merge_path_kind(c->s, i, p->where, &covered);
+		if (i == 0 && k == OVL_HIT_FILE && upper_origin_is(c, p->where, &a->fh))
+			break;
+		if (k != OVL_HIT_NONE || covered) {
+			/* not shown at its own path */
+			check_second_copy(c, a, &p->st);
+			return;
+		}
+	}
+	drop_aliased(c, p->where);
 }
 
 /*
@@ -131,40 +173,37 @@ static void check_second_copy(struct ovl_ctx *c, const struct ovl_node *n,
 static void check_alias(struct ovl_ctx *c, const struct ovl_node *n, const struct ovl_fh *fh,
 			int layer, int fd, const struct stat *st)
 {
-	char where[4096];
-	bool covered;
-
 	if (c->layer->kind != OVL_LAYER_UPPER || !can_drop(n) || st->st_nlink != 1 ||
 	    !S_ISREG(st->st_mode))
 		return;
-	/* Tied before the path is known: the kernel may hand back the inode
-	 * without one (a disconnected dentry), and a scoped check must still
-	 * bring the other copies in. */
+	/* Tied before the path is known, so that a scoped check brings the
+	 * other copies in. */
 	if (c->links) {
 		char fid[OVL_FID_KEY_MAX];
 		ovl_fid_key(fh, fid);
 		ovl_links_note_copy(c, fid);
 	}
-	layer = ovl_ctx_fd_path_from(c, layer, fd, st, where, sizeof(where));
-	/* No path (the kernel gave a disconnected dentry): whether its own
-	 * path shows it is not known, but a second copy is one all the same. */
-	if (layer < 0) {
-		check_second_copy(c, n, st);
-		return;
-	}
-	if (strcmp(where, c->path) == 0)
-		return;
-	for (int i = 0; i < layer; i++) {
-		enum ovl_hit_kind k = ovl_merge_path_kind(c->s, i, where, &covered);
-		if (i == 0 && k == OVL_HIT_FILE && upper_origin_is(c, where, fh))
-			break;
-		if (k != OVL_HIT_NONE || covered) {
-			/* not shown at its own path */
-			check_second_copy(c, n, st);
-			return;
-		}
-	}
-	report_drop(c, n, PR_OR_ALIASED, where);
+	struct alias_wait a = { .dev = n->st.st_dev, .ino = n->st.st_ino, .fh = *fh };
+	ovl_judge_placed(c, layer, fd, st, judge_alias, &a, sizeof(a));
+}
+
+/* A metacopy file whose origin's inode is not at its path: re-pointed
+ * there when the inode is found (an indexed hard link's redirect follows
+ * its origin, which its index entry confirmed). */
+static void judge_moved(struct ovl_ctx *c, const struct ovl_placed *p)
+{
+	if (!p->where)
+		ovl_report_here(c, PR_OR_MOVED, NULL);
+	else if (ovl_report_fix(c, PR_OR_MOVED, p->where))
+		ovl_repoint_later(c, p->where, OVL_RP_NONE, 0);
+}
+
+static void judge_stale_verify(struct ovl_ctx *c, const struct ovl_placed *p)
+{
+	if (!p->where || !S_ISREG(p->st.st_mode))
+		ovl_report_here(c, PR_OR_STALE_VERIFY, NULL);
+	else if (ovl_report_fix(c, PR_OR_STALE_VERIFY, p->where))
+		ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_REDIRECT, p->where, strlen(p->where));
 }
 
 /* Is W/index/<hex of fh> this very inode (its index entry)? */
@@ -180,14 +219,94 @@ static bool index_entry_is(struct ovl_ctx *c, const struct ovl_fh *fh, const str
 	       st.st_dev == n->st.st_dev;
 }
 
+/* Which mismatches make the kernel fail a lookup with ESTALE. */
+static bool kernel_verifies(const struct ovl_ctx *c, const struct ovl_node *n)
+{
+	return S_ISDIR(n->st.st_mode) ? c->s->nfs_export
+				      : ovl_xattrs_has(&n->xa, OVL_XA_METACOPY) && c->s->index;
+}
+
+/* Same kind of inode at the path: the candidate for a re-base (the
+ * kernel reads through the path anyway). */
+static bool same_kind_at_path(const struct ovl_node *n, const struct ovl_lookup_res *res)
+{
+	return (res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE) && res->first_fh_ok &&
+	       (res->first_st.st_mode & S_IFMT) == (n->st.st_mode & S_IFMT);
+}
+
+/* Something else is at the path: the kernel reads through it (or,
+ * verifying, refuses). Re-basing keeps what it shows; following the
+ * origin elsewhere would change it. The uuid stays: the kernel chose it
+ * for this stack. */
+static void report_stale(struct ovl_ctx *c, const struct ovl_node *n, const struct ovl_fh *fh,
+			 const struct ovl_lookup_res *res)
+{
+	enum ovl_problem_code code = kernel_verifies(c, n) ? PR_OR_STALE_VERIFY : PR_OR_STALE;
+
+	if (!same_kind_at_path(n, res))
+		ovl_report_here(c, code, NULL);
+	else if (ovl_report_fix(c, code, NULL))
+		plan_rebase(c, n, fh, &res->first_fh);
+}
+
+/* The origin decoded (fd, st, in lower `layer`) to another inode than
+ * the one at the path. */
+static void judge_decoded(struct ovl_ctx *c, const struct ovl_node *n, const struct ovl_fh *fh,
+			  int layer, int fd, const struct stat *st, const struct ovl_lookup_res *res)
+{
+	bool is_dir = S_ISDIR(n->st.st_mode);
+	bool metacopy = ovl_xattrs_has(&n->xa, OVL_XA_METACOPY);
+	bool other_at_path = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
+
+	/* A plain copied-up file is found by its handle, not its path. */
+	if (!is_dir && !metacopy && (st->st_mode & S_IFMT) == (n->st.st_mode & S_IFMT)) {
+		check_alias(c, n, fh, layer, fd, st);
+		return;
+	}
+	if ((st->st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
+		if (!same_kind_at_path(n, res))
+			report_drop(c, n, PR_OR_TYPE, NULL);
+		else if (ovl_report_fix(c, PR_OR_TYPE, NULL))
+			plan_rebase(c, n, fh, &res->first_fh);
+		return;
+	}
+	/* An indexed hard link's origin names its index entry: when its
+	 * redirect leads elsewhere (the kernel refuses it: ESTALE), the
+	 * redirect is what went wrong, so it follows the origin... */
+	if (other_at_path && kernel_verifies(c, n) && metacopy && !can_drop(n)) {
+		/* ...when the index agrees: else the origin is what went
+		 * wrong, and the index pass writes it back from the entry's
+		 * name. */
+		if (!index_entry_is(c, fh, n))
+			ovl_report_here(c, PR_OR_STALE_VERIFY, "the index names this inode otherwise");
+		else
+			ovl_judge_placed(c, layer, fd, st, judge_stale_verify, NULL, 0);
+		return;
+	}
+	if (other_at_path) {
+		report_stale(c, n, fh, res);
+		return;
+	}
+	/* Nothing at the path. A dir merges with nothing then, and the kernel
+	 * shows it alone: a re-point would change what a readable dir shows
+	 * (and where the lower dir shows already, a copy's, make the kernel
+	 * fail the second with ESTALE). A dir's path the kernel always has. */
+	if (is_dir) {
+		char where[4096];
+		mode_t type;
+		bool found = ovl_origin_path(c, n, where, sizeof(where), &type);
+		ovl_report_here(c, PR_OR_DIR_MOVED, found ? where : NULL);
+		return;
+	}
+	ovl_judge_placed(c, layer, fd, st, judge_moved, NULL, 0);
+}
+
 void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 		      const struct ovl_lookup_res *res)
 {
 	const char *val = ovl_node_xattr(n, OVL_XA_ORIGIN);
 	size_t len = n->xa.len[OVL_XA_ORIGIN];
 	struct ovl_fh fh;
-	bool is_dir = S_ISDIR(n->st.st_mode);
-	bool metacopy = ovl_xattrs_has(&n->xa, OVL_XA_METACOPY);
 
 	if (!val)
 		return;
@@ -210,14 +329,10 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 			first = i;
 		last = i;
 	}
-	/* Same kind of inode at the path: the candidate for a re-base. */
-	bool same_kind_at_path = (res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE) &&
-				 res->first_fh_ok &&
-				 (res->first_st.st_mode & S_IFMT) == (n->st.st_mode & S_IFMT);
 	if (first < 0) {
 		/* The lower moved to another filesystem: re-base onto the inode
 		 * at the path with that filesystem's uuid. */
-		if (!same_kind_at_path)
+		if (!same_kind_at_path(n, res))
 			ovl_report_here(c, PR_OR_UUID_UNKNOWN, NULL);
 		else if (ovl_report_fix(c, PR_OR_UUID_UNKNOWN, NULL))
 			plan_rebase(c, n, &res->first_fh, &res->first_fh);
@@ -233,78 +348,13 @@ void ovl_check_origin(struct ovl_ctx *c, struct ovl_node *n,
 	struct stat st;
 	int fd_layer;
 	int fd = ovl_ctx_decode(c, &fh, first, last, &st, &fd_layer);
-	/* Which mismatches make the kernel fail a lookup with ESTALE. */
-	bool verified = is_dir ? c->s->nfs_export : metacopy && c->s->index;
-	bool other_at_path = res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE;
-
-	/* Re-base: the inode at the path, when it is the same kind of inode
-	 * as this entry, becomes the origin (the kernel reads through the
-	 * path anyway). The uuid stays: the kernel chose it for this stack. */
-	bool rebase = same_kind_at_path;
-
 	if (fd >= 0) {
-		/* A plain copied-up file is found by its handle, not its path. */
-		if (!is_dir && !metacopy && (st.st_mode & S_IFMT) == (n->st.st_mode & S_IFMT)) {
-			check_alias(c, n, &fh, fd_layer, fd, &st);
-			close(fd);
-			return;
-		}
+		judge_decoded(c, n, &fh, fd_layer, fd, &st, res);
 		close(fd);
-		if ((st.st_mode & S_IFMT) != (n->st.st_mode & S_IFMT)) {
-			if (!rebase)
-				report_drop(c, n, PR_OR_TYPE, NULL);
-			else if (ovl_report_fix(c, PR_OR_TYPE, NULL))
-				plan_rebase(c, n, &fh, &res->first_fh);
-			return;
-		}
-		/* An indexed hard link's origin names its index entry: when its
-		 * redirect leads elsewhere (the kernel refuses it: ESTALE), the
-		 * redirect is what went wrong, so it follows the origin. */
-		char where[4096];
-		mode_t type;
-		if (other_at_path && verified && metacopy && !can_drop(n)) {
-			/* ...when the index agrees: else the origin is what
-			 * went wrong, and the index pass writes it back from
-			 * the entry's name. */
-			if (!index_entry_is(c, &fh, n))
-				ovl_report_here(c, PR_OR_STALE_VERIFY,
-						"the index names this inode otherwise");
-			else if (!ovl_origin_path(c, n, where, sizeof(where), &type) ||
-				 !S_ISREG(type))
-				ovl_report_here(c, PR_OR_STALE_VERIFY, NULL);
-			else if (ovl_report_fix(c, PR_OR_STALE_VERIFY, where))
-				ovl_plan_here(c, OVL_FIX_SET_XATTR, OVL_XA_REDIRECT, where,
-					      strlen(where));
-			return;
-		}
-		/* Something else is at the path: the kernel reads through it
-		 * (or, verifying, refuses). Re-basing keeps what it shows;
-		 * following the origin elsewhere would change it. */
-		if (other_at_path) {
-			enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
-			if (rebase ? ovl_report_fix(c, code, NULL)
-				   : (ovl_report_here(c, code, NULL), false))
-				plan_rebase(c, n, &fh, &res->first_fh);
-			return;
-		}
-		/* Nothing at the path. A dir merges with nothing then, and the
-		 * kernel shows it alone: a re-point would change what a
-		 * readable dir shows (and where the lower dir shows already,
-		 * a copy's, make the kernel fail the second with ESTALE). */
-		bool found = ovl_origin_path(c, n, where, sizeof(where), &type);
-		if (is_dir)
-			ovl_report_here(c, PR_OR_DIR_MOVED, found ? where : NULL);
-		else if (!found)
-			ovl_report_here(c, PR_OR_MOVED, NULL);
-		else if (ovl_report_fix(c, PR_OR_MOVED, where))
-			ovl_repoint_later(c, where, OVL_RP_NONE, 0);
 		return;
 	}
-	if (other_at_path) {
-		enum ovl_problem_code code = verified ? PR_OR_STALE_VERIFY : PR_OR_STALE;
-		if (rebase ? ovl_report_fix(c, code, NULL) : (ovl_report_here(c, code, NULL), false))
-			plan_rebase(c, n, &fh, &res->first_fh);
-	} else {
+	if (res->first == OVL_HIT_DIR || res->first == OVL_HIT_FILE)
+		report_stale(c, n, &fh, res);
+	else
 		report_drop(c, n, PR_OR_GONE, NULL);
-	}
 }

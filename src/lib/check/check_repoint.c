@@ -37,7 +37,7 @@ struct ovl_repoints {
 };
 
 /* A new entry at the current path, or NULL without a plan. */
-static struct ovl_repoint *repoint_add(struct ovl_ctx *c, const char *where,
+static struct ovl_repoint *repoint_add(struct ovl_ctx *c, unsigned long seq, const char *where,
 				       enum ovl_repoint_fallback fallback, unsigned effects)
 {
 	if (!c->plan)
@@ -53,7 +53,7 @@ static struct ovl_repoint *repoint_add(struct ovl_ctx *c, const char *where,
 	*p = (struct ovl_repoint){
 		.path = ovl_xstrndup(c->path, c->pathlen),
 		.where = ovl_xstrdup(where),
-		.seq = c->r->seq,
+		.seq = seq,
 		.fallback = fallback,
 		.effects = effects,
 	};
@@ -63,13 +63,19 @@ static struct ovl_repoint *repoint_add(struct ovl_ctx *c, const char *where,
 void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fallback fallback,
 		       unsigned effects)
 {
-	repoint_add(c, where, fallback, effects);
+	repoint_add(c, c->r->seq, where, fallback, effects);
 }
 
-void ovl_repoint_later_copy(struct ovl_ctx *c, const char *where, const void *copy,
-			    size_t copylen)
+void ovl_repoint_later_for(struct ovl_ctx *c, unsigned long seq, const char *where,
+			   enum ovl_repoint_fallback fallback)
 {
-	struct ovl_repoint *p = repoint_add(c, where, OVL_RP_COPY_UP, 0);
+	repoint_add(c, seq, where, fallback, 0);
+}
+
+void ovl_repoint_later_copy(struct ovl_ctx *c, unsigned long seq, const char *where,
+			    const void *copy, size_t copylen)
+{
+	struct ovl_repoint *p = repoint_add(c, seq, where, OVL_RP_COPY_UP, 0);
 
 	if (p) {
 		p->copy = ovl_xmalloc(copylen);
@@ -111,10 +117,11 @@ static void plan_copy(struct ovl_ctx *c, unsigned long seq, const char *path, si
 		     sizeof(order));
 }
 
-void ovl_plan_copy_from_origin(struct ovl_ctx *c, const void *copy, size_t copylen)
+void ovl_plan_copy_from_origin(struct ovl_ctx *c, unsigned long seq, const void *copy,
+			       size_t copylen)
 {
 	if (c->plan)
-		plan_copy(c, c->r->seq, c->path, c->pathlen, copy, copylen);
+		plan_copy(c, seq, c->path, c->pathlen, copy, copylen);
 }
 
 static void plan(struct ovl_ctx *c, const struct ovl_repoint *p, enum ovl_fix_op op,

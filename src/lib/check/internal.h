@@ -85,13 +85,38 @@ enum ovl_repoint_fallback {
 };
 void ovl_repoint_later(struct ovl_ctx *c, const char *where, enum ovl_repoint_fallback fallback,
 		       unsigned effects);
-void ovl_repoint_later_copy(struct ovl_ctx *c, const char *where, const void *copy,
-			    size_t copylen);
+/* The same for the problem `seq`, reported earlier (a placed judgement). */
+void ovl_repoint_later_for(struct ovl_ctx *c, unsigned long seq, const char *where,
+			   enum ovl_repoint_fallback fallback);
+void ovl_repoint_later_copy(struct ovl_ctx *c, unsigned long seq, const char *where,
+			    const void *copy, size_t copylen);
 /* The copy of OVL_RP_COPY_UP, planned now for the current entry (its
- * origin decoded, its path unknown: nothing to re-point at). */
-void ovl_plan_copy_from_origin(struct ovl_ctx *c, const void *copy, size_t copylen);
+ * origin decoded, its path not in the lowers: nothing to re-point at). */
+void ovl_plan_copy_from_origin(struct ovl_ctx *c, unsigned long seq, const void *copy,
+			       size_t copylen);
 void ovl_repoints_resolve(struct ovl_ctx *c);
 void ovl_repoints_free(struct ovl_ctx *c);
+
+/*
+ * A judgement of the current upper entry that needs the path of the lower
+ * inode its origin names (check_placed.c): made at the end of the upper
+ * walk, with that entry as the current path, whatever the dentry cache
+ * holds. fd, st: the inode, decoded in lower `layer`; arg: the check's
+ * own bytes, copied.
+ */
+struct ovl_placed {
+	unsigned long seq;	/* the last problem reported before waiting */
+	int layer;		/* where the handle decoded */
+	struct stat st;		/* the inode */
+	int found;		/* the lower layer whose tree holds it, or -1 */
+	const char *where;	/* its path there ("/a/b"), or NULL */
+	const void *arg;
+};
+typedef void (*ovl_placed_judge)(struct ovl_ctx *c, const struct ovl_placed *p);
+void ovl_judge_placed(struct ovl_ctx *c, int layer, int fd, const struct stat *st,
+		      ovl_placed_judge judge, const void *arg, size_t arglen);
+void ovl_placeds_resolve(struct ovl_ctx *c);
+void ovl_placeds_free(struct ovl_ctx *c);
 
 /* What dropping a dir's redirect takes besides the redirect itself. */
 enum { OVL_DROP_ORIGIN = 1, OVL_DROP_OPAQUE = 2 };

@@ -231,23 +231,18 @@ static bool is_dot(const char *n)
 	return n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0'));
 }
 
-struct dname {
-	char *name;
-	unsigned char type;
-};
-
-static int cmp_dnames(const void *a, const void *b)
+static int cmp_dirents(const void *a, const void *b)
 {
-	return strcmp(((const struct dname *)a)->name, ((const struct dname *)b)->name);
+	return strcmp(((const struct ovl_dirent *)a)->name, ((const struct ovl_dirent *)b)->name);
 }
 
-char **ovl_dir_names_types(int dirfd, const char *name, size_t *count, unsigned char **types)
+struct ovl_dirent *ovl_dir_entries(int dirfd, const char *name, size_t *count)
 {
 	DIR *d = open_dir_stream(dirfd, name);
 	if (!d)
 		return NULL;
 	size_t n = 0, cap = 64;
-	struct dname *ents = ovl_xmalloc(cap * sizeof(*ents));
+	struct ovl_dirent *ents = ovl_xmalloc(cap * sizeof(*ents));
 	struct dirent *de;
 
 	errno = 0;
@@ -258,19 +253,40 @@ char **ovl_dir_names_types(int dirfd, const char *name, size_t *count, unsigned 
 			cap *= 2;
 			ents = ovl_xrealloc(ents, cap * sizeof(*ents));
 		}
-		ents[n].name = ovl_xstrdup(de->d_name);
-		ents[n++].type = de->d_type;
+		ents[n++] = (struct ovl_dirent){
+			.name = ovl_xstrdup(de->d_name),
+			.type = de->d_type,
+			.ino = de->d_ino,
+		};
 	}
 	int err = errno;
 	closedir(d);
 	if (err) {
-		for (size_t i = 0; i < n; i++)
-			free(ents[i].name);
-		free(ents);
+		ovl_dir_entries_free(ents, n);
 		errno = err;
 		return NULL;
 	}
-	qsort(ents, n, sizeof(*ents), cmp_dnames);
+	qsort(ents, n, sizeof(*ents), cmp_dirents);
+	*count = n;
+	return ents;
+}
+
+void ovl_dir_entries_free(struct ovl_dirent *ents, size_t count)
+{
+	if (!ents)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(ents[i].name);
+	free(ents);
+}
+
+char **ovl_dir_names_types(int dirfd, const char *name, size_t *count, unsigned char **types)
+{
+	size_t n;
+	struct ovl_dirent *ents = ovl_dir_entries(dirfd, name, &n);
+
+	if (!ents)
+		return NULL;
 	char **names = ovl_xmalloc((n + 1) * sizeof(*names));
 	if (types)
 		*types = ovl_xmalloc(n ? n : 1);

@@ -108,6 +108,7 @@ void ovl_ctx_free(struct ovl_ctx *c)
 	ovl_strset_free(c->redirects);
 	ovl_strset_free(c->upper_redirects);
 	ovl_repoints_free(c);
+	ovl_placeds_free(c);
 	ovl_hlinks_free(c->hlinks);
 	ovl_strset_free(c->dirorigins);
 	ovl_strset_free(c->copied_inodes);

@@ -49,6 +49,17 @@ static void path_pop(struct ovl_ctx *c, size_t len)
 	c->path[len] = '\0';
 }
 
+void ovl_ctx_set_path(struct ovl_ctx *c, const char *path, size_t len)
+{
+	if (len + 1 > c->pathcap) {
+		while (len + 1 > c->pathcap)
+			c->pathcap *= 2;
+		c->path = ovl_xrealloc(c->path, c->pathcap);
+	}
+	memcpy(c->path, path, len);
+	path_pop(c, len);
+}
+
 
 /*
  * --copy-up PATH...: only what lies at, below or above (a parent of) a
@@ -696,8 +707,10 @@ int ovl_walk_layer(struct ovl_ctx *c, int layer)
 	path_pop(c, 1);
 	ovl_check_dir_end(c, &root);
 	/* every redirect of the upper is known now */
-	if (L->kind == OVL_LAYER_UPPER)
+	if (L->kind == OVL_LAYER_UPPER) {
+		ovl_placeds_resolve(c);
 		ovl_repoints_resolve(c);
+	}
 
 	ovl_below_free(&f.below);
 	close(f.fd);

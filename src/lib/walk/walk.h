@@ -75,6 +75,7 @@ struct ovl_ctx {
 	struct ovl_scope *scope;	/* a scoped check: only these places */
 	struct ovl_links *links;	/* the links between entries, recorded */
 	struct ovl_repoints *repoints;	/* re-points judged at the end of the upper walk */
+	struct ovl_placeds *placeds;	/* judgements waiting for a lower inode's path */
 	struct ovl_strset *copies;	/* plain copies away from their origin's path:
 					 * origin dev:ino -> the first's inode and path */
 };
@@ -99,6 +100,9 @@ bool ovl_scope_redirect_targets(const struct ovl_ctx *c, int layer, struct ovl_s
 
 /* Walk one layer from its root. */
 int ovl_walk_layer(struct ovl_ctx *c, int layer);
+/* Make `path` the current one (the checks' _here functions use it): for
+ * judgements made after the walk has left the entry. */
+void ovl_ctx_set_path(struct ovl_ctx *c, const char *path, size_t len);
 
 /* Report a problem at the current path of the walk. */
 void ovl_report_here(struct ovl_ctx *c, enum ovl_problem_code code, const char *detail);
