@@ -5,12 +5,19 @@
  * walker takes entries in order: a chunk no reader has claimed it reads
  * itself, one being read it waits for. With no readers (-j 1) every chunk
  * is read by the walker as it comes to it.
+ *
+ * Cold, the reads wait on the disk one at a time per thread: when every
+ * thread is busy reading and together they use less than half the CPUs
+ * they could, more reads in flight are what helps, so readers are added
+ * (up to GROW times the jobs asked for). Warm, the threads keep the CPUs
+ * busy and none is added. The output never depends on how many read.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "overlay/lookup.h"
@@ -18,6 +25,8 @@
 #include "ahead.h"
 
 #define CHUNK 32
+#define GROW 4			/* at most GROW * jobs threads, cold */
+#define SAMPLE_NS 20000000L	/* how often the CPU use is looked at */
 
 enum { ST_FREE, ST_RUNNING, ST_DONE };
 
@@ -56,7 +65,10 @@ struct ovl_ahead {
 	size_t nstack, capstack;
 	size_t ahead, max_ahead;	/* entries read by readers, not yet taken */
 	bool stop;
-	int nthreads;
+	int nthreads, max_threads;
+	int busy;		/* threads (the walker too) reading a task */
+	int cpus;		/* that the threads could keep busy */
+	long long wall0, cpu0;	/* the last sample of the clocks (ns) */
 	pthread_t *threads;
 };
 
@@ -178,9 +190,40 @@ static struct ovl_rdir *pick(struct ovl_ahead *a, size_t *chunk)
 	return NULL;
 }
 
+static void *reader(void *arg);
+
+static long long clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A task was claimed with every reader busy: are they waiting on the
+ * disk (the process used less than half the CPUs its busy threads could
+ * since the last look)? Then one more reader. Under the lock. */
+static void maybe_grow(struct ovl_ahead *a)
+{
+	if (a->nthreads >= a->max_threads || a->busy < a->nthreads)
+		return;
+	long long wall = clock_ns(CLOCK_MONOTONIC);
+	if (wall - a->wall0 < SAMPLE_NS)
+		return;
+	long long cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	int could = a->busy < a->cpus ? a->busy : a->cpus;
+	bool waiting = 2 * (cpu - a->cpu0) < (wall - a->wall0) * could;
+	a->wall0 = wall;
+	a->cpu0 = cpu;
+	if (waiting && pthread_create(&a->threads[a->nthreads], NULL, reader, a) == 0)
+		a->nthreads++;
+}
+
 /* Run what pick() claimed, the lock dropped meanwhile. */
 static void run_task(struct ovl_ahead *a, struct ovl_rdir *d, size_t k)
 {
+	a->busy++;
+	maybe_grow(a);
 	pthread_mutex_unlock(&a->lock);
 	if (k == (size_t)-1) {
 		list_dir(d);
@@ -190,6 +233,7 @@ static void run_task(struct ovl_ahead *a, struct ovl_rdir *d, size_t k)
 		pthread_mutex_lock(&a->lock);
 		rdir_unref(d);
 	}
+	a->busy--;
 }
 
 static void *reader(void *arg)
@@ -234,7 +278,12 @@ struct ovl_ahead *ovl_ahead_start(const struct ovl_walk_env *e, int jobs, size_t
 	pthread_cond_init(&a->work, NULL);
 	pthread_cond_init(&a->done, NULL);
 	if (jobs > 1) {
-		a->threads = ovl_xcalloc((size_t)jobs - 1, sizeof(*a->threads));
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		a->cpus = cpus > 0 && cpus < jobs ? (int)cpus : jobs;
+		a->max_threads = GROW * jobs - 1;
+		a->threads = ovl_xcalloc((size_t)a->max_threads, sizeof(*a->threads));
+		a->wall0 = clock_ns(CLOCK_MONOTONIC);
+		a->cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 		for (int i = 0; i < jobs - 1; i++) {
 			if (pthread_create(&a->threads[a->nthreads], NULL, reader, a) != 0)
 				break;	/* fewer readers: the walker reads the rest */
@@ -242,6 +291,14 @@ struct ovl_ahead *ovl_ahead_start(const struct ovl_walk_env *e, int jobs, size_t
 		}
 	}
 	return a;
+}
+
+int ovl_ahead_readers(struct ovl_ahead *a)
+{
+	pthread_mutex_lock(&a->lock);
+	int n = a->nthreads;
+	pthread_mutex_unlock(&a->lock);
+	return n;
 }
 
 void ovl_ahead_stop(struct ovl_ahead *a)

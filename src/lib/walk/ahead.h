@@ -71,9 +71,13 @@ void ovl_rentry_free(const struct ovl_walk_env *e, struct ovl_rentry *r);
 struct ovl_ahead;
 struct ovl_rdir;
 
-/* Threads for one layer walk: jobs - 1 readers (none for jobs <= 1). */
+/* Threads for one layer walk: jobs - 1 readers (none for jobs <= 1); more
+ * join while all of them wait on the disk, up to 4 * jobs - 1. */
 struct ovl_ahead *ovl_ahead_start(const struct ovl_walk_env *e, int jobs, size_t max_ahead);
 void ovl_ahead_stop(struct ovl_ahead *a);
+/* How many readers it has now (more than jobs - 1 once reads waited on
+ * the disk). */
+int ovl_ahead_readers(struct ovl_ahead *a);
 
 /* The read-ahead of a dir (fd and below stay the caller's and must live
  * until ovl_rdir_release). */
