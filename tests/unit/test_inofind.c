@@ -22,38 +22,27 @@
 
 static void mk(const char *rel)
 {
-	char p[PATH_MAX];
+	FILE *f = fopen(P("%s", rel), "w");
 
-	snprintf(p, sizeof(p), "%s/%s", base, rel);
-	FILE *f = fopen(p, "w");
 	ck_assert_ptr_nonnull(f);
 	fclose(f);
 }
 
 static void mkd(const char *rel)
 {
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/%s", base, rel);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
+	ck_assert_int_eq(mkdir(P("%s", rel), 0755), 0);
 }
 
 static void ln(const char *from, const char *to)
 {
-	char a[PATH_MAX], b[PATH_MAX];
-
-	snprintf(a, sizeof(a), "%s/%s", base, from);
-	snprintf(b, sizeof(b), "%s/%s", base, to);
-	ck_assert_int_eq(link(a, b), 0);
+	ck_assert_int_eq(link(P("%s", from), P("%s", to)), 0);
 }
 
 static struct stat st_of(const char *rel)
 {
-	char p[PATH_MAX];
 	struct stat st;
 
-	snprintf(p, sizeof(p), "%s/%s", base, rel);
-	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert_int_eq(lstat(P("%s", rel), &st), 0);
 	return st;
 }
 
@@ -80,11 +69,9 @@ static void make_stack(void)
 	stack.nlayers = 3;
 	stack.nlower = 2;
 	for (int i = 1; i <= 2; i++) {
-		char p[PATH_MAX];
 		struct stat st;
-		snprintf(p, sizeof(p), "%s/l%d", base, i);
 		layers[i].idx = i;
-		layers[i].fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		layers[i].fd = open(P("l%d", i), O_PATH | O_DIRECTORY | O_CLOEXEC);
 		ck_assert_int_ge(layers[i].fd, 0);
 		ck_assert_int_eq(fstat(layers[i].fd, &st), 0);
 		layers[i].dev = st.st_dev;
