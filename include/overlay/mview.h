@@ -91,6 +91,8 @@ struct ovl_mwhere {
 	char uuid[37];		/* the handle's uuid, text */
 	char origin_path[1024];	/* OTHER: where the inode is now ("/x/y" in
 				 * origin_layer), "" when it cannot be found */
+	bool origin_alive;	/* OTHER: the handle names an inode (in no
+				 * layer's tree when origin_path is "") */
 	unsigned origin_fid_type;	/* the handle's fid: type and length */
 	size_t origin_fid_len;
 	/* the upper entry's metacopy xattr, decoded */

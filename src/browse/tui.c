@@ -297,6 +297,10 @@ static void draw_details(struct view *v, int y0, int h, int w)
 				LINE("origin:   %s:%s (not at this name); fid type %#x; uuid %s",
 				     v->s->layers[wh.origin_layer].name, name, wh.origin_fid_type,
 				     wh.uuid);
+			} else if (wh.origin_alive) {
+				LINE("origin:   an inode of %s's filesystem outside every lower "
+				     "layer; fid type %#x; uuid %s",
+				     v->s->layers[wh.origin_layer].name, wh.origin_fid_type, wh.uuid);
 			} else {
 				LINE("origin:   gone: no inode of %s's filesystem has it (stale); "
 				     "fid type %#x; uuid %s", v->s->layers[wh.origin_layer].name,

@@ -341,6 +341,13 @@ START_TEST(test_where)
 	/* decoded: the inode is lower2's d/a */
 	ck_assert_str_eq(w.origin_path, "/d/a");
 	ck_assert_int_eq(w.origin_layer, 2);
+	ck_assert(w.origin_alive);
+	/* of two names, the first in the walk's order, whatever the
+	 * kernel's cache would name */
+	ck_assert_int_eq(link(P("l2/d/a"), P("l2/b_first")), 0);
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
+	ck_assert_str_eq(w.origin_path, "/b_first");
+	ck_assert_int_eq(unlink(P("l2/b_first")), 0);
 	/* gone: the inode of lower2's d/gone no longer exists */
 	mkf("l2/d/gone", "g");
 	set_origin_of("u/d/c", "l2/d", "gone");
@@ -348,6 +355,13 @@ START_TEST(test_where)
 	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
 	ck_assert_int_eq(w.origin, OVL_WO_OTHER);
 	ck_assert_str_eq(w.origin_path, "");
+	ck_assert(!w.origin_alive);
+	/* alive, but on the filesystem outside every lower layer */
+	mkf("outside", "o");
+	set_origin_of("u/d/c", ".", "outside");
+	ck_assert_int_eq(ovl_mview_where(&st, "/d", "c", &w), 0);
+	ck_assert_str_eq(w.origin_path, "");
+	ck_assert(w.origin_alive);
 	set_origin_of("u/d/c", "l2/d", "a");
 	/* the listing says the same of each upper entry */
 	struct ovl_mdir d;

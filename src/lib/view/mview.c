@@ -18,6 +18,7 @@
 #include "overlay/util.h"
 #include "overlay/xattr.h"
 #include "core/merge.h"
+#include "core/inofind.h"
 #include "walk/walk.h"
 #include "core/strset.h"
 
@@ -238,16 +239,39 @@ static void redirect_target(struct ovl_stack *s, int up, const struct ovl_below 
 		w->redirect_layer = res.first_layer;
 }
 
-/* OTHER: decode the handle, as the checks do, to say where the inode is now. */
+/* OTHER: decode the handle, as the checks do, to say where the inode is
+ * now: the kernel's path when it is sure, else found by its number (the
+ * kernel names a non-dir only while its cache holds a connected dentry). */
 static void origin_now(struct ovl_stack *s, const struct ovl_fh *fh, struct ovl_mwhere *w)
 {
 	struct stat st;
 	struct ovl_ctx c;
 	struct ovl_fsck_opts none = { 0 };
 	struct ovl_fsck_stats stats;
+	int decoded_in, layer = -1;
 
+	w->origin_path[0] = '\0';
 	ovl_ctx_init(&c, s, NULL, &none, &stats);	/* only its handle fds are used */
-	int layer = ovl_ctx_handle_path(&c, fh, w->origin_path, sizeof(w->origin_path), &st);
+	int fd = ovl_ctx_decode(&c, fh, 1, s->nlower, &st, &decoded_in);
+	if (fd >= 0) {
+		w->origin_alive = true;
+		if (S_ISDIR(st.st_mode) || st.st_nlink == 1)
+			layer = ovl_ctx_fd_path_from(&c, decoded_in, fd, &st, w->origin_path,
+						     sizeof(w->origin_path));
+		close(fd);
+	}
+	if (fd >= 0 && layer < 0) {
+		struct ovl_inofind *f = ovl_inofind_new();
+		const char *where;
+		size_t id = ovl_inofind_want(f, decoded_in, st.st_dev, st.st_ino);
+		ovl_inofind_run(f, s, c.max_depth);
+		layer = ovl_inofind_result(f, id, &where);
+		if (layer > 0 && strlen(where) < sizeof(w->origin_path))
+			memcpy(w->origin_path, where, strlen(where) + 1);
+		else
+			layer = -1;
+		ovl_inofind_free(f);
+	}
 	if (layer > 0)
 		w->origin_layer = layer;
 	else
