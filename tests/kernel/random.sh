@@ -35,4 +35,14 @@ case $(cd "$RT_DIR" && pwd) in
 *[[:space:],:]*)	RT_DIR=/var/tmp ;;
 esac
 export RT_DIR FSCK
+# Its mounts in a mount namespace of its own: a container that another
+# suite starts meanwhile (make check -j) clones the namespace it starts
+# in, and a copy of a stage's overlay there would keep its upper dir in
+# use after our umount (EBUSY when the next stage mounts it as a lower
+# with index=on).
+if [ -z "${RT_UNSHARED:-}" ] && command -v unshare >/dev/null &&
+   unshare -m --propagation private true 2>/dev/null; then
+	export RT_UNSHARED=1
+	exec unshare -m --propagation private python3 "$top_srcdir/tests/kernel/random.py"
+fi
 exec python3 "$top_srcdir/tests/kernel/random.py"
