@@ -22,6 +22,9 @@
 #                   the same layers
 #   copyup_crash    OVL_FAULT_WRITE at every change, before and after it
 #                   (in-place copies and a lower-only path)
+#   copyup_evicted  a lower-only file whose dentry the kernel dropped
+#                   between the check and the copy (decoded from its
+#                   handle without a path): data and xattrs come up
 #   copyup_kill     kill -9 in the middle of a 512 MiB copy
 #   copyup_cut      garbage in the first blocks of a metacopy file (a cut
 #                   copy-up) is copied over
@@ -784,6 +787,55 @@ sc_copyup_crash() {
 		done
 		_k=$((_k + 1))
 	done
+	cu_same_merged "$SC: merged view as before"
+}
+
+# A lower-only file's handle decodes to a disconnected dentry when the
+# kernel has none cached (a non-dir handle names no parent): the copy
+# must not need the file's path. The run pauses at its first change
+# (OVL_FAULT_SIGNAL=STOP), after the check looked the file up and before
+# its copy decodes it, while the dentry cache is dropped once; under
+# load the same eviction came by chance (exit 13, "cannot copyup-new:
+# Stale file handle").
+scenario copyup_evicted
+sc_copyup_evicted() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MC")
+	setup '
+		mkdir -p $L1/lo/sub
+		head -c 20000 /dev/urandom > $L1/lo/sub/g
+		setfattr -n user.kept -v g $L1/lo/sub/g
+		cu_age $L1
+	' || return
+	cu_merged "$S/merged.before" || { not_ok "$SC: merged view before"; return; }
+	_bad=
+	OVL_FAULT_WRITE=1 OVL_FAULT_SIGNAL=STOP "$FSCK" --copy-up -y -o "$OPTS" /lo/sub/g \
+		> "$S/fsck.out" 2> "$S/fsck.err" &
+	_pid=$!
+	_i=0
+	while [ "$_i" -lt 600 ] && kill -0 "$_pid" 2>/dev/null &&
+		[ "$(sed 's/.*) //' "/proc/$_pid/stat" 2>/dev/null | cut -d' ' -f1)" != T ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if [ "$(sed 's/.*) //' "/proc/$_pid/stat" 2>/dev/null | cut -d' ' -f1)" = T ]; then
+		echo 2 > /proc/sys/vm/drop_caches
+	else
+		rp_bad "the run did not pause at its first change"
+	fi
+	kill -CONT "$_pid" 2>/dev/null
+	FSCK_RC=0
+	wait "$_pid" || FSCK_RC=$?
+	rp_rc 1
+	grep -q 'cannot' "$S/fsck.out" "$S/fsck.err" && rp_bad "a copy failed: $(grep -h cannot "$S/fsck.out" "$S/fsck.err" | head -2)"
+	cu_copied "$L1" lo/sub/g:lo/sub/g
+	[ "$(getfattr -h --only-values -n user.kept "$U/lo/sub/g" 2>/dev/null)" = g ] ||
+		rp_bad "lo/sub/g lost its user.kept xattr"
+	getfattr -h -n trusted.overlay.origin "$U/lo/sub/g" > /dev/null 2>&1 ||
+		rp_bad "lo/sub/g has no origin"
+	run_fsck -n -o "$OPTS"
+	[ "$FSCK_RC" -eq 0 ] || rp_bad "then -n exits $FSCK_RC"
+	rp_done "$SC: --copy-up -y /lo/sub/g with the dentry cache dropped before the copy: exit 1, data and xattrs up"
 	cu_same_merged "$SC: merged view as before"
 }
 

@@ -251,14 +251,21 @@ static void xattr_not_copied(void *arg, const char *name, int err)
 
 /*
  * Every xattr of the lower entry src (an O_PATH fd in `layer`) but the
- * overlay's own, onto dfd/leaf. A dir is named by its fd; another entry
- * by its parent and name, found from the fd and confirmed by a lookup.
+ * overlay's own, onto dfd/leaf. A regular file is read through `in`, its
+ * open fd, onto `out`: opened by handle, it may have no path (the kernel
+ * decodes a non-dir handle to a disconnected dentry when none is cached),
+ * so no name is asked of it. A dir is named by its fd (the kernel always
+ * connects one); another entry by its parent and name, found from the fd
+ * and confirmed by a lookup.
  */
-static int copy_xattrs(const struct ovl_stack *s, int layer, int src, int dfd, const char *leaf)
+static int copy_xattrs(const struct ovl_stack *s, int layer, int src, int in, int out,
+		       int dfd, const char *leaf)
 {
 	struct stat st;
 	char name[NAME_MAX + 1];
 
+	if (in >= 0 && out >= 0)
+		return ovl_xattr_copy_fd(in, out, s->ns, xattr_not_copied, NULL);
 	if (fstat(src, &st) < 0)
 		return -1;
 	if (S_ISDIR(st.st_mode))
@@ -290,7 +297,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 {
 	struct ovl_fh fh;
 	struct stat lst, st;
-	int src = -1, out = -1, ret = -1;
+	int src = -1, in = -1, out = -1, ret = -1;
 	char tmp[64];
 
 	if (ovl_stat_at(dfd, leaf, &st) == 0)
@@ -354,13 +361,11 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 		} else if (S_ISREG(lst.st_mode)) {
 			char p[64];
 			snprintf(p, sizeof(p), "/proc/self/fd/%d", src);
-			int in = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			in = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 			out = openat(s->workworkfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 				     O_CLOEXEC, 0600);
 			made = in >= 0 && out >= 0 &&
 			       ovl_copyup_data(in, out, lst.st_size, NULL) == 0 ? 0 : -1;
-			if (in >= 0)
-				close(in);
 		} else if (S_ISLNK(lst.st_mode)) {
 			char target[4096];
 			ssize_t tl = readlinkat(src, "", target, sizeof(target) - 1);
@@ -384,7 +389,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 						 nl, strlen(nl)) < 0) ||
 		    fchownat(s->workworkfd, tmp, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (!S_ISLNK(lst.st_mode) && fchmodat(s->workworkfd, tmp, lst.st_mode & 07777, 0) < 0) ||
-		    copy_xattrs(s, f->val[0], src, s->workworkfd, tmp) < 0 ||
+		    copy_xattrs(s, f->val[0], src, in, out, s->workworkfd, tmp) < 0 ||
 		    set_origin(s, s->workworkfd, tmp, f) < 0 ||
 		    utimensat(s->workworkfd, tmp, times, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (out >= 0 && fsync(out) < 0) ||
@@ -431,6 +436,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 		close(pfd);
 	}
 done:
+	ovl_close_keep_errno(in);
 	ovl_close_keep_errno(out);
 	ovl_close_keep_errno(src);
 	return ret;
