@@ -49,14 +49,6 @@ void ovl_dir_entries_free(struct ovl_dirent *ents, size_t count);
 /* Does child dir `name` of dirfd hold anything? Unreadable counts as empty. */
 int ovl_dir_is_empty(int dirfd, const char *name);
 
-/*
- * The parent dir (O_PATH, beneath rootfd) of the inode fd holds (opened
- * by a file handle, say), and its name there in name: the kernel's path
- * of fd proposes them, a lookup from rootfd reaching the same inode
- * confirms them. -1 with errno (ESTALE: not confirmed).
- */
-int ovl_open_parent_of(int rootfd, int fd, char *name, size_t size);
-
 /* lstat of a child; 0 or -1 with errno. */
 int ovl_stat_at(int dirfd, const char *name, struct stat *st);
 

@@ -27,6 +27,13 @@ typedef void (*ovl_xattr_fail_fn)(void *arg, const char *name, int err);
 int ovl_xattr_copy(int sfd, const char *sname, int dfd, const char *dname, enum ovl_ns ns,
 		   ovl_xattr_fail_fn fail, void *arg);
 
+/*
+ * The same between two open fds (not O_PATH: f*xattr calls), for an
+ * entry that may have no name to reach it by, such as a regular file
+ * opened by file handle whose dentry the kernel left disconnected.
+ */
+int ovl_xattr_copy_fd(int sfd, int dfd, enum ovl_ns ns, ovl_xattr_fail_fn fail, void *arg);
+
 /* Do two entries hold the same xattrs but the overlay's? 0 the same,
  * 1 not (or one could not be listed). */
 int ovl_xattr_compare(int afd, const char *aname, int bfd, const char *bname, enum ovl_ns ns);

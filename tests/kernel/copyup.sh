@@ -22,6 +22,9 @@
 #                   the same layers
 #   copyup_crash    OVL_FAULT_WRITE at every change, before and after it
 #                   (in-place copies and a lower-only path)
+#   copyup_evicted  lower-only non-dirs whose dentries the kernel
+#                   dropped between the check and the copy (decoded from
+#                   their handles without a path): data and xattrs come up
 #   copyup_kill     kill -9 in the middle of a 512 MiB copy
 #   copyup_cut      garbage in the first blocks of a metacopy file (a cut
 #                   copy-up) is copied over
@@ -784,6 +787,68 @@ sc_copyup_crash() {
 		done
 		_k=$((_k + 1))
 	done
+	cu_same_merged "$SC: merged view as before"
+}
+
+# A lower-only non-dir's handle decodes to a disconnected dentry when
+# the kernel has none cached (the handle names no parent): the copy must
+# not need the path the kernel gives its fd. The run pauses at its first
+# change (OVL_FAULT_SIGNAL=STOP, the copy-up of dir lo), after the check
+# looked the entries up and before their copies decode them, while the
+# dentry cache is dropped once; under load the same eviction came by
+# chance (exit 13, "cannot copyup-new: Stale file handle"). A file (its
+# data and a user xattr), a symlink (a trusted xattr) and a symlink in a
+# renamed dir (its lower dir found through the redirect).
+scenario copyup_evicted
+sc_copyup_evicted() {
+	stack_new "$SC"
+	OPTS=$(std_opts "$MC")
+	setup '
+		mkdir -p $L1/lo/sub $L1/x
+		head -c 20000 /dev/urandom > $L1/lo/sub/g
+		setfattr -n user.kept -v g $L1/lo/sub/g
+		ln -s g $L1/lo/sub/s
+		setfattr -h -n trusted.kept -v s $L1/lo/sub/s
+		ln -s t $L1/x/s
+		setfattr -h -n trusted.kept -v xs $L1/x/s
+		cu_age $L1
+		ovl_mount "$OPTS"; mv $M/x $M/y; ovl_umount
+	' || return
+	cu_merged "$S/merged.before" || { not_ok "$SC: merged view before"; return; }
+	_bad=
+	OVL_FAULT_WRITE=1 OVL_FAULT_SIGNAL=STOP "$FSCK" --copy-up -y -o "$OPTS" \
+		/lo/sub/g /lo/sub/s /y/s > "$S/fsck.out" 2> "$S/fsck.err" &
+	_pid=$!
+	_i=0
+	while [ "$_i" -lt 600 ] && kill -0 "$_pid" 2>/dev/null &&
+		[ "$(sed 's/.*) //' "/proc/$_pid/stat" 2>/dev/null | cut -d' ' -f1)" != T ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if [ "$(sed 's/.*) //' "/proc/$_pid/stat" 2>/dev/null | cut -d' ' -f1)" = T ]; then
+		echo 2 > /proc/sys/vm/drop_caches
+	else
+		rp_bad "the run did not pause at its first change"
+	fi
+	kill -CONT "$_pid" 2>/dev/null
+	FSCK_RC=0
+	wait "$_pid" || FSCK_RC=$?
+	rp_rc 1
+	grep -q 'cannot' "$S/fsck.out" "$S/fsck.err" &&
+		rp_bad "a copy failed: $(grep -h cannot "$S/fsck.out" "$S/fsck.err" | head -3)"
+	cu_copied "$L1" lo/sub/g:lo/sub/g
+	for _x in lo/sub/g:user.kept:g lo/sub/s:trusted.kept:s y/s:trusted.kept:xs; do
+		_p=${_x%%:*} _v=${_x##*:} _n=${_x#*:}
+		_n=${_n%:*}
+		[ "$(getfattr -h --only-values -n "$_n" "$U/$_p" 2>/dev/null)" = "$_v" ] ||
+			rp_bad "$_p: no $_n=$_v"
+		getfattr -h -n trusted.overlay.origin "$U/$_p" > /dev/null 2>&1 ||
+			rp_bad "$_p has no origin"
+	done
+	[ "$(readlink "$U/y/s")" = t ] || rp_bad "y/s: not the symlink to t"
+	run_fsck -n -o "$OPTS"
+	[ "$FSCK_RC" -eq 0 ] || rp_bad "then -n exits $FSCK_RC"
+	rp_done "$SC: --copy-up -y with the dentry cache dropped before the copies: exit 1, data and xattrs up"
 	cu_same_merged "$SC: merged view as before"
 }
 

@@ -749,7 +749,7 @@ def build(seq):
 
 
 def run_seq(root, config, feats, layout, seed, nops, replay=None,
-            nofsck=False, suffix=""):
+            nofsck=False, suffix="", spoil=False):
     seq = Seq(root, config, feats, layout, seed, nops, suffix)
     mode = mode_of(seed)
     try:
@@ -759,6 +759,7 @@ def run_seq(root, config, feats, layout, seed, nops, replay=None,
             os.makedirs(seq.p(d), exist_ok=True)
         seq.mount(opts, "m")
         run_ops(seq, "m", nops, seq.rng_ops, record=True, replay=replay)
+        evict_if_indexed(seq)
         before = capture(seq.p("m"))
         seq.log("view > view.before")
         seq.umount("m")
@@ -795,6 +796,8 @@ def run_seq(root, config, feats, layout, seed, nops, replay=None,
                 seq.fails.append(("FIX", "FIX %s rc=%d %s" % (
                     mode, rc2, " ".join(codes_of(out2)) or "?"),
                     "fsck %s exit %d:\n%s" % (mode, rc2, out2)))
+            if spoil:
+                spoil_nlink(seq)
             s2 = snap(ldirs)
             rc3, out3 = seq.fsck("-n", opts, "n2")
             if rc3 != 0 and (mode == "-y" or rc == 0):
@@ -829,6 +832,79 @@ def run_seq(root, config, feats, layout, seed, nops, replay=None,
     finally:
         seq.cleanup()
     return seq
+
+
+def evict_if_indexed(seq):
+    """With index=on the nlink the kernel shows of an indexed inode is
+    its in-memory count while the overlay inode stays cached, and what
+    ovl_get_nlink() makes of the layers once it was evicted: the nlink
+    xattr applied to the upper or lower count, but the upper count alone
+    (the index entry's link included) when the lower has one link.  The
+    two differ, so a live view depends on whether memory pressure evicted
+    the inode during the ops; the views after a remount never do.  The
+    live view is taken from evicted inodes too, so that the control
+    (a plain remount) and the repair compare against the same view."""
+    if "index=on" not in seq.feats:
+        return
+    seq.log("echo 2 > /proc/sys/vm/drop_caches")
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("2")
+
+
+def spoil_nlink(seq):
+    """RT_SPOIL_NLINK=1, to show the oracle catches an nlink change made
+    by a repair: one more link of an upper file in W (beside work/, which
+    the kernel empties at mount), as a fix that forgot its temporary link
+    would leave.  A file made in the upper (no origin): the kernel shows
+    its upper link count as it is."""
+    for d, subdirs, files in os.walk(seq.p("u")):
+        subdirs.sort()
+        for n in sorted(files):
+            src = os.path.join(d, n)
+            if not stat.S_ISREG(os.lstat(src).st_mode) or any(
+                    x.endswith("overlay.origin")
+                    for x in os.listxattr(src, follow_symlinks=False)):
+                continue
+            os.link(src, seq.p("w/spoil"))
+            seq.log("ln %s w/spoil" % shlex.quote(
+                os.path.relpath(src, seq.dir)))
+            return
+
+
+def judge_r2(seq, root, name, feats, layout, seed, nops, replay):
+    """Sorts seq's R2 view changes: those a control run of the same
+    sequence, remounted without any fsck run, shows too are the kernel's
+    (returned); the rest stay seq's R2 failure."""
+    if not any(f[0] == "R2" for f in seq.fails):
+        return seq.kdiffs
+    ctl = run_seq(root, name, feats, layout, seed, nops, replay, True,
+                  ".control")
+    shutil.rmtree(ctl.dir, ignore_errors=True)
+    own = [d for d in seq.diffs if d not in ctl.diffs]
+    seq.fails = [f for f in seq.fails if f[0] != "R2"]
+    if own:
+        seq.fails.append(("R2", r2_key(mode_of(seed), own, seq.n1codes),
+                          "view after %s differs:\n%s" % (
+                              mode_of(seed), "\n".join(own[:40]))))
+    return [d for d in seq.diffs if d in ctl.diffs]
+
+
+def oracle_catches_nlink(root, nops):
+    """The R2 oracle's own test: a sequence whose repair is spoiled with
+    one more link of an upper file must fail R2 on that st_nlink (with
+    nfs_export=on, where the kernel's own nlink view once hid such
+    changes).  Returns the TAP text after "ok N - "/"not ok N - "."""
+    name, feats, layout = [c for c in CONFIGS if c[0] == "nfs_export"][0]
+    seq = run_seq(root, name, feats, layout, 4, nops, spoil=True)
+    judge_r2(seq, root, name, feats, layout, 4, nops, None)
+    shutil.rmtree(seq.dir, ignore_errors=True)
+    caught = [d for f in seq.fails if f[0] == "R2"
+              for d in f[2].splitlines() if ": nlink " in d]
+    what = "R2 reports a spoiled repair's nlink change (nfs_export seed 4)"
+    if caught:
+        return True, "%s: %s" % (what, caught[0])
+    return False, "%s: not reported; fails: %s" % (
+        what, "; ".join(k for _, k, _ in seq.fails) or "none")
 
 
 def r2_key(mode, diffs, codes):
@@ -872,6 +948,7 @@ def main():
     results = os.environ.get("RT_RESULTS")
     replay = None
     nofsck = bool(os.environ.get("RT_NOFSCK"))
+    spoil = bool(os.environ.get("RT_SPOIL_NLINK"))
     if os.environ.get("RT_REPLAY"):
         with open(os.environ["RT_REPLAY"]) as f:
             replay = json.load(f)
@@ -888,28 +965,20 @@ def main():
     nfail = 0
     kept = 0
     t0 = time.time()
+    if not (nofsck or spoil or replay) and (not want or "nfs_export" in want):
+        n += 1
+        good, text = oracle_catches_nlink(root, nops)
+        print("%s %d - %s" % ("ok" if good else "not ok", n, text))
+        nfail += 0 if good else 1
     for name, feats, layout in CONFIGS:
         if want and name not in want:
             continue
         for seed in range(seed0, seed0 + seeds):
             n += 1
             seq = run_seq(root, name, feats, layout, seed, nops, replay,
-                          nofsck)
-            kdiffs = seq.kdiffs
-            if not nofsck and any(f[0] == "R2" for f in seq.fails):
-                # control: the same sequence, remounted without any fsck
-                # run; what changes there is the kernel's, not the repair's
-                ctl = run_seq(root, name, feats, layout, seed, nops, replay,
-                              True, ".control")
-                shutil.rmtree(ctl.dir, ignore_errors=True)
-                kdiffs = [d for d in seq.diffs if d in ctl.diffs]
-                own = [d for d in seq.diffs if d not in ctl.diffs]
-                fl = [f for f in seq.fails if f[0] != "R2"]
-                if own:
-                    fl.append(("R2", r2_key(mode_of(seed), own, seq.n1codes),
-                               "view after %s differs:\n%s" % (
-                                   mode_of(seed), "\n".join(own[:40]))))
-                seq.fails = fl
+                          nofsck, spoil=spoil)
+            kdiffs = seq.kdiffs if nofsck else judge_r2(
+                seq, root, name, feats, layout, seed, nops, replay)
             rep = "SEED=%d SEEDS=1 OPS=%d CONFIG=%s FSCK=%s %s" % (
                 seed, nops, name, FSCK, os.path.join(
                     os.path.dirname(os.path.abspath(__file__)), "random.sh"))

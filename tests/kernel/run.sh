@@ -12,6 +12,16 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
 export LC_ALL=C
 
+# Its mounts in a mount namespace of its own: a container that another
+# run starts meanwhile clones the namespace it starts in, and a copy of a
+# scenario's overlay there keeps its upper dir in use after our umount
+# (EBUSY at the next mount with index=on).
+if [ -z "${KT_UNSHARED:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
+   unshare -m --propagation private true 2>/dev/null; then
+	export KT_UNSHARED=1 top_srcdir top_builddir
+	exec unshare -m --propagation private sh "$0" "$@"
+fi
+
 . "$top_srcdir/tests/kernel/lib.sh"
 
 kt_require_kernel

@@ -70,7 +70,7 @@ static void setup(void)
 static void teardown(void)
 {
 	const char *names[] = { "file", "target", "link", "fifo", "wh", "copy", "link2",
-				"link3", "fifo2", NULL };
+				"link3", "fifo2", "copyfd", NULL };
 
 	for (int i = 0; names[i]; i++)
 		unlinkat(dfd, names[i], 0);
@@ -433,6 +433,30 @@ START_TEST(test_copy_drops_overlay_names)
 }
 END_TEST
 
+/* Through two open fds: the source unlinked, so it has no name at all
+ * (as a file opened by handle may have none); the same names as by path. */
+START_TEST(test_copy_fd)
+{
+	struct failed f = { 0 };
+	int in = openat(dfd, "file", O_RDONLY);
+	int out = openat(dfd, "copyfd", O_CREAT | O_WRONLY, 0644);
+
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(out, 0);
+	xset("file", "security.capability", cap, sizeof(cap));
+	ck_assert_int_eq(unlinkat(dfd, "file", 0), 0);
+	ck_assert_int_eq(ovl_xattr_copy_fd(in, out, OVL_NS_TRUSTED, on_fail, &f), 0);
+	close(in);
+	close(out);
+	ck_assert_int_eq(f.n, 0);
+	ck_assert(has_value("copyfd", "user.other", "o", 1));
+	ck_assert(has_value("copyfd", "security.capability", cap, sizeof(cap)));
+	ck_assert(!has_name("copyfd", "trusted.overlay.origin"));
+	ck_assert(!has_name("copyfd", "user.overlay.redirect"));
+	ck_assert(!has_name("copyfd", "trusted.overlay.bogus"));
+}
+END_TEST
+
 /* Never through a symlink, never opening a fifo; "" is the dir fd itself. */
 START_TEST(test_copy_special)
 {
@@ -501,6 +525,7 @@ Suite *unit_suite(void)
 	tcase_add_loop_test(io, test_read_huge_and_long_list, 0, 2);
 	tcase_add_loop_test(io, test_read_opath_self, 0, 2);
 	tcase_add_test(io, test_copy_drops_overlay_names);
+	tcase_add_test(io, test_copy_fd);
 	tcase_add_test(io, test_copy_special);
 	tcase_add_test(io, test_copy_refused_name);
 	suite_add_tcase(s, io);

@@ -223,9 +223,12 @@ void ovl_fault_point(bool after)
 	if (!after)
 		count++;
 	if (count == target && after == kill_after) {
-		/* OVL_FAULT_SIGNAL=INT: the user's ^C instead of a crash */
+		/* OVL_FAULT_SIGNAL=INT: the user's ^C instead of a crash;
+		 * STOP: a pause the test ends with SIGCONT, to change what
+		 * the kernel caches between the check and the changes */
 		const char *sig = getenv("OVL_FAULT_SIGNAL");
-		kill(getpid(), sig && !strcmp(sig, "INT") ? SIGINT : SIGKILL);
+		kill(getpid(), !sig ? SIGKILL : !strcmp(sig, "INT") ? SIGINT :
+			       !strcmp(sig, "STOP") ? SIGSTOP : SIGKILL);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "overlay/copyup.h"
 #include "overlay/fh.h"
 #include "overlay/lookup.h"
+#include "overlay/mview.h"
 #include "overlay/nlink.h"
 #include "overlay/util.h"
 #include "overlay/xattr_copy.h"
@@ -250,20 +251,61 @@ static void xattr_not_copied(void *arg, const char *name, int err)
 }
 
 /*
- * Every xattr of the lower entry src (an O_PATH fd in `layer`) but the
- * overlay's own, onto dfd/leaf. A dir is named by its fd; another entry
- * by its parent and name, found from the fd and confirmed by a lookup.
+ * The dir of `layer` holding the lower entry that merged path `path`
+ * shows (not in the upper yet: its copy is being made), its name in
+ * *leaf: found by the merged view's lookups, the kernel's rules
+ * (redirects, opaque dirs) applied, and confirmed to hold src's inode.
+ * -1 with errno (ESTALE: another inode is there now).
  */
-static int copy_xattrs(const struct ovl_stack *s, int layer, int src, int dfd, const char *leaf)
+static int lower_parent(struct ovl_stack *s, int layer, int src, const char *path,
+			const char **leaf)
+{
+	struct stat want, got;
+	char *dir = ovl_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int at = -1, dfd = -1;
+
+	if (!slash || !slash[1]) {
+		free(dir);
+		errno = EINVAL;
+		return -1;
+	}
+	*leaf = path + (slash - dir) + 1;
+	slash[slash == dir ? 1 : 0] = '\0';
+	dfd = ovl_mview_entry_dir(s, dir, *leaf, &at);
+	free(dir);
+	if (dfd >= 0 && (at != layer || fstat(src, &want) < 0 ||
+			 fstatat(dfd, *leaf, &got, AT_SYMLINK_NOFOLLOW) < 0 ||
+			 got.st_dev != want.st_dev || got.st_ino != want.st_ino)) {
+		close(dfd);
+		dfd = -1;
+		errno = ESTALE;
+	}
+	return dfd;
+}
+
+/*
+ * Every xattr of the lower entry src (an O_PATH fd in `layer`, opened by
+ * its handle) but the overlay's own, onto dfd/leaf. The kernel decodes a
+ * non-dir handle to a disconnected dentry when it has none cached (the
+ * handle names no parent), so src may have no path: a regular file is
+ * read through `in`, its open fd, onto `out`; a dir, always connected,
+ * through its fd; another entry (symlink, device, fifo) by its name in
+ * the lower dir where the merged view shows it at `path`.
+ */
+static int copy_xattrs(struct ovl_stack *s, int layer, int src, int in, int out,
+		       const char *path, int dfd, const char *leaf)
 {
 	struct stat st;
-	char name[NAME_MAX + 1];
+	const char *name;
 
+	if (in >= 0 && out >= 0)
+		return ovl_xattr_copy_fd(in, out, s->ns, xattr_not_copied, NULL);
 	if (fstat(src, &st) < 0)
 		return -1;
 	if (S_ISDIR(st.st_mode))
 		return ovl_xattr_copy(src, "", dfd, leaf, s->ns, xattr_not_copied, NULL);
-	int pfd = ovl_open_parent_of(s->layers[layer].fd, src, name, sizeof(name));
+	int pfd = lower_parent(s, layer, src, path, &name);
 	if (pfd < 0)
 		return -1;
 	int ret = ovl_xattr_copy(pfd, name, dfd, leaf, s->ns, xattr_not_copied, NULL);
@@ -290,7 +332,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 {
 	struct ovl_fh fh;
 	struct stat lst, st;
-	int src = -1, out = -1, ret = -1;
+	int src = -1, in = -1, out = -1, ret = -1;
 	char tmp[64];
 
 	if (ovl_stat_at(dfd, leaf, &st) == 0)
@@ -354,13 +396,11 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 		} else if (S_ISREG(lst.st_mode)) {
 			char p[64];
 			snprintf(p, sizeof(p), "/proc/self/fd/%d", src);
-			int in = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+			in = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 			out = openat(s->workworkfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 				     O_CLOEXEC, 0600);
 			made = in >= 0 && out >= 0 &&
 			       ovl_copyup_data(in, out, lst.st_size, NULL) == 0 ? 0 : -1;
-			if (in >= 0)
-				close(in);
 		} else if (S_ISLNK(lst.st_mode)) {
 			char target[4096];
 			ssize_t tl = readlinkat(src, "", target, sizeof(target) - 1);
@@ -384,7 +424,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 						 nl, strlen(nl)) < 0) ||
 		    fchownat(s->workworkfd, tmp, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (!S_ISLNK(lst.st_mode) && fchmodat(s->workworkfd, tmp, lst.st_mode & 07777, 0) < 0) ||
-		    copy_xattrs(s, f->val[0], src, s->workworkfd, tmp) < 0 ||
+		    copy_xattrs(s, f->val[0], src, in, out, f->path, s->workworkfd, tmp) < 0 ||
 		    set_origin(s, s->workworkfd, tmp, f) < 0 ||
 		    utimensat(s->workworkfd, tmp, times, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (out >= 0 && fsync(out) < 0) ||
@@ -431,6 +471,7 @@ static int copyup_new(struct ovl_stack *s, struct journal *j, const struct ovl_f
 		close(pfd);
 	}
 done:
+	ovl_close_keep_errno(in);
 	ovl_close_keep_errno(out);
 	ovl_close_keep_errno(src);
 	return ret;

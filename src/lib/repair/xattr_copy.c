@@ -5,6 +5,11 @@
  * component, is never followed (a symlink's own xattrs are copied). No
  * entry is opened, so a fifo or a device is as safe as a file.
  *
+ * An entry the caller holds open (not O_PATH) is copied through its fd
+ * instead (attr_copy_fd, the f*xattr calls): no name is needed, so an
+ * inode opened by file handle copies even when the kernel gave it no
+ * path (a disconnected dentry).
+ *
  * attr_copy_file() tells its errors as messages; which names failed is
  * found afterwards by comparing the two entries, so a name is never lost
  * without the caller hearing of it.
@@ -47,20 +52,44 @@ static void on_error(struct error_context *ec, const char *fmt, ...)
 		c->first_err = errno ? errno : EIO;
 }
 
-static void entry_path(char *buf, size_t size, int fd, const char *name)
+/* One side of a copy: a path for the l*xattr calls, or an open fd (not
+ * O_PATH) for the f*xattr ones when fd >= 0. */
+struct xentry {
+	char path[64 + NAME_MAX];
+	int fd;
+};
+
+static void entry_path(struct xentry *e, int fd, const char *name)
 {
-	snprintf(buf, size, "/proc/self/fd/%d/%s", fd, *name ? name : ".");
+	snprintf(e->path, sizeof(e->path), "/proc/self/fd/%d/%s", fd, *name ? name : ".");
+	e->fd = -1;
+}
+
+static void entry_fd(struct xentry *e, int fd)
+{
+	snprintf(e->path, sizeof(e->path), "/proc/self/fd/%d", fd);
+	e->fd = fd;
+}
+
+static ssize_t entry_list(const struct xentry *e, char *buf, size_t size)
+{
+	return e->fd >= 0 ? flistxattr(e->fd, buf, size) : llistxattr(e->path, buf, size);
+}
+
+static ssize_t entry_get(const struct xentry *e, const char *name, void *buf, size_t size)
+{
+	return e->fd >= 0 ? fgetxattr(e->fd, name, buf, size) : lgetxattr(e->path, name, buf, size);
 }
 
 /* A value, malloc'ed (*len); NULL with errno. */
-static void *get_value(const char *path, const char *name, size_t *len)
+static void *get_value(const struct xentry *e, const char *name, size_t *len)
 {
 	for (int tries = 0; tries < 4; tries++) {
-		ssize_t n = lgetxattr(path, name, NULL, 0);
+		ssize_t n = entry_get(e, name, NULL, 0);
 		if (n < 0)
 			return NULL;
 		char *buf = ovl_xmalloc((size_t)n + 1);
-		ssize_t got = lgetxattr(path, name, buf, (size_t)n);
+		ssize_t got = entry_get(e, name, buf, (size_t)n);
 		if (got >= 0) {
 			*len = (size_t)got;
 			return buf;
@@ -73,15 +102,15 @@ static void *get_value(const char *path, const char *name, size_t *len)
 }
 
 /* Every name of src a copy takes that dst lacks or holds otherwise. */
-static int find_missing(const char *src, const char *dst, enum ovl_ns ns, int err,
-			ovl_xattr_fail_fn fail, void *arg)
+static int find_missing(const struct xentry *src, const struct xentry *dst, enum ovl_ns ns,
+			int err, ovl_xattr_fail_fn fail, void *arg)
 {
-	ssize_t n = llistxattr(src, NULL, 0);
+	ssize_t n = entry_list(src, NULL, 0);
 	char *names = n > 0 ? ovl_xmalloc((size_t)n + 1) : NULL;
 	int missing = 0;
 
 	if (n > 0)
-		n = llistxattr(src, names, (size_t)n);
+		n = entry_list(src, names, (size_t)n);
 	if (n < 0) {
 		if (fail)
 			fail(arg, NULL, errno);
@@ -109,37 +138,57 @@ static int find_missing(const char *src, const char *dst, enum ovl_ns ns, int er
 
 int ovl_xattr_compare(int afd, const char *aname, int bfd, const char *bname, enum ovl_ns ns)
 {
-	char a[64 + NAME_MAX], b[64 + NAME_MAX];
+	struct xentry a, b;
 
 	if (strchr(aname, '/') || strchr(bname, '/')) {
 		errno = EINVAL;
 		return -1;
 	}
-	entry_path(a, sizeof(a), afd, aname);
-	entry_path(b, sizeof(b), bfd, bname);
+	entry_path(&a, afd, aname);
+	entry_path(&b, bfd, bname);
 	/* each side's names are on the other with the same value */
-	return find_missing(a, b, ns, 0, NULL, NULL) || find_missing(b, a, ns, 0, NULL, NULL);
+	return find_missing(&a, &b, ns, 0, NULL, NULL) || find_missing(&b, &a, ns, 0, NULL, NULL);
+}
+
+/* attr_copy_*'s outcome: 0, or the names not copied told and -1. */
+static int copy_result(int copied, struct copy_ctx *c, const struct xentry *src,
+		       const struct xentry *dst, ovl_xattr_fail_fn fail, void *arg)
+{
+	if (copied == 0 && !c->first_err)
+		return 0;
+	int err = c->first_err ? c->first_err : errno ? errno : EIO;
+	/* a name a second try cannot fix is a name not copied */
+	if (find_missing(src, dst, c->ns, err, fail, arg) == 0)
+		return 0;
+	errno = err;
+	return -1;
 }
 
 int ovl_xattr_copy(int sfd, const char *sname, int dfd, const char *dname, enum ovl_ns ns,
 		   ovl_xattr_fail_fn fail, void *arg)
 {
-	char src[64 + NAME_MAX], dst[64 + NAME_MAX];
+	struct xentry src, dst;
 	struct copy_ctx c = { .ec = { .error = on_error }, .ns = ns };
 
 	if (strchr(sname, '/') || strchr(dname, '/')) {
 		errno = EINVAL;
 		return -1;
 	}
-	entry_path(src, sizeof(src), sfd, sname);
-	entry_path(dst, sizeof(dst), dfd, dname);
+	entry_path(&src, sfd, sname);
+	entry_path(&dst, dfd, dname);
 	errno = 0;
-	if (attr_copy_file(src, dst, keep_name, &c.ec) == 0 && !c.first_err)
-		return 0;
-	int err = c.first_err ? c.first_err : errno ? errno : EIO;
-	/* a name a second try cannot fix is a name not copied */
-	if (find_missing(src, dst, ns, err, fail, arg) == 0)
-		return 0;
-	errno = err;
-	return -1;
+	int copied = attr_copy_file(src.path, dst.path, keep_name, &c.ec);
+	return copy_result(copied, &c, &src, &dst, fail, arg);
+}
+
+int ovl_xattr_copy_fd(int sfd, int dfd, enum ovl_ns ns, ovl_xattr_fail_fn fail, void *arg)
+{
+	struct xentry src, dst;
+	struct copy_ctx c = { .ec = { .error = on_error }, .ns = ns };
+
+	entry_fd(&src, sfd);
+	entry_fd(&dst, dfd);
+	errno = 0;
+	int copied = attr_copy_fd(src.path, sfd, dst.path, dfd, keep_name, &c.ec);
+	return copy_result(copied, &c, &src, &dst, fail, arg);
 }
