@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "overlay/pscan.h"
 #include "overlay/repair.h"
@@ -204,6 +205,54 @@ START_TEST(test_replace)
 }
 END_TEST
 
+/* One record on the wire: code, layer, path, detail, each NUL-ended. */
+static void wire(int fd, int code, const char *layer, const char *path)
+{
+	char rec[256];
+	int len = snprintf(rec, sizeof(rec), "%d%c%s%c%s%c%c", code, 0, layer, 0, path, 0, 0);
+
+	ck_assert_int_eq(write(fd, rec, (size_t)len), len);
+}
+
+/* Problems the check reports at the end of its upper walk (placed
+ * origins) take their place in the walk's order as they arrive, as a
+ * scoped check's replacements do. */
+START_TEST(test_stream_order)
+{
+	struct ovl_pscan ps;
+	int p[2];
+
+	memset(&ps, 0, sizeof(ps));
+	ck_assert_int_eq(pipe(p), 0);
+	ps.fd = p[0];
+	wire(p[1], PR_WH_ORPHAN, "upper", "/a");
+	wire(p[1], PR_WH_ORPHAN, "upper", "/d/x");
+	wire(p[1], PR_WH_ORPHAN, "upper", "/z");
+	wire(p[1], PR_OR_ALIASED, "upper", "/d");	/* at the end of the walk */
+	wire(p[1], PR_OR_ALIASED, "upper", "/d/x");	/* after the one before it */
+	wire(p[1], PR_WH_ORPHAN, "lower1", "/b");
+	wire(p[1], PR_WH_ORPHAN, "index", "/00fb");
+	close(p[1]);
+	ovl_pscan_poll(&ps);
+	static const char *const want[][3] = {
+		{ "upper", "/a", "WH_ORPHAN" }, { "upper", "/d", "OR_ALIASED" },
+		{ "upper", "/d/x", "WH_ORPHAN" }, { "upper", "/d/x", "OR_ALIASED" },
+		{ "upper", "/z", "WH_ORPHAN" }, { "lower1", "/b", "WH_ORPHAN" },
+		{ "index", "/00fb", "WH_ORPHAN" },
+	};
+	ck_assert(ps.done);
+	ck_assert_uint_eq(ps.n, OVL_ARRAY_SIZE(want));
+	for (size_t i = 0; i < ps.n; i++) {
+		ck_assert_str_eq(ps.item[i].layer, want[i][0]);
+		ck_assert_str_eq(ps.item[i].path, want[i][1]);
+		ck_assert_int_eq(ps.item[i].code,
+				 !strcmp(want[i][2], "WH_ORPHAN") ? PR_WH_ORPHAN : PR_OR_ALIASED);
+	}
+	ovl_pitems_free(ps.item, ps.n);
+	free(ps.buf);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("scope");
@@ -213,6 +262,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_plan);
 	tcase_add_test(tc, test_expand);
 	tcase_add_test(tc, test_transport);
+	tcase_add_test(tc, test_stream_order);
 	tcase_add_test(tc, test_replace);
 	suite_add_tcase(s, tc);
 	return s;

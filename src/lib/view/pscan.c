@@ -89,6 +89,24 @@ int ovl_pscan_start(struct ovl_pscan *ps, struct ovl_stack *s)
 	return 0;
 }
 
+static int item_order(const struct ovl_pitem *a, const struct ovl_pitem *b);
+
+/* The item just read, moved back to its place in the walk's order: the
+ * check reports some problems of the upper layer at the end of its walk
+ * (those that wait for a lower inode's path), and a scoped check's
+ * replacements are put in by that order too. Stable. */
+static void place_last(struct ovl_pscan *ps)
+{
+	size_t at = ps->n - 1;
+	struct ovl_pitem it = ps->item[at];
+
+	while (at > 0 && item_order(&ps->item[at - 1], &it) > 0) {
+		ps->item[at] = ps->item[at - 1];
+		at--;
+	}
+	ps->item[at] = it;
+}
+
 void ovl_pitems_push(struct ovl_pitem **v, size_t *n, size_t *cap, enum ovl_problem_code code,
 		     const char *layer, const char *path, size_t pathlen, const char *detail)
 {
@@ -146,6 +164,7 @@ static size_t take_records(struct ovl_pscan *ps)
 			continue;
 		ovl_pitems_push(&ps->item, &ps->n, &ps->cap, (enum ovl_problem_code)code, f[1],
 				f[2], strlen(f[2]), f[3]);
+		place_last(ps);
 		added++;
 	}
 	memmove(ps->buf, ps->buf + used, ps->blen - used);
