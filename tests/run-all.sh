@@ -4,7 +4,8 @@
 #   2. ./autogen.sh
 #   3. build/normal: configure --enable-werror, make, make check
 #   4. build/asan:   the same with ASan + UBSan, make check
-#   5. build/normal: make distcheck
+#   5. build/normal: make distcheck (the quick tests, in the tarball's own
+#      build), then every file git tracks must be in the tarball
 #   6. tests/deb.sh: the .deb built from build/normal's `make dist` tarball
 #      with dpkg-buildpackage, its files checked, lintian without errors
 # The last line is "N passed, N failed, N skipped", summed over every test
@@ -16,8 +17,11 @@
 #
 # Environment:
 #   JOBS=N                 make -j (default: number of CPUs)
-#   DISTCHECK_TESTS=LIST   tests run inside distcheck (default: all of them;
-#                          "quick" = the unit tests, man.sh and cli.sh)
+#   DISTCHECK_TESTS=LIST   tests run inside distcheck (default "quick": the
+#                          unit tests, man.sh and cli.sh; "all": every test,
+#                          as the builds above already ran them). Whatever
+#                          it runs, every file git tracks (but .gitignore)
+#                          must be in the tarball: one test point
 #   SKIP_DISTCHECK=1       leave out step 5
 #   SKIP_DEB=1             leave out step 6
 #   NO_APT=1               never call apt-get (missing packages are an error)
@@ -189,7 +193,8 @@ unset TSAN_OPTIONS
 # ---- 5. distcheck ---------------------------------------------------------------
 
 if [ -z "${SKIP_DISTCHECK:-}" ] && [ -f "$N/Makefile" ]; then
-	tests=${DISTCHECK_TESTS:-}
+	tests=${DISTCHECK_TESTS:-quick}
+	[ "$tests" = all ] && tests=
 	if [ "$tests" = quick ]; then
 		tests=$(cd "$N" && make -s -f Makefile -f - print-tests <<'EOF'
 print-tests:
@@ -210,6 +215,23 @@ EOF
 			echo "-- distcheck: $log (failing tests):"
 			cat "$log"
 		done
+	fi
+	# A file the tests or the build need and EXTRA_DIST lacks is found
+	# here, whichever tests distcheck ran.
+	tarball=$(ls "$N"/overlay-fsck-*.tar.gz 2>/dev/null | head -n 1)
+	if [ -n "$tarball" ] && command -v git >/dev/null &&
+	   git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+		say dist-files
+		git -C "$top" ls-files | grep -vx '.gitignore' | sort >"$logs/dist-git.lst"
+		tar tzf "$tarball" | sed 's|^[^/]*/||' | sort >"$logs/dist-tar.lst"
+		comm -23 "$logs/dist-git.lst" "$logs/dist-tar.lst" >"$logs/dist-missing.lst"
+		if [ -s "$logs/dist-missing.lst" ]; then
+			echo "-- tracked files missing from $(basename "$tarball"):"
+			sed 's/^/   /' "$logs/dist-missing.lst"
+			failed=$((failed + 1))
+		else
+			passed=$((passed + 1))
+		fi
 	fi
 fi
 
