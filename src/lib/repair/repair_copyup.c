@@ -105,13 +105,9 @@ static int copy_data(struct ovl_stack *s, const struct ovl_fix *f, int dfd, cons
 	src = open_lower(s, f, O_RDONLY | O_NONBLOCK, &fh);
 	if (src < 0)
 		goto out;
-	dst = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (src < 0 || dst < 0 || fstat(dst, &st) < 0)
+	dst = ovl_fix_open_regular(dfd, leaf, &st);
+	if (dst < 0)
 		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto out;
-	}
 	struct kept_meta kept;
 	keep_meta(dfd, leaf, &st, &kept);
 	struct timespec *times = kept.times;
@@ -551,10 +547,10 @@ static int empty_again(int dfd, const char *leaf)
 {
 	struct kept_meta kept;
 	struct stat st;
-	int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = ovl_fix_open_regular(dfd, leaf, &st);
 	int ret = -1;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (fd < 0)
 		goto out;
 	keep_meta(dfd, leaf, &st, &kept);
 	ret = ovl_copyup_punch(fd, 0, st.st_size) < 0 ? -1 : put_meta_back(dfd, leaf, fd, &kept);

@@ -29,6 +29,20 @@ int ovl_fix_root(const struct ovl_stack *s, int layer)
 	return s->layers[layer].fd;
 }
 
+int ovl_fix_open_regular(int dfd, const char *leaf, struct stat *st)
+{
+	int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 int ovl_fix_open_parent(int root, const char *path, const char **leaf)
 {
 	const char *p = path[0] == '/' ? path + 1 : path;
@@ -186,16 +200,10 @@ int ovl_fix_apply(struct ovl_stack *s, struct journal *j, const struct ovl_fix *
 	case OVL_FIX_TRUNCATE: {
 		/* Only a regular file, never through a link; the old size goes
 		 * to the journal. */
-		int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-				O_CLOEXEC);
+		int fd = ovl_fix_open_regular(dfd, leaf, &st);
 		if (fd < 0)
 			break;
 		char old[32];
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			close(fd);
-			errno = EINVAL;
-			break;
-		}
 		int olen = snprintf(old, sizeof(old), "%lld", (long long)st.st_size);
 		if (ovl_journal_record(j, f, NULL, old, (size_t)olen, true, f->val, f->len, true) == 0) {
 			ovl_fault_point(false);
@@ -415,7 +423,8 @@ static int truncate_state(struct ovl_stack *s, const struct record *rec, int dfd
 static int truncate_revert(struct ovl_stack *s, const struct record *rec, int dfd,
 			   const char *leaf)
 {
-	int fd = openat(dfd, leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	int fd = ovl_fix_open_regular(dfd, leaf, &st);
 	int ret;
 
 	(void)s;

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <sys/stat.h>
+
 #include "overlay/repair.h"
 #include "journal.h"
 
@@ -20,6 +22,10 @@
 int ovl_fix_root(const struct ovl_stack *s, int layer);
 /* Open the parent dir of "/a/b" inside root (O_PATH); *leaf points at "b". */
 int ovl_fix_open_parent(int root, const char *path, const char **leaf);
+/* Open dfd/leaf for writing when it is a regular file (never through a
+ * link, never blocking on a fifo or taking a tty); its stat in *st. -1
+ * with errno (EINVAL: not a regular file). */
+int ovl_fix_open_regular(int dfd, const char *leaf, struct stat *st);
 
 /* Why the fix being applied fails, beyond its errno, for its failure
  * line (printf-like; notes of one fix are joined by "; "). */
