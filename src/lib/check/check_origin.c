@@ -293,8 +293,7 @@ static void judge_decoded(struct ovl_ctx *c, const struct ovl_node *n, const str
 	 * fail the second with ESTALE). A dir's path the kernel always has. */
 	if (is_dir) {
 		char where[4096];
-		mode_t type;
-		bool found = ovl_origin_path(c, n, where, sizeof(where), &type);
+		bool found = ovl_ctx_sure_path(c, layer, fd, st, where, sizeof(where)) > 0;
 		ovl_report_here(c, PR_OR_DIR_MOVED, found ? where : NULL);
 		return;
 	}

@@ -57,11 +57,8 @@ void ovl_judge_placed(struct ovl_ctx *c, int layer, int fd, const struct stat *s
 		w->arg = ovl_xmalloc(arglen);
 		memcpy(w->arg, arg, arglen);
 	}
-	/* One link: the kernel's path, once a lookup confirms it, is the
-	 * only one the inode has in that layer. Several: the walk's first,
-	 * whatever the cache holds. */
-	int found = st->st_nlink == 1
-		    ? ovl_ctx_fd_path_from(c, layer, fd, st, where, sizeof(where)) : -1;
+	/* Else the walk's first, whatever the cache holds. */
+	int found = ovl_ctx_sure_path(c, layer, fd, st, where, sizeof(where));
 	if (found > 0) {
 		w->p.found = found;
 		w->where = ovl_xstrdup(where);

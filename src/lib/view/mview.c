@@ -255,9 +255,8 @@ static void origin_now(struct ovl_stack *s, const struct ovl_fh *fh, struct ovl_
 	int fd = ovl_ctx_decode(&c, fh, 1, s->nlower, &st, &decoded_in);
 	if (fd >= 0) {
 		w->origin_alive = true;
-		if (S_ISDIR(st.st_mode) || st.st_nlink == 1)
-			layer = ovl_ctx_fd_path_from(&c, decoded_in, fd, &st, w->origin_path,
-						     sizeof(w->origin_path));
+		layer = ovl_ctx_sure_path(&c, decoded_in, fd, &st, w->origin_path,
+					  sizeof(w->origin_path));
 		close(fd);
 	}
 	if (fd >= 0 && layer < 0) {

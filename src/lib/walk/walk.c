@@ -27,16 +27,20 @@
  * read its own dirs alone. Records are about 1 KiB: 16 MiB at most. */
 #define AHEAD_ENTRIES 16384
 
-static void path_push(struct ovl_ctx *c, const char *name)
+static void path_reserve(struct ovl_ctx *c, size_t need)
 {
-	size_t nlen = strlen(name);
-	size_t need = c->pathlen + 1 + nlen + 1;
-
 	if (need > c->pathcap) {
 		while (need > c->pathcap)
 			c->pathcap *= 2;
 		c->path = ovl_xrealloc(c->path, c->pathcap);
 	}
+}
+
+static void path_push(struct ovl_ctx *c, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	path_reserve(c, c->pathlen + 1 + nlen + 1);
 	if (c->pathlen > 1)
 		c->path[c->pathlen++] = '/';
 	memcpy(c->path + c->pathlen, name, nlen + 1);
@@ -51,11 +55,7 @@ static void path_pop(struct ovl_ctx *c, size_t len)
 
 void ovl_ctx_set_path(struct ovl_ctx *c, const char *path, size_t len)
 {
-	if (len + 1 > c->pathcap) {
-		while (len + 1 > c->pathcap)
-			c->pathcap *= 2;
-		c->path = ovl_xrealloc(c->path, c->pathcap);
-	}
+	path_reserve(c, len + 1);
 	memcpy(c->path, path, len);
 	path_pop(c, len);
 }
@@ -297,22 +297,25 @@ int ovl_ctx_fd_path_from(struct ovl_ctx *c, int layer, int fd, const struct stat
 	return -1;
 }
 
+int ovl_ctx_sure_path(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
+		      size_t size)
+{
+	if (!S_ISDIR(st->st_mode) && st->st_nlink != 1)
+		return -1;
+	return ovl_ctx_fd_path_from(c, layer, fd, st, path, size);
+}
+
 int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, size_t size,
 			struct stat *out)
 {
-	for (int i = 1; i <= c->s->nlower; i++) {
-		struct stat st;
-		int fd = ovl_ctx_open_handle(c, fh, i, i, &st);
-		if (fd < 0)
-			continue;
-		int found = ovl_ctx_fd_path(c, i, fd, &st, path, size);
-		close(fd);
-		if (found == 0) {
-			*out = st;
-			return i;
-		}
-	}
-	return -1;
+	int decoded_in;
+	int fd = ovl_ctx_decode(c, fh, 1, c->s->nlower, out, &decoded_in);
+
+	if (fd < 0)
+		return -1;
+	int layer = ovl_ctx_sure_path(c, decoded_in, fd, out, path, size);
+	close(fd);
+	return layer;
 }
 
 static void frame_flags(struct ovl_frame *f, const struct ovl_xattrs *xa)

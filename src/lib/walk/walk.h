@@ -147,7 +147,8 @@ int ovl_open_handle_in(const struct ovl_stack *s, const int *mountfd, const stru
  * Where does a handle's inode live now? Decodes it in the regular lower
  * layers and returns the layer with the path ("/a/b") of the inode
  * inside it, verified by a safe lookup from the layer root that reaches
- * the same inode; -1 when it cannot be found that way.
+ * the same inode; -1 when it cannot be found that way, or the kernel's
+ * answer would not be sure (ovl_ctx_sure_path).
  */
 int ovl_ctx_handle_path(struct ovl_ctx *c, const struct ovl_fh *fh, char *path, size_t size,
 			struct stat *st);
@@ -160,5 +161,10 @@ int ovl_ctx_fd_path(struct ovl_ctx *c, int layer, int fd, const struct stat *st,
  * found, or -1 (none, or the kernel gave a disconnected dentry). */
 int ovl_ctx_fd_path_from(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
 			 size_t size);
+/* The same when the kernel's answer is sure: a dir (its dentries are
+ * always connected) or a file of one link; a file of several is named by
+ * whichever link the cache holds, so -1 for it too. */
+int ovl_ctx_sure_path(struct ovl_ctx *c, int layer, int fd, const struct stat *st, char *path,
+		      size_t size);
 
 #endif
